@@ -1,0 +1,194 @@
+// Package document knows what is inside a print document: its format (sniffed from the first
+// bytes when the client did not say) and its page count (exact for PDF via pdfcpu, estimated
+// for other formats).
+package document
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/pdfcpu/pdfcpu/pkg/api"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+)
+
+// MIME types the gateway recognises.
+const (
+	PDF        = "application/pdf"
+	PostScript = "application/postscript"
+	PWGRaster  = "image/pwg-raster"
+	URF        = "image/urf"
+	JPEG       = "image/jpeg"
+	PNG        = "image/png"
+	PCL        = "application/vnd.hp-pcl"
+	Text       = "text/plain"
+	Octet      = "application/octet-stream"
+)
+
+// Sniff guesses a MIME type from the first bytes of a document; Octet when unknown.
+func Sniff(head []byte) string {
+	switch {
+	case bytes.HasPrefix(head, []byte("%PDF-")):
+		return PDF
+	case bytes.HasPrefix(head, []byte("%!")):
+		return PostScript
+	case bytes.HasPrefix(head, []byte("RaS2")):
+		return PWGRaster
+	case bytes.HasPrefix(head, []byte("UNIRAST")):
+		return URF
+	case bytes.HasPrefix(head, []byte{0xFF, 0xD8, 0xFF}):
+		return JPEG
+	case bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")):
+		return PNG
+	case bytes.HasPrefix(head, []byte("\x1bE")) || bytes.HasPrefix(head, []byte("\x1b%-12345X")):
+		return PCL
+	}
+	return Octet
+}
+
+// SniffFile reads the start of path and sniffs it.
+func SniffFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("document: sniff %s: %w", path, err)
+	}
+	defer f.Close()
+	head := make([]byte, 16)
+	n, _ := io.ReadFull(f, head)
+	return Sniff(head[:n]), nil
+}
+
+// Counter counts pages. It is safe for concurrent use.
+type Counter struct {
+	conf *model.Configuration
+}
+
+var disableConfigOnce sync.Once
+
+// NewCounter returns a page counter. pdfcpu would otherwise write a config file into the
+// user's home directory on first use; a print server must not.
+func NewCounter() *Counter {
+	disableConfigOnce.Do(func() { model.ConfigPath = "disable" })
+	conf := model.NewDefaultConfiguration()
+	conf.ValidationMode = model.ValidationRelaxed
+	return &Counter{conf: conf}
+}
+
+// Config is the pdfcpu configuration the counter uses (for splitting and other pdfcpu calls).
+func (c *Counter) Config() *model.Configuration { return c.conf }
+
+// Count returns the pages of the document at path. estimated is true when the format cannot be
+// counted exactly (or a PDF could not be parsed) and the figure is a guess from the size.
+func (c *Counter) Count(path, format string) (pages int, estimated bool) {
+	if format == "" || format == Octet {
+		if sniffed, err := SniffFile(path); err == nil {
+			format = sniffed
+		}
+	}
+	switch format {
+	case PDF:
+		if n, err := c.PDFPages(path); err == nil && n > 0 {
+			return n, false
+		}
+	case PWGRaster:
+		if n, err := countPWG(path); err == nil && n > 0 {
+			return n, false
+		}
+	case JPEG, PNG:
+		return 1, false
+	}
+	return estimate(path), true
+}
+
+// PDFPages counts the pages of a PDF file.
+func (c *Counter) PDFPages(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("document: count pages of %s: %w", path, err)
+	}
+	defer f.Close()
+	ctx, err := api.ReadContext(f, c.conf)
+	if err != nil {
+		return 0, fmt.Errorf("document: count pages of %s: %w", path, err)
+	}
+	return ctx.PageCount, nil
+}
+
+// estimate guesses one page per 50 KB, at least one: the scheduler needs some weight, and
+// an operator sees the "estimated" flag beside it.
+func estimate(path string) int {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 1
+	}
+	return max(1, int(st.Size()/(50<<10)))
+}
+
+// countPWG walks PWG raster page headers (PWG 5102.4): a 4-byte sync word, then per page a
+// 1796-byte header followed by the page's compressed data, which must be decoded to skip.
+func countPWG(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 64<<10)
+	sync := make([]byte, 4)
+	if _, err := io.ReadFull(r, sync); err != nil || string(sync) != "RaS2" {
+		return 0, fmt.Errorf("document: %s is not PWG raster", path)
+	}
+	pages := 0
+	hdr := make([]byte, 1796)
+	for {
+		if _, err := io.ReadFull(r, hdr); err != nil {
+			if err == io.EOF {
+				return pages, nil
+			}
+			return pages, err
+		}
+		pages++
+		bpp := int(binary.BigEndian.Uint32(hdr[388:392]))
+		bytesPerLine := int(binary.BigEndian.Uint32(hdr[392:396]))
+		height := int(binary.BigEndian.Uint32(hdr[380:384]))
+		if bpp <= 0 || bytesPerLine <= 0 || height <= 0 {
+			return pages, fmt.Errorf("document: %s: bad PWG page header", path)
+		}
+		if err := skipPWGPage(r, height, bytesPerLine, (bpp+7)/8); err != nil {
+			return pages, err
+		}
+	}
+}
+
+// skipPWGPage skips the PackBits-style compressed lines of one page.
+func skipPWGPage(r *bufio.Reader, height, bytesPerLine, bytesPerPixel int) error {
+	for y := 0; y < height; {
+		rep, err := r.ReadByte()
+		if err != nil {
+			return err
+		}
+		y += int(rep) + 1
+		for x := 0; x < bytesPerLine; {
+			n, err := r.ReadByte()
+			if err != nil {
+				return err
+			}
+			if n < 128 { // n+1 repeated pixels: one pixel follows
+				if _, err := r.Discard(bytesPerPixel); err != nil {
+					return err
+				}
+				x += (int(n) + 1) * bytesPerPixel
+			} else { // 257-n literal pixels follow
+				cnt := (257 - int(n)) * bytesPerPixel
+				if _, err := r.Discard(cnt); err != nil {
+					return err
+				}
+				x += cnt
+			}
+		}
+	}
+	return nil
+}

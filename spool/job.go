@@ -1,0 +1,223 @@
+// Job records, their states and the legal transitions between them.
+package spool
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// State is a job's persisted state. See shared/DESIGN.md for the machine.
+type State string
+
+// The job states. Every change between them is one transaction with an event row.
+const (
+	// StateReceived: the row exists (IPP Create-Job) but its last document has not arrived.
+	StateReceived State = "received"
+	// StatePending: durable and waiting for the scheduler.
+	StatePending State = "pending"
+	// StateHeld: kept back by an operator, a paused virtual printer or a bulk-run schedule.
+	StateHeld State = "held"
+	// StateAssigned: a printer was chosen but not yet contacted; safe to move at any time.
+	StateAssigned State = "assigned"
+	// StateSending: bytes are moving to the printer; the outcome is uncertain on a crash.
+	StateSending State = "sending"
+	// StatePrinting: the printer accepted the job and is printing it.
+	StatePrinting State = "printing"
+	// StateCompleted, StateCanceled and StateAborted are final.
+	StateCompleted State = "completed"
+	StateCanceled  State = "canceled"
+	StateAborted   State = "aborted"
+)
+
+// Final reports whether no further transition can leave s.
+func (s State) Final() bool {
+	return s == StateCompleted || s == StateCanceled || s == StateAborted
+}
+
+// Active reports whether a job in state s is bound to a printer.
+func (s State) Active() bool {
+	return s == StateAssigned || s == StateSending || s == StatePrinting
+}
+
+// transitions lists, for each state, the states it may move to.
+var transitions = map[State][]State{
+	StateReceived: {StatePending, StateHeld, StateCanceled, StateAborted},
+	StatePending:  {StateAssigned, StateHeld, StateCanceled, StateAborted},
+	StateHeld:     {StatePending, StateCanceled, StateAborted},
+	StateAssigned: {StatePending, StateSending, StateHeld, StateCanceled, StateAborted},
+	StateSending:  {StatePending, StatePrinting, StateCompleted, StateCanceled, StateAborted},
+	StatePrinting: {StatePending, StateCompleted, StateCanceled, StateAborted},
+}
+
+// CanTransition reports whether from → to is a legal move.
+func CanTransition(from, to State) bool {
+	for _, s := range transitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// Lane orders work: interactive jobs go ahead of bulk-run letters.
+type Lane string
+
+const (
+	LaneInteractive Lane = "interactive"
+	LaneBulk        Lane = "bulk"
+)
+
+// Sentinel errors callers act on.
+var (
+	ErrNotFound          = errors.New("spool: job not found")
+	ErrDiskFull          = errors.New("spool: free disk space below the configured minimum")
+	ErrTooLarge          = errors.New("spool: document larger than the configured maximum")
+	ErrEmptyDocument     = errors.New("spool: empty document")
+	ErrTruncated         = errors.New("spool: document truncated")
+	ErrClosed            = errors.New("spool: store closed")
+	ErrStateChanged      = errors.New("spool: job is no longer in the expected state")
+	ErrIllegalTransition = errors.New("spool: illegal state transition")
+)
+
+// TransitionError says which move was refused.
+type TransitionError struct {
+	JobID    int64
+	From, To State
+}
+
+func (e *TransitionError) Error() string {
+	return fmt.Sprintf("spool: job %d: illegal transition %s -> %s", e.JobID, e.From, e.To)
+}
+
+// Unwrap lets errors.Is(err, ErrIllegalTransition) match.
+func (e *TransitionError) Unwrap() error { return ErrIllegalTransition }
+
+// Attributes are the job-template attributes a client asked for, kept as given and forwarded to
+// the printer where it supports them. Keys are IPP attribute names.
+type Attributes struct {
+	Copies         int      `json:"copies,omitempty"`
+	Sides          string   `json:"sides,omitempty"`
+	Media          string   `json:"media,omitempty"`
+	MediaSource    string   `json:"media-source,omitempty"`
+	MediaType      string   `json:"media-type,omitempty"`
+	ColorMode      string   `json:"print-color-mode,omitempty"`
+	PrintQuality   int      `json:"print-quality,omitempty"`
+	Orientation    int      `json:"orientation-requested,omitempty"`
+	PageRanges     [][2]int `json:"page-ranges,omitempty"`
+	Finishings     []int    `json:"finishings,omitempty"`
+	OutputBin      string   `json:"output-bin,omitempty"`
+	PrintScaling   string   `json:"print-scaling,omitempty"`
+	JobPriority    int      `json:"job-priority,omitempty"`
+	HoldUntil      string   `json:"job-hold-until,omitempty"`
+	DocumentFormat string   `json:"document-format,omitempty"`
+	// Extra holds other attributes as text, for forwarding and display.
+	Extra map[string]string `json:"extra,omitempty"`
+}
+
+// Document is one stored document of a job.
+type Document struct {
+	JobID  int64  `json:"job_id"`
+	Seq    int    `json:"seq"`
+	Name   string `json:"name,omitempty"`
+	Format string `json:"format"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+	Pages  int    `json:"pages"`
+	// PagesEstimated is true when Pages was guessed from the size (formats we cannot count).
+	PagesEstimated bool `json:"pages_estimated,omitempty"`
+	// Path is the document file, empty once retention removed it.
+	Path string `json:"-"`
+	// Deleted is when retention removed the file; zero while it exists.
+	Deleted time.Time `json:"deleted,omitempty"`
+}
+
+// Job is one print job as stored.
+type Job struct {
+	ID             int64      `json:"id"`
+	UUID           string     `json:"uuid"`
+	VirtualPrinter string     `json:"virtual_printer"`
+	Name           string     `json:"name"`
+	Owner          string     `json:"owner"`
+	OriginHost     string     `json:"origin_host,omitempty"`
+	Origin         string     `json:"origin"` // front-end: ipp, lpd, raw, api, bulk
+	Lane           Lane       `json:"lane"`
+	RunID          int64      `json:"run_id,omitempty"`
+	Seq            int64      `json:"seq,omitempty"`
+	State          State      `json:"state"`
+	StateReason    string     `json:"state_reason,omitempty"`
+	Printer        string     `json:"printer,omitempty"`
+	Pages          int        `json:"pages"`
+	PagesEstimated bool       `json:"pages_estimated,omitempty"`
+	Attributes     Attributes `json:"attributes"`
+	Attempts       int        `json:"attempts"`
+	// PossibleDuplicate: the job was re-sent after an uncertain outcome and may print twice.
+	PossibleDuplicate bool   `json:"possible_duplicate"`
+	UpstreamID        string `json:"upstream_id,omitempty"`
+	// ImpressionsDone is what the printer reported as printed so far.
+	ImpressionsDone int        `json:"impressions_completed"`
+	Documents       []Document `json:"documents,omitempty"`
+	Created         time.Time  `json:"created"`
+	Updated         time.Time  `json:"updated"`
+	Started         time.Time  `json:"started,omitempty"`
+	Finished        time.Time  `json:"finished,omitempty"`
+}
+
+// Size is the total document size in bytes.
+func (j *Job) Size() int64 {
+	var n int64
+	for _, d := range j.Documents {
+		n += d.Size
+	}
+	return n
+}
+
+// SHA256 is the hash of the first document (most jobs have exactly one).
+func (j *Job) SHA256() string {
+	if len(j.Documents) == 0 {
+		return ""
+	}
+	return j.Documents[0].SHA256
+}
+
+// NewJob is what a front-end knows about a job it is about to store.
+type NewJob struct {
+	VirtualPrinter string
+	Name           string
+	Owner          string
+	OriginHost     string
+	Origin         string
+	Lane           Lane
+	RunID          int64
+	Seq            int64
+	Attributes     Attributes
+	// Hold stores the job held instead of pending (paused printer, job-hold-until, bulk schedule).
+	Hold       bool
+	HoldReason string
+}
+
+// Event is one row of the event log: a state change, a printer transition, a failover or an
+// operator action.
+type Event struct {
+	ID      int64     `json:"id"`
+	At      time.Time `json:"at"`
+	Kind    string    `json:"kind"`
+	JobID   int64     `json:"job_id,omitempty"`
+	Printer string    `json:"printer,omitempty"`
+	RunID   int64     `json:"run_id,omitempty"`
+	From    string    `json:"from,omitempty"`
+	To      string    `json:"to,omitempty"`
+	Actor   string    `json:"actor,omitempty"`
+	Message string    `json:"message,omitempty"`
+}
+
+// Event kinds.
+const (
+	EventJobState     = "job-state"
+	EventFailover     = "failover"
+	EventPrinterState = "printer-state"
+	EventOperator     = "operator"
+	EventRecovery     = "recovery"
+	EventRetention    = "retention"
+	EventRun          = "run"
+)

@@ -1,0 +1,659 @@
+// Job rows: creation, queries and validated state transitions, each with its event row.
+package spool
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+const jobColumns = `id, uuid, virtual_printer, name, owner, origin_host, origin, lane, run_id, seq, state,
+	state_reason, printer, pages, pages_estimated, attributes, attempts, possible_duplicate, upstream_id,
+	impressions_done, created, updated, started, finished`
+
+func laneRank(l Lane) int {
+	if l == LaneBulk {
+		return 1
+	}
+	return 0
+}
+
+// Submit records a new job with its staged documents in one durable commit and returns it.
+// The job starts pending, or held when nj.Hold is set.
+func (s *Store) Submit(ctx context.Context, nj NewJob, docs []*Staged) (*Job, error) {
+	if len(docs) == 0 {
+		return nil, fmt.Errorf("spool: submit: %w", ErrEmptyDocument)
+	}
+	state := StatePending
+	if nj.Hold {
+		state = StateHeld
+	}
+	return s.insertJob(ctx, nj, state, docs)
+}
+
+// Create records a job whose documents follow (IPP Create-Job); it stays "received" until
+// AddDocument brings the last one.
+func (s *Store) Create(ctx context.Context, nj NewJob) (*Job, error) {
+	return s.insertJob(ctx, nj, StateReceived, nil)
+}
+
+func (s *Store) insertJob(ctx context.Context, nj NewJob, state State, docs []*Staged) (*Job, error) {
+	if nj.VirtualPrinter == "" {
+		return nil, errors.New("spool: submit: no virtual printer named")
+	}
+	if nj.Lane == "" {
+		nj.Lane = LaneInteractive
+	}
+	attrs, err := json.Marshal(nj.Attributes)
+	if err != nil {
+		return nil, fmt.Errorf("spool: submit: encode attributes: %w", err)
+	}
+	now := s.now()
+	pages, estimated := 0, false
+	for _, d := range docs {
+		pages += d.Pages
+		estimated = estimated || d.PagesEstimated
+	}
+	if c := nj.Attributes.Copies; c > 1 {
+		pages *= c
+	}
+	prio := nj.Attributes.JobPriority
+	if prio <= 0 {
+		prio = 50
+	}
+	uuid := newUUID()
+	reason := ""
+	if nj.Hold {
+		// A received job keeps its hold reason so that AddDocument knows to hold it.
+		reason = nj.HoldReason
+		if reason == "" {
+			reason = "job-hold-until-specified"
+		}
+	}
+	var id int64
+	err = s.write(ctx, len(docs) > 0, func(tx *sql.Tx) error {
+		res, err := tx.Exec(`INSERT INTO jobs (uuid, virtual_printer, name, owner, origin_host, origin, lane,
+			lane_rank, priority, run_id, seq, state, state_reason, pages, pages_estimated, attributes, created, updated)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+			uuid, nj.VirtualPrinter, nj.Name, nj.Owner, nj.OriginHost, nj.Origin, string(nj.Lane),
+			laneRank(nj.Lane), prio, nj.RunID, nj.Seq, string(state), reason, pages, estimated, string(attrs),
+			now.UnixNano(), now.UnixNano())
+		if err != nil {
+			return err
+		}
+		if id, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		for i, d := range docs {
+			if err := insertDocument(tx, id, i+1, d); err != nil {
+				return err
+			}
+		}
+		return insertEvent(tx, now, Event{Kind: EventJobState, JobID: id, RunID: nj.RunID, To: string(state),
+			Actor: nj.Owner, Message: "job received via " + nj.Origin})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("spool: submit job: %w", err)
+	}
+	j := &Job{
+		ID: id, UUID: uuid, VirtualPrinter: nj.VirtualPrinter, Name: nj.Name, Owner: nj.Owner,
+		OriginHost: nj.OriginHost, Origin: nj.Origin, Lane: nj.Lane, RunID: nj.RunID, Seq: nj.Seq,
+		State: state, StateReason: reason, Pages: pages, PagesEstimated: estimated, Attributes: nj.Attributes,
+		Created: now, Updated: now,
+	}
+	for i, d := range docs {
+		j.Documents = append(j.Documents, Document{JobID: id, Seq: i + 1, Name: d.Name, Format: d.Format,
+			Size: d.Size, SHA256: d.SHA256, Pages: d.Pages, PagesEstimated: d.PagesEstimated, Path: d.abs})
+		d.store = nil // attached: Discard must no longer remove it
+	}
+	return j, nil
+}
+
+func insertDocument(tx *sql.Tx, jobID int64, seq int, d *Staged) error {
+	_, err := tx.Exec(`INSERT INTO documents (job_id, seq, name, format, size, sha256, pages, pages_estimated, path)
+		VALUES (?,?,?,?,?,?,?,?,?)`, jobID, seq, d.Name, d.Format, d.Size, d.SHA256, d.Pages, d.PagesEstimated, d.rel)
+	return err
+}
+
+// AddDocument attaches one more document to a received job (IPP Send-Document). With last set
+// the job becomes pending (or held, when it was created held).
+func (s *Store) AddDocument(ctx context.Context, jobID int64, doc *Staged, last bool) (*Job, error) {
+	now := s.now()
+	err := s.write(ctx, true, func(tx *sql.Tx) error {
+		var state, reason string
+		var copies int
+		var attrs string
+		if err := tx.QueryRow(`SELECT state, state_reason, attributes FROM jobs WHERE id = ?`, jobID).Scan(&state, &reason, &attrs); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			return err
+		}
+		if State(state) != StateReceived {
+			return &TransitionError{JobID: jobID, From: State(state), To: StatePending}
+		}
+		var a Attributes
+		_ = json.Unmarshal([]byte(attrs), &a)
+		copies = max(a.Copies, 1)
+		var seq int
+		if err := tx.QueryRow(`SELECT coalesce(max(seq), 0) + 1 FROM documents WHERE job_id = ?`, jobID).Scan(&seq); err != nil {
+			return err
+		}
+		if err := insertDocument(tx, jobID, seq, doc); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`UPDATE jobs SET pages = pages + ?, pages_estimated = pages_estimated OR ?, updated = ? WHERE id = ?`,
+			doc.Pages*copies, doc.PagesEstimated, now.UnixNano(), jobID); err != nil {
+			return err
+		}
+		if !last {
+			return nil
+		}
+		to := StatePending
+		if reason != "" { // created held: the hold reason was recorded at Create
+			to = StateHeld
+		}
+		return transitionTx(tx, now, jobID, to, Change{Message: "last document received"})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("spool: add document to job %d: %w", jobID, err)
+	}
+	doc.store = nil
+	return s.Job(ctx, jobID)
+}
+
+// Change describes a transition's side effects and its event.
+type Change struct {
+	// From, when not empty, lists the states the job must be in; otherwise ErrStateChanged.
+	From []State
+	// Printer sets the job's printer (nil leaves it; a pointer to "" clears it).
+	Printer *string
+	// Reason is the job's state reason (IPP job-state-reasons style keyword or text).
+	Reason string
+	// UpstreamID sets the printer's id for the job.
+	UpstreamID *string
+	// Attempt counts one more attempt.
+	Attempt bool
+	// PossibleDuplicate flags the job (never cleared).
+	PossibleDuplicate bool
+	// Kind is the event kind; EventJobState when empty.
+	Kind    string
+	Actor   string
+	Message string
+}
+
+// Transition moves job id to state to, validating the move, and records the event in the same
+// transaction. An illegal move is a *TransitionError (errors.Is ErrIllegalTransition).
+func (s *Store) Transition(ctx context.Context, id int64, to State, c Change) error {
+	now := s.now()
+	err := s.write(ctx, false, func(tx *sql.Tx) error { return transitionTx(tx, now, id, to, c) })
+	if err != nil {
+		return fmt.Errorf("spool: job %d -> %s: %w", id, to, err)
+	}
+	return nil
+}
+
+func transitionTx(tx *sql.Tx, now time.Time, id int64, to State, c Change) error {
+	var from, printer string
+	var runID int64
+	if err := tx.QueryRow(`SELECT state, printer, run_id FROM jobs WHERE id = ?`, id).Scan(&from, &printer, &runID); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		return err
+	}
+	if len(c.From) > 0 {
+		ok := false
+		for _, f := range c.From {
+			ok = ok || State(from) == f
+		}
+		if !ok {
+			return fmt.Errorf("%w: is %s, expected %v", ErrStateChanged, from, c.From)
+		}
+	}
+	if !CanTransition(State(from), to) {
+		return &TransitionError{JobID: id, From: State(from), To: to}
+	}
+	set := []string{"state = ?", "state_reason = ?", "updated = ?"}
+	args := []any{string(to), c.Reason, now.UnixNano()}
+	if c.Printer != nil {
+		set = append(set, "printer = ?")
+		args = append(args, *c.Printer)
+		printer = *c.Printer
+	}
+	if c.UpstreamID != nil {
+		set = append(set, "upstream_id = ?")
+		args = append(args, *c.UpstreamID)
+	}
+	if c.Attempt {
+		set = append(set, "attempts = attempts + 1")
+	}
+	if c.PossibleDuplicate {
+		set = append(set, "possible_duplicate = 1")
+	}
+	if to == StateSending {
+		set = append(set, "started = CASE WHEN started = 0 THEN ? ELSE started END")
+		args = append(args, now.UnixNano())
+	}
+	if to.Final() {
+		set = append(set, "finished = ?")
+		args = append(args, now.UnixNano())
+	}
+	args = append(args, id)
+	if _, err := tx.Exec(`UPDATE jobs SET `+strings.Join(set, ", ")+` WHERE id = ?`, args...); err != nil {
+		return err
+	}
+	kind := c.Kind
+	if kind == "" {
+		kind = EventJobState
+	}
+	msg := c.Message
+	if msg == "" {
+		msg = c.Reason
+	}
+	return insertEvent(tx, now, Event{Kind: kind, JobID: id, Printer: printer, RunID: runID, From: from,
+		To: string(to), Actor: c.Actor, Message: msg})
+}
+
+// SetProgress records what the printer reported as printed so far (no state change, no event).
+func (s *Store) SetProgress(ctx context.Context, id int64, impressions int) error {
+	err := s.write(ctx, false, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`UPDATE jobs SET impressions_done = ?, updated = ? WHERE id = ?`, impressions, s.now().UnixNano(), id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("spool: job %d progress: %w", id, err)
+	}
+	return nil
+}
+
+// Job returns one job with its documents.
+func (s *Store) Job(ctx context.Context, id int64) (*Job, error) {
+	row := s.rdb.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id)
+	j, err := scanJob(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("spool: job %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("spool: job %d: %w", id, err)
+	}
+	if err := s.loadDocuments(ctx, []*Job{j}); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// JobFilter selects jobs. Zero fields do not filter.
+type JobFilter struct {
+	IDs               []int64
+	States            []State
+	VirtualPrinter    string
+	Printer           string
+	Owner             string
+	RunID             int64
+	Lane              Lane
+	PossibleDuplicate bool
+	// Search matches name or owner (substring, case-insensitive).
+	Search string
+	// BeforeID pages backwards (newest first): only ids below it.
+	BeforeID int64
+	// AfterID pages forwards: only ids above it.
+	AfterID int64
+	Limit   int
+	// Order: "newest" (default), "oldest", or "schedule" (lane, priority, run sequence, id).
+	Order string
+	// WithoutDocuments skips loading document rows (faster lists).
+	WithoutDocuments bool
+}
+
+func (f JobFilter) where() (string, []any) {
+	var conds []string
+	var args []any
+	if len(f.IDs) > 0 {
+		conds = append(conds, "id IN ("+placeholders(len(f.IDs))+")")
+		for _, id := range f.IDs {
+			args = append(args, id)
+		}
+	}
+	if len(f.States) > 0 {
+		conds = append(conds, "state IN ("+placeholders(len(f.States))+")")
+		for _, st := range f.States {
+			args = append(args, string(st))
+		}
+	}
+	add := func(cond string, v any) {
+		conds = append(conds, cond)
+		args = append(args, v)
+	}
+	if f.VirtualPrinter != "" {
+		add("virtual_printer = ?", f.VirtualPrinter)
+	}
+	if f.Printer != "" {
+		add("printer = ?", f.Printer)
+	}
+	if f.Owner != "" {
+		add("owner = ?", f.Owner)
+	}
+	if f.RunID != 0 {
+		add("run_id = ?", f.RunID)
+	}
+	if f.Lane != "" {
+		add("lane = ?", string(f.Lane))
+	}
+	if f.PossibleDuplicate {
+		conds = append(conds, "possible_duplicate = 1")
+	}
+	if f.Search != "" {
+		conds = append(conds, "(name LIKE ? OR owner LIKE ?)")
+		like := "%" + f.Search + "%"
+		args = append(args, like, like)
+	}
+	if f.BeforeID > 0 {
+		add("id < ?", f.BeforeID)
+	}
+	if f.AfterID > 0 {
+		add("id > ?", f.AfterID)
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// Jobs lists jobs matching f.
+func (s *Store) Jobs(ctx context.Context, f JobFilter) ([]*Job, error) {
+	where, args := f.where()
+	order := " ORDER BY id DESC"
+	switch f.Order {
+	case "oldest":
+		order = " ORDER BY id"
+	case "schedule":
+		order = " ORDER BY lane_rank, priority DESC, run_id, seq, id"
+	}
+	q := `SELECT ` + jobColumns + ` FROM jobs` + where + order
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("spool: list jobs: %w", err)
+	}
+	defer rows.Close()
+	var jobs []*Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, fmt.Errorf("spool: list jobs: %w", err)
+		}
+		jobs = append(jobs, j)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("spool: list jobs: %w", err)
+	}
+	if !f.WithoutDocuments {
+		if err := s.loadDocuments(ctx, jobs); err != nil {
+			return nil, err
+		}
+	}
+	return jobs, nil
+}
+
+// CountJobs counts jobs matching f.
+func (s *Store) CountJobs(ctx context.Context, f JobFilter) (int, error) {
+	where, args := f.where()
+	var n int
+	if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM jobs`+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("spool: count jobs: %w", err)
+	}
+	return n, nil
+}
+
+// Tally is a count of jobs and pages grouped by one key.
+type Tally struct {
+	Key   string `json:"key"`
+	State State  `json:"state"`
+	Lane  Lane   `json:"lane"`
+	Jobs  int    `json:"jobs"`
+	Pages int    `json:"pages"`
+}
+
+// Tallies counts unfinished jobs and their pages by virtual printer (by = "virtual") or by
+// printer (by = "printer"), state and lane.
+func (s *Store) Tallies(ctx context.Context, by string) ([]Tally, error) {
+	col := "virtual_printer"
+	if by == "printer" {
+		col = "printer"
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+col+`, state, lane, count(*), coalesce(sum(pages), 0) FROM jobs
+		WHERE state NOT IN ('completed', 'canceled', 'aborted') GROUP BY 1, 2, 3`)
+	if err != nil {
+		return nil, fmt.Errorf("spool: tallies: %w", err)
+	}
+	defer rows.Close()
+	var out []Tally
+	for rows.Next() {
+		var t Tally
+		var st, lane string
+		if err := rows.Scan(&t.Key, &st, &lane, &t.Jobs, &t.Pages); err != nil {
+			return nil, fmt.Errorf("spool: tallies: %w", err)
+		}
+		t.State, t.Lane = State(st), Lane(lane)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanJob(r scanner) (*Job, error) {
+	var j Job
+	var lane, state, attrs string
+	var created, updated, started, finished int64
+	err := r.Scan(&j.ID, &j.UUID, &j.VirtualPrinter, &j.Name, &j.Owner, &j.OriginHost, &j.Origin, &lane,
+		&j.RunID, &j.Seq, &state, &j.StateReason, &j.Printer, &j.Pages, &j.PagesEstimated, &attrs, &j.Attempts,
+		&j.PossibleDuplicate, &j.UpstreamID, &j.ImpressionsDone, &created, &updated, &started, &finished)
+	if err != nil {
+		return nil, err
+	}
+	j.Lane, j.State = Lane(lane), State(state)
+	if err := json.Unmarshal([]byte(attrs), &j.Attributes); err != nil {
+		return nil, fmt.Errorf("decode attributes of job %d: %w", j.ID, err)
+	}
+	j.Created, j.Updated = time.Unix(0, created), time.Unix(0, updated)
+	if started > 0 {
+		j.Started = time.Unix(0, started)
+	}
+	if finished > 0 {
+		j.Finished = time.Unix(0, finished)
+	}
+	return &j, nil
+}
+
+func (s *Store) loadDocuments(ctx context.Context, jobs []*Job) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	byID := make(map[int64]*Job, len(jobs))
+	// SQLite allows 32766 parameters; chunk to stay well below.
+	for start := 0; start < len(jobs); start += 500 {
+		chunk := jobs[start:min(start+500, len(jobs))]
+		args := make([]any, len(chunk))
+		for i, j := range chunk {
+			byID[j.ID] = j
+			args[i] = j.ID
+		}
+		rows, err := s.rdb.QueryContext(ctx, `SELECT job_id, seq, name, format, size, sha256, pages, pages_estimated,
+			path, deleted FROM documents WHERE job_id IN (`+placeholders(len(chunk))+`) ORDER BY job_id, seq`, args...)
+		if err != nil {
+			return fmt.Errorf("spool: load documents: %w", err)
+		}
+		for rows.Next() {
+			var d Document
+			var rel string
+			var deleted int64
+			if err := rows.Scan(&d.JobID, &d.Seq, &d.Name, &d.Format, &d.Size, &d.SHA256, &d.Pages,
+				&d.PagesEstimated, &rel, &deleted); err != nil {
+				rows.Close()
+				return fmt.Errorf("spool: load documents: %w", err)
+			}
+			if deleted > 0 {
+				d.Deleted = time.Unix(0, deleted)
+			} else {
+				d.Path = s.abs(rel)
+			}
+			j := byID[d.JobID]
+			j.Documents = append(j.Documents, d)
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("spool: load documents: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) abs(rel string) string { return s.opts.Dir + "/" + rel }
+
+func insertEvent(tx *sql.Tx, now time.Time, e Event) error {
+	_, err := tx.Exec(`INSERT INTO events (at, kind, job_id, printer, run_id, from_state, to_state, actor, message)
+		VALUES (?,?,?,?,?,?,?,?,?)`, now.UnixNano(), e.Kind, e.JobID, e.Printer, e.RunID, e.From, e.To, e.Actor, e.Message)
+	return err
+}
+
+// RecordEvent appends an event that is not a job transition (printer state, operator action).
+func (s *Store) RecordEvent(ctx context.Context, e Event) error {
+	at := e.At
+	if at.IsZero() {
+		at = s.now()
+	}
+	if err := s.write(ctx, false, func(tx *sql.Tx) error { return insertEvent(tx, at, e) }); err != nil {
+		return fmt.Errorf("spool: record %s event: %w", e.Kind, err)
+	}
+	return nil
+}
+
+// EventFilter selects events; zero fields do not filter.
+type EventFilter struct {
+	Kinds    []string
+	JobID    int64
+	Printer  string
+	RunID    int64
+	AfterID  int64
+	BeforeID int64
+	Limit    int
+}
+
+// Events lists events newest first (or oldest first when AfterID is set, for tailing).
+func (s *Store) Events(ctx context.Context, f EventFilter) ([]Event, error) {
+	var conds []string
+	var args []any
+	if len(f.Kinds) > 0 {
+		conds = append(conds, "kind IN ("+placeholders(len(f.Kinds))+")")
+		for _, k := range f.Kinds {
+			args = append(args, k)
+		}
+	}
+	add := func(c string, v any) { conds = append(conds, c); args = append(args, v) }
+	if f.JobID != 0 {
+		add("job_id = ?", f.JobID)
+	}
+	if f.Printer != "" {
+		add("printer = ?", f.Printer)
+	}
+	if f.RunID != 0 {
+		add("run_id = ?", f.RunID)
+	}
+	if f.AfterID > 0 {
+		add("id > ?", f.AfterID)
+	}
+	if f.BeforeID > 0 {
+		add("id < ?", f.BeforeID)
+	}
+	q := `SELECT id, at, kind, job_id, printer, run_id, from_state, to_state, actor, message FROM events`
+	if len(conds) > 0 {
+		q += " WHERE " + strings.Join(conds, " AND ")
+	}
+	if f.AfterID > 0 {
+		q += " ORDER BY id"
+	} else {
+		q += " ORDER BY id DESC"
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	q += fmt.Sprintf(" LIMIT %d", limit)
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("spool: list events: %w", err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		var at int64
+		if err := rows.Scan(&e.ID, &at, &e.Kind, &e.JobID, &e.Printer, &e.RunID, &e.From, &e.To, &e.Actor, &e.Message); err != nil {
+			return nil, fmt.Errorf("spool: list events: %w", err)
+		}
+		e.At = time.Unix(0, at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Control is a persisted operator switch (drained printer, paused virtual printer).
+type Control struct {
+	Scope  string    `json:"scope"`
+	Name   string    `json:"name"`
+	Paused bool      `json:"paused"`
+	Actor  string    `json:"actor,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+// SetControl records an operator switch and its event in one commit.
+func (s *Store) SetControl(ctx context.Context, c Control, message string) error {
+	now := s.now()
+	err := s.write(ctx, false, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`INSERT INTO controls (scope, name, paused, actor, at) VALUES (?,?,?,?,?)
+			ON CONFLICT (scope, name) DO UPDATE SET paused = excluded.paused, actor = excluded.actor, at = excluded.at`,
+			c.Scope, c.Name, c.Paused, c.Actor, now.UnixNano()); err != nil {
+			return err
+		}
+		e := Event{Kind: EventOperator, Actor: c.Actor, Message: message}
+		if c.Scope == "printer" {
+			e.Printer = c.Name
+		}
+		return insertEvent(tx, now, e)
+	})
+	if err != nil {
+		return fmt.Errorf("spool: set %s %s control: %w", c.Scope, c.Name, err)
+	}
+	return nil
+}
+
+// Controls lists the persisted operator switches.
+func (s *Store) Controls(ctx context.Context) ([]Control, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT scope, name, paused, actor, at FROM controls`)
+	if err != nil {
+		return nil, fmt.Errorf("spool: list controls: %w", err)
+	}
+	defer rows.Close()
+	var out []Control
+	for rows.Next() {
+		var c Control
+		var at int64
+		if err := rows.Scan(&c.Scope, &c.Name, &c.Paused, &c.Actor, &at); err != nil {
+			return nil, fmt.Errorf("spool: list controls: %w", err)
+		}
+		c.At = time.Unix(0, at)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,175 @@
+// Crash recovery at start, exactly as shared/DESIGN.md says, and cleanup of orphan files.
+package spool
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// recover runs before the committer starts, directly on the writer connection.
+//   - received (IPP Create-Job whose last document never arrived): aborted, because the client
+//     was given a job id it may still query; DESIGN.md says "removed", but a vanished job-id
+//     confuses IPP clients more than an aborted one with a reason.
+//   - assigned: back to pending (the printer was never contacted).
+//   - sending: back to pending, attempts+1, possible-duplicate (the printer may have it).
+//   - printing: left alone; the scheduler resumes watching it.
+//
+// Files in tmp/ and documents without a row (staged but never committed) are removed.
+func (s *Store) recover(ctx context.Context) error {
+	now := s.now()
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("spool: recover: %w", err)
+	}
+	defer tx.Rollback()
+	type fix struct {
+		from, to  State
+		dup       bool
+		attempt   bool
+		reason    string
+		message   string
+		clearPrnt bool
+	}
+	fixes := []fix{
+		{StateReceived, StateAborted, false, false, "document-not-received", "restart before the last document arrived", false},
+		{StateAssigned, StatePending, false, false, "", "restart: assignment dropped, job requeued", true},
+		{StateSending, StatePending, true, true, "possible-duplicate", "restart while sending: requeued, may print twice", true},
+	}
+	counts := map[State]int{}
+	for _, f := range fixes {
+		rows, err := tx.Query(`SELECT id FROM jobs WHERE state = ?`, string(f.from))
+		if err != nil {
+			return fmt.Errorf("spool: recover %s jobs: %w", f.from, err)
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return fmt.Errorf("spool: recover: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		for _, id := range ids {
+			c := Change{Reason: f.reason, Attempt: f.attempt, PossibleDuplicate: f.dup, Kind: EventRecovery, Message: f.message}
+			if f.clearPrnt {
+				empty := ""
+				c.Printer = &empty
+			}
+			if err := transitionTx(tx, now, id, f.to, c); err != nil {
+				return fmt.Errorf("spool: recover job %d: %w", id, err)
+			}
+		}
+		counts[f.from] = len(ids)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("spool: recover: commit: %w", err)
+	}
+	if counts[StateReceived]+counts[StateAssigned]+counts[StateSending] > 0 {
+		s.log.Warn("spool recovered jobs after restart", "aborted_received", counts[StateReceived],
+			"requeued_assigned", counts[StateAssigned], "requeued_sending", counts[StateSending])
+	}
+	return s.removeOrphans(ctx)
+}
+
+// removeOrphans deletes tmp/ files and docs/ files that no document row names: their client
+// never got an "accepted", so nothing is lost.
+func (s *Store) removeOrphans(ctx context.Context) error {
+	tmp, err := os.ReadDir(s.tmpDir)
+	if err != nil {
+		return fmt.Errorf("spool: recover: read tmp: %w", err)
+	}
+	for _, e := range tmp {
+		os.Remove(filepath.Join(s.tmpDir, e.Name()))
+	}
+	docs, err := os.ReadDir(s.docsDir)
+	if err != nil {
+		return fmt.Errorf("spool: recover: read docs: %w", err)
+	}
+	if len(docs) == 0 {
+		return nil
+	}
+	known := make(map[string]bool)
+	rows, err := s.wdb.QueryContext(ctx, `SELECT path FROM documents WHERE deleted = 0`)
+	if err != nil {
+		return fmt.Errorf("spool: recover: list documents: %w", err)
+	}
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			rows.Close()
+			return fmt.Errorf("spool: recover: %w", err)
+		}
+		known[filepath.Base(p)] = true
+	}
+	rows.Close()
+	removed := 0
+	for _, e := range docs {
+		if !known[e.Name()] {
+			if err := os.Remove(filepath.Join(s.docsDir, e.Name())); err == nil {
+				removed++
+			}
+		}
+	}
+	if removed > 0 {
+		s.log.Info("spool removed uncommitted documents", "count", removed)
+	}
+	return nil
+}
+
+// Retention removes the files of documents whose job finished more than Retention ago, keeping
+// the rows (hash, size, pages) for the record. It returns how many files it removed.
+func (s *Store) Retention(ctx context.Context) (int, error) {
+	if s.opts.Retention <= 0 {
+		return 0, nil
+	}
+	cutoff := s.now().Add(-s.opts.Retention).UnixNano()
+	rows, err := s.rdb.QueryContext(ctx, `SELECT d.job_id, d.seq, d.path FROM documents d JOIN jobs j ON j.id = d.job_id
+		WHERE d.deleted = 0 AND j.state IN ('completed', 'canceled', 'aborted') AND j.finished > 0 AND j.finished < ?
+		LIMIT 5000`, cutoff)
+	if err != nil {
+		return 0, fmt.Errorf("spool: retention: %w", err)
+	}
+	type doc struct {
+		job  int64
+		seq  int
+		path string
+	}
+	var docs []doc
+	for rows.Next() {
+		var d doc
+		if err := rows.Scan(&d.job, &d.seq, &d.path); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("spool: retention: %w", err)
+		}
+		docs = append(docs, d)
+	}
+	rows.Close()
+	if len(docs) == 0 {
+		return 0, nil
+	}
+	// Mark first, then delete: a crash in between leaves a file that removeOrphans cleans up,
+	// never a row pointing at a missing file.
+	now := s.now()
+	err = s.write(ctx, false, func(tx *sql.Tx) error {
+		for _, d := range docs {
+			if _, err := tx.Exec(`UPDATE documents SET deleted = ? WHERE job_id = ? AND seq = ?`, now.UnixNano(), d.job, d.seq); err != nil {
+				return err
+			}
+		}
+		return insertEvent(tx, now, Event{Kind: EventRetention, Message: fmt.Sprintf("removed %d document files past retention", len(docs))})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("spool: retention: %w", err)
+	}
+	for _, d := range docs {
+		if err := os.Remove(s.abs(d.path)); err != nil && !os.IsNotExist(err) {
+			s.log.Warn("spool retention: remove document", "job", d.job, "path", d.path, "err", err)
+		}
+	}
+	return len(docs), nil
+}

@@ -1,0 +1,328 @@
+// Package spool keeps every accepted print job durably: SQLite metadata (WAL, synchronous=FULL)
+// and fsynced document files, the job state machine, crash recovery and retention.
+package spool
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // the SQLite driver; only this package imports it
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Options configure a Store. Dir is required; the rest have defaults.
+type Options struct {
+	// Dir holds spool.db, docs/ and tmp/.
+	Dir string
+	// MinFreeBytes: below this much free space on Dir new documents are refused with ErrDiskFull.
+	MinFreeBytes uint64
+	// MaxDocumentBytes limits one document; 0 means no limit.
+	MaxDocumentBytes int64
+	// Retention is how long documents of finished jobs are kept (metadata and hash stay).
+	Retention time.Duration
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// FreeSpace reports free bytes on the file system of dir; statfs when nil (tests inject).
+	FreeSpace func(dir string) (uint64, error)
+	// PageCounter counts pages of a staged document; estimated is true when it guessed.
+	// When nil, every document counts as one estimated page.
+	PageCounter func(path, format string) (pages int, estimated bool)
+	// MaxBatch caps how many writes share one commit (group commit); default 256.
+	MaxBatch int
+	Logger   *slog.Logger
+}
+
+// Store is the durable spool. Its methods are safe for concurrent use.
+type Store struct {
+	opts    Options
+	log     *slog.Logger
+	now     func() time.Time
+	docsDir string
+	tmpDir  string
+
+	wdb *sql.DB // the single writer connection, owned by the committer goroutine
+	rdb *sql.DB // readers (WAL lets them run beside the writer)
+
+	writes   chan *writeReq
+	closing  chan struct{}
+	done     chan struct{}
+	closeMu  sync.Once
+	closeErr error
+}
+
+// Open opens or creates the spool in opts.Dir, applies migrations and runs crash recovery.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("spool: open: no directory given")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.FreeSpace == nil {
+		opts.FreeSpace = freeSpace
+	}
+	if opts.PageCounter == nil {
+		opts.PageCounter = func(string, string) (int, bool) { return 1, true }
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 256
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	s := &Store{
+		opts:    opts,
+		log:     opts.Logger,
+		now:     opts.Now,
+		docsDir: filepath.Join(opts.Dir, "docs"),
+		tmpDir:  filepath.Join(opts.Dir, "tmp"),
+		writes:  make(chan *writeReq, 1024),
+		closing: make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	for _, d := range []string{opts.Dir, s.docsDir, s.tmpDir} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			return nil, fmt.Errorf("spool: open: create %s: %w", d, err)
+		}
+	}
+	dbPath := filepath.Join(opts.Dir, "spool.db")
+	// _txlock=immediate: a write transaction takes the lock at BEGIN, so it never fails half-way
+	// with SQLITE_BUSY on upgrade.
+	wdsn := "file:" + dbPath + "?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_foreign_keys=on&_txlock=immediate"
+	wdb, err := sql.Open("sqlite3", wdsn)
+	if err != nil {
+		return nil, fmt.Errorf("spool: open %s: %w", dbPath, err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	if err := wdb.PingContext(ctx); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("spool: open %s: %w", dbPath, err)
+	}
+	s.wdb = wdb
+	if err := s.migrate(ctx); err != nil {
+		wdb.Close()
+		return nil, err
+	}
+	rdsn := "file:" + dbPath + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_query_only=1"
+	rdb, err := sql.Open("sqlite3", rdsn)
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("spool: open readers %s: %w", dbPath, err)
+	}
+	rdb.SetMaxOpenConns(8)
+	rdb.SetMaxIdleConns(8)
+	s.rdb = rdb
+	if err := s.recover(ctx); err != nil {
+		wdb.Close()
+		rdb.Close()
+		return nil, err
+	}
+	go s.committer()
+	return s, nil
+}
+
+// Close stops the committer after the writes already queued and closes the database.
+func (s *Store) Close() error {
+	s.closeMu.Do(func() {
+		close(s.closing)
+		<-s.done
+		s.closeErr = errors.Join(s.wdb.Close(), s.rdb.Close())
+	})
+	return s.closeErr
+}
+
+// Dir is the spool directory.
+func (s *Store) Dir() string { return s.opts.Dir }
+
+// migrate applies the embedded migrations not yet recorded, each in its own transaction.
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.wdb.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("spool: migrate: %w", err)
+	}
+	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		return fmt.Errorf("spool: migrate: read embedded migrations: %w", err)
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	for _, e := range entries {
+		name := e.Name()
+		prefix, _, ok := strings.Cut(name, "_")
+		version, err := strconv.Atoi(prefix)
+		if !ok || err != nil {
+			return fmt.Errorf("spool: migrate: %s: name must start with a version number", name)
+		}
+		var n int
+		if err := s.wdb.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
+			return fmt.Errorf("spool: migrate: %w", err)
+		}
+		if n > 0 {
+			continue
+		}
+		body, err := migrationFiles.ReadFile("migrations/" + name)
+		if err != nil {
+			return fmt.Errorf("spool: migrate: %s: %w", name, err)
+		}
+		tx, err := s.wdb.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("spool: migrate: %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("spool: migrate: apply %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)`,
+			version, name, s.now().UnixNano()); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("spool: migrate: record %s: %w", name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("spool: migrate: commit %s: %w", name, err)
+		}
+		s.log.Info("spool migration applied", "migration", name)
+	}
+	return nil
+}
+
+// SchemaVersion is the newest applied migration.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.rdb.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("spool: schema version: %w", err)
+	}
+	return v, nil
+}
+
+// writeReq is one unit of work for the committer.
+type writeReq struct {
+	fn func(tx *sql.Tx) error
+	// syncDocs asks for the docs directory to be fsynced before the commit, so a renamed
+	// document's directory entry is durable before its row is.
+	syncDocs bool
+	done     chan error
+}
+
+// write runs fn inside a transaction shared with other concurrent writers (group commit) and
+// returns once that transaction committed or fn failed. A failing fn is rolled back to its own
+// savepoint and does not harm the others in the batch. fn must only touch the database.
+func (s *Store) write(ctx context.Context, syncDocs bool, fn func(tx *sql.Tx) error) error {
+	req := &writeReq{fn: fn, syncDocs: syncDocs, done: make(chan error, 1)}
+	select {
+	case s.writes <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.closing:
+		return ErrClosed
+	}
+	// Once queued the write may commit whatever ctx says, so wait for the truth.
+	return <-req.done
+}
+
+// committer owns the writer connection: it gathers queued writes into one transaction and
+// commits them together, so N concurrent clients pay for one WAL fsync instead of N.
+func (s *Store) committer() {
+	defer close(s.done)
+	for {
+		var first *writeReq
+		select {
+		case first = <-s.writes:
+		case <-s.closing:
+			// Finish what was queued before Close, then stop.
+			for {
+				select {
+				case r := <-s.writes:
+					s.commitBatch([]*writeReq{r})
+				default:
+					return
+				}
+			}
+		}
+		batch := []*writeReq{first}
+	gather:
+		for len(batch) < s.opts.MaxBatch {
+			select {
+			case r := <-s.writes:
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		s.commitBatch(batch)
+	}
+}
+
+func (s *Store) commitBatch(batch []*writeReq) {
+	errs := make([]error, len(batch))
+	fail := func(err error) {
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+	for _, r := range batch {
+		if r.syncDocs {
+			if err := syncDir(s.docsDir); err != nil {
+				fail(fmt.Errorf("spool: sync documents directory: %w", err))
+				return
+			}
+			break
+		}
+	}
+	ctx := context.Background()
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		fail(fmt.Errorf("spool: begin: %w", err))
+		return
+	}
+	for i, r := range batch {
+		if len(batch) == 1 {
+			errs[i] = r.fn(tx)
+			break
+		}
+		if _, err := tx.Exec(`SAVEPOINT w`); err != nil {
+			errs[i] = fmt.Errorf("spool: savepoint: %w", err)
+			continue
+		}
+		if err := r.fn(tx); err != nil {
+			errs[i] = err
+			if _, rerr := tx.Exec(`ROLLBACK TO w`); rerr != nil {
+				tx.Rollback()
+				fail(fmt.Errorf("spool: rollback to savepoint: %w (after %v)", rerr, err))
+				return
+			}
+		}
+		if _, err := tx.Exec(`RELEASE w`); err != nil {
+			tx.Rollback()
+			fail(fmt.Errorf("spool: release savepoint: %w", err))
+			return
+		}
+	}
+	if len(batch) == 1 && errs[0] != nil {
+		tx.Rollback()
+		batch[0].done <- errs[0]
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		fail(fmt.Errorf("spool: commit: %w", err))
+		return
+	}
+	for i, r := range batch {
+		r.done <- errs[i]
+	}
+}
