@@ -1,0 +1,285 @@
+// The LPD front-end: accepts connections, enforces limits and timeouts, dispatches daemon
+// commands. Receiving jobs is in receive.go, queue listings and removal in queue.go.
+package lpd
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/printgate/printgate/spool"
+)
+
+// Spooler is what the LPD server needs from the spool and the queue service.
+type Spooler interface {
+	// Stage streams one document durably into the spool (see spool.Store.Stage).
+	Stage(ctx context.Context, r io.Reader, name, format string) (*spool.Staged, error)
+	// Discard removes a staged document that will not be submitted (see spool.Staged.Discard).
+	Discard(st *spool.Staged)
+	// Submit stores a job with its staged documents and returns once it is durable. The server
+	// sets each Staged's Name and Format before the call; Submit must record them as given.
+	Submit(ctx context.Context, nj spool.NewJob, docs []*spool.Staged) (*spool.Job, error)
+	// QueueJobs lists a virtual printer's unfinished jobs in queue order, with their Documents
+	// (names and sizes) where available. It serves lpq and lprm.
+	QueueJobs(ctx context.Context, virtualPrinter string) ([]*spool.Job, error)
+	// CancelJob cancels one job. The server has already checked that agent may remove it;
+	// actor names who asked, for the audit log.
+	CancelJob(ctx context.Context, id int64, actor string) error
+}
+
+// Config configures a Server. Zero values take the defaults named on each field.
+type Config struct {
+	// Queues maps an LPD queue name, as clients send it, to a virtual printer name. Lookup is
+	// exact first, then case-insensitive (Windows port dialogs invite any capitalisation).
+	Queues map[string]string
+	// MaxJobBytes caps the data files of one job together. Default 1 GiB.
+	MaxJobBytes int64
+	// ReadTimeout is how long a read may wait for the client's next bytes. Default 60 s.
+	ReadTimeout time.Duration
+	// WriteTimeout is how long a write to the client may block. Default 60 s.
+	WriteTimeout time.Duration
+	// MaxConnDuration caps one connection, however busy. Default 1 h.
+	MaxConnDuration time.Duration
+	// MaxConns caps concurrent connections; further ones are closed at once. Default 64.
+	MaxConns int
+	// ShowNames lets lpq show job and file names. lpq carries no identity, and letters' names
+	// can hold patient data, so by default others' names are hidden.
+	ShowNames bool
+	// Logger receives one line per refused request or dropped job. Default: discard.
+	Logger *slog.Logger
+}
+
+// Defaults for Config's zero values.
+const (
+	DefaultMaxJobBytes     = 1 << 30
+	DefaultReadTimeout     = 60 * time.Second
+	DefaultWriteTimeout    = 60 * time.Second
+	DefaultMaxConnDuration = time.Hour
+	DefaultMaxConns        = 64
+)
+
+// Server is an RFC 1179 line printer daemon in front of the spool.
+type Server struct {
+	cfg    Config
+	sp     Spooler
+	log    *slog.Logger
+	queues map[string]string // lower-cased name -> virtual printer, for the fallback lookup
+}
+
+// NewServer validates cfg, fills in defaults and returns a server that is not yet listening.
+func NewServer(cfg Config, sp Spooler) (*Server, error) {
+	if sp == nil {
+		return nil, errors.New("lpd: new server: nil spooler")
+	}
+	if cfg.MaxJobBytes < 0 || cfg.ReadTimeout < 0 || cfg.WriteTimeout < 0 || cfg.MaxConnDuration < 0 || cfg.MaxConns < 0 {
+		return nil, errors.New("lpd: new server: negative limit in config")
+	}
+	s := &Server{sp: sp, queues: map[string]string{}}
+	cfg.Queues = cloneMap(cfg.Queues)
+	for q, vp := range cfg.Queues {
+		if err := checkToken([]byte(q)); err != nil {
+			return nil, fmt.Errorf("lpd: new server: queue name %q: %w", q, err)
+		}
+		if vp == "" {
+			return nil, fmt.Errorf("lpd: new server: queue %q names no virtual printer", q)
+		}
+		lq := strings.ToLower(q)
+		if _, dup := s.queues[lq]; dup {
+			return nil, fmt.Errorf("lpd: new server: queue names differ only in case: %q", q)
+		}
+		s.queues[lq] = vp
+	}
+	cfg.MaxJobBytes = orDefault(cfg.MaxJobBytes, DefaultMaxJobBytes)
+	cfg.ReadTimeout = orDefault(cfg.ReadTimeout, DefaultReadTimeout)
+	cfg.WriteTimeout = orDefault(cfg.WriteTimeout, DefaultWriteTimeout)
+	cfg.MaxConnDuration = orDefault(cfg.MaxConnDuration, DefaultMaxConnDuration)
+	cfg.MaxConns = orDefault(cfg.MaxConns, DefaultMaxConns)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s.cfg, s.log = cfg, cfg.Logger
+	return s, nil
+}
+
+// lookupQueue resolves a queue name to its virtual printer.
+func (s *Server) lookupQueue(q string) (string, bool) {
+	if vp, ok := s.cfg.Queues[q]; ok {
+		return vp, true
+	}
+	vp, ok := s.queues[strings.ToLower(q)]
+	return vp, ok
+}
+
+// Serve accepts connections on ln until ctx ends, then closes ln and every open connection
+// and waits for their handlers. It returns nil after ctx ends, or the error that made the
+// listener unusable.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		ln.Close()
+		wg.Wait()
+	}()
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	slots := make(chan struct{}, s.cfg.MaxConns)
+	var limit limitLog
+	backoff := time.Duration(0)
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("lpd: accept: %w", err)
+			}
+			// Out of file descriptors and the like pass; retry without spinning.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.log.Warn("lpd: accept failed, retrying", "err", err, "backoff", backoff)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(backoff):
+			}
+			continue
+		}
+		backoff = 0
+		select {
+		case slots <- struct{}{}:
+		default:
+			limit.refused(s.log, "lpd", nc.RemoteAddr(), s.cfg.MaxConns)
+			nc.Close()
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			s.serveConn(ctx, nc)
+		}()
+	}
+}
+
+// limitLog keeps a connection flood from flooding the log: one line per 10 s with a count.
+type limitLog struct {
+	last    time.Time
+	dropped int
+}
+
+func (l *limitLog) refused(log *slog.Logger, proto string, remote net.Addr, max int) {
+	l.dropped++
+	if now := time.Now(); now.Sub(l.last) >= 10*time.Second {
+		log.Warn(proto+": connection limit reached, refusing connections",
+			"remote", remote.String(), "max_conns", max, "refused", l.dropped)
+		l.last, l.dropped = now, 0
+	}
+}
+
+// conn is one client connection.
+type conn struct {
+	srv      *Server
+	nc       net.Conn
+	w        io.Writer // nc with a write deadline per write
+	br       *bufio.Reader
+	log      *slog.Logger
+	remoteIP string
+	loopback bool
+}
+
+func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.MaxConnDuration)
+	defer cancel()
+	// Closing the connection is what interrupts a blocked read when the context ends.
+	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	defer stop()
+	defer nc.Close()
+	tc := &timeoutConn{Conn: nc, read: s.cfg.ReadTimeout, write: s.cfg.WriteTimeout}
+	c := &conn{srv: s, nc: nc, w: tc, br: bufio.NewReaderSize(tc, 32<<10)}
+	c.remoteIP, c.loopback = remoteHost(nc.RemoteAddr())
+	c.log = s.log.With("remote", c.remoteIP)
+
+	line, err := readLine(c.br)
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			c.log.Warn("lpd: reading command", "err", err)
+		}
+		return
+	}
+	cmd, err := ParseCommand(line)
+	if err != nil {
+		c.log.Warn("lpd: refused command", "err", err)
+		c.reply(ackFail)
+		return
+	}
+	switch cmd.Code {
+	case CmdPrintWaiting:
+		// Our scheduler prints as soon as it can; there is nothing to start and RFC 1179
+		// defines no reply.
+		c.log.Debug("lpd: print-waiting command ignored", "queue", cmd.Queue)
+	case CmdReceiveJob:
+		c.receiveJob(ctx, cmd)
+	case CmdQueueShort, CmdQueueLong:
+		c.queueState(ctx, cmd)
+	case CmdRemoveJobs:
+		c.removeJobs(ctx, cmd)
+	}
+}
+
+// reply writes an acknowledgement byte; a failure shows up on the next read.
+func (c *conn) reply(b byte) bool {
+	_, err := c.w.Write([]byte{b})
+	return err == nil
+}
+
+// timeoutConn renews the deadline before every read and write, so an idle client is dropped
+// after the timeout while a slow but steady transfer of a large file goes on.
+type timeoutConn struct {
+	net.Conn
+	read, write time.Duration
+}
+
+func (t *timeoutConn) Read(p []byte) (int, error) {
+	_ = t.Conn.SetReadDeadline(time.Now().Add(t.read))
+	return t.Conn.Read(p)
+}
+
+func (t *timeoutConn) Write(p []byte) (int, error) {
+	_ = t.Conn.SetWriteDeadline(time.Now().Add(t.write))
+	return t.Conn.Write(p)
+}
+
+// remoteHost returns the peer's IP (or the address as text) and whether it is loopback.
+func remoteHost(a net.Addr) (string, bool) {
+	if a == nil {
+		return "", false
+	}
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.IP.String(), ta.IP.IsLoopback()
+	}
+	return a.String(), false
+}
+
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
