@@ -71,6 +71,8 @@ type Server struct {
 	sp     Spooler
 	log    *slog.Logger
 	queues map[string]string // lower-cased name -> virtual printer, for the fallback lookup
+	// connDone, when set (tests), is called after each connection's handler has finished.
+	connDone func()
 }
 
 // NewServer validates cfg, fills in defaults and returns a server that is not yet listening.
@@ -165,6 +167,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			defer wg.Done()
 			defer func() { <-slots }()
 			s.serveConn(ctx, nc)
+			if s.connDone != nil {
+				s.connDone()
+			}
 		}()
 	}
 }
