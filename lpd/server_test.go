@@ -200,7 +200,7 @@ func TestServerReceiveJob(t *testing.T) {
 				exp("Pp\nldfA016h\nldfA016h\nldfB016h\n\x00", 1)),
 		},
 		{
-			name: "control file too large announced",
+			name:  "control file too large announced",
 			steps: script(exp("\x02letters\n", 0), exp(fmt.Sprintf("\x02%d cfA017h\n", MaxControlFileBytes+1), 1)),
 		},
 		{
@@ -209,7 +209,7 @@ func TestServerReceiveJob(t *testing.T) {
 				exp("Pp\nldfA018h\nX", 1)),
 		},
 		{
-			name: "data file not followed by NUL",
+			name:  "data file not followed by NUL",
 			steps: script(exp("\x02letters\n", 0), exp(datSub("dfA019h", pdfDoc), 0), exp(pdfDoc+"X", 1)),
 			// Staged, then refused: discarded.
 			wantDiscarded: 1,
