@@ -111,8 +111,13 @@ func (c *Counter) PDFPages(path string) (int, error) {
 		return 0, fmt.Errorf("document: count pages of %s: %w", path, err)
 	}
 	defer f.Close()
+	// Reading the cross-reference table and the page tree root's Count is enough; full
+	// validation would cost ten times more on the submission path.
 	ctx, err := api.ReadContext(f, c.conf)
 	if err != nil {
+		return 0, fmt.Errorf("document: count pages of %s: %w", path, err)
+	}
+	if err := ctx.EnsurePageCount(); err != nil {
 		return 0, fmt.Errorf("document: count pages of %s: %w", path, err)
 	}
 	return ctx.PageCount, nil

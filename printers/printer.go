@@ -120,8 +120,13 @@ type Capabilities struct {
 	MakeModel  string   `json:"make_model,omitempty"`
 }
 
-// ErrBusy means the printer asked to try again shortly (IPP server-error-busy). Not a fault.
+// ErrBusy means the printer asked to try again shortly (IPP server-error-busy). Not a fault,
+// and nothing was printed.
 var ErrBusy = errors.New("printers: printer busy, try again shortly")
+
+// ErrNotDelivered wraps a send failure that certainly delivered nothing (connection refused,
+// name lookup failed): the job can go elsewhere without the possible-duplicate flag.
+var ErrNotDelivered = errors.New("printers: nothing delivered")
 
 // JobError is a failure caused by the job, not the printer (bad document, unsupported format):
 // sending it elsewhere would fail the same way.

@@ -1,0 +1,40 @@
+# printgate — `make run` starts the demo gateway, `make test` runs the whole suite.
+GO        ?= go
+BIN       := bin/printgate
+FUZZTIME  ?= 15s
+E2E_TIMEOUT ?= 12m
+
+.PHONY: run build test unit e2e fuzz vet peers bench clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/printgate
+
+# The demo: spool in ./data, virtual printer "letters" on :8631 feeding two file printers
+# (data/out/demo-a at 30 ppm, data/out/demo-b at 60 ppm).
+run: build
+	./$(BIN) serve
+
+# Everything CI runs: install the real peers, vet, unit tests (race), peer and end-to-end
+# tests, and short fuzz runs.
+test: peers vet unit e2e fuzz
+
+peers:
+	bash scripts/install-peers.sh
+
+vet:
+	$(GO) vet -tags 'peers e2e' ./...
+
+unit:
+	$(GO) test -race -tags peers -timeout 10m ./...
+
+e2e: build
+	$(GO) test -tags e2e -timeout $(E2E_TIMEOUT) -count=1 ./e2e/...
+
+fuzz:
+	bash scripts/fuzz.sh $(FUZZTIME)
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...
+
+clean:
+	rm -rf bin data

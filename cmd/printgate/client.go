@@ -1,0 +1,208 @@
+// The client commands: thin wrappers over ui.Client that print tables or JSON.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/printgate/printgate/config"
+	"github.com/printgate/printgate/ui"
+)
+
+// clientFlags are shared by every command that talks to a gateway.
+type clientFlags struct {
+	server string
+	token  string
+	json   bool
+}
+
+func addClientFlags(fs *flag.FlagSet) *clientFlags {
+	c := &clientFlags{}
+	server := os.Getenv("PRINTGATE_SERVER")
+	if server == "" {
+		server = "http://127.0.0.1:8631"
+	}
+	fs.StringVar(&c.server, "server", server, "gateway URL (env PRINTGATE_SERVER)")
+	fs.StringVar(&c.token, "token", os.Getenv("PRINTGATE_TOKEN"), "API token (env PRINTGATE_TOKEN)")
+	fs.BoolVar(&c.json, "json", false, "print JSON")
+	return c
+}
+
+func (c *clientFlags) client() *ui.Client { return ui.NewClient(c.server, c.token) }
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func configCmd(args []string, stdout, stderr io.Writer) error {
+	if len(args) != 2 || args[0] != "check" {
+		return &usageError{"usage: printgate config check FILE"}
+	}
+	cfg, err := config.Load(args[1])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d printers, %d virtual printers)\n", args[1], len(cfg.Printers), len(cfg.VirtualPrinters))
+	return nil
+}
+
+func submitCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("submit", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cf := addClientFlags(fs)
+	var o ui.SubmitOptions
+	fs.StringVar(&o.Printer, "printer", "", "virtual printer (default: the gateway's default)")
+	fs.StringVar(&o.Name, "name", "", "job name (default: the file name)")
+	fs.StringVar(&o.Owner, "owner", os.Getenv("USER"), "job owner")
+	fs.IntVar(&o.Copies, "copies", 0, "copies")
+	fs.StringVar(&o.Sides, "sides", "", "one-sided, two-sided-long-edge, two-sided-short-edge")
+	fs.StringVar(&o.Media, "media", "", "media keyword, e.g. iso_a4_210x297mm")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return &usageError{"usage: printgate submit [--printer NAME] FILE..."}
+	}
+	c := cf.client()
+	var jobs []any
+	for _, path := range fs.Args() {
+		j, err := c.SubmitFile(ctx, path, o)
+		if err != nil {
+			return fmt.Errorf("submit %s: %w", path, err)
+		}
+		if cf.json {
+			jobs = append(jobs, j)
+		} else {
+			fmt.Fprintln(stdout, j.ID)
+		}
+	}
+	if cf.json {
+		return printJSON(stdout, jobs)
+	}
+	return nil
+}
+
+func jobsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return &usageError{"usage: printgate jobs list|show|cancel|hold|release ..."}
+	}
+	sub := args[0]
+	fs := flag.NewFlagSet("jobs "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cf := addClientFlags(fs)
+	state := fs.String("state", "", "filter by state (comma-separated)")
+	printer := fs.String("printer", "", "filter by physical printer")
+	limit := fs.Int("limit", 50, "how many jobs")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	c := cf.client()
+	switch sub {
+	case "list":
+		q := url.Values{"limit": {strconv.Itoa(*limit)}}
+		if *state != "" {
+			q.Set("state", *state)
+		}
+		if *printer != "" {
+			q.Set("printer", *printer)
+		}
+		jobs, err := c.Jobs(ctx, q)
+		if err != nil {
+			return err
+		}
+		if cf.json {
+			return printJSON(stdout, jobs)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tSTATE\tVIRTUAL\tPRINTER\tPAGES\tOWNER\tNAME\tFLAGS")
+		for _, j := range jobs {
+			flags := ""
+			if j.PossibleDuplicate {
+				flags = "possible-duplicate"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", j.ID, j.State, j.VirtualPrinter, dash(j.Printer), j.Pages, j.Owner, j.Name, flags)
+		}
+		return tw.Flush()
+	case "show", "cancel", "hold", "release":
+		if fs.NArg() != 1 {
+			return &usageError{fmt.Sprintf("usage: printgate jobs %s ID", sub)}
+		}
+		id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+		if err != nil {
+			return &usageError{fmt.Sprintf("job id %q is not a number", fs.Arg(0))}
+		}
+		var j any
+		if sub == "show" {
+			j, err = c.Job(ctx, id)
+		} else {
+			j, err = c.JobAction(ctx, id, sub, nil)
+		}
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, j)
+	}
+	return &usageError{fmt.Sprintf("unknown jobs command %q", sub)}
+}
+
+func printersCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return &usageError{"usage: printgate printers list|drain|resume ..."}
+	}
+	sub := args[0]
+	fs := flag.NewFlagSet("printers "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cf := addClientFlags(fs)
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	c := cf.client()
+	switch sub {
+	case "list":
+		ps, err := c.Printers(ctx)
+		if err != nil {
+			return err
+		}
+		if cf.json {
+			return printJSON(stdout, ps)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tSTATE\tREASONS\tPPM\tINFLIGHT\tBACKLOG\tURI")
+		for _, p := range ps {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d/%d\t%d\t%s\n", p.Name, p.State, dash(strings.Join(p.Reasons, ",")), p.PPM,
+				p.Inflight, p.MaxInflight, p.Backlog, p.URI)
+		}
+		return tw.Flush()
+	case "drain", "resume":
+		if fs.NArg() != 1 {
+			return &usageError{fmt.Sprintf("usage: printgate printers %s NAME", sub)}
+		}
+		p, err := c.PrinterAction(ctx, fs.Arg(0), sub)
+		if err != nil {
+			return err
+		}
+		if cf.json {
+			return printJSON(stdout, p)
+		}
+		fmt.Fprintf(stdout, "%s: %s\n", p.Name, p.State)
+		return nil
+	}
+	return &usageError{fmt.Sprintf("unknown printers command %q", sub)}
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

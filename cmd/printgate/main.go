@@ -1,0 +1,88 @@
+// Command printgate is the print-queue balancing gateway (serve) and the command-line client of
+// a running gateway's JSON API.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `printgate — print-queue balancing gateway
+
+Usage:
+  printgate serve [--config FILE] [--listen ADDR] [--spool DIR]
+                                     run the gateway (no --config: built-in demo)
+  printgate config check FILE        validate a configuration file
+  printgate submit [--printer NAME] [--name TITLE] [--copies N] FILE...
+                                     print files through a running gateway; prints job ids
+  printgate jobs list [--state S] [--printer P] [--limit N]
+  printgate jobs show ID
+  printgate jobs cancel|hold|release ID
+  printgate printers list
+  printgate printers drain|resume NAME
+  printgate version
+
+Client commands take --server URL (env PRINTGATE_SERVER, default http://127.0.0.1:8631),
+--token TOKEN (env PRINTGATE_TOKEN) and --json (machine-readable output).
+`
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "printgate:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+// usageError marks a mistake in the command line (exit status 2).
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func exitCode(err error) int {
+	var ue *usageError
+	if errors.As(err, &ue) || errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	return 1
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return &usageError{"no command given"}
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return serve(ctx, rest, stderr)
+	case "config":
+		return configCmd(rest, stdout, stderr)
+	case "submit":
+		return submitCmd(ctx, rest, stdout, stderr)
+	case "jobs":
+		return jobsCmd(ctx, rest, stdout, stderr)
+	case "printers":
+		return printersCmd(ctx, rest, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "printgate", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return &usageError{fmt.Sprintf("unknown command %q", cmd)}
+}

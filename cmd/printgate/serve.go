@@ -1,0 +1,163 @@
+// serve: load the configuration and wire spool, printers, scheduler and HTTP together.
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/printgate/printgate/config"
+	"github.com/printgate/printgate/document"
+	"github.com/printgate/printgate/printers"
+	"github.com/printgate/printgate/queue"
+	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/ui"
+)
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "configuration file (default: built-in demo)")
+	listen := fs.String("listen", "", "HTTP listen address, overrides the config (e.g. :8631)")
+	spoolDir := fs.String("spool", "", "spool directory, overrides the config")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var cfg *config.Config
+	if *cfgPath == "" {
+		cfg = config.Demo(*spoolDir)
+	} else {
+		var err error
+		if cfg, err = config.Load(*cfgPath); err != nil {
+			return err
+		}
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+	if *spoolDir != "" {
+		cfg.Spool = *spoolDir
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	if cfg.Path == "" {
+		log.Info("no --config given: running the built-in demo", "spool", cfg.Spool,
+			"printers", "demo-a (30 ppm), demo-b (60 ppm)", "output", filepath.Join(cfg.Spool, "out"))
+	}
+	return runGateway(ctx, cfg, log)
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// runGateway runs until ctx ends, then shuts down in order: stop accepting, stop the scheduler,
+// close the spool.
+func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	counter := document.NewCounter()
+	store, err := spool.Open(ctx, spool.Options{
+		Dir: cfg.Spool, MinFreeBytes: uint64(cfg.MinFreeDisk), MaxDocumentBytes: int64(cfg.MaxDocumentSize),
+		Retention: cfg.Retention.D(), PageCounter: counter.Count, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	var specs []queue.PrinterSpec
+	for _, p := range cfg.Printers {
+		b, err := printers.Open(printers.Config{Name: p.Name, URI: p.URI, PPM: p.PPM, Formats: p.Formats,
+			Media: p.Media, Sides: p.Sides, Color: p.Color, Logger: log.With("printer", p.Name)})
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		specs = append(specs, queue.PrinterSpec{Name: p.Name, URI: p.URI, Printer: b, PPM: p.PPM,
+			MaxInflight: p.MaxInflight, Location: p.Location, Info: p.Info})
+	}
+	abs, _ := filepath.Abs(cfg.Spool)
+	host, _ := os.Hostname()
+	var virt []queue.VirtualSpec
+	for _, v := range cfg.VirtualPrinters {
+		virt = append(virt, queue.VirtualSpec{Name: v.Name, Pool: v.Pool, Default: v.Default, LPDQueue: v.LPDQueue,
+			RawPort: v.RawPort, Location: v.Location, Info: v.Info, UUID: stableUUID(host, abs, v.Name)})
+	}
+	sched, err := queue.New(queue.Options{
+		Store: store, Printers: specs, Virtual: virt, MaxInflight: cfg.MaxInflight,
+		ProbeInterval: cfg.ProbeInterval.D(), FailAfter: cfg.FailAfter, RecoverAfter: cfg.RecoverAfter,
+		GracePeriod: cfg.GracePeriod.D(), MaxAttempts: cfg.MaxAttempts, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+
+	tokens := map[string]string{}
+	for _, t := range cfg.Auth.Tokens {
+		tokens[t.Token] = t.Name
+	}
+	router := mux.NewRouter()
+	ui.NewAPI(sched, ui.LoopbackAuth{Tokens: tokens}, log).Register(router)
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := sched.Run(runCtx); err != nil {
+			errs <- fmt.Errorf("scheduler: %w", err)
+		}
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs <- fmt.Errorf("http: %w", err)
+		}
+	}()
+	log.Info("printgate ready", "listen", ln.Addr().String(), "spool", cfg.Spool,
+		"virtual_printers", len(virt), "printers", len(specs))
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case runErr = <-errs:
+		log.Error("stopping after error", "err", runErr)
+	}
+	shutCtx, shutCancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer shutCancel()
+	_ = srv.Shutdown(shutCtx)
+	cancel()
+	wg.Wait()
+	return runErr
+}
+
+// stableUUID derives a virtual printer's printer-uuid from the host, the spool and the name, so
+// it stays the same across restarts and differs between installations.
+func stableUUID(host, spool, name string) string {
+	h := sha256.Sum256([]byte("printgate\x00" + host + "\x00" + spool + "\x00" + name))
+	h[6] = (h[6] & 0x0f) | 0x50
+	h[8] = (h[8] & 0x3f) | 0x80
+	return fmt.Sprintf("urn:uuid:%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}

@@ -1,0 +1,502 @@
+// Package config reads the gateway's one YAML file strictly: an unknown key, a duplicate name,
+// a pool naming an unknown printer or a bad URI is an error naming the file and the line.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole gateway configuration. docs/CONFIG.md documents every key.
+type Config struct {
+	// Listen is the one HTTP listener: IPP, dashboard, API and metrics.
+	Listen string `yaml:"listen"`
+	// Spool is the directory for the database and documents.
+	Spool string `yaml:"spool"`
+	// LPDListen is the LPD front-end address; empty turns LPD off.
+	LPDListen string `yaml:"lpd_listen"`
+	// MinFreeDisk: below this free space new jobs are refused.
+	MinFreeDisk ByteSize `yaml:"min_free_disk"`
+	// MaxDocumentSize limits one document.
+	MaxDocumentSize ByteSize `yaml:"max_document_size"`
+	// Retention keeps documents of finished jobs this long.
+	Retention Duration `yaml:"retention"`
+	// MaxInflight is the default per-printer limit of jobs handed to the printer at once.
+	MaxInflight int `yaml:"max_inflight"`
+	// ProbeInterval is how often printers are probed.
+	ProbeInterval Duration `yaml:"probe_interval"`
+	// FailAfter probes failed in a row make a printer unreachable; RecoverAfter successes bring it back.
+	FailAfter    int `yaml:"fail_after"`
+	RecoverAfter int `yaml:"recover_after"`
+	// GracePeriod is how long printing jobs on a dead printer wait before being re-sent elsewhere.
+	GracePeriod Duration `yaml:"grace_period"`
+	// MaxAttempts aborts a job after this many failed sends.
+	MaxAttempts int `yaml:"max_attempts"`
+	// LogLevel: debug, info, warn, error.
+	LogLevel string `yaml:"log_level"`
+	// DNSSD advertises the virtual printers with Bonjour through Avahi.
+	DNSSD bool `yaml:"dnssd"`
+	// Auth controls who may act as an operator.
+	Auth Auth `yaml:"auth"`
+
+	Printers        []Printer        `yaml:"printers"`
+	VirtualPrinters []VirtualPrinter `yaml:"virtual_printers"`
+
+	// Path is the file the config came from ("" for the built-in demo).
+	Path string `yaml:"-"`
+}
+
+// Auth configures operator logins and API tokens.
+type Auth struct {
+	// Users sign in to the dashboard; passwords are bcrypt hashes.
+	Users []User `yaml:"users"`
+	// Tokens are bearer tokens for the CLI and scripts (operator rights).
+	Tokens []Token `yaml:"tokens"`
+	// AnonymousRead lets anyone view the dashboard read-only (job names and owners hidden).
+	AnonymousRead bool `yaml:"anonymous_read"`
+	// TrustLoopback treats requests from 127.0.0.1/::1 as an operator (the demo's default).
+	TrustLoopback bool `yaml:"trust_loopback"`
+}
+
+// User is one operator login.
+type User struct {
+	Name         string `yaml:"name"`
+	PasswordHash string `yaml:"password_hash"`
+}
+
+// Token is one API token.
+type Token struct {
+	Name  string `yaml:"name"`
+	Token string `yaml:"token"`
+}
+
+// Printer is one physical printer.
+type Printer struct {
+	Name string `yaml:"name"`
+	// URI selects the backend: ipp://, ipps://, lpd://, socket://, file://.
+	URI string `yaml:"uri"`
+	// PPM is pages per minute; 0 takes the printer's own pages-per-minute attribute.
+	PPM int `yaml:"ppm"`
+	// MaxInflight overrides the global limit for this printer.
+	MaxInflight int    `yaml:"max_inflight"`
+	Location    string `yaml:"location"`
+	Info        string `yaml:"info"`
+	// Formats, Media, Sides and Color declare capabilities for backends that cannot report them
+	// (LPD, socket, file). IPP printers report their own.
+	Formats []string `yaml:"formats"`
+	Media   []string `yaml:"media"`
+	Sides   []string `yaml:"sides"`
+	Color   *bool    `yaml:"color"`
+	// SNMP community for Printer-MIB status of LPD/socket printers; empty disables SNMP.
+	SNMPCommunity string `yaml:"snmp_community"`
+
+	line int
+}
+
+// VirtualPrinter is what clients print to.
+type VirtualPrinter struct {
+	Name string `yaml:"name"`
+	// Pool names the physical printers that may print this printer's jobs.
+	Pool []string `yaml:"pool"`
+	// LPDQueue is the RFC 1179 queue name; empty means not served over LPD.
+	LPDQueue string `yaml:"lpd_queue"`
+	// RawPort is a TCP port for raw/AppSocket jobs; 0 means none.
+	RawPort int `yaml:"raw_port"`
+	// Default makes this the printer at /ipp/print.
+	Default  bool   `yaml:"default"`
+	Location string `yaml:"location"`
+	Info     string `yaml:"info"`
+
+	line int
+}
+
+// Defaults fills in every unset key.
+func (c *Config) Defaults() {
+	if c.Listen == "" {
+		c.Listen = ":8631"
+	}
+	if c.Spool == "" {
+		c.Spool = "./data"
+	}
+	if c.MinFreeDisk == 0 {
+		c.MinFreeDisk = 256 << 20
+	}
+	if c.MaxDocumentSize == 0 {
+		c.MaxDocumentSize = 512 << 20
+	}
+	if c.Retention == 0 {
+		c.Retention = Duration(24 * time.Hour)
+	}
+	if c.MaxInflight == 0 {
+		c.MaxInflight = 2
+	}
+	if c.ProbeInterval == 0 {
+		c.ProbeInterval = Duration(5 * time.Second)
+	}
+	if c.FailAfter == 0 {
+		c.FailAfter = 2
+	}
+	if c.RecoverAfter == 0 {
+		c.RecoverAfter = 2
+	}
+	if c.GracePeriod == 0 {
+		c.GracePeriod = Duration(30 * time.Second)
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = 5
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+	if len(c.VirtualPrinters) > 0 {
+		hasDefault := false
+		for _, v := range c.VirtualPrinters {
+			hasDefault = hasDefault || v.Default
+		}
+		if !hasDefault {
+			c.VirtualPrinters[0].Default = true
+		}
+	}
+}
+
+// Demo is the built-in configuration `printgate serve` runs without a file: a virtual printer
+// "letters" feeding two simulated file printers of different speeds under spool/out.
+func Demo(spool string) *Config {
+	if spool == "" {
+		spool = "./data"
+	}
+	abs, err := filepath.Abs(spool)
+	if err != nil {
+		abs = spool
+	}
+	c := &Config{
+		Spool:     spool,
+		LPDListen: ":8515",
+		Auth:      Auth{TrustLoopback: true, AnonymousRead: true},
+		Printers: []Printer{
+			{Name: "demo-a", URI: "file://" + filepath.Join(abs, "out", "demo-a"), PPM: 30, Info: "Demo file printer, 30 ppm"},
+			{Name: "demo-b", URI: "file://" + filepath.Join(abs, "out", "demo-b"), PPM: 60, Info: "Demo file printer, 60 ppm"},
+		},
+		VirtualPrinters: []VirtualPrinter{{Name: "letters", Pool: []string{"demo-a", "demo-b"}, LPDQueue: "letters",
+			RawPort: 9100, Default: true, Info: "Demo virtual printer"}},
+	}
+	c.Defaults()
+	return c
+}
+
+// Load reads and validates the file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Error is a configuration problem at a place in the file.
+type Error struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// Errors is every problem found, in file order.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
+
+// Parse decodes data (named file in errors) strictly and validates it.
+func Parse(file string, data []byte) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			var es Errors
+			for _, m := range te.Errors {
+				es = append(es, yamlError(file, m))
+			}
+			return nil, es
+		}
+		return nil, Errors{yamlError(file, err.Error())}
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err == nil {
+		attachLines(&root, &c)
+	}
+	c.Path = file
+	c.Defaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func yamlError(file, msg string) *Error {
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return &Error{File: file, Line: n, Msg: m[2]}
+	}
+	return &Error{File: file, Msg: msg}
+}
+
+// attachLines records where each printer and virtual printer starts, for validation messages.
+func attachLines(root *yaml.Node, c *Config) {
+	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
+		return
+	}
+	m := root.Content[0]
+	if m.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		key, val := m.Content[i].Value, m.Content[i+1]
+		if val.Kind != yaml.SequenceNode {
+			continue
+		}
+		for j, item := range val.Content {
+			switch {
+			case key == "printers" && j < len(c.Printers):
+				c.Printers[j].line = item.Line
+			case key == "virtual_printers" && j < len(c.VirtualPrinters):
+				c.VirtualPrinters[j].line = item.Line
+			}
+		}
+	}
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+
+// Validate checks everything Parse cannot: names, URIs, pools and ports.
+func (c *Config) Validate() error {
+	file := c.Path
+	if file == "" {
+		file = "(built-in)"
+	}
+	var es Errors
+	bad := func(line int, format string, args ...any) {
+		es = append(es, &Error{File: file, Line: line, Msg: fmt.Sprintf(format, args...)})
+	}
+	if len(c.Printers) == 0 {
+		bad(0, "no printers configured")
+	}
+	if len(c.VirtualPrinters) == 0 {
+		bad(0, "no virtual_printers configured")
+	}
+	if c.MaxInflight < 1 {
+		bad(0, "max_inflight must be at least 1")
+	}
+	printers := map[string]int{}
+	for _, p := range c.Printers {
+		if !nameRE.MatchString(p.Name) {
+			bad(p.line, "printer name %q: use letters, digits, '.', '_' or '-' (at most 63)", p.Name)
+		} else if first, dup := printers[p.Name]; dup {
+			bad(p.line, "duplicate printer name %q (first at line %d)", p.Name, first)
+		} else {
+			printers[p.Name] = p.line
+		}
+		if err := CheckPrinterURI(p.URI); err != nil {
+			bad(p.line, "printer %q: %v", p.Name, err)
+		}
+		if p.PPM < 0 || p.PPM > 10000 {
+			bad(p.line, "printer %q: ppm %d out of range 0-10000", p.Name, p.PPM)
+		}
+		if p.MaxInflight < 0 {
+			bad(p.line, "printer %q: max_inflight must not be negative", p.Name)
+		}
+	}
+	vnames := map[string]int{}
+	lpdQueues := map[string]string{}
+	ports := map[int]string{}
+	defaults := 0
+	for _, v := range c.VirtualPrinters {
+		if !nameRE.MatchString(v.Name) {
+			bad(v.line, "virtual printer name %q: use letters, digits, '.', '_' or '-' (at most 63)", v.Name)
+		} else if first, dup := vnames[v.Name]; dup {
+			bad(v.line, "duplicate virtual printer name %q (first at line %d)", v.Name, first)
+		} else {
+			vnames[v.Name] = v.line
+		}
+		if len(v.Pool) == 0 {
+			bad(v.line, "virtual printer %q: empty pool", v.Name)
+		}
+		seen := map[string]bool{}
+		for _, m := range v.Pool {
+			if _, ok := printers[m]; !ok {
+				bad(v.line, "virtual printer %q: pool names unknown printer %q", v.Name, m)
+			}
+			if seen[m] {
+				bad(v.line, "virtual printer %q: printer %q twice in pool", v.Name, m)
+			}
+			seen[m] = true
+		}
+		if v.LPDQueue != "" {
+			if other, dup := lpdQueues[v.LPDQueue]; dup {
+				bad(v.line, "virtual printer %q: lpd_queue %q already used by %q", v.Name, v.LPDQueue, other)
+			}
+			lpdQueues[v.LPDQueue] = v.Name
+		}
+		if v.RawPort != 0 {
+			if v.RawPort < 1 || v.RawPort > 65535 {
+				bad(v.line, "virtual printer %q: raw_port %d out of range", v.Name, v.RawPort)
+			} else if other, dup := ports[v.RawPort]; dup {
+				bad(v.line, "virtual printer %q: raw_port %d already used by %q", v.Name, v.RawPort, other)
+			}
+			ports[v.RawPort] = v.Name
+		}
+		if v.Default {
+			defaults++
+		}
+	}
+	if defaults > 1 {
+		bad(0, "more than one virtual printer is marked default")
+	}
+	for _, u := range c.Auth.Users {
+		if u.Name == "" || !strings.HasPrefix(u.PasswordHash, "$2") {
+			bad(0, "auth user %q: password_hash must be a bcrypt hash (printgate hash-password)", u.Name)
+		}
+	}
+	for _, t := range c.Auth.Tokens {
+		if len(t.Token) < 16 {
+			bad(0, "auth token %q: at least 16 characters", t.Name)
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad(0, "log_level %q: use debug, info, warn or error", c.LogLevel)
+	}
+	if len(es) > 0 {
+		return es
+	}
+	return nil
+}
+
+// CheckPrinterURI reports whether uri names a backend the gateway has, with what it needs.
+func CheckPrinterURI(uri string) error {
+	if uri == "" {
+		return errors.New("no uri")
+	}
+	u, err := url.Parse(uri)
+	if err != nil {
+		return fmt.Errorf("bad uri %q: %v", uri, err)
+	}
+	switch u.Scheme {
+	case "ipp", "ipps", "http", "https":
+		if u.Host == "" {
+			return fmt.Errorf("bad uri %q: no host", uri)
+		}
+	case "lpd":
+		if u.Host == "" || strings.Trim(u.Path, "/") == "" {
+			return fmt.Errorf("bad uri %q: want lpd://host[:port]/queue", uri)
+		}
+	case "socket":
+		if u.Host == "" {
+			return fmt.Errorf("bad uri %q: want socket://host[:port]", uri)
+		}
+	case "file":
+		if u.Path == "" {
+			return fmt.Errorf("bad uri %q: want file:///directory", uri)
+		}
+	default:
+		return fmt.Errorf("bad uri %q: scheme must be ipp, ipps, lpd, socket or file", uri)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("bad uri %q: port out of range", uri)
+		}
+	}
+	return nil
+}
+
+// Printer returns the named printer's config.
+func (c *Config) Printer(name string) (Printer, bool) {
+	for _, p := range c.Printers {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Printer{}, false
+}
+
+// ByteSize is a size written as 512MB, 2GiB, 1048576.
+type ByteSize int64
+
+// UnmarshalYAML accepts a number of bytes or a number with a unit (KB, MB, GB, KiB, MiB, GiB).
+func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseByteSize(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %v", n.Line, err)
+	}
+	*b = v
+	return nil
+}
+
+// ParseByteSize parses "512MB" style sizes.
+func ParseByteSize(s string) (ByteSize, error) {
+	s = strings.TrimSpace(s)
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+		{"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000}, {"TB", 1000 * 1000 * 1000 * 1000}, {"B", 1}}
+	mult := int64(1)
+	num := s
+	for _, u := range units {
+		// Longer suffixes come first, so "MiB" is never read as "B".
+		if strings.HasSuffix(strings.ToUpper(s), strings.ToUpper(u.suffix)) {
+			mult = u.mult
+			num = strings.TrimSpace(s[:len(s)-len(u.suffix)])
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || f < 0 {
+		return 0, fmt.Errorf("bad size %q: want e.g. 512MB, 2GiB or a number of bytes", s)
+	}
+	return ByteSize(f * float64(mult)), nil
+}
+
+// Duration is a time.Duration written as 5s, 24h, 90m.
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil || v < 0 {
+		return fmt.Errorf("line %d: bad duration %q: want e.g. 5s, 30m, 24h", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// D is the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }

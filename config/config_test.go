@@ -1,0 +1,104 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+const good = `listen: ":9631"
+spool: /tmp/pg
+min_free_disk: 1GiB
+retention: 48h
+printers:
+  - name: mailroom-1
+    uri: ipp://192.0.2.1/ipp/print
+    ppm: 60
+  - name: ward-lpd
+    uri: lpd://192.0.2.2/queue1
+virtual_printers:
+  - name: letters
+    pool: [mailroom-1, ward-lpd]
+    lpd_queue: letters
+    raw_port: 9100
+`
+
+func TestParseGood(t *testing.T) {
+	t.Parallel()
+	c, err := Parse("good.yaml", []byte(good))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if c.Listen != ":9631" || c.MinFreeDisk != 1<<30 || c.Retention.D().Hours() != 48 {
+		t.Errorf("decoded %+v", c)
+	}
+	if c.MaxInflight != 2 || c.ProbeInterval.D().Seconds() != 5 {
+		t.Errorf("defaults not applied: max_inflight %d probe %v", c.MaxInflight, c.ProbeInterval.D())
+	}
+	if !c.VirtualPrinters[0].Default {
+		t.Errorf("the only virtual printer should be the default")
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		yaml string
+		want string // substring, including file:line
+	}{
+		{"unknown top-level key", "listen: x\nspoool: y\n", "bad.yaml:2: field spoool not found"},
+		{"unknown printer key", "printers:\n  - name: a\n    uri: file:///tmp/a\n    speed: 3\n", "bad.yaml:4: field speed not found"},
+		{"duplicate printer name", strings.Replace(good, "name: ward-lpd", "name: mailroom-1", 1), "bad.yaml:9: duplicate printer name \"mailroom-1\" (first at line 6)"},
+		{"pool names unknown printer", strings.Replace(good, "pool: [mailroom-1, ward-lpd]", "pool: [mailroom-1, nope]", 1), "bad.yaml:12: virtual printer \"letters\": pool names unknown printer \"nope\""},
+		{"bad uri scheme", strings.Replace(good, "ipp://192.0.2.1/ipp/print", "smb://x/y", 1), "bad.yaml:6: printer \"mailroom-1\": bad uri \"smb://x/y\": scheme must be"},
+		{"lpd uri without queue", strings.Replace(good, "lpd://192.0.2.2/queue1", "lpd://192.0.2.2", 1), "bad.yaml:9: printer \"ward-lpd\": bad uri"},
+		{"bad port", strings.Replace(good, "ipp://192.0.2.1/", "ipp://192.0.2.1:99999/", 1), "port out of range"},
+		{"bad size", strings.Replace(good, "1GiB", "lots", 1), "bad.yaml:3: bad size \"lots\""},
+		{"bad duration", strings.Replace(good, "48h", "two days", 1), "bad.yaml:4: bad duration"},
+		{"wrong type", strings.Replace(good, "ppm: 60", "ppm: fast", 1), "bad.yaml:8: cannot unmarshal"},
+		{"no printers", "listen: x\n", "no printers configured"},
+		{"raw port reused", good + "  - name: second\n    pool: [ward-lpd]\n    raw_port: 9100\n", "bad.yaml:16: virtual printer \"second\": raw_port 9100 already used"},
+		{"not yaml", "printers: [\n", "bad.yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Parse("bad.yaml", []byte(tt.yaml))
+			if err == nil {
+				t.Fatalf("Parse accepted:\n%s", tt.yaml)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %q does not contain %q", err, tt.want)
+			}
+			var es Errors
+			if !errors.As(err, &es) {
+				t.Fatalf("error is %T, want config.Errors", err)
+			}
+		})
+	}
+}
+
+func TestParseByteSize(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]ByteSize{"1024": 1024, "1KB": 1000, "1KiB": 1024, "512MB": 512e6, "2GiB": 2 << 30, "10B": 10} {
+		got, err := ParseByteSize(in)
+		if err != nil || got != want {
+			t.Errorf("ParseByteSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	if _, err := ParseByteSize("-1MB"); err == nil {
+		t.Error("negative size accepted")
+	}
+}
+
+func TestDemoIsValid(t *testing.T) {
+	t.Parallel()
+	c := Demo(t.TempDir())
+	if err := c.Validate(); err != nil {
+		t.Fatalf("demo config invalid: %v", err)
+	}
+	if len(c.Printers) != 2 || c.Printers[0].PPM != 30 || c.Printers[1].PPM != 60 {
+		t.Fatalf("demo printers %+v", c.Printers)
+	}
+}

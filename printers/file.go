@@ -1,0 +1,179 @@
+// The file backend: writes each document into a directory, optionally at a simulated speed, so
+// the demo and the tests have printers that need no hardware.
+package printers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/printgate/printgate/document"
+)
+
+// File is a printer that writes jobs to a directory as out/<job>-<doc>.<ext>. With a ppm it
+// behaves like one engine printing pages/ppm minutes per job, one job after another: Send
+// returns at once (the printer took the job) and Watch returns when the simulated engine is done.
+type File struct {
+	name string
+	dir  string
+	ppm  int
+	now  func() time.Time
+
+	mu        sync.Mutex
+	busyUntil time.Time // when the simulated engine finishes its queue
+	queued    int
+}
+
+// NewFile returns a file printer writing into dir (created if missing).
+func NewFile(name, dir string, ppm int, now func() time.Time) (*File, error) {
+	if now == nil {
+		now = time.Now
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("printers: file printer %s: %w", name, err)
+	}
+	return &File{name: name, dir: dir, ppm: ppm, now: now}, nil
+}
+
+// Name implements Printer.
+func (f *File) Name() string { return f.name }
+
+// Dir is the output directory.
+func (f *File) Dir() string { return f.dir }
+
+var extensions = map[string]string{
+	document.PDF: ".pdf", document.PostScript: ".ps", document.PWGRaster: ".pwg", document.URF: ".urf",
+	document.JPEG: ".jpg", document.PNG: ".png", document.Text: ".txt", document.PCL: ".pcl",
+}
+
+// Send implements Printer: each document is copied to a temporary name, fsynced and renamed, so
+// a file under its final name is always whole.
+func (f *File) Send(ctx context.Context, job *Job) (Receipt, error) {
+	for i, d := range job.Documents {
+		ext := extensions[d.Format]
+		if ext == "" {
+			ext = ".bin"
+		}
+		name := fmt.Sprintf("job-%06d-%d%s", job.ID, i+1, ext)
+		if err := copyFile(ctx, d.Path, filepath.Join(f.dir, name)); err != nil {
+			return Receipt{}, fmt.Errorf("printers: %s: write %s: %w", f.name, name, err)
+		}
+	}
+	r := Receipt{UpstreamID: "file-" + strconv.FormatInt(job.ID, 10), Done: f.ppm <= 0}
+	if f.ppm > 0 {
+		pages := max(job.Pages, 1)
+		d := time.Duration(float64(pages) / float64(f.ppm) * float64(time.Minute))
+		f.mu.Lock()
+		start := f.now()
+		if f.busyUntil.After(start) {
+			start = f.busyUntil
+		}
+		f.busyUntil = start.Add(d)
+		f.queued++
+		r.FinishAt = f.busyUntil
+		f.mu.Unlock()
+	}
+	return r, nil
+}
+
+// Watch implements Printer: waits for the simulated engine.
+func (f *File) Watch(ctx context.Context, r Receipt, progress func(int)) (Outcome, error) {
+	if r.Done || r.FinishAt.IsZero() {
+		return OutcomeCompleted, nil
+	}
+	defer func() {
+		f.mu.Lock()
+		f.queued--
+		f.mu.Unlock()
+	}()
+	wait := r.FinishAt.Sub(f.now())
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-t.C:
+		}
+	}
+	return OutcomeCompleted, nil
+}
+
+// Cancel implements Printer; a file printer cannot take back a written file.
+func (f *File) Cancel(context.Context, Receipt) error { return nil }
+
+// Probe implements Printer: the directory must be writable.
+func (f *File) Probe(ctx context.Context) (Status, error) {
+	probe := filepath.Join(f.dir, ".probe")
+	if err := os.WriteFile(probe, nil, 0o640); err != nil {
+		return Status{State: StateStopped, Reasons: []string{"other-error"}, Message: err.Error(), QueuedJobs: -1},
+			fmt.Errorf("printers: %s: %w", f.name, err)
+	}
+	os.Remove(probe)
+	f.mu.Lock()
+	queued := f.queued
+	f.mu.Unlock()
+	st := Status{State: StateReady, Accepting: true, QueuedJobs: queued, PPM: f.ppm,
+		Capabilities: &Capabilities{
+			Formats:    []string{document.PDF, document.PostScript, document.PWGRaster, document.URF, document.JPEG, document.PNG, document.Text, document.Octet},
+			Media:      []string{"iso_a4_210x297mm", "na_letter_8.5x11in", "iso_a3_297x420mm", "iso_a5_148x210mm", "na_legal_8.5x14in", "iso_dl_110x220mm"},
+			Sides:      []string{"one-sided", "two-sided-long-edge", "two-sided-short-edge"},
+			ColorModes: []string{"monochrome", "color", "auto"},
+			MakeModel:  "printgate file printer",
+		}}
+	if queued > 0 {
+		st.State = StateBusy
+	}
+	return st, nil
+}
+
+// Close implements Printer.
+func (f *File) Close() error { return nil }
+
+func copyFile(ctx context.Context, src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp := dst + ".part"
+	out, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, &ctxReader{ctx: ctx, r: in})
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, dst)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// errUnsupportedScheme is returned by Open for URIs no backend handles.
+var errUnsupportedScheme = errors.New("printers: no backend for this URI scheme")

@@ -1,0 +1,153 @@
+// Printer health: periodic probes with hysteresis, state events, and failover of the work of a
+// printer that stopped or went away.
+package queue
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/printgate/printgate/printers"
+	"github.com/printgate/printgate/spool"
+)
+
+// probeAll probes every printer once, in parallel, so the first pass knows who is up.
+func (s *Scheduler) probeAll(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, m := range s.members {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.ProbeOnce(ctx, m.spec.Name)
+		}()
+	}
+	wg.Wait()
+}
+
+func (s *Scheduler) probeLoop(ctx context.Context, m *member) {
+	t := time.NewTicker(s.opts.ProbeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.ProbeOnce(ctx, m.spec.Name)
+		}
+	}
+}
+
+// ProbeOnce probes one printer now and applies the result (tests call it directly).
+func (s *Scheduler) ProbeOnce(ctx context.Context, name string) {
+	m := s.members[name]
+	if m == nil {
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, s.opts.ProbeTimeout)
+	st, err := m.spec.Printer.Probe(pctx)
+	cancel()
+	if ctx.Err() != nil {
+		return
+	}
+	s.applyProbe(ctx, m, st, err)
+}
+
+// applyProbe updates m from one probe, with hysteresis: FailAfter failures in a row make it
+// unreachable, RecoverAfter successes in a row bring an unreachable printer back.
+func (s *Scheduler) applyProbe(ctx context.Context, m *member, st printers.Status, err error) {
+	now := s.now()
+	s.mu.Lock()
+	old := m.state
+	oldReasons := m.status.Reasons
+	m.lastProbe = now
+	next := old
+	if err != nil {
+		m.failures++
+		m.successes = 0
+		m.probeErr = err.Error()
+		if st.State == printers.StateStopped {
+			// The backend reached the printer and knows it cannot print (e.g. unwritable).
+			next = printers.StateStopped
+			m.status.Reasons = st.Reasons
+		} else if m.failures >= s.opts.FailAfter || old == printers.StateUnknown && m.failures >= s.opts.FailAfter {
+			next = printers.StateUnreachable
+		}
+	} else {
+		m.successes++
+		m.failures = 0
+		m.probeErr = ""
+		caps := st.Capabilities
+		if caps == nil {
+			caps = m.status.Capabilities
+		}
+		m.status = st
+		m.status.Capabilities = caps
+		next = st.State
+		if !st.Accepting && st.State.Usable() {
+			next = printers.StateStopped
+		}
+		if old == printers.StateUnreachable && m.successes < s.opts.RecoverAfter {
+			next = printers.StateUnreachable
+		}
+		if next.Usable() {
+			m.breakerOpen = time.Time{}
+		}
+	}
+	m.state = next
+	wasUsable, isUsable := old.Usable(), next.Usable()
+	if isUsable {
+		m.downSince = time.Time{}
+	} else if wasUsable || m.downSince.IsZero() {
+		m.downSince = now
+	}
+	reasonsChanged := !slices.Equal(oldReasons, m.status.Reasons)
+	var moved []*flight
+	if wasUsable && !isUsable {
+		moved = s.takeAssignedLocked(m)
+	}
+	var graceEnded []*flight
+	if !isUsable && !m.downSince.IsZero() && now.Sub(m.downSince) >= s.opts.GracePeriod {
+		for _, f := range m.flights {
+			if f.state == spool.StatePrinting || f.state == spool.StateSending {
+				graceEnded = append(graceEnded, f)
+			}
+		}
+	}
+	s.mu.Unlock()
+
+	if old != next || (reasonsChanged && next != printers.StateUnreachable) {
+		msg := fmt.Sprintf("%s -> %s (reasons: %s)", old, next, reasonList(m.status.Reasons))
+		if err != nil {
+			msg = fmt.Sprintf("%s -> %s: %v", old, next, err)
+		}
+		if old != printers.StateUnknown || !next.Usable() {
+			if rerr := s.store.RecordEvent(ctx, spool.Event{Kind: spool.EventPrinterState, Printer: m.spec.Name,
+				From: string(old), To: string(next), Message: msg}); rerr != nil {
+				s.log.Error("record printer event", "printer", m.spec.Name, "err", rerr)
+			}
+		}
+		if old != next {
+			s.log.Info("printer state", "printer", m.spec.Name, "from", old, "to", next, "reasons", reasonList(m.status.Reasons))
+		}
+		s.changed()
+	}
+	for _, f := range moved {
+		f.cancel(errFailover)
+	}
+	for _, f := range graceEnded {
+		f.cancel(errGraceEnded)
+	}
+}
+
+// takeAssignedLocked returns the flights not yet handed to m: they move the moment m is unusable.
+func (s *Scheduler) takeAssignedLocked(m *member) []*flight {
+	var out []*flight
+	for _, f := range m.flights {
+		if f.state == spool.StatePending || f.state == spool.StateAssigned {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,356 @@
+// Package queue is the scheduler and the service layer the front-ends, the API and the dashboard
+// share: it assigns pending jobs to the printer that will finish them soonest, follows each job
+// at its printer, probes printer health and fails work over when a printer dies.
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/printgate/printgate/printers"
+	"github.com/printgate/printgate/spool"
+)
+
+// PrinterSpec is one physical printer as configured.
+type PrinterSpec struct {
+	Name    string
+	URI     string
+	Printer printers.Printer
+	// PPM from config; 0 takes the printer's reported speed (or DefaultPPM).
+	PPM         int
+	MaxInflight int
+	Location    string
+	Info        string
+}
+
+// VirtualSpec is one virtual printer as configured.
+type VirtualSpec struct {
+	Name     string
+	Pool     []string
+	Default  bool
+	LPDQueue string
+	RawPort  int
+	Location string
+	Info     string
+	// UUID is stable per virtual printer (derived from the name by the wiring).
+	UUID string
+}
+
+// Options configure a Scheduler.
+type Options struct {
+	Store          *spool.Store
+	Printers       []PrinterSpec
+	Virtual        []VirtualSpec
+	MaxInflight    int
+	ProbeInterval  time.Duration
+	ProbeTimeout   time.Duration
+	FailAfter      int
+	RecoverAfter   int
+	GracePeriod    time.Duration
+	MaxAttempts    int
+	RetentionEvery time.Duration
+	// BusyRetry is the first wait after a printer answered busy; it doubles up to 5 s.
+	BusyRetry time.Duration
+	Now       func() time.Time
+	Logger    *slog.Logger
+}
+
+// DefaultPPM is assumed for a printer whose speed nobody knows yet.
+const DefaultPPM = 20
+
+// Scheduler owns the live state of every printer and every job in flight.
+type Scheduler struct {
+	opts    Options
+	store   *spool.Store
+	log     *slog.Logger
+	now     func() time.Time
+	started time.Time
+
+	members map[string]*member
+	order   []string // printer names in config order
+	virtual map[string]*VirtualSpec
+	vorder  []string
+
+	mu     sync.Mutex // guards members' live fields, flights and paused
+	paused map[string]bool
+	// loadErr is the last error the scheduling pass met, for /healthz.
+	loadErr error
+
+	wake    chan struct{}
+	notify  *broadcaster
+	wg      sync.WaitGroup
+	runCtx  context.Context
+	running chan struct{}
+}
+
+// member is a printer's live state.
+type member struct {
+	spec        PrinterSpec
+	state       printers.State
+	status      printers.Status
+	drained     bool
+	failures    int // probe failures in a row
+	successes   int // probe successes in a row
+	sendErrors  int // send failures in a row (circuit breaker)
+	breakerOpen time.Time
+	downSince   time.Time
+	lastProbe   time.Time
+	probeErr    string
+	flights     map[int64]*flight
+	backlog     int // pages assigned, sending or printing here
+	doneHour    []doneMark
+}
+
+type doneMark struct {
+	at    time.Time
+	pages int
+}
+
+// ppm is the speed used for the cost model.
+func (m *member) ppm() int {
+	if m.spec.PPM > 0 {
+		return m.spec.PPM
+	}
+	if m.status.PPM > 0 {
+		return m.status.PPM
+	}
+	return DefaultPPM
+}
+
+// usable: may receive new work now.
+func (m *member) usable(now time.Time) bool {
+	return !m.drained && m.state.Usable() && !now.Before(m.breakerOpen)
+}
+
+// New validates the options and builds a scheduler; Run starts it.
+func New(opts Options) (*Scheduler, error) {
+	if opts.Store == nil {
+		return nil, errors.New("queue: no spool store")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxInflight <= 0 {
+		opts.MaxInflight = 2
+	}
+	if opts.ProbeInterval <= 0 {
+		opts.ProbeInterval = 5 * time.Second
+	}
+	if opts.ProbeTimeout <= 0 {
+		opts.ProbeTimeout = min(opts.ProbeInterval, 10*time.Second)
+	}
+	if opts.FailAfter <= 0 {
+		opts.FailAfter = 2
+	}
+	if opts.RecoverAfter <= 0 {
+		opts.RecoverAfter = 2
+	}
+	if opts.GracePeriod <= 0 {
+		opts.GracePeriod = 30 * time.Second
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 5
+	}
+	if opts.RetentionEvery <= 0 {
+		opts.RetentionEvery = 10 * time.Minute
+	}
+	if opts.BusyRetry <= 0 {
+		opts.BusyRetry = 500 * time.Millisecond
+	}
+	s := &Scheduler{
+		opts: opts, store: opts.Store, log: opts.Logger, now: opts.Now,
+		members: map[string]*member{}, virtual: map[string]*VirtualSpec{}, paused: map[string]bool{},
+		wake: make(chan struct{}, 1), notify: newBroadcaster(), running: make(chan struct{}),
+	}
+	for _, p := range opts.Printers {
+		if p.Printer == nil {
+			return nil, fmt.Errorf("queue: printer %s has no backend", p.Name)
+		}
+		if _, dup := s.members[p.Name]; dup {
+			return nil, fmt.Errorf("queue: duplicate printer %s", p.Name)
+		}
+		if p.MaxInflight <= 0 {
+			p.MaxInflight = opts.MaxInflight
+		}
+		s.members[p.Name] = &member{spec: p, state: printers.StateUnknown, flights: map[int64]*flight{}}
+		s.order = append(s.order, p.Name)
+	}
+	for i := range opts.Virtual {
+		v := opts.Virtual[i]
+		if _, dup := s.virtual[v.Name]; dup {
+			return nil, fmt.Errorf("queue: duplicate virtual printer %s", v.Name)
+		}
+		for _, m := range v.Pool {
+			if _, ok := s.members[m]; !ok {
+				return nil, fmt.Errorf("queue: virtual printer %s: unknown pool member %s", v.Name, m)
+			}
+		}
+		s.virtual[v.Name] = &v
+		s.vorder = append(s.vorder, v.Name)
+	}
+	return s, nil
+}
+
+// Run probes the printers, resumes jobs the printers hold, and schedules until ctx ends. It waits
+// for every goroutine it started before returning.
+func (s *Scheduler) Run(ctx context.Context) error {
+	s.started = s.now()
+	s.runCtx = ctx
+	if err := s.loadControls(ctx); err != nil {
+		return err
+	}
+	s.probeAll(ctx)
+	if err := s.resumePrinting(ctx); err != nil {
+		return err
+	}
+	for _, name := range s.order {
+		m := s.members[name]
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.probeLoop(ctx, m)
+		}()
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.retentionLoop(ctx)
+	}()
+	close(s.running)
+	s.kick()
+	for {
+		select {
+		case <-ctx.Done():
+			s.wg.Wait()
+			return nil
+		case <-s.wake:
+			if err := s.schedule(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("scheduling pass failed", "err", err)
+				s.mu.Lock()
+				s.loadErr = err
+				s.mu.Unlock()
+				// Try again soon rather than wait for the next event.
+				time.AfterFunc(time.Second, s.kick)
+			}
+		}
+	}
+}
+
+// Running is closed once Run has finished starting.
+func (s *Scheduler) Running() <-chan struct{} { return s.running }
+
+// kick asks for a scheduling pass; coalesces with one already asked for.
+func (s *Scheduler) kick() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// changed tells subscribers (dashboard, SSE) that something moved, and asks for a pass.
+func (s *Scheduler) changed() {
+	s.notify.signal()
+	s.kick()
+}
+
+// Subscribe returns a channel signalled (coalesced) whenever jobs or printers change, and a
+// function to stop.
+func (s *Scheduler) Subscribe() (<-chan struct{}, func()) { return s.notify.subscribe() }
+
+func (s *Scheduler) loadControls(ctx context.Context) error {
+	cs, err := s.store.Controls(ctx)
+	if err != nil {
+		return fmt.Errorf("queue: load operator controls: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range cs {
+		switch c.Scope {
+		case "printer":
+			if m, ok := s.members[c.Name]; ok {
+				m.drained = c.Paused
+			}
+		case "virtual":
+			s.paused[c.Name] = c.Paused
+		}
+	}
+	return nil
+}
+
+func (s *Scheduler) retentionLoop(ctx context.Context) {
+	t := time.NewTicker(s.opts.RetentionEvery)
+	defer t.Stop()
+	for {
+		if n, err := s.store.Retention(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("retention failed", "err", err)
+		} else if n > 0 {
+			s.log.Info("retention removed documents", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// sortedMembers returns members in config order.
+func (s *Scheduler) sortedMembers() []*member {
+	out := make([]*member, 0, len(s.order))
+	for _, n := range s.order {
+		out = append(out, s.members[n])
+	}
+	return out
+}
+
+// broadcaster fans a coalesced signal out to subscribers.
+type broadcaster struct {
+	mu   sync.Mutex
+	subs map[int]chan struct{}
+	next int
+}
+
+func newBroadcaster() *broadcaster { return &broadcaster{subs: map[int]chan struct{}{}} }
+
+func (b *broadcaster) subscribe() (<-chan struct{}, func()) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	id := b.next
+	b.next++
+	ch := make(chan struct{}, 1)
+	b.subs[id] = ch
+	return ch, func() {
+		b.mu.Lock()
+		delete(b.subs, id)
+		b.mu.Unlock()
+	}
+}
+
+func (b *broadcaster) signal() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, ch := range b.subs {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// names returns the sorted keys of a set.
+func names(set map[string]bool) []string {
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

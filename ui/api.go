@@ -1,0 +1,412 @@
+// Package ui serves the JSON API (/api/v1) that the CLI and the dashboard share, and the
+// dashboard pages.
+package ui
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/printgate/printgate/document"
+	"github.com/printgate/printgate/queue"
+	"github.com/printgate/printgate/spool"
+)
+
+// Service is what the API needs from the scheduler.
+type Service interface {
+	Stage(ctx context.Context, r io.Reader, name, format string) (*spool.Staged, error)
+	Submit(ctx context.Context, nj spool.NewJob, docs []*spool.Staged) (*spool.Job, error)
+	Job(ctx context.Context, id int64) (*spool.Job, error)
+	Jobs(ctx context.Context, f spool.JobFilter) ([]*spool.Job, error)
+	Events(ctx context.Context, f spool.EventFilter) ([]spool.Event, error)
+	CancelJob(ctx context.Context, id int64, actor string) error
+	HoldJob(ctx context.Context, id int64, actor string) error
+	ReleaseJob(ctx context.Context, id int64, actor string) error
+	Drain(ctx context.Context, name, actor string, drain bool) error
+	Printers() []queue.PrinterInfo
+	Printer(name string) (queue.PrinterInfo, error)
+	VirtualPrinters() []*queue.VirtualSpec
+	VirtualState(name string) (queue.VirtualInfo, error)
+	Tallies(ctx context.Context, by string) ([]spool.Tally, error)
+	Health() error
+}
+
+// Authenticator decides who is calling; ok is false for an anonymous caller.
+type Authenticator interface {
+	Operator(r *http.Request) (name string, ok bool)
+}
+
+// API serves /api/v1 and /healthz.
+type API struct {
+	svc  Service
+	auth Authenticator
+	log  *slog.Logger
+}
+
+// NewAPI returns the API handler set; mount it with Register.
+func NewAPI(svc Service, auth Authenticator, log *slog.Logger) *API {
+	return &API{svc: svc, auth: auth, log: log}
+}
+
+// Register adds the API's routes to r.
+func (a *API) Register(r *mux.Router) {
+	r.HandleFunc("/healthz", a.healthz).Methods(http.MethodGet)
+	v1 := r.PathPrefix("/api/v1").Subrouter()
+	v1.HandleFunc("/jobs", a.submitJob).Methods(http.MethodPost)
+	v1.HandleFunc("/jobs", a.listJobs).Methods(http.MethodGet)
+	v1.HandleFunc("/jobs/{id:[0-9]+}", a.showJob).Methods(http.MethodGet)
+	v1.HandleFunc("/jobs/{id:[0-9]+}/{action:cancel|hold|release}", a.operator(a.jobAction)).Methods(http.MethodPost)
+	v1.HandleFunc("/printers", a.listPrinters).Methods(http.MethodGet)
+	v1.HandleFunc("/printers/{name}", a.showPrinter).Methods(http.MethodGet)
+	v1.HandleFunc("/printers/{name}/{action:drain|resume}", a.operator(a.printerAction)).Methods(http.MethodPost)
+	v1.HandleFunc("/virtual-printers", a.listVirtual).Methods(http.MethodGet)
+	v1.HandleFunc("/events", a.listEvents).Methods(http.MethodGet)
+}
+
+// apiError is the JSON error body: {"error": "...", "code": "..."}.
+type apiError struct {
+	Error string `json:"error"`
+	Code  string `json:"code"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// writeError maps service errors to HTTP statuses.
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, code := http.StatusInternalServerError, "internal"
+	switch {
+	case errors.Is(err, spool.ErrNotFound), errors.Is(err, queue.ErrUnknownPrinter):
+		status, code = http.StatusNotFound, "not-found"
+	case errors.Is(err, spool.ErrDiskFull):
+		status, code = http.StatusInsufficientStorage, "disk-full"
+	case errors.Is(err, spool.ErrTooLarge):
+		status, code = http.StatusRequestEntityTooLarge, "too-large"
+	case errors.Is(err, spool.ErrEmptyDocument):
+		status, code = http.StatusBadRequest, "empty-document"
+	case errors.Is(err, spool.ErrTruncated):
+		status, code = http.StatusBadRequest, "truncated"
+	case errors.Is(err, queue.ErrUnsupported):
+		status, code = http.StatusUnprocessableEntity, "unsupported"
+	case errors.Is(err, queue.ErrNotPossible), errors.Is(err, spool.ErrIllegalTransition), errors.Is(err, spool.ErrStateChanged):
+		status, code = http.StatusConflict, "not-possible"
+	case errors.Is(err, errBadRequest):
+		status, code = http.StatusBadRequest, "bad-request"
+	}
+	if status == http.StatusInternalServerError {
+		a.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeJSON(w, status, apiError{Error: err.Error(), Code: code})
+}
+
+var errBadRequest = errors.New("bad request")
+
+func badRequest(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errBadRequest, fmt.Sprintf(format, args...))
+}
+
+func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
+	if err := a.svc.Health(); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unhealthy", "error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// operator wraps a state-changing handler: only a signed-in operator may call it.
+func (a *API) operator(h func(w http.ResponseWriter, r *http.Request, actor string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name, ok := a.auth.Operator(r)
+		if !ok {
+			writeJSON(w, http.StatusUnauthorized, apiError{Error: "operator login or API token required", Code: "unauthorized"})
+			return
+		}
+		h(w, r, name)
+	}
+}
+
+// submitJob stores the request body as one document. Parameters: printer (virtual printer,
+// default if empty), name, owner, copies, sides, media, color; Content-Type is the format
+// (sniffed when absent or application/octet-stream).
+func (a *API) submitJob(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	nj := spool.NewJob{VirtualPrinter: q.Get("printer"), Name: q.Get("name"), Owner: q.Get("owner"),
+		OriginHost: remoteHost(r), Origin: "api", Lane: spool.LaneInteractive}
+	if nj.Owner == "" {
+		if name, ok := a.auth.Operator(r); ok {
+			nj.Owner = name
+		} else {
+			nj.Owner = "anonymous"
+		}
+	}
+	if c := q.Get("copies"); c != "" {
+		n, err := strconv.Atoi(c)
+		if err != nil || n < 1 || n > 999 {
+			a.writeError(w, r, badRequest("copies %q: want 1-999", c))
+			return
+		}
+		nj.Attributes.Copies = n
+	}
+	nj.Attributes.Sides = q.Get("sides")
+	nj.Attributes.Media = q.Get("media")
+	nj.Attributes.ColorMode = q.Get("color")
+	format := r.Header.Get("Content-Type")
+	if i := strings.IndexByte(format, ';'); i >= 0 {
+		format = strings.TrimSpace(format[:i])
+	}
+	body := io.Reader(r.Body)
+	if format == "" || format == document.Octet {
+		head := make([]byte, 16)
+		n, _ := io.ReadFull(r.Body, head)
+		format = document.Sniff(head[:n])
+		body = io.MultiReader(strings.NewReader(string(head[:n])), r.Body)
+	}
+	if nj.Name == "" {
+		nj.Name = "untitled"
+	}
+	doc, err := a.svc.Stage(r.Context(), body, nj.Name, format)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	j, err := a.svc.Submit(r.Context(), nj, []*spool.Staged{doc})
+	if err != nil {
+		doc.Discard()
+		a.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", fmt.Sprintf("/api/v1/jobs/%d", j.ID))
+	writeJSON(w, http.StatusCreated, a.view(r, j))
+}
+
+// view hides other people's job names and owners from anonymous callers.
+func (a *API) view(r *http.Request, j *spool.Job) *spool.Job {
+	if _, ok := a.auth.Operator(r); ok {
+		return j
+	}
+	c := *j
+	c.Name, c.Owner, c.OriginHost = "(hidden)", "(hidden)", ""
+	c.Documents = nil
+	for _, d := range j.Documents {
+		d.Name = ""
+		c.Documents = append(c.Documents, d)
+	}
+	return &c
+}
+
+func (a *API) listJobs(w http.ResponseWriter, r *http.Request) {
+	f, err := jobFilter(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	jobs, err := a.svc.Jobs(r.Context(), f)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	out := make([]*spool.Job, 0, len(jobs))
+	for _, j := range jobs {
+		out = append(out, a.view(r, j))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"jobs": out})
+}
+
+// jobFilter reads ?state=a,b&printer=&virtual_printer=&owner=&run=&lane=&duplicate=1&q=&before=&limit=
+func jobFilter(r *http.Request) (spool.JobFilter, error) {
+	q := r.URL.Query()
+	f := spool.JobFilter{Printer: q.Get("printer"), VirtualPrinter: q.Get("virtual_printer"), Owner: q.Get("owner"),
+		Lane: spool.Lane(q.Get("lane")), Search: q.Get("q"), Limit: 100}
+	if s := q.Get("state"); s != "" {
+		for _, st := range strings.Split(s, ",") {
+			f.States = append(f.States, spool.State(strings.TrimSpace(st)))
+		}
+	}
+	f.PossibleDuplicate = q.Get("duplicate") == "1" || q.Get("duplicate") == "true"
+	for key, dst := range map[string]*int64{"run": &f.RunID, "before": &f.BeforeID, "after": &f.AfterID} {
+		if v := q.Get(key); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return f, badRequest("%s %q: want a number", key, v)
+			}
+			*dst = n
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			return f, badRequest("limit %q: want 1-10000", v)
+		}
+		f.Limit = n
+	}
+	if q.Get("order") == "oldest" {
+		f.Order = "oldest"
+	}
+	return f, nil
+}
+
+func jobID(r *http.Request) int64 {
+	id, _ := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	return id
+}
+
+func (a *API) showJob(w http.ResponseWriter, r *http.Request) {
+	j, err := a.svc.Job(r.Context(), jobID(r))
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a.view(r, j))
+}
+
+func (a *API) jobAction(w http.ResponseWriter, r *http.Request, actor string) {
+	id := jobID(r)
+	var err error
+	switch mux.Vars(r)["action"] {
+	case "cancel":
+		err = a.svc.CancelJob(r.Context(), id, actor)
+	case "hold":
+		err = a.svc.HoldJob(r.Context(), id, actor)
+	case "release":
+		err = a.svc.ReleaseJob(r.Context(), id, actor)
+	}
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	j, err := a.svc.Job(r.Context(), id)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
+func (a *API) listPrinters(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"printers": a.svc.Printers()})
+}
+
+func (a *API) showPrinter(w http.ResponseWriter, r *http.Request) {
+	p, err := a.svc.Printer(mux.Vars(r)["name"])
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (a *API) printerAction(w http.ResponseWriter, r *http.Request, actor string) {
+	name := mux.Vars(r)["name"]
+	if err := a.svc.Drain(r.Context(), name, actor, mux.Vars(r)["action"] == "drain"); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	p, err := a.svc.Printer(name)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+// VirtualView is a virtual printer with its queue depth, as the API shows it.
+type VirtualView struct {
+	queue.VirtualInfo
+	Queued []spool.Tally `json:"queued"`
+}
+
+func (a *API) listVirtual(w http.ResponseWriter, r *http.Request) {
+	tallies, err := a.svc.Tallies(r.Context(), "virtual")
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	var out []VirtualView
+	for _, v := range a.svc.VirtualPrinters() {
+		vi, err := a.svc.VirtualState(v.Name)
+		if err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		vv := VirtualView{VirtualInfo: vi, Queued: []spool.Tally{}}
+		for _, t := range tallies {
+			if t.Key == v.Name {
+				vv.Queued = append(vv.Queued, t)
+			}
+		}
+		out = append(out, vv)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"virtual_printers": out})
+}
+
+func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := spool.EventFilter{Printer: q.Get("printer"), Limit: 100}
+	for key, dst := range map[string]*int64{"job": &f.JobID, "run": &f.RunID, "after": &f.AfterID, "before": &f.BeforeID} {
+		if v := q.Get(key); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				a.writeError(w, r, badRequest("%s %q: want a number", key, v))
+				return
+			}
+			*dst = n
+		}
+	}
+	if k := q.Get("kind"); k != "" {
+		f.Kinds = strings.Split(k, ",")
+	}
+	if v := q.Get("limit"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 && n <= 10000 {
+			f.Limit = n
+		}
+	}
+	evs, err := a.svc.Events(r.Context(), f)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if evs == nil {
+		evs = []spool.Event{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": evs})
+}
+
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// LoopbackAuth trusts callers on the loopback interface as the operator "local"; everyone else
+// is anonymous. The dashboard issue replaces it with logins and tokens.
+type LoopbackAuth struct{ Tokens map[string]string }
+
+// Operator implements Authenticator.
+func (l LoopbackAuth) Operator(r *http.Request) (string, bool) {
+	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
+		if name, ok := l.Tokens[strings.TrimPrefix(h, "Bearer ")]; ok {
+			return name, true
+		}
+		return "", false
+	}
+	if ip := net.ParseIP(remoteHost(r)); ip != nil && ip.IsLoopback() {
+		return "local", true
+	}
+	return "", false
+}
