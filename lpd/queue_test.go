@@ -1,0 +1,205 @@
+package lpd
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/printgate/printgate/spool"
+)
+
+func queueFixture(vp string) []*spool.Job {
+	return []*spool.Job{
+		{ID: 11, VirtualPrinter: vp, Owner: "alice", OriginHost: "pc-1", State: spool.StatePrinting, Name: "Letter to Mr Jones",
+			Documents: []spool.Document{{Name: "jones.pdf", Size: 1200}}},
+		{ID: 12, VirtualPrinter: vp, Owner: "bob", OriginHost: "pc-2", State: spool.StatePending, Name: "Rota",
+			Documents: []spool.Document{{Name: "rota.pdf", Size: 300}, {Name: "cover.txt", Size: 20}}},
+		{ID: 13, VirtualPrinter: vp, Owner: "Alice", OriginHost: "pc-1", State: spool.StatePending, Name: "Second"},
+		{ID: 14, VirtualPrinter: vp, Owner: "carol", OriginHost: "pc-3", State: spool.StateHeld, Name: "Held one"},
+	}
+}
+
+func TestFormatQueue(t *testing.T) {
+	t.Parallel()
+	jobs := queueFixture("vp")
+	tests := []struct {
+		name      string
+		jobs      []*spool.Job
+		list      []string
+		long      bool
+		showNames bool
+		want      string
+	}{
+		{
+			name: "empty queue",
+			want: "letters is ready\nno entries\n",
+		},
+		{
+			name: "short, names hidden",
+			jobs: jobs,
+			want: "letters is ready\n" +
+				"Rank    Owner      Job  File(s)                               Total Size\n" +
+				"active  alice      11   (hidden)                              1200 bytes\n" +
+				"1st     bob        12   (hidden)                              320 bytes\n" +
+				"2nd     Alice      13   (hidden)                              0 bytes\n" +
+				"held    carol      14   (hidden)                              0 bytes\n",
+		},
+		{
+			name:      "short with names, filtered by user (any case) and job number",
+			jobs:      jobs,
+			list:      []string{"ALICE", "12"},
+			showNames: true,
+			want: "letters is ready\n" +
+				"Rank    Owner      Job  File(s)                               Total Size\n" +
+				"active  alice      11   jones.pdf                             1200 bytes\n" +
+				"1st     bob        12   rota.pdf, cover.txt                   320 bytes\n" +
+				"2nd     Alice      13   Second                                0 bytes\n",
+		},
+		{
+			name: "filter matching nothing",
+			jobs: jobs,
+			list: []string{"nobody", "99"},
+			want: "letters is ready\nno entries\n",
+		},
+		{
+			name:      "long with names",
+			jobs:      jobs[1:2],
+			long:      true,
+			showNames: true,
+			want: "letters is ready\n" +
+				"\nbob: 1st                                 [job 12 pc-2]\n" +
+				"        rota.pdf                                 300 bytes\n" +
+				"        cover.txt                                20 bytes\n",
+		},
+		{
+			name: "long, names hidden",
+			jobs: jobs[:1],
+			long: true,
+			want: "letters is ready\n" +
+				"\nalice: active                              [job 11 pc-1]\n" +
+				"        (hidden)                                 1200 bytes\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := FormatQueue("letters", tt.jobs, tt.list, tt.long, tt.showNames)
+			if got != tt.want {
+				t.Fatalf("FormatQueue =\n%s\nwant\n%s", got, tt.want)
+			}
+			if !tt.showNames {
+				for _, j := range tt.jobs {
+					if strings.Contains(got, j.Name) {
+						t.Fatalf("hidden listing shows job name %q", j.Name)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestRankLabel(t *testing.T) {
+	t.Parallel()
+	for rank, want := range map[int]string{1: "1st", 2: "2nd", 3: "3rd", 4: "4th", 11: "11th", 12: "12th",
+		13: "13th", 21: "21st", 22: "22nd", 101: "101st", 111: "111th"} {
+		if got := rankLabel(spool.StatePending, rank); got != want {
+			t.Errorf("rankLabel(%d) = %q, want %q", rank, got, want)
+		}
+	}
+}
+
+func TestSelectRemovals(t *testing.T) {
+	t.Parallel()
+	jobs := queueFixture("vp")
+	tests := []struct {
+		name     string
+		agent    string
+		list     []string
+		loopback bool
+		want     []Removal
+	}{
+		{"no list: the agent's first job", "alice", nil, false, []Removal{{11, true}}},
+		{"no list, agent owns nothing", "mallory", nil, false, nil},
+		{"own job by number", "bob", []string{"12"}, false, []Removal{{12, true}}},
+		{"owner match ignores case", "ALICE", []string{"13"}, false, []Removal{{13, true}}},
+		{"someone else's job by number is refused", "mallory", []string{"12"}, false, []Removal{{12, false}}},
+		{"unknown job number", "bob", []string{"99"}, false, nil},
+		{"all of mine", "alice", []string{"-"}, false, []Removal{{11, true}, {13, true}}},
+		{"all keyword", "alice", []string{"all"}, false, []Removal{{11, true}, {13, true}}},
+		{"by user name, own", "alice", []string{"alice"}, false, []Removal{{11, true}, {13, true}}},
+		{"by user name, someone else", "bob", []string{"alice"}, false, []Removal{{11, false}, {13, false}}},
+		{"root from loopback removes anything", "root", []string{"12", "carol"}, true, []Removal{{12, true}, {14, true}}},
+		{"root from loopback, all", "root", []string{"all"}, true, []Removal{{11, true}, {12, true}, {13, true}, {14, true}}},
+		{"root from the network is an ordinary user", "root", []string{"12"}, false, []Removal{{12, false}}},
+		{"root from the network, no list", "root", nil, false, nil},
+		{"duplicates named twice are listed once", "bob", []string{"12", "bob", "12"}, false, []Removal{{12, true}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := SelectRemovals(jobs, tt.agent, tt.list, tt.loopback)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("SelectRemovals = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestServerQueueState(t *testing.T) {
+	t.Parallel()
+	fs := newFakeSpool()
+	fs.queued = append(queueFixture("letters-vp"), &spool.Job{ID: 50, VirtualPrinter: "other-vp", Owner: "zed",
+		State: spool.StatePending}, &spool.Job{ID: 51, VirtualPrinter: "letters-vp", Owner: "done",
+		State: spool.StateCompleted})
+	h := startServer(t, Config{ShowNames: true}, fs)
+	tests := []struct {
+		cmd  string
+		want string
+	}{
+		{"\x03letters\n", FormatQueue("letters", queueFixture("letters-vp"), nil, false, true)},
+		{"\x04letters bob\n", FormatQueue("letters", queueFixture("letters-vp"), []string{"bob"}, true, true)},
+		{"\x03ward\n", "ward is ready\nno entries\n"},
+		{"\x03nosuch\n", "nosuch: unknown printer\n"},
+	}
+	for _, tt := range tests {
+		w := dialWire(t, h.addr)
+		w.send(tt.cmd)
+		if got := w.rest(); got != tt.want {
+			t.Errorf("%q: reply =\n%s\nwant\n%s", tt.cmd, got, tt.want)
+		}
+	}
+}
+
+func TestServerRemoveJobs(t *testing.T) {
+	t.Parallel()
+	fs := newFakeSpool()
+	fs.queued = queueFixture("letters-vp")
+	h := startServer(t, Config{}, fs)
+	tests := []struct {
+		cmd          string
+		want         string
+		wantCanceled []int64
+	}{
+		{"\x05letters mallory 12\n", "job 12: permission denied\n", nil},
+		{"\x05letters bob 12\n", "job 12 dequeued\n", []int64{12}},
+		{"\x05letters bob 12\n", "", []int64{12}}, // gone already
+		{"\x05letters alice -\n", "job 11 dequeued\njob 13 dequeued\n", []int64{12, 11, 13}},
+		// The test client is on loopback, so root may remove carol's job.
+		{"\x05letters root carol\n", "job 14 dequeued\n", []int64{12, 11, 13, 14}},
+		{"\x05nosuch bob 1\n", "nosuch: unknown printer\n", []int64{12, 11, 13, 14}},
+	}
+	for _, tt := range tests {
+		w := dialWire(t, h.addr)
+		w.send(tt.cmd)
+		if got := w.rest(); got != tt.want {
+			t.Errorf("%q: reply = %q, want %q", tt.cmd, got, tt.want)
+		}
+		h.waitConn(t)
+		fs.mu.Lock()
+		got := append([]int64(nil), fs.canceled...)
+		fs.mu.Unlock()
+		if !reflect.DeepEqual(got, tt.wantCanceled) {
+			t.Errorf("%q: canceled %v, want %v", tt.cmd, got, tt.wantCanceled)
+		}
+	}
+}
