@@ -25,6 +25,10 @@ type pendingJob struct {
 	bytes          int64
 	// eof: a data file of unknown length ran to the end of the connection.
 	eof bool
+	// stored names the data files the job submitted just before on this connection printed
+	// more than once. LPRng, given one file twice, prints one data file twice and then sends it
+	// twice; the repeat arrives after the job is complete and is drained, not staged.
+	stored map[string]bool
 }
 
 type receivedDoc struct {
@@ -95,6 +99,7 @@ func (c *conn) receiveJob(ctx context.Context, cmd Command) {
 			c.reply(ackFail)
 			return
 		}
+		log.Debug("lpd: subcommand", "code", sub.Code.String(), "count", sub.Count, "file", sub.Name)
 		switch sub.Code {
 		case SubAbort:
 			// RFC 1179: forget this job; no acknowledgement. The connection may carry another.
@@ -132,9 +137,10 @@ func (c *conn) receiveJob(ctx context.Context, cmd Command) {
 		if !c.reply(ackOK) && !j.eof {
 			log.Warn("lpd: client left before the final acknowledgement of a stored job", "job", job.ID)
 		}
-		eof := j.eof
-		j = newPendingJob(cmd.Queue, printer)
-		j.eof = eof
+		next := newPendingJob(cmd.Queue, printer)
+		next.eof = j.eof
+		next.stored = j.stored
+		j = next
 	}
 }
 
@@ -170,6 +176,9 @@ func (c *conn) receiveControl(j *pendingJob, sub Subcommand) error {
 
 // receiveData streams one data file into the spool.
 func (c *conn) receiveData(ctx context.Context, j *pendingJob, sub Subcommand) error {
+	if !j.started() && j.stored[sub.Name] && !sub.UnknownLength() && sub.Count <= c.srv.cfg.MaxJobBytes {
+		return c.drainRepeat(sub)
+	}
 	if _, dup := j.data[sub.Name]; dup {
 		return malformed("data file %s sent twice", sub.Name)
 	}
@@ -227,6 +236,21 @@ func (c *conn) receiveData(ctx context.Context, j *pendingJob, sub Subcommand) e
 	if b != 0 {
 		return malformed("data file %s not followed by NUL (got %#02x)", sub.Name, b)
 	}
+	return nil
+}
+
+// drainRepeat reads and drops a data file the previous job on this connection already stored.
+func (c *conn) drainRepeat(sub Subcommand) error {
+	if !c.reply(ackOK) {
+		return errors.New("client gone")
+	}
+	if _, err := io.CopyN(io.Discard, c.br, sub.Count); err != nil {
+		return fmt.Errorf("reading repeated data file %s: %w", sub.Name, err)
+	}
+	if b, err := c.br.ReadByte(); err != nil || b != 0 {
+		return malformed("repeated data file %s not followed by NUL", sub.Name)
+	}
+	c.log.Debug("lpd: repeat of a stored data file dropped", "file", sub.Name, "bytes", sub.Count)
 	return nil
 }
 
@@ -289,6 +313,12 @@ func (c *conn) submit(ctx context.Context, j *pendingJob) (*spool.Job, error) {
 	j.data, j.order, j.control = map[string]*receivedDoc{}, nil, nil
 	if err != nil {
 		return nil, fmt.Errorf("submit: %w", err)
+	}
+	j.stored = map[string]bool{}
+	for _, f := range cf.Files {
+		if f.Copies > 1 {
+			j.stored[f.Name] = true
+		}
 	}
 	return job, nil
 }

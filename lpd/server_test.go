@@ -161,6 +161,13 @@ func TestServerReceiveJob(t *testing.T) {
 				docs: []string{textDoc}, formats: []string{MIMEText}, docNames: []string{"dfA010h"}}},
 			wantDiscarded: 1,
 		},
+		{
+			name: "LPRng given one file twice: the repeated data file is drained, not a new job",
+			steps: script(exp("\x02letters\n", 0), sendControl("cfA011h", "Pp\nldfA011h\nldfA011h\n", 0),
+				sendData("dfA011h", pdfDoc, 0), sendData("dfA011h", pdfDoc, 0)),
+			want: []wantJob{{printer: "letters-vp", owner: "p", name: "dfA011h", host: "127.0.0.1", copies: 2,
+				docs: []string{pdfDoc}, formats: []string{MIMEPDF}, docNames: []string{"dfA011h"}}},
+		},
 		// Refusals: a negative acknowledgement, nothing stored, staged documents discarded.
 		{name: "unknown queue", steps: script(exp("\x02nosuchqueue\n", 1), exp("", -1))},
 		{name: "garbage command", steps: script(exp("GET / HTTP/1.1\n", 1), exp("", -1))},
