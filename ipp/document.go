@@ -1,0 +1,149 @@
+// Document data: decompressing gzip and raw deflate (as CUPS writes it) on the way in,
+// enforcing the size limit, recognising the format of application/octet-stream documents, and
+// staging the result durably through the Service.
+package ipp
+
+import (
+	"bufio"
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"context"
+	"errors"
+	"io"
+
+	"github.com/OpenPrinting/goipp"
+
+	"github.com/printgate/printgate/spool"
+)
+
+// hasDocument reports whether document data follows the attribute section.
+func (rq *request) hasDocument() bool {
+	_, err := rq.body.Peek(1)
+	return err == nil
+}
+
+// errorTrap remembers the first error its reader returned other than io.EOF, so that after the
+// spool has wrapped it (as ErrTruncated, by text) we still know where it came from.
+type errorTrap struct {
+	r   io.Reader
+	err error
+}
+
+func (t *errorTrap) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && t.err == nil {
+		t.err = err
+	}
+	return n, err
+}
+
+// limitReader fails once more than limit bytes have been read.
+type limitReader struct {
+	r    io.Reader
+	left int64
+	hit  bool
+}
+
+var errDocumentTooLarge = errors.New("ipp: document larger than the configured maximum")
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.left < 0 {
+		l.hit = true
+		return 0, errDocumentTooLarge
+	}
+	// Read one byte past the limit so "exactly the limit" is allowed and "one more" is not.
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	if l.left < 0 {
+		l.hit = true
+		return n, errDocumentTooLarge
+	}
+	return n, err
+}
+
+// stage streams the request's document (decompressed) into the spool. On error nothing is
+// left staged. format application/octet-stream is replaced by the recognised format, and a
+// recognised format no pool member prints is refused.
+func (s *Server) stage(ctx context.Context, rq *request, format, compression, name string) (*spool.Staged, error) {
+	if !rq.hasDocument() {
+		return nil, Errorf(goipp.StatusErrorBadRequest, "No document data in request.")
+	}
+	var src io.Reader = rq.body
+	switch compression {
+	case "gzip":
+		zr, err := gzip.NewReader(rq.body)
+		if err != nil {
+			return nil, Errorf(goipp.StatusErrorCompressionError, "Bad gzip data: %v.", err)
+		}
+		// One gzip member per document, as CUPS sends; anything after it is drained as junk.
+		zr.Multistream(false)
+		src = zr
+	case "deflate":
+		src = flate.NewReader(rq.body)
+	}
+	var trap *errorTrap
+	if compression != "none" {
+		trap = &errorTrap{r: src}
+		src = trap
+	}
+	var lim *limitReader
+	if s.maxDoc > 0 {
+		lim = &limitReader{r: src, left: s.maxDoc}
+		src = lim
+	}
+	br := bufio.NewReaderSize(src, 4096)
+	head, err := br.Peek(16)
+	switch {
+	case lim != nil && lim.hit:
+		return nil, Errorf(goipp.StatusErrorRequestEntity, "Document is larger than %d bytes.", s.maxDoc)
+	case trap != nil && trap.err != nil:
+		return nil, Errorf(goipp.StatusErrorCompressionError, "Bad %s data: %v.", compression, trap.err)
+	case len(head) == 0 && err != nil:
+		return nil, Errorf(goipp.StatusErrorBadRequest, "No document data in request.")
+	}
+	if format == FormatOctetStream {
+		if detected := sniffFormat(head); detected != "" {
+			if !offers(normalizeCaps(rq.printer.Caps), detected) {
+				return nil, Errorf(goipp.StatusErrorDocumentFormatNotSupported,
+					"No printer of %s prints %s (detected).", rq.printer.Name, detected)
+			}
+			format = detected
+		}
+	}
+	st, err := s.svc.Stage(ctx, br, name, format)
+	if err != nil {
+		// Our readers' verdicts are more precise than the spool's "truncated".
+		switch {
+		case lim != nil && lim.hit:
+			return nil, Errorf(goipp.StatusErrorRequestEntity, "Document is larger than %d bytes.", s.maxDoc)
+		case trap != nil && trap.err != nil:
+			return nil, Errorf(goipp.StatusErrorCompressionError, "Bad %s data: %v.", compression, trap.err)
+		}
+		return nil, err
+	}
+	return st, nil
+}
+
+// sniffFormat recognises a document format from its first bytes, "" when unknown.
+func sniffFormat(head []byte) string {
+	switch {
+	case bytes.HasPrefix(head, []byte("%PDF")):
+		return FormatPDF
+	case bytes.HasPrefix(head, []byte("%!")):
+		return FormatPostScript
+	case bytes.HasPrefix(head, []byte{0xFF, 0xD8, 0xFF}):
+		return FormatJPEG
+	case bytes.HasPrefix(head, []byte("RaS2PwgRaster")):
+		return FormatPWGRaster
+	case bytes.HasPrefix(head, []byte("UNIRAST")):
+		return FormatURF
+	case bytes.HasPrefix(head, []byte("\x1bE")):
+		// A PJL header (ESC %-12345X) may wrap PCL or PostScript: left unknown.
+		return FormatPCL
+	}
+	return ""
+}

@@ -1,0 +1,273 @@
+// The IPP server's HTTP layer: method and content type, the capped attribute section, draining
+// what the client sent after it, and writing the response (HTTP 200 with the IPP status inside).
+package ipp
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"time"
+
+	"github.com/OpenPrinting/goipp"
+)
+
+// Defaults for Options.
+const (
+	DefaultMaxAttributeBytes        = 1 << 20
+	DefaultDrainBytes               = 64 << 20
+	DefaultMultipleOperationTimeout = 2 * time.Minute
+)
+
+// Options configure a Server. Service is required.
+type Options struct {
+	// Service is the gateway behind the front door.
+	Service Service
+	// Logger receives one debug line per request and errors; slog.Default() when nil.
+	Logger *slog.Logger
+	// Operator decides who may act on others' jobs and on printers; DefaultOperator when nil.
+	Operator Authorizer
+	// MaxAttributeBytes caps the IPP attribute section of a request (everything before the
+	// document); larger requests get client-error-request-entity-too-large.
+	// DefaultMaxAttributeBytes when 0.
+	MaxAttributeBytes int64
+	// MaxDocumentBytes caps one document after decompression; larger ones get
+	// client-error-request-entity-too-large and nothing is stored. 0 leaves the limit to the
+	// Service (the spool enforces its own).
+	MaxDocumentBytes int64
+	// DrainBytes bounds how much unread request body the server reads and discards before
+	// answering (so clients that write the whole document before reading see the IPP status);
+	// beyond it the connection is closed instead. Default MaxDocumentBytes, else
+	// DefaultDrainBytes.
+	DrainBytes int64
+	// MultipleOperationTimeout is advertised as multiple-operation-time-out: how long a
+	// Create-Job job may wait for its next Send-Document. The Service enforces it.
+	// DefaultMultipleOperationTimeout when 0.
+	MultipleOperationTimeout time.Duration
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Server is the IPP front door, an http.Handler. Mount it for POST on /ipp/print,
+// /ipp/print/{name} and /printers/{name} (and the job URIs below them, {name}/{job-id}); it
+// routes on the URL path itself. Its methods are safe for concurrent use.
+type Server struct {
+	svc       Service
+	log       *slog.Logger
+	operator  Authorizer
+	maxAttr   int64
+	maxDoc    int64
+	drain     int64
+	opTimeout time.Duration
+	now       func() time.Time
+	ops       map[goipp.Op]operation
+}
+
+// NewServer validates opts and builds a Server.
+func NewServer(opts Options) (*Server, error) {
+	if opts.Service == nil {
+		return nil, errors.New("ipp: new server: no Service")
+	}
+	if opts.MaxAttributeBytes < 0 || opts.MaxDocumentBytes < 0 || opts.DrainBytes < 0 || opts.MultipleOperationTimeout < 0 {
+		return nil, errors.New("ipp: new server: negative limit")
+	}
+	s := &Server{
+		svc:       opts.Service,
+		log:       opts.Logger,
+		operator:  opts.Operator,
+		maxAttr:   opts.MaxAttributeBytes,
+		maxDoc:    opts.MaxDocumentBytes,
+		drain:     opts.DrainBytes,
+		opTimeout: opts.MultipleOperationTimeout,
+		now:       opts.Now,
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.operator == nil {
+		s.operator = DefaultOperator
+	}
+	if s.maxAttr == 0 {
+		s.maxAttr = DefaultMaxAttributeBytes
+	}
+	if s.drain == 0 {
+		s.drain = DefaultDrainBytes
+		if s.maxDoc > 0 {
+			s.drain = s.maxDoc
+		}
+	}
+	if s.opTimeout == 0 {
+		s.opTimeout = DefaultMultipleOperationTimeout
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.ops = s.operations()
+	return s, nil
+}
+
+// ServeHTTP answers one IPP request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		// Defence in depth: a bug must cost one request, not the listener's goroutine. The
+		// fuzz target treats this log line as a failure, so it does not hide bugs.
+		if p := recover(); p != nil {
+			s.log.Error("ipp: panic serving request", "panic", p, "stack", string(debug.Stack()))
+			w.Header().Set("Connection", "close")
+			http.Error(w, "internal error", http.StatusInternalServerError)
+		}
+	}()
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "IPP requests are POSTed", http.StatusMethodNotAllowed)
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != goipp.ContentType {
+		http.Error(w, "Content-Type must be application/ipp", http.StatusUnsupportedMediaType)
+		return
+	}
+
+	// goipp's decoder stops exactly after end-of-attributes, so the document is whatever this
+	// same buffered reader holds next.
+	body := bufio.NewReaderSize(r.Body, 64<<10)
+	var hdr [8]byte
+	if _, err := io.ReadFull(body, hdr[:]); err != nil {
+		// Without a complete header there is no request-id to answer.
+		w.Header().Set("Connection", "close")
+		http.Error(w, "truncated IPP request header", http.StatusBadRequest)
+		return
+	}
+	version := goipp.Version(binary.BigEndian.Uint16(hdr[0:2]))
+	op := goipp.Op(binary.BigEndian.Uint16(hdr[2:4]))
+	rs := newResponse(version, binary.BigEndian.Uint32(hdr[4:8]))
+
+	capped := &capReader{r: body, left: s.maxAttr}
+	var msg goipp.Message
+	err := msg.Decode(io.MultiReader(bytes.NewReader(hdr[:]), capped))
+	keepAlive := true
+	switch {
+	case capped.hit:
+		// Do not drain: an oversized section may be endless. Closing is the only safe end.
+		rs.setStatus(goipp.StatusErrorRequestEntity, "Request attributes are larger than the server accepts.")
+		keepAlive = false
+	case err != nil:
+		// The decoder's errors are plain strings; whatever it was, the request is malformed,
+		// and where its document starts is unknown, so the connection cannot be reused.
+		rs.setStatus(goipp.StatusErrorBadRequest, "Malformed IPP request: "+err.Error())
+		keepAlive = false
+	default:
+		rq := newRequest(r, &msg, body)
+		s.handle(r.Context(), rq, rs)
+		keepAlive = s.drainBody(body)
+	}
+	s.log.Debug("ipp: request", "op", op.String(), "status", goipp.Status(rs.status).String(),
+		"path", r.URL.Path, "remote", r.RemoteAddr)
+	s.writeResponse(w, rs, keepAlive)
+}
+
+// drainBody reads what is left of the request body (document bytes an operation did not use,
+// junk after a compressed stream) so the client, which may only read our answer after sending
+// everything, gets it. It reports whether the connection can stay open.
+func (s *Server) drainBody(body io.Reader) bool {
+	n, err := io.CopyN(io.Discard, body, s.drain+1)
+	return n <= s.drain && errors.Is(err, io.EOF)
+}
+
+// writeResponse encodes first and writes after, so an encoding failure becomes a clean
+// server-error-internal-error instead of half a message.
+func (s *Server) writeResponse(w http.ResponseWriter, rs *response, keepAlive bool) {
+	data, err := rs.encodeMessage().EncodeBytes()
+	if err != nil {
+		s.log.Error("ipp: encode response", "status", goipp.Status(rs.status).String(), "err", err)
+		fallback := newResponse(rs.version, rs.requestID)
+		fallback.setStatus(goipp.StatusErrorInternal, "Internal error encoding the response.")
+		data, err = fallback.encodeMessage().EncodeBytes()
+		if err != nil {
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+	}
+	h := w.Header()
+	h.Set("Content-Type", goipp.ContentType)
+	if !keepAlive {
+		h.Set("Connection", "close")
+	}
+	w.WriteHeader(http.StatusOK)
+	if _, err := w.Write(data); err != nil {
+		s.log.Debug("ipp: write response", "err", err)
+	}
+}
+
+// capReader reads at most left bytes from r, then fails (and remembers it did).
+type capReader struct {
+	r    io.Reader
+	left int64
+	hit  bool
+}
+
+var errAttributesTooLarge = errors.New("ipp: attribute section too large")
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		c.hit = true
+		return 0, errAttributesTooLarge
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+// handlerFunc is an operation handler. It fills rs; a returned error becomes the status (see
+// statusOf) and is logged when it is the server's fault.
+type handlerFunc func(ctx context.Context, rq *request, rs *response) error
+
+// operation is one entry of the dispatch table.
+type operation struct {
+	fn handlerFunc
+	// job: the operation targets a job (job-id or job-uri required).
+	job bool
+}
+
+// operations is the dispatch table, matched on goipp.Op constants.
+func (s *Server) operations() map[goipp.Op]operation {
+	return map[goipp.Op]operation{
+		goipp.OpPrintJob:             {fn: s.printJob},
+		goipp.OpValidateJob:          {fn: s.validateJob},
+		goipp.OpCreateJob:            {fn: s.createJob},
+		goipp.OpGetPrinterAttributes: {fn: s.getPrinterAttributes},
+		goipp.OpGetJobs:              {fn: s.getJobs},
+		goipp.OpCancelMyJobs:         {fn: s.cancelMyJobs},
+		goipp.OpIdentifyPrinter:      {fn: s.identifyPrinter},
+		goipp.OpPausePrinter:         {fn: s.pausePrinter},
+		goipp.OpHoldNewJobs:          {fn: s.pausePrinter},
+		goipp.OpResumePrinter:        {fn: s.resumePrinter},
+		goipp.OpReleaseHeldNewJobs:   {fn: s.resumePrinter},
+		goipp.OpSendDocument:         {fn: s.sendDocument, job: true},
+		goipp.OpCloseJob:             {fn: s.closeJob, job: true},
+		goipp.OpCancelJob:            {fn: s.cancelJob, job: true},
+		goipp.OpGetJobAttributes:     {fn: s.getJobAttributes, job: true},
+		goipp.OpHoldJob:              {fn: s.holdJob, job: true},
+		goipp.OpReleaseJob:           {fn: s.releaseJob, job: true},
+	}
+}
+
+// operationsSupported lists the table's operations in ascending code order
+// (operations-supported).
+func (s *Server) operationsSupported() []goipp.Op {
+	ops := make([]goipp.Op, 0, len(s.ops))
+	for op := range s.ops {
+		ops = append(ops, op)
+	}
+	slices.Sort(ops)
+	return ops
+}
