@@ -1,0 +1,123 @@
+// A raw (AppSocket/JetDirect) printer stand-in: a loopback listener keeping each connection's bytes.
+package peer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+)
+
+// RawSink accepts TCP connections on 127.0.0.1 and keeps all the bytes of each one as a job,
+// recorded when the client closes its side.
+type RawSink struct {
+	ln   net.Listener
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	jobs [][]byte
+	errs []error
+}
+
+// RawListener starts a RawSink on a free loopback port; it is closed in t.Cleanup.
+func RawListener(t testing.TB) *RawSink {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("peer: raw sink listen: %v", err)
+	}
+	s := &RawSink{ln: ln}
+	s.wg.Add(1)
+	go s.serve()
+	t.Cleanup(func() {
+		s.ln.Close()
+		done := make(chan struct{})
+		go func() { s.wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Errorf("peer: raw sink connections still open 10s after close")
+		}
+	})
+	return s
+}
+
+// serve accepts until the listener closes.
+func (s *RawSink) serve() {
+	defer s.wg.Done()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		s.wg.Add(1)
+		go s.read(c)
+	}
+}
+
+// read keeps one connection's bytes; a connection idle for a minute is an error, not a job.
+func (s *RawSink) read(c net.Conn) {
+	defer s.wg.Done()
+	defer c.Close()
+	var buf []byte
+	chunk := make([]byte, 64*1024)
+	for {
+		_ = c.SetReadDeadline(time.Now().Add(time.Minute))
+		n, err := c.Read(chunk)
+		buf = append(buf, chunk[:n]...)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			s.mu.Lock()
+			s.errs = append(s.errs, fmt.Errorf("peer: raw sink connection from %s: %w", c.RemoteAddr(), err))
+			s.mu.Unlock()
+			return
+		}
+	}
+	s.mu.Lock()
+	s.jobs = append(s.jobs, buf)
+	s.mu.Unlock()
+}
+
+// Port is the sink's TCP port.
+func (s *RawSink) Port() int { return s.ln.Addr().(*net.TCPAddr).Port }
+
+// Addr is host:port of the sink.
+func (s *RawSink) Addr() string { return s.ln.Addr().String() }
+
+// URI is the sink as a CUPS/printgate device URI.
+func (s *RawSink) URI() string { return fmt.Sprintf("socket://%s", s.Addr()) }
+
+// Jobs returns a copy of the jobs received so far (one per closed connection), in order of closing.
+func (s *RawSink) Jobs() [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([][]byte, len(s.jobs))
+	for i, j := range s.jobs {
+		out[i] = append([]byte(nil), j...)
+	}
+	return out
+}
+
+// Errors returns connection errors seen so far (read failures and idle timeouts).
+func (s *RawSink) Errors() []error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]error(nil), s.errs...)
+}
+
+// WaitJobs waits until at least n jobs are received and returns them; the test fails after timeout.
+func (s *RawSink) WaitJobs(t testing.TB, n int, timeout time.Duration) [][]byte {
+	t.Helper()
+	var got [][]byte
+	if why := waitFor(timeout, 10*time.Millisecond, nil, func() bool {
+		got = s.Jobs()
+		return len(got) >= n
+	}); why != "" {
+		t.Fatalf("peer: raw sink got %d jobs, want %d: %s (errors: %v)", len(got), n, why, s.Errors())
+	}
+	return got
+}
