@@ -30,7 +30,8 @@ const (
 	StateAborted   State = "aborted"
 )
 
-// Final reports whether no further transition can leave s.
+// Final reports whether s is an end state: the scheduler never moves a job out of it; only an
+// operator's retry (canceled or aborted back to pending) does.
 func (s State) Final() bool {
 	return s == StateCompleted || s == StateCanceled || s == StateAborted
 }
@@ -40,14 +41,18 @@ func (s State) Active() bool {
 	return s == StateAssigned || s == StateSending || s == StatePrinting
 }
 
-// transitions lists, for each state, the states it may move to.
+// transitions lists, for each state, the states it may move to. pending -> pending and
+// held -> held are an operator's move (the job's printer changes, its state does not);
+// canceled/aborted -> pending is an operator's retry of the same job.
 var transitions = map[State][]State{
 	StateReceived: {StatePending, StateHeld, StateCanceled, StateAborted},
-	StatePending:  {StateAssigned, StateHeld, StateCanceled, StateAborted},
-	StateHeld:     {StatePending, StateCanceled, StateAborted},
+	StatePending:  {StatePending, StateAssigned, StateHeld, StateCanceled, StateAborted},
+	StateHeld:     {StateHeld, StatePending, StateCanceled, StateAborted},
 	StateAssigned: {StatePending, StateSending, StateHeld, StateCanceled, StateAborted},
 	StateSending:  {StatePending, StatePrinting, StateCompleted, StateCanceled, StateAborted},
 	StatePrinting: {StatePending, StateCompleted, StateCanceled, StateAborted},
+	StateCanceled: {StatePending},
+	StateAborted:  {StatePending},
 }
 
 // CanTransition reports whether from → to is a legal move.
