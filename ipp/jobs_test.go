@@ -1,0 +1,386 @@
+// Tests of job queries and job control: Get-Job-Attributes (state mapping, privacy),
+// Get-Jobs, Cancel-Job, Cancel-My-Jobs, Hold-Job, Release-Job, and the printer operations
+// Pause-Printer, Resume-Printer and Identify-Printer.
+package ipp
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/OpenPrinting/goipp"
+
+	"github.com/printgate/printgate/spool"
+)
+
+// jobReq builds a job operation by job-id for user.
+func jobReq(op goipp.Op, id int64, user string) *goipp.Message {
+	m := newReq(op, lettersURI)
+	addOp(m, "job-id", goipp.TagInteger, goipp.Integer(id))
+	addOp(m, "requesting-user-name", goipp.TagName, goipp.String(user))
+	return m
+}
+
+// doFrom sends m as if from remote (e.g. "127.0.0.1:5000" for an operator on loopback).
+func doFrom(t *testing.T, s *Server, remote, path string, m *goipp.Message) *goipp.Message {
+	t.Helper()
+	hr := httptest.NewRequest(http.MethodPost, "http://gw.example:8631"+path, bytes.NewReader(encode(t, m)))
+	hr.RemoteAddr = remote
+	hr.Header.Set("Content-Type", goipp.ContentType)
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, hr)
+	var rsp goipp.Message
+	if err := rsp.DecodeBytes(w.Body.Bytes()); err != nil {
+		t.Fatalf("HTTP %d, decode: %v", w.Code, err)
+	}
+	return &rsp
+}
+
+const (
+	fromNetwork  = "192.0.2.10:40000"
+	fromLoopback = "127.0.0.1:40000"
+)
+
+func TestJobStateMapping(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		state   spool.State
+		dup     bool
+		ipp     JobState
+		reasons []string
+	}{
+		{spool.StateReceived, false, JobPendingHeld, []string{"job-incoming"}},
+		{spool.StatePending, false, JobPending, []string{"job-queued"}},
+		{spool.StateHeld, false, JobPendingHeld, []string{"job-hold-until-specified"}},
+		{spool.StateAssigned, false, JobPending, []string{"job-queued"}},
+		{spool.StateSending, false, JobProcessing, []string{"job-transmitting"}},
+		{spool.StatePrinting, false, JobProcessing, []string{"job-printing"}},
+		{spool.StateCompleted, false, JobCompleted, []string{"job-completed-successfully"}},
+		{spool.StateCanceled, false, JobCanceled, []string{"job-canceled-by-user"}},
+		{spool.StateAborted, false, JobAborted, []string{"aborted-by-system"}},
+		{spool.StatePending, true, JobPending, []string{"job-queued", ReasonPossibleDuplicate}},
+		{spool.StatePrinting, true, JobProcessing, []string{"job-printing", ReasonPossibleDuplicate}},
+	}
+	for _, tc := range cases {
+		svc := newFakeService()
+		now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+		svc.jobs[5] = &spool.Job{ID: 5, UUID: "5e1f0000-0000-4000-8000-000000000005", VirtualPrinter: "letters",
+			Name: "report.pdf", Owner: "alice", State: tc.state, PossibleDuplicate: tc.dup, Printer: "mailroom-1",
+			Pages: 4, ImpressionsDone: 3, Created: now, Started: now.Add(time.Second), Finished: now.Add(time.Minute),
+			Documents: []spool.Document{{Size: 2048, Format: FormatPDF}}}
+		s, _ := newTestServer(t, svc, Options{})
+		rsp := do(t, s, "/ipp/print/letters", jobReq(goipp.OpGetJobAttributes, 5, "alice"), nil)
+		a := Attrs(rsp.Job)
+		if st, _ := a.Int("job-state"); JobState(st) != tc.ipp {
+			t.Errorf("%s dup=%v: job-state %s, want %s", tc.state, tc.dup, JobState(st), tc.ipp)
+		}
+		if r := a.Strings("job-state-reasons"); !slices.Equal(r, tc.reasons) {
+			t.Errorf("%s dup=%v: reasons %v, want %v", tc.state, tc.dup, r, tc.reasons)
+		}
+		if n, _ := a.Int("job-impressions-completed"); n != 3 {
+			t.Errorf("job-impressions-completed %d", n)
+		}
+		if dev, _ := a.String("output-device-assigned"); dev != "mailroom-1" {
+			t.Errorf("output-device-assigned %q", dev)
+		}
+		if tc.ipp.Final() {
+			if v, ok := a.Int("time-at-completed"); !ok || int64(v) != now.Add(time.Minute).Unix() {
+				t.Errorf("%s: time-at-completed %d", tc.state, v)
+			}
+		} else if a.Tag("time-at-completed") != goipp.TagNoValue {
+			t.Errorf("%s: time-at-completed is %s, want no-value", tc.state, a.Tag("time-at-completed"))
+		}
+	}
+}
+
+func TestGetJobAttributesRequestedAndPrivacy(t *testing.T) {
+	t.Parallel()
+	svc := newFakeService()
+	svc.jobs[1] = &spool.Job{ID: 1, VirtualPrinter: "letters", Name: "diagnosis.pdf", Owner: "alice",
+		State: spool.StatePending, Attributes: spool.Attributes{Copies: 2, Sides: "one-sided"}}
+	s, _ := newTestServer(t, svc, Options{})
+
+	m := jobReq(goipp.OpGetJobAttributes, 1, "alice")
+	addOp(m, "requested-attributes", goipp.TagKeyword, goipp.String("job-state"), goipp.String("copies"))
+	a := Attrs(doFrom(t, s, fromNetwork, "/ipp/print/letters", m).Job)
+	if len(a) != 2 || !a.Has("job-state") || !a.Has("copies") {
+		t.Errorf("requested job-state, copies; got %v", a)
+	}
+	m = jobReq(goipp.OpGetJobAttributes, 1, "alice")
+	addOp(m, "requested-attributes", goipp.TagKeyword, goipp.String("job-template"))
+	a = Attrs(doFrom(t, s, fromNetwork, "/ipp/print/letters", m).Job)
+	if !a.Has("copies") || !a.Has("sides") || a.Has("job-state") {
+		t.Errorf("job-template group: %v", a)
+	}
+
+	for _, tc := range []struct {
+		user, remote, name string
+	}{
+		{"alice", fromNetwork, "diagnosis.pdf"},
+		{"bob", fromNetwork, privateValue},
+		{"bob", fromLoopback, "diagnosis.pdf"},
+	} {
+		a := Attrs(doFrom(t, s, tc.remote, "/ipp/print/letters", jobReq(goipp.OpGetJobAttributes, 1, tc.user)).Job)
+		if name, _ := a.String("job-name"); name != tc.name {
+			t.Errorf("%s from %s sees job-name %q, want %q", tc.user, tc.remote, name, tc.name)
+		}
+	}
+}
+
+func TestGetJobs(t *testing.T) {
+	t.Parallel()
+	svc := newFakeService()
+	add := func(id int64, owner string, st spool.State) {
+		svc.jobs[id] = &spool.Job{ID: id, VirtualPrinter: "letters", Owner: owner, State: st, Name: "j"}
+	}
+	add(1, "alice", spool.StateCompleted)
+	add(2, "bob", spool.StatePending)
+	add(3, "alice", spool.StatePrinting)
+	add(4, "alice", spool.StateCanceled)
+	add(5, "alice", spool.StateHeld)
+	svc.jobs[6] = &spool.Job{ID: 6, VirtualPrinter: "mono", Owner: "alice", State: spool.StatePending}
+	s, _ := newTestServer(t, svc, Options{})
+
+	ids := func(rsp *goipp.Message) []int {
+		var out []int
+		for _, g := range rsp.Groups {
+			if g.Tag == goipp.TagJobGroup {
+				id, _ := Attrs(g.Attrs).Int("job-id")
+				out = append(out, id)
+			}
+		}
+		return out
+	}
+	cases := []struct {
+		name  string
+		extra func(m *goipp.Message)
+		want  []int
+	}{
+		{"default not-completed", nil, []int{2, 3, 5}},
+		{"completed newest first", func(m *goipp.Message) { addOp(m, "which-jobs", goipp.TagKeyword, goipp.String("completed")) }, []int{4, 1}},
+		{"all", func(m *goipp.Message) { addOp(m, "which-jobs", goipp.TagKeyword, goipp.String("all")) }, []int{2, 3, 5, 4, 1}},
+		{"pending-held", func(m *goipp.Message) { addOp(m, "which-jobs", goipp.TagKeyword, goipp.String("pending-held")) }, []int{5}},
+		{"my-jobs", func(m *goipp.Message) { addOp(m, "my-jobs", goipp.TagBoolean, goipp.Boolean(true)) }, []int{3, 5}},
+		{"limit", func(m *goipp.Message) { addOp(m, "limit", goipp.TagInteger, goipp.Integer(2)) }, []int{2, 3}},
+		{"first-index", func(m *goipp.Message) { addOp(m, "first-index", goipp.TagInteger, goipp.Integer(2)) }, []int{3, 5}},
+		{"first-index and limit", func(m *goipp.Message) {
+			addOp(m, "first-index", goipp.TagInteger, goipp.Integer(2))
+			addOp(m, "limit", goipp.TagInteger, goipp.Integer(1))
+		}, []int{3}},
+		{"first-index past the end", func(m *goipp.Message) { addOp(m, "first-index", goipp.TagInteger, goipp.Integer(9)) }, nil},
+	}
+	for _, tc := range cases {
+		m := newReq(goipp.OpGetJobs, lettersURI)
+		addOp(m, "requesting-user-name", goipp.TagName, goipp.String("alice"))
+		if tc.extra != nil {
+			tc.extra(m)
+		}
+		rsp := do(t, s, "/ipp/print/letters", m, nil)
+		if status(rsp) != goipp.StatusOk {
+			t.Errorf("%s: status %s", tc.name, status(rsp))
+			continue
+		}
+		if got := ids(rsp); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: jobs %v, want %v", tc.name, got, tc.want)
+		}
+		for _, g := range rsp.Groups {
+			if g.Tag == goipp.TagJobGroup && len(g.Attrs) != 2 {
+				t.Errorf("%s: default attributes are job-id and job-uri, got %v", tc.name, g.Attrs)
+			}
+		}
+	}
+
+	m := newReq(goipp.OpGetJobs, lettersURI)
+	addOp(m, "which-jobs", goipp.TagKeyword, goipp.String("fetchable"))
+	rsp := do(t, s, "/ipp/print/letters", m, nil)
+	if status(rsp) != goipp.StatusErrorAttributesOrValues || !Attrs(rsp.Unsupported).Has("which-jobs") {
+		t.Errorf("unsupported which-jobs: status %s, unsupported %v", status(rsp), rsp.Unsupported)
+	}
+	m = newReq(goipp.OpGetJobs, lettersURI)
+	addOp(m, "limit", goipp.TagInteger, goipp.Integer(0))
+	if rsp := do(t, s, "/ipp/print/letters", m, nil); status(rsp) != goipp.StatusErrorAttributesOrValues {
+		t.Errorf("limit 0: status %s", status(rsp))
+	}
+	m = newReq(goipp.OpGetJobs, lettersURI)
+	addOp(m, "requested-attributes", goipp.TagKeyword, goipp.String("all"))
+	rsp = do(t, s, "/ipp/print/letters", m, nil)
+	for _, g := range rsp.Groups {
+		if g.Tag == goipp.TagJobGroup && !Attrs(g.Attrs).Has("job-state") {
+			t.Errorf("requested all: %v", g.Attrs)
+		}
+	}
+}
+
+func TestCancelJob(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		state  spool.State
+		user   string
+		remote string
+		status goipp.Status
+	}{
+		{"owner", spool.StatePending, "alice", fromNetwork, goipp.StatusOk},
+		{"owner while printing", spool.StatePrinting, "alice", fromNetwork, goipp.StatusOk},
+		{"someone else", spool.StatePending, "mallory", fromNetwork, goipp.StatusErrorForbidden},
+		{"operator", spool.StatePending, "root", fromLoopback, goipp.StatusOk},
+		{"completed", spool.StateCompleted, "alice", fromNetwork, goipp.StatusErrorNotPossible},
+		{"aborted", spool.StateAborted, "alice", fromNetwork, goipp.StatusErrorNotPossible},
+	}
+	for _, tc := range cases {
+		svc := newFakeService()
+		svc.jobs[1] = &spool.Job{ID: 1, VirtualPrinter: "letters", Owner: "alice", State: tc.state}
+		s, _ := newTestServer(t, svc, Options{})
+		rsp := doFrom(t, s, tc.remote, "/ipp/print/letters", jobReq(goipp.OpCancelJob, 1, tc.user))
+		if status(rsp) != tc.status {
+			t.Errorf("%s: status %s, want %s", tc.name, status(rsp), tc.status)
+		}
+		canceled := svc.job(1).State == spool.StateCanceled
+		if canceled != (tc.status == goipp.StatusOk) {
+			t.Errorf("%s: job %s", tc.name, svc.job(1).State)
+		}
+		if tc.status == goipp.StatusOk && !slices.Contains(svc.callLog(), "canceled 1 by "+tc.user) {
+			t.Errorf("%s: calls %v", tc.name, svc.callLog())
+		}
+	}
+	svc := newFakeService()
+	s, _ := newTestServer(t, svc, Options{})
+	if rsp := do(t, s, "/ipp/print/letters", jobReq(goipp.OpCancelJob, 77, "alice"), nil); status(rsp) != goipp.StatusErrorNotFound {
+		t.Errorf("unknown job: %s", status(rsp))
+	}
+}
+
+func TestCustomAuthorizer(t *testing.T) {
+	t.Parallel()
+	svc := newFakeService()
+	svc.jobs[1] = &spool.Job{ID: 1, VirtualPrinter: "letters", Owner: "alice", State: spool.StatePending}
+	ops := func(_ *http.Request, user string) bool { return user == "admin" }
+	s, _ := newTestServer(t, svc, Options{Operator: ops})
+	if rsp := doFrom(t, s, fromLoopback, "/ipp/print/letters", jobReq(goipp.OpCancelJob, 1, "bob")); status(rsp) != goipp.StatusErrorForbidden {
+		t.Errorf("bob on loopback with a custom authorizer: %s", status(rsp))
+	}
+	if rsp := doFrom(t, s, fromNetwork, "/ipp/print/letters", jobReq(goipp.OpCancelJob, 1, "admin")); status(rsp) != goipp.StatusOk {
+		t.Errorf("admin: %s", status(rsp))
+	}
+}
+
+func TestCancelMyJobs(t *testing.T) {
+	t.Parallel()
+	svc := newFakeService()
+	for id, st := range map[int64]spool.State{1: spool.StatePending, 2: spool.StatePrinting, 3: spool.StateCompleted} {
+		svc.jobs[id] = &spool.Job{ID: id, VirtualPrinter: "letters", Owner: "alice", State: st}
+	}
+	svc.jobs[4] = &spool.Job{ID: 4, VirtualPrinter: "letters", Owner: "bob", State: spool.StatePending}
+	s, _ := newTestServer(t, svc, Options{})
+
+	m := newReq(goipp.OpCancelMyJobs, lettersURI)
+	addOp(m, "requesting-user-name", goipp.TagName, goipp.String("alice"))
+	addOp(m, "job-ids", goipp.TagInteger, goipp.Integer(1), goipp.Integer(4))
+	if rsp := do(t, s, "/ipp/print/letters", m, nil); status(rsp) != goipp.StatusErrorForbidden {
+		t.Errorf("job-ids with bob's job: %s", status(rsp))
+	}
+	if svc.job(1).State != spool.StatePending {
+		t.Error("a refused Cancel-My-Jobs canceled something")
+	}
+
+	m = newReq(goipp.OpCancelMyJobs, lettersURI)
+	addOp(m, "requesting-user-name", goipp.TagName, goipp.String("alice"))
+	if rsp := do(t, s, "/ipp/print/letters", m, nil); status(rsp) != goipp.StatusOk {
+		t.Fatalf("Cancel-My-Jobs: %s", status(rsp))
+	}
+	want := map[int64]spool.State{1: spool.StateCanceled, 2: spool.StateCanceled, 3: spool.StateCompleted, 4: spool.StatePending}
+	for id, st := range want {
+		if got := svc.job(id).State; got != st {
+			t.Errorf("job %d is %s, want %s", id, got, st)
+		}
+	}
+}
+
+func TestOperatorOperations(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		op     goipp.Op
+		state  spool.State
+		remote string
+		status goipp.Status
+		call   string
+	}{
+		{"hold as operator", goipp.OpHoldJob, spool.StatePending, fromLoopback, goipp.StatusOk, "held 1 by root"},
+		{"hold from the network", goipp.OpHoldJob, spool.StatePending, fromNetwork, goipp.StatusErrorForbidden, ""},
+		{"hold a completed job", goipp.OpHoldJob, spool.StateCompleted, fromLoopback, goipp.StatusErrorNotPossible, ""},
+		{"hold a printing job", goipp.OpHoldJob, spool.StatePrinting, fromLoopback, goipp.StatusErrorNotPossible, ""},
+		{"release as operator", goipp.OpReleaseJob, spool.StateHeld, fromLoopback, goipp.StatusOk, "pending 1 by root"},
+		{"release a pending job", goipp.OpReleaseJob, spool.StatePending, fromLoopback, goipp.StatusErrorNotPossible, ""},
+		{"release from the network", goipp.OpReleaseJob, spool.StateHeld, fromNetwork, goipp.StatusErrorForbidden, ""},
+	}
+	for _, tc := range cases {
+		svc := newFakeService()
+		svc.jobs[1] = &spool.Job{ID: 1, VirtualPrinter: "letters", Owner: "root", State: tc.state}
+		s, _ := newTestServer(t, svc, Options{})
+		rsp := doFrom(t, s, tc.remote, "/ipp/print/letters", jobReq(tc.op, 1, "root"))
+		if status(rsp) != tc.status {
+			t.Errorf("%s: status %s, want %s", tc.name, status(rsp), tc.status)
+		}
+		if got := svc.callLog(); tc.call != "" && !slices.Contains(got, tc.call) || tc.call == "" && len(got) > 0 {
+			t.Errorf("%s: calls %v", tc.name, got)
+		}
+	}
+
+	for _, tc := range []struct {
+		op     goipp.Op
+		remote string
+		status goipp.Status
+		call   string
+	}{
+		{goipp.OpPausePrinter, fromLoopback, goipp.StatusOk, "pause letters by root"},
+		{goipp.OpHoldNewJobs, fromLoopback, goipp.StatusOk, "pause letters by root"},
+		{goipp.OpResumePrinter, fromLoopback, goipp.StatusOk, "resume letters by root"},
+		{goipp.OpReleaseHeldNewJobs, fromLoopback, goipp.StatusOk, "resume letters by root"},
+		{goipp.OpPausePrinter, fromNetwork, goipp.StatusErrorForbidden, ""},
+		{goipp.OpResumePrinter, "[::1]:5000", goipp.StatusOk, "resume letters by root"},
+	} {
+		svc := newFakeService()
+		s, _ := newTestServer(t, svc, Options{})
+		m := newReq(tc.op, lettersURI)
+		addOp(m, "requesting-user-name", goipp.TagName, goipp.String("root"))
+		rsp := doFrom(t, s, tc.remote, "/ipp/print/letters", m)
+		if status(rsp) != tc.status {
+			t.Errorf("%s from %s: status %s, want %s", tc.op, tc.remote, status(rsp), tc.status)
+		}
+		if got := svc.callLog(); tc.call != "" && !slices.Equal(got, []string{tc.call}) || tc.call == "" && len(got) > 0 {
+			t.Errorf("%s: calls %v", tc.op, got)
+		}
+	}
+}
+
+func TestIdentifyPrinter(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		actions []string
+		status  goipp.Status
+		call    string
+	}{
+		{nil, goipp.StatusOk, "identify letters [sound]"},
+		{[]string{"display"}, goipp.StatusOk, "identify letters [display]"},
+		{[]string{"display", "flash"}, goipp.StatusOkIgnoredOrSubstituted, "identify letters [display]"},
+	}
+	for _, tc := range cases {
+		svc := newFakeService()
+		s, _ := newTestServer(t, svc, Options{})
+		m := newReq(goipp.OpIdentifyPrinter, lettersURI)
+		if len(tc.actions) > 0 {
+			addOp(m, "identify-actions", goipp.TagKeyword, goipp.String(tc.actions[0]), stringValues(tc.actions[1:])...)
+		}
+		rsp := do(t, s, "/ipp/print/letters", m, nil)
+		if status(rsp) != tc.status {
+			t.Errorf("%v: status %s", tc.actions, status(rsp))
+		}
+		if got := svc.callLog(); !slices.Equal(got, []string{tc.call}) {
+			t.Errorf("%v: calls %v", tc.actions, got)
+		}
+	}
+}
