@@ -111,9 +111,22 @@ func (c *Counter) PDFPages(path string) (int, error) {
 		return 0, fmt.Errorf("document: count pages of %s: %w", path, err)
 	}
 	defer f.Close()
+	rs := io.ReadSeeker(f)
+	// Most letters are small: read them once and try the fast path (fastPDFPages) before
+	// pdfcpu, which loads every object and costs far more on the submission path.
+	if st, err := f.Stat(); err == nil && st.Size() <= fastCountMaxBytes {
+		data, err := io.ReadAll(f)
+		if err != nil {
+			return 0, fmt.Errorf("document: count pages of %s: %w", path, err)
+		}
+		if n, ok := fastPDFPages(data); ok {
+			return n, nil
+		}
+		rs = bytes.NewReader(data)
+	}
 	// Reading the cross-reference table and the page tree root's Count is enough; full
 	// validation would cost ten times more on the submission path.
-	ctx, err := api.ReadContext(f, c.conf)
+	ctx, err := api.ReadContext(rs, c.conf)
 	if err != nil {
 		return 0, fmt.Errorf("document: count pages of %s: %w", path, err)
 	}
@@ -122,6 +135,9 @@ func (c *Counter) PDFPages(path string) (int, error) {
 	}
 	return ctx.PageCount, nil
 }
+
+// fastCountMaxBytes: larger PDFs skip the in-memory fast path and go to pdfcpu directly.
+const fastCountMaxBytes = 16 << 20
 
 // estimate guesses one page per 50 KB, at least one: the scheduler needs some weight, and
 // an operator sees the "estimated" flag beside it.
