@@ -200,7 +200,7 @@ func (c *ControlFile) Marshal() ([]byte, error) {
 			return nil, err
 		}
 	}
-	if c.Copies > 1 {
+	if c.Copies > 0 {
 		if err := put('K', strconv.Itoa(c.Copies)); err != nil {
 			return nil, err
 		}
@@ -256,12 +256,12 @@ func decodeText(b []byte) string {
 		}
 		s = string(r)
 	}
-	return strings.Map(func(r rune) rune {
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
 		if r < ' ' || (r >= 0x7f && r < 0xa0) {
 			return ' '
 		}
 		return r
-	}, strings.TrimSpace(s))
+	}, s))
 }
 
 // ControlFileName is the RFC 1179 name of a job's control file: cfA, three digits, host.

@@ -278,7 +278,8 @@ func (c *conn) submit(ctx context.Context, j *pendingJob) (*spool.Job, error) {
 		if d.staged.Format == "" {
 			d.staged.Format = FormatMIME(f.Format, nil)
 		}
-		d.staged.Name = f.SourceName
+		// LPRng sends the full path; the directories say nothing useful and may say too much.
+		d.staged.Name = baseName(f.SourceName)
 		if d.staged.Name == "" {
 			d.staged.Name = f.Name
 		}
@@ -293,7 +294,7 @@ func (c *conn) submit(ctx context.Context, j *pendingJob) (*spool.Job, error) {
 	}
 	nj := spool.NewJob{
 		VirtualPrinter: j.printer,
-		Name:           firstNonEmpty(cf.JobName, cf.Files[0].SourceName, cf.Title, cf.Files[0].Name),
+		Name:           firstNonEmpty(cf.JobName, baseName(cf.Files[0].SourceName), cf.Title, cf.Files[0].Name),
 		Owner:          firstNonEmpty(cf.User, cf.Banner, "anonymous"),
 		OriginHost:     firstNonEmpty(cf.Host, c.remoteIP),
 		Origin:         "lpd",

@@ -168,6 +168,16 @@ func TestServerReceiveJob(t *testing.T) {
 			want: []wantJob{{printer: "letters-vp", owner: "p", name: "dfA011h", host: "127.0.0.1", copies: 2,
 				docs: []string{pdfDoc}, formats: []string{MIMEPDF}, docNames: []string{"dfA011h"}}},
 		},
+		{
+			name: "LPRng shape: N with full paths before each print line, A/D/Q lines",
+			steps: script(exp("\x02letters\n", 0),
+				sendControl("cfA175localhost", "Hlocalhost\nProot\nJPack\nCA\nLroot\nAroot@localhost+175\n"+
+					"D2026-11-23-10:59:46.063\nQletters\nN/home/root/a.pdf\nfdfA175localhost\n"+
+					"NC:\\Users\\x\\b.txt\nfdfB175localhost\nUdfA175localhost\nUdfB175localhost\n", 0),
+				sendData("dfA175localhost", pdfDoc, 0), sendData("dfB175localhost", textDoc, 0)),
+			want: []wantJob{{printer: "letters-vp", owner: "root", name: "Pack", host: "localhost", copies: 1,
+				docs: []string{pdfDoc, textDoc}, formats: []string{MIMEPDF, MIMEText}, docNames: []string{"a.pdf", "b.txt"}}},
+		},
 		// Refusals: a negative acknowledgement, nothing stored, staged documents discarded.
 		{name: "unknown queue", steps: script(exp("\x02nosuchqueue\n", 1), exp("", -1))},
 		{name: "garbage command", steps: script(exp("GET / HTTP/1.1\n", 1), exp("", -1))},
