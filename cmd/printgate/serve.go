@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +21,8 @@ import (
 
 	"github.com/printgate/printgate/config"
 	"github.com/printgate/printgate/document"
+	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/lpd"
 	"github.com/printgate/printgate/printers"
 	"github.com/printgate/printgate/queue"
 	"github.com/printgate/printgate/spool"
@@ -109,6 +112,15 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 		tokens[t.Token] = t.Name
 	}
 	router := mux.NewRouter()
+	ippSrv, err := ipp.NewServer(ipp.Options{Service: queue.IPPService{Scheduler: sched},
+		Logger: log.With("frontend", "ipp"), MaxDocumentBytes: int64(cfg.MaxDocumentSize)})
+	if err != nil {
+		return err
+	}
+	// IPP shares the listener with the dashboard, as CUPS does on 631: a POST of application/ipp
+	// under /ipp/ or /printers/ is IPP, anything else goes to the pages and the API.
+	router.MatcherFunc(isIPP).Handler(ippSrv)
+	router.PathPrefix(ipp.PathIcons).Methods(http.MethodGet).Handler(ippSrv.Icons())
 	ui.NewAPI(sched, ui.LoopbackAuth{Tokens: tokens}, log).Register(router)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -135,6 +147,31 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 			errs <- fmt.Errorf("http: %w", err)
 		}
 	}()
+	if cfg.LPDListen != "" {
+		queues := map[string]string{}
+		for _, v := range cfg.VirtualPrinters {
+			if v.LPDQueue != "" {
+				queues[v.LPDQueue] = v.Name
+			}
+		}
+		lpdSrv, err := lpd.NewServer(lpd.Config{Queues: queues, MaxJobBytes: int64(cfg.MaxDocumentSize),
+			Logger: log.With("frontend", "lpd")}, queue.LPDService{Scheduler: sched})
+		if err != nil {
+			return err
+		}
+		lln, err := net.Listen("tcp", cfg.LPDListen)
+		if err != nil {
+			return fmt.Errorf("lpd: listen on %s: %w", cfg.LPDListen, err)
+		}
+		log.Info("lpd front-end listening", "listen", lln.Addr().String(), "queues", len(queues))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := lpdSrv.Serve(runCtx, lln); err != nil {
+				errs <- fmt.Errorf("lpd: %w", err)
+			}
+		}()
+	}
 	log.Info("printgate ready", "listen", ln.Addr().String(), "spool", cfg.Spool,
 		"virtual_printers", len(virt), "printers", len(specs))
 
@@ -151,6 +188,19 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	cancel()
 	wg.Wait()
 	return runErr
+}
+
+// isIPP matches IPP requests: POST with Content-Type application/ipp under /ipp/ or /printers/.
+func isIPP(r *http.Request, _ *mux.RouteMatch) bool {
+	if r.Method != http.MethodPost {
+		return false
+	}
+	ct := r.Header.Get("Content-Type")
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	return strings.TrimSpace(ct) == "application/ipp" &&
+		(strings.HasPrefix(r.URL.Path, "/ipp/") || r.URL.Path == "/ipp" || strings.HasPrefix(r.URL.Path, "/printers/"))
 }
 
 // stableUUID derives a virtual printer's printer-uuid from the host, the spool and the name, so
