@@ -208,3 +208,9 @@ func testJPEG(gray bool) []byte {
 	}
 	return b.Bytes()
 }
+
+// newHTTPRequest is a POST as httptest makes them (remote 192.0.2.1, Host gw.example:8631).
+func newHTTPRequest(t testing.TB) *http.Request {
+	t.Helper()
+	return httptest.NewRequest(http.MethodPost, "http://gw.example:8631/ipp/print/letters", nil)
+}
