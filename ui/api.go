@@ -61,6 +61,13 @@ func NewAPI(svc Service, auth Authenticator, log *slog.Logger) *API {
 func (a *API) Register(r *mux.Router) {
 	r.HandleFunc("/healthz", a.healthz).Methods(http.MethodGet)
 	v1 := r.PathPrefix("/api/v1").Subrouter()
+	if g, ok := a.auth.(interface {
+		GuardAPI(http.Handler) http.Handler
+	}); ok {
+		// Refuses forged state changes (cross-origin, or a cookie session without its CSRF
+		// token) and anonymous reads unless anonymous viewing is on.
+		v1.Use(g.GuardAPI)
+	}
 	v1.HandleFunc("/jobs", a.submitJob).Methods(http.MethodPost)
 	v1.HandleFunc("/jobs", a.listJobs).Methods(http.MethodGet)
 	v1.HandleFunc("/jobs/{id:[0-9]+}", a.showJob).Methods(http.MethodGet)
@@ -213,6 +220,10 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		a.writeError(w, r, err)
 		return
+	}
+	if _, ok := a.auth.Operator(r); !ok {
+		// Filtering by owner or name would tell an anonymous caller whose jobs exist.
+		f.Owner, f.Search = "", ""
 	}
 	jobs, err := a.svc.Jobs(r.Context(), f)
 	if err != nil {

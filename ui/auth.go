@@ -1,0 +1,465 @@
+// Who is calling: operator logins (bcrypt, in-memory sessions), API tokens, loopback trust,
+// CSRF tokens for cookie sessions and the guard that refuses forged state changes.
+package ui
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Cookie and field names shared by the guard, the login page and the dashboard's script.
+const (
+	SessionCookie = "printgate_session"
+	loginCookie   = "printgate_login"
+	// CSRFHeader carries the session's CSRF token on script requests.
+	CSRFHeader = "X-CSRF-Token"
+	// CSRFField carries it in dashboard forms.
+	CSRFField = "csrf_token"
+)
+
+// How a caller was identified.
+const (
+	ViaToken    = "token"
+	ViaSession  = "session"
+	ViaLoopback = "loopback"
+)
+
+// Errors of Login.
+var (
+	ErrBadLogin        = errors.New("auth: wrong user name or password")
+	ErrTooManyAttempts = errors.New("auth: too many failed sign-ins from this address; wait a few minutes")
+)
+
+// Identity is who a request comes from. The zero value is an anonymous caller.
+type Identity struct {
+	// Name is the operator (user, token name, or "local" for loopback trust).
+	Name string
+	// Via is ViaToken, ViaSession, ViaLoopback, or "" for anonymous.
+	Via string
+	// CSRF is the session's token for forms and script requests (sessions only).
+	CSRF string
+	// csrfOK: for a cookie session, the request carried the session's CSRF token.
+	csrfOK bool
+}
+
+// Operator reports whether the caller is a signed-in operator (token, session or loopback).
+func (id Identity) Operator() bool { return id.Via != "" }
+
+// mayChange reports whether the caller may make a state-changing request: an operator and, for
+// a cookie session, with the CSRF token (a cookie is sent by the browser on forged requests too;
+// the token is not).
+func (id Identity) mayChange() bool {
+	return id.Operator() && (id.Via != ViaSession || id.csrfOK)
+}
+
+// AuthOptions configure an Auth.
+type AuthOptions struct {
+	// Users maps operator names to bcrypt password hashes.
+	Users map[string]string
+	// Tokens maps API tokens to operator names.
+	Tokens map[string]string
+	// AnonymousRead lets anyone view the dashboard and read the API (names and owners hidden).
+	AnonymousRead bool
+	// TrustLoopback treats callers on 127.0.0.1/::1 as the operator "local" (the demo).
+	TrustLoopback bool
+	// SessionIdle ends a session unused this long (default 8 h); SessionMax ends any session
+	// this long after sign-in (default 24 h).
+	SessionIdle, SessionMax time.Duration
+	// MaxSessions bounds memory; the oldest session goes first (default 10,000).
+	MaxSessions int
+	// Now is the clock (time.Now when nil).
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Auth identifies callers and keeps the operator sessions. Sessions live in memory: a restart
+// signs everyone out, which is acceptable for a mail-room screen and keeps secrets off disk.
+type Auth struct {
+	opts   AuthOptions
+	log    *slog.Logger
+	cross  *http.CrossOriginProtection
+	tokens map[[32]byte]string // sha256 of each token → operator, compared by hash
+
+	dummyOnce sync.Once
+	dummy     []byte // a hash of the users' cost, compared for unknown names to even out timing
+
+	mu       sync.Mutex
+	sessions map[string]*session // keyed by hex sha256 of the session id
+	failures map[string][]time.Time
+}
+
+type session struct {
+	user    string
+	csrf    string
+	created time.Time
+	used    time.Time
+}
+
+// NewAuth validates the options.
+func NewAuth(o AuthOptions) (*Auth, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.SessionIdle <= 0 {
+		o.SessionIdle = 8 * time.Hour
+	}
+	if o.SessionMax <= 0 {
+		o.SessionMax = 24 * time.Hour
+	}
+	if o.MaxSessions <= 0 {
+		o.MaxSessions = 10000
+	}
+	for name, h := range o.Users {
+		if _, err := bcrypt.Cost([]byte(h)); err != nil {
+			return nil, fmt.Errorf("auth: user %q: password hash is not bcrypt: %w", name, err)
+		}
+	}
+	a := &Auth{opts: o, log: o.Logger, cross: http.NewCrossOriginProtection(), tokens: map[[32]byte]string{},
+		sessions: map[string]*session{}, failures: map[string][]time.Time{}}
+	for tok, name := range o.Tokens {
+		if len(tok) < 16 {
+			return nil, fmt.Errorf("auth: token of %q shorter than 16 characters", name)
+		}
+		a.tokens[sha256.Sum256([]byte(tok))] = name
+	}
+	return a, nil
+}
+
+// AnonymousRead reports whether anonymous callers may view.
+func (a *Auth) AnonymousRead() bool { return a.opts.AnonymousRead }
+
+type identityKey struct{}
+
+// Identify returns who made r: the identity the guard stored, or a fresh one.
+func (a *Auth) Identify(r *http.Request) Identity {
+	if id, ok := r.Context().Value(identityKey{}).(Identity); ok {
+		return id
+	}
+	return a.identify(r)
+}
+
+// Operator implements Authenticator: the operator's name when the caller may act. A cookie
+// session without the CSRF token is not an operator for a state-changing request.
+func (a *Auth) Operator(r *http.Request) (string, bool) {
+	id := a.Identify(r)
+	if !id.Operator() || (!safeMethod(r.Method) && !id.mayChange()) {
+		return "", false
+	}
+	return id.Name, true
+}
+
+// CanRead reports whether the caller may view the dashboard and read the API.
+func (a *Auth) CanRead(r *http.Request) bool {
+	return a.opts.AnonymousRead || a.Identify(r).Operator()
+}
+
+func (a *Auth) identify(r *http.Request) Identity {
+	if h := r.Header.Get("Authorization"); h != "" {
+		// A bad token is anonymous, never a fall-back to the cookie or loopback trust: a script
+		// with a stale token must see 401, not act under someone else's name.
+		tok, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			return Identity{}
+		}
+		if name, ok := a.tokens[sha256.Sum256([]byte(strings.TrimSpace(tok)))]; ok {
+			return Identity{Name: name, Via: ViaToken}
+		}
+		return Identity{}
+	}
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		if s, ok := a.lookup(c.Value); ok {
+			id := Identity{Name: s.user, Via: ViaSession, CSRF: s.csrf}
+			if !safeMethod(r.Method) {
+				id.csrfOK = tokenEqual(requestCSRF(r), s.csrf)
+			}
+			return id
+		}
+	}
+	if a.opts.TrustLoopback {
+		if ip := net.ParseIP(remoteHost(r)); ip != nil && ip.IsLoopback() {
+			return Identity{Name: "local", Via: ViaLoopback}
+		}
+	}
+	return Identity{}
+}
+
+// requestCSRF finds the token in the header, or in a URL-encoded form body (the dashboard's
+// forms without script). Other bodies are never parsed here: they may be documents.
+func requestCSRF(r *http.Request) string {
+	if t := r.Header.Get(CSRFHeader); t != "" {
+		return t
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "application/x-www-form-urlencoded" {
+		return ""
+	}
+	r.Body = http.MaxBytesReader(nil, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		return ""
+	}
+	return r.PostForm.Get(CSRFField)
+}
+
+func tokenEqual(got, want string) bool {
+	return got != "" && want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// Refusal is why the guard turned a request away.
+type Refusal struct {
+	Status int
+	Code   string
+	Msg    string
+}
+
+// check identifies r and decides whether it must be refused before any handler runs: a
+// cross-origin browser request that changes state, or a cookie session changing state without
+// its CSRF token. Anonymous state changes pass: the handler decides (printing is open;
+// operator actions answer 401).
+func (a *Auth) check(r *http.Request) (Identity, *Refusal) {
+	id := a.identify(r)
+	if safeMethod(r.Method) {
+		return id, nil
+	}
+	if err := a.cross.Check(r); err != nil {
+		return id, &Refusal{http.StatusForbidden, "cross-origin", "cross-origin request refused"}
+	}
+	if id.Via == ViaSession && !id.csrfOK {
+		return id, &Refusal{http.StatusForbidden, "csrf", "missing or wrong CSRF token"}
+	}
+	return id, nil
+}
+
+// GuardAPI wraps the JSON API: forged state changes get 403, anonymous reads get 401 unless
+// anonymous viewing is on. The identity is stored for the handlers.
+func (a *Auth) GuardAPI(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ref := a.check(r)
+		if ref != nil {
+			writeJSON(w, ref.Status, apiError{Error: ref.Msg, Code: ref.Code})
+			return
+		}
+		if safeMethod(r.Method) && !id.Operator() && !a.opts.AnonymousRead {
+			writeJSON(w, http.StatusUnauthorized, apiError{Error: "operator login or API token required", Code: "unauthorized"})
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
+	})
+}
+
+// withIdentity runs the guard's checks and stores the identity; the refusal is returned for
+// the caller to render (the dashboard answers in HTML).
+func (a *Auth) withIdentity(r *http.Request) (*http.Request, Identity, *Refusal) {
+	id, ref := a.check(r)
+	return r.WithContext(context.WithValue(r.Context(), identityKey{}, id)), id, ref
+}
+
+// Login checks a user's password (or, with an empty user name, an API token) and starts a
+// session, setting its cookie on w.
+func (a *Auth) Login(w http.ResponseWriter, r *http.Request, user, password string) (Identity, error) {
+	host := remoteHost(r)
+	if a.throttled(host) {
+		return Identity{}, ErrTooManyAttempts
+	}
+	name, ok := a.verify(user, password)
+	if !ok {
+		a.failed(host)
+		a.log.Warn("operator sign-in refused", "user", user, "remote", host)
+		return Identity{}, ErrBadLogin
+	}
+	id, s := randomToken(), &session{user: name, csrf: randomToken()}
+	now := a.opts.Now()
+	s.created, s.used = now, now
+	a.mu.Lock()
+	a.purgeLocked(now)
+	for len(a.sessions) >= a.opts.MaxSessions {
+		a.dropOldestLocked()
+	}
+	a.sessions[sessionKey(id)] = s
+	delete(a.failures, host)
+	a.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: int(a.opts.SessionMax / time.Second)})
+	a.log.Info("operator signed in", "user", name, "remote", host)
+	return Identity{Name: name, Via: ViaSession, CSRF: s.csrf, csrfOK: true}, nil
+}
+
+// Logout ends r's session (if any) and clears the cookie.
+func (a *Auth) Logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		a.mu.Lock()
+		delete(a.sessions, sessionKey(c.Value))
+		a.mu.Unlock()
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: -1})
+}
+
+// verify returns the operator's name for good credentials.
+func (a *Auth) verify(user, password string) (string, bool) {
+	if user == "" {
+		name, ok := a.tokens[sha256.Sum256([]byte(password))]
+		return name, ok && password != ""
+	}
+	hash, ok := a.opts.Users[user]
+	if !ok {
+		// Spend the same time as for a real user so that timing does not tell names apart.
+		_ = bcrypt.CompareHashAndPassword(a.dummyHash(), []byte(password))
+		return "", false
+	}
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+		return "", false
+	}
+	return user, true
+}
+
+func (a *Auth) dummyHash() []byte {
+	a.dummyOnce.Do(func() {
+		cost := bcrypt.DefaultCost
+		for _, h := range a.opts.Users {
+			if c, err := bcrypt.Cost([]byte(h)); err == nil {
+				cost = c
+				break
+			}
+		}
+		a.dummy, _ = bcrypt.GenerateFromPassword([]byte(randomToken()), cost)
+	})
+	return a.dummy
+}
+
+// Sign-in throttling: this many failures from one address within the window lock it out for
+// the rest of the window. bcrypt already makes each guess slow; this bounds a patient guesser.
+const (
+	maxFailures   = 10
+	failureWindow = 10 * time.Minute
+)
+
+func (a *Auth) throttled(host string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.opts.Now()
+	recent := a.failures[host][:0]
+	for _, t := range a.failures[host] {
+		if now.Sub(t) < failureWindow {
+			recent = append(recent, t)
+		}
+	}
+	if len(recent) == 0 {
+		delete(a.failures, host)
+		return false
+	}
+	a.failures[host] = recent
+	return len(recent) >= maxFailures
+}
+
+func (a *Auth) failed(host string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.failures) > 10000 {
+		// Bound memory under a spray from many addresses: start counting afresh.
+		clear(a.failures)
+	}
+	a.failures[host] = append(a.failures[host], a.opts.Now())
+}
+
+func (a *Auth) lookup(id string) (*session, bool) {
+	if id == "" {
+		return nil, false
+	}
+	key := sessionKey(id)
+	now := a.opts.Now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s, ok := a.sessions[key]
+	if !ok {
+		return nil, false
+	}
+	if a.expired(s, now) {
+		delete(a.sessions, key)
+		return nil, false
+	}
+	s.used = now
+	c := *s
+	return &c, true
+}
+
+func (a *Auth) expired(s *session, now time.Time) bool {
+	return now.Sub(s.used) > a.opts.SessionIdle || now.Sub(s.created) > a.opts.SessionMax
+}
+
+func (a *Auth) purgeLocked(now time.Time) {
+	for k, s := range a.sessions {
+		if a.expired(s, now) {
+			delete(a.sessions, k)
+		}
+	}
+}
+
+func (a *Auth) dropOldestLocked() {
+	var oldest string
+	var at time.Time
+	for k, s := range a.sessions {
+		if oldest == "" || s.created.Before(at) {
+			oldest, at = k, s.created
+		}
+	}
+	delete(a.sessions, oldest)
+}
+
+// Sessions counts live sessions (for tests and metrics).
+func (a *Auth) Sessions() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.sessions)
+}
+
+// Sessions are looked up by a hash of their id, so the map's own timing says nothing about ids.
+func sessionKey(id string) string {
+	h := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(h[:])
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go ≥ 1.24 panics instead)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// loginToken returns the token that ties the sign-in form to its browser (double-submit
+// cookie): a forged sign-in from another site cannot read the cookie to copy it into the form.
+func loginToken(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(loginCookie); err == nil && len(c.Value) >= 32 {
+		return c.Value
+	}
+	t := randomToken()
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: t, Path: "/ui/login", HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: 3600})
+	return t
+}
+
+// loginTokenOK checks the sign-in form's token against its cookie.
+func loginTokenOK(r *http.Request) bool {
+	c, err := r.Cookie(loginCookie)
+	return err == nil && tokenEqual(r.PostFormValue(CSRFField), c.Value)
+}

@@ -1,0 +1,431 @@
+// What the dashboard's templates show: rows built from the service's types, states and reasons
+// in words, times, and the queue-depth history behind the small charts.
+package ui
+
+import (
+	"fmt"
+	"html/template"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/printgate/printgate/printers"
+	"github.com/printgate/printgate/queue"
+	"github.com/printgate/printgate/spool"
+)
+
+// status is a state for people: a word, a longer explanation and a CSS class for its colour.
+// The word is always shown; colour only repeats it.
+type status struct {
+	Word, Hint, Class string
+}
+
+var printerStatus = map[printers.State]status{
+	printers.StateReady:       {"Ready", "idle and taking work", "ok"},
+	printers.StateBusy:        {"Printing", "working and taking work", "busy"},
+	printers.StateDegraded:    {"Needs attention", "still printing, but reports a problem", "warn"},
+	printers.StateStopped:     {"Stopped", "not printing; its work goes to other printers", "bad"},
+	printers.StateUnreachable: {"Unreachable", "not answering; its work goes to other printers", "bad"},
+	printers.StateDrained:     {"Drained", "taken out of service by an operator", "off"},
+	printers.StateUnknown:     {"Not checked yet", "waiting for the first status check", "off"},
+}
+
+func printerWord(s printers.State) status {
+	if st, ok := printerStatus[s]; ok {
+		return st
+	}
+	return status{string(s), "", "off"}
+}
+
+var jobStatus = map[spool.State]status{
+	spool.StateReceived:  {"Receiving", "documents still arriving", "off"},
+	spool.StatePending:   {"Waiting", "queued for a printer", "wait"},
+	spool.StateHeld:      {"Held", "kept back until released", "warn"},
+	spool.StateAssigned:  {"Assigned", "printer chosen, about to send", "busy"},
+	spool.StateSending:   {"Sending", "being sent to the printer", "busy"},
+	spool.StatePrinting:  {"Printing", "the printer has it", "busy"},
+	spool.StateCompleted: {"Printed", "the printer reported it done", "ok"},
+	spool.StateCanceled:  {"Canceled", "", "off"},
+	spool.StateAborted:   {"Failed", "gave up after errors", "bad"},
+}
+
+func jobWord(s spool.State) status {
+	if st, ok := jobStatus[s]; ok {
+		return st
+	}
+	return status{string(s), "", "off"}
+}
+
+var virtualStatus = map[string]status{
+	"idle":       {"Idle", "nothing printing", "ok"},
+	"processing": {"Printing", "jobs at printers", "busy"},
+	"stopped":    {"Stopped", "no printer can take its work", "bad"},
+}
+
+// reasonWords are IPP printer-state-reasons a mail room meets, in plain words.
+var reasonWords = map[string]string{
+	"media-empty": "Out of paper", "media-needed": "Load paper", "media-low": "Paper low", "media-jam": "Paper jam",
+	"toner-low": "Toner low", "toner-empty": "Toner empty", "marker-supply-low": "Toner or ink low",
+	"marker-supply-empty": "Toner or ink empty", "marker-waste-full": "Waste toner full",
+	"door-open": "Door open", "cover-open": "Cover open", "input-tray-missing": "Paper tray missing",
+	"output-tray-missing": "Output tray missing", "output-area-full": "Output tray full",
+	"paused": "Paused at the printer", "offline": "Offline", "shutdown": "Shut down",
+	"connecting-to-device": "Connecting", "timed-out": "Not answering", "stopped-partly": "Partly stopped",
+	"spool-area-full": "Printer's memory full", "moving-to-paused": "Pausing", "fuser-over-temp": "Fuser too hot",
+	"interpreter-resource-unavailable": "Cannot read the job", "other": "Other problem",
+	"printer-not-accepting-jobs": "Not accepting jobs", "not-accepting-jobs": "Not accepting jobs",
+}
+
+// reasonText turns "media-empty-error" into "Out of paper (error)".
+func reasonText(r string) string {
+	if r == "" || r == "none" {
+		return ""
+	}
+	base, sev := r, ""
+	for _, s := range []string{"-report", "-warning", "-error"} {
+		if b, ok := strings.CutSuffix(r, s); ok {
+			base, sev = b, strings.TrimPrefix(s, "-")
+		}
+	}
+	w, ok := reasonWords[base]
+	if !ok {
+		w = strings.ReplaceAll(base, "-", " ")
+		w = strings.ToUpper(w[:1]) + w[1:]
+	}
+	if sev == "error" || sev == "warning" {
+		w += " (" + sev + ")"
+	}
+	return w
+}
+
+func reasonTexts(rs []string) []string {
+	var out []string
+	for _, r := range rs {
+		if t := reasonText(r); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// depth is a count of jobs and pages.
+type depth struct{ Jobs, Pages int }
+
+func (d *depth) add(t spool.Tally) { d.Jobs += t.Jobs; d.Pages += t.Pages }
+
+type virtualRow struct {
+	queue.VirtualInfo
+	Status status
+	// Waiting (pending) and Held by lane; Active at printers; Total of everything unfinished.
+	Interactive, Bulk, Held, Active, Total depth
+	Chart                                  chart
+}
+
+func newVirtualRow(vi queue.VirtualInfo, tallies []spool.Tally, c chart) virtualRow {
+	st, ok := virtualStatus[vi.State]
+	if !ok {
+		st = status{vi.State, "", "off"}
+	}
+	if vi.Paused {
+		st = status{"Paused", "an operator paused it; jobs wait", "warn"}
+	}
+	row := virtualRow{VirtualInfo: vi, Status: st, Chart: c}
+	for _, t := range tallies {
+		if t.Key != vi.Name || t.State == spool.StateReceived {
+			continue
+		}
+		row.Total.add(t)
+		switch {
+		case t.State == spool.StateHeld:
+			row.Held.add(t)
+		case t.State.Active():
+			row.Active.add(t)
+		case t.Lane == spool.LaneBulk:
+			row.Bulk.add(t)
+		default:
+			row.Interactive.add(t)
+		}
+	}
+	return row
+}
+
+type printerRow struct {
+	queue.PrinterInfo
+	Status  status
+	Reasons []string
+	// ClearIn is how long the backlog takes at the printer's speed.
+	ClearIn time.Duration
+	Chart   chart
+}
+
+func newPrinterRow(p queue.PrinterInfo, c chart) printerRow {
+	row := printerRow{PrinterInfo: p, Status: printerWord(p.State), Reasons: reasonTexts(p.Reasons), Chart: c}
+	if p.PPM > 0 && p.Backlog > 0 {
+		row.ClearIn = time.Duration(float64(p.Backlog) / float64(p.PPM) * float64(time.Minute))
+	}
+	return row
+}
+
+type jobRow struct {
+	*spool.Job
+	Status status
+	// Hidden: name and owner are not shown to this viewer.
+	Hidden bool
+}
+
+func (d *Dashboard) jobRows(jobs []*spool.Job, operator bool) []jobRow {
+	out := make([]jobRow, 0, len(jobs))
+	for _, j := range jobs {
+		r := jobRow{Job: j, Status: jobWord(j.State), Hidden: !operator}
+		if !operator {
+			c := *j
+			c.Name, c.Owner, c.OriginHost, c.Documents = "", "", "", nil
+			r.Job = &c
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+type eventRow struct {
+	spool.Event
+	KindWord string
+	Class    string
+}
+
+var eventKindWords = map[string]status{
+	spool.EventJobState:     {"Job", "", "off"},
+	spool.EventFailover:     {"Failover", "", "warn"},
+	spool.EventPrinterState: {"Printer", "", "busy"},
+	spool.EventOperator:     {"Operator", "", "ok"},
+	spool.EventRecovery:     {"Recovery", "", "warn"},
+	spool.EventRetention:    {"Retention", "", "off"},
+	spool.EventRun:          {"Bulk run", "", "busy"},
+}
+
+func (d *Dashboard) eventRows(evs []spool.Event, operator bool) []eventRow {
+	out := make([]eventRow, 0, len(evs))
+	for _, e := range evs {
+		k, ok := eventKindWords[e.Kind]
+		if !ok {
+			k = status{e.Kind, "", "off"}
+		}
+		if !operator && e.Actor != "" {
+			// The actor may be a job's owner canceling their own job: not for anonymous eyes.
+			e.Message = strings.ReplaceAll(e.Message, e.Actor, "(hidden)")
+			e.Actor = "(hidden)"
+		}
+		out = append(out, eventRow{Event: e, KindWord: k.Word, Class: k.Class})
+	}
+	return out
+}
+
+// redactURI drops a password from a printer URI before it is shown.
+func redactURI(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// --- history and charts ---
+
+// history keeps recent samples per series (virtual printer depth, printer backlog) in memory:
+// a restart starts the charts afresh, which the page says.
+type history struct {
+	keep time.Duration
+	mu   sync.Mutex
+	s    map[string][]point
+}
+
+type point struct {
+	at time.Time
+	v  float64
+}
+
+func newHistory(keep time.Duration) *history { return &history{keep: keep, s: map[string][]point{}} }
+
+func (h *history) add(key string, at time.Time, v float64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ps := h.s[key]
+	cut := 0
+	for cut < len(ps) && at.Sub(ps[cut].at) > h.keep {
+		cut++
+	}
+	h.s[key] = append(ps[cut:], point{at, v})
+}
+
+// chart is a small SVG line of a series over the history window.
+type chart struct {
+	// Points is the polyline, in a 0..W × 0..H box (y grows down).
+	Points string
+	// Area closes the line to the bottom, for the filled shape.
+	Area      string
+	W, H      int
+	Max, Last float64
+	Since     time.Time
+	Samples   int
+	// Label says the same in words, for screen readers and the tooltip.
+	Label string
+}
+
+const chartW, chartH = 240, 48
+
+func (h *history) chart(key string, now time.Time) chart {
+	h.mu.Lock()
+	ps := append([]point(nil), h.s[key]...)
+	h.mu.Unlock()
+	c := chart{W: chartW, H: chartH, Samples: len(ps)}
+	if len(ps) == 0 {
+		c.Label = "no samples yet"
+		return c
+	}
+	c.Since, c.Last = ps[0].at, ps[len(ps)-1].v
+	lo := ps[0].v
+	for _, p := range ps {
+		c.Max = max(c.Max, p.v)
+		lo = min(lo, p.v)
+	}
+	top := max(c.Max, 1)
+	start := now.Add(-h.keep)
+	var b strings.Builder
+	for i, p := range ps {
+		x := float64(chartW) * p.at.Sub(start).Seconds() / h.keep.Seconds()
+		x = min(max(x, 0), chartW)
+		y := chartH - 2 - (chartH-4)*p.v/top
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%.1f,%.1f", x, y)
+	}
+	c.Points = b.String()
+	first := strings.SplitN(c.Points, ",", 2)[0]
+	lastX := c.Points[strings.LastIndexByte(c.Points, ' ')+1:]
+	lastX = strings.SplitN(lastX, ",", 2)[0]
+	c.Area = fmt.Sprintf("%s,%d %s %s,%d", first, chartH, c.Points, lastX, chartH)
+	c.Label = fmt.Sprintf("over the last %s: now %g, lowest %g, highest %g", roundDur(now.Sub(c.Since)), c.Last, lo, c.Max)
+	return c
+}
+
+func roundDur(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "minute"
+	case d < time.Hour:
+		return fmt.Sprintf("%d minutes", int(d.Minutes()+0.5))
+	}
+	return "hour"
+}
+
+type actCtx struct {
+	Page    any
+	Name    string
+	Drained bool
+}
+
+type runCtx struct {
+	Page any
+	Run  RunView
+}
+
+var runStatus = map[string]status{
+	"scheduled": {"Scheduled", "waits for its start time", "wait"},
+	"pending":   {"Waiting", "", "wait"},
+	"running":   {"Printing", "", "busy"},
+	"active":    {"Printing", "", "busy"},
+	"paused":    {"Paused", "an operator paused it", "warn"},
+	"completed": {"Printed", "every letter printed", "ok"},
+	"done":      {"Printed", "every letter printed", "ok"},
+	"canceled":  {"Canceled", "", "off"},
+	"failed":    {"Failed", "some letters could not be printed", "bad"},
+}
+
+func runWord(s string) status {
+	if st, ok := runStatus[s]; ok {
+		return st
+	}
+	return status{s, "", "off"}
+}
+
+// runCan says which buttons a run in state s offers.
+func runCan(s, action string) bool {
+	switch action {
+	case "pause":
+		return s == "scheduled" || s == "pending" || s == "running" || s == "active"
+	case "resume":
+		return s == "paused"
+	case "cancel":
+		return s != "completed" && s != "done" && s != "canceled" && s != "failed"
+	}
+	return false
+}
+
+// --- template functions ---
+
+func (d *Dashboard) funcs() template.FuncMap {
+	return template.FuncMap{
+		"printerWord": printerWord,
+		"jobWord":     jobWord,
+		"clock": func(t time.Time) string {
+			if t.IsZero() {
+				return "—"
+			}
+			now := d.now()
+			if y1, m1, d1 := t.Date(); y1 == now.Year() && m1 == now.Month() && d1 == now.Day() {
+				return t.Format("15:04:05")
+			}
+			return t.Format("2 Jan 15:04")
+		},
+		"iso": func(t time.Time) string { return t.Format(time.RFC3339) },
+		"ago": func(t time.Time) string {
+			if t.IsZero() {
+				return "never"
+			}
+			s := d.now().Sub(t).Round(time.Second)
+			if s < time.Second {
+				return "just now"
+			}
+			return s.String() + " ago"
+		},
+		"dur": func(x time.Duration) string {
+			if x <= 0 {
+				return "—"
+			}
+			if x < time.Minute {
+				return fmt.Sprintf("%d s", int(x.Seconds()+0.5))
+			}
+			if x < time.Hour {
+				return fmt.Sprintf("%d min", int(x.Minutes()+0.5))
+			}
+			return fmt.Sprintf("%d h %d min", int(x.Hours()), int(x.Minutes())%60)
+		},
+		"join": strings.Join,
+		// act bundles a printer's name and drain state with the page, for its buttons.
+		"act": func(page any, name string, drained bool) actCtx {
+			return actCtx{Page: page, Name: name, Drained: drained}
+		},
+		"runctx":   func(page any, r RunView) runCtx { return runCtx{Page: page, Run: r} },
+		"runWord":  func(s string) string { return runWord(s).Word },
+		"runClass": func(s string) string { return runWord(s).Class },
+		"runCan":   runCan,
+		"path":     url.PathEscape,
+		"pct": func(done, total int) int {
+			if total <= 0 {
+				return 0
+			}
+			return done * 100 / total
+		},
+		"plural": func(n int, one, many string) string {
+			if n == 1 {
+				return one
+			}
+			return many
+		},
+	}
+}

@@ -1,0 +1,252 @@
+// A real gateway for the dashboard's tests: spool in a temp dir, file printers, the scheduler
+// running, the dashboard, API and metrics on one router, and helpers to sign in over HTTP.
+package ui
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/printgate/printgate/printers"
+	"github.com/printgate/printgate/queue"
+	"github.com/printgate/printgate/spool"
+)
+
+const (
+	testUser     = "alice"
+	testPassword = "correct horse battery"
+	testToken    = "tok-0123456789abcdef0123"
+	testTokenFor = "robot"
+)
+
+type gwOptions struct {
+	anonymousRead, trustLoopback bool
+	// ppm of the two file printers; 0 prints instantly.
+	ppm int
+	// pause the virtual printer so submitted jobs stay pending.
+	pause          bool
+	sampleEvery    time.Duration
+	streamThrottle time.Duration
+}
+
+type testGateway struct {
+	t       *testing.T
+	store   *spool.Store
+	sched   *queue.Scheduler
+	auth    *Auth
+	dash    *Dashboard
+	metrics *Metrics
+	router  *mux.Router
+	srv     *httptest.Server
+}
+
+var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func newTestGateway(t *testing.T, o gwOptions) *testGateway {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	dir := t.TempDir()
+	store, err := spool.Open(ctx, spool.Options{Dir: dir, Logger: quietLog,
+		FreeSpace: func(string) (uint64, error) { return 50 << 30, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var specs []queue.PrinterSpec
+	for _, name := range []string{"demo-a", "demo-b"} {
+		b, err := printers.Open(printers.Config{Name: name, URI: "file://" + filepath.Join(dir, "out", name), PPM: o.ppm, Logger: quietLog})
+		if err != nil {
+			t.Fatal(err)
+		}
+		specs = append(specs, queue.PrinterSpec{Name: name, URI: "file://" + filepath.Join(dir, "out", name), Printer: b, PPM: max(o.ppm, 30)})
+	}
+	sched, err := queue.New(queue.Options{Store: store, Printers: specs, ProbeInterval: time.Second, Logger: quietLog,
+		Virtual: []queue.VirtualSpec{{Name: "letters", Pool: []string{"demo-a", "demo-b"}, Default: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth, err := NewAuth(AuthOptions{Users: map[string]string{testUser: string(hash)},
+		Tokens: map[string]string{testToken: testTokenFor}, AnonymousRead: o.anonymousRead, TrustLoopback: o.trustLoopback, Logger: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dash, err := NewDashboard(DashboardOptions{Service: sched, Auth: auth, Logger: quietLog, SampleEvery: o.sampleEvery,
+		StreamThrottle: o.streamThrottle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg, sched, store.FreeBytes, quietLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	router := mux.NewRouter()
+	router.Use(m.Middleware)
+	dash.Register(router)
+	NewAPI(sched, auth, quietLog).Register(router)
+	router.Handle("/metrics", auth.GuardAPI(m.Handler())).Methods(http.MethodGet)
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := sched.Run(ctx); err != nil {
+			t.Errorf("scheduler: %v", err)
+		}
+	}()
+	select {
+	case <-sched.Running():
+	case <-time.After(10 * time.Second):
+		t.Fatal("scheduler did not start")
+	}
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if o.pause {
+		if err := sched.PauseVirtual(ctx, "letters", "test", true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g := &testGateway{t: t, store: store, sched: sched, auth: auth, dash: dash, metrics: m, router: router}
+	g.srv = httptest.NewServer(router)
+	g.srv.Config.RegisterOnShutdown(dash.Shutdown)
+	t.Cleanup(func() {
+		dash.Shutdown()
+		g.srv.Close()
+		cancel()
+		<-done
+		store.Close()
+	})
+	return g
+}
+
+// submit stores n one-page jobs through the service, as owner.
+func (g *testGateway) submit(n int, owner, name string) []*spool.Job {
+	g.t.Helper()
+	pdf, err := os.ReadFile("../testdata/letter-1p.pdf")
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	var out []*spool.Job
+	for i := 0; i < n; i++ {
+		st, err := g.sched.Stage(context.Background(), bytes.NewReader(pdf), name, "application/pdf")
+		if err != nil {
+			g.t.Fatal(err)
+		}
+		j, err := g.sched.Submit(context.Background(), spool.NewJob{Name: name, Owner: owner, Origin: "api",
+			Lane: spool.LaneInteractive}, []*spool.Staged{st})
+		if err != nil {
+			g.t.Fatal(err)
+		}
+		out = append(out, j)
+	}
+	return out
+}
+
+// client returns an HTTP client with its own cookie jar that does not follow redirects.
+func (g *testGateway) client() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+var (
+	hiddenToken = regexp.MustCompile(`name="csrf_token" value="([^"]*)"`)
+	metaToken   = regexp.MustCompile(`<meta name="csrf-token" content="([^"]+)">`)
+)
+
+// login signs c in as the test user and returns the session's CSRF token.
+func (g *testGateway) login(c *http.Client) string {
+	g.t.Helper()
+	body := g.get(c, "/ui/login", http.StatusOK)
+	m := hiddenToken.FindStringSubmatch(body)
+	if m == nil {
+		g.t.Fatalf("login form has no token:\n%s", body)
+	}
+	resp, err := c.PostForm(g.srv.URL+"/ui/login", url.Values{"csrf_token": {m[1]}, "user": {testUser},
+		"password": {testPassword}, "next": {"/ui/"}})
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		g.t.Fatalf("login: status %d, want 303", resp.StatusCode)
+	}
+	page := g.get(c, "/ui/", http.StatusOK)
+	tm := metaToken.FindStringSubmatch(page)
+	if tm == nil {
+		g.t.Fatalf("signed-in page has no CSRF token")
+	}
+	return tm[1]
+}
+
+// get fetches path with c and checks the status.
+func (g *testGateway) get(c *http.Client, path string, want int) string {
+	g.t.Helper()
+	resp, err := c.Get(g.srv.URL + path)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		g.t.Fatalf("GET %s: status %d, want %d\n%s", path, resp.StatusCode, want, b)
+	}
+	return string(b)
+}
+
+// do sends a request with optional headers and returns status and body.
+func (g *testGateway) do(c *http.Client, method, path, body string, hdr map[string]string) (int, string) {
+	g.t.Helper()
+	req, err := http.NewRequest(method, g.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// await re-checks cond at every change the scheduler signals (and at least every 100 ms, for
+// state the signal does not cover), failing after d.
+func (g *testGateway) await(d time.Duration, what string, cond func() bool) {
+	g.t.Helper()
+	ch, stop := g.sched.Subscribe()
+	defer stop()
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ch:
+		case <-tick.C:
+		case <-deadline.C:
+			g.t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+	}
+}
