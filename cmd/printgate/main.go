@@ -26,6 +26,8 @@ Usage:
   printgate jobs cancel|hold|release ID
   printgate printers list
   printgate printers drain|resume NAME
+  printgate hash-password [--cost N]   print the bcrypt hash of a password (read from the
+                                     terminal or stdin) for auth.users[].password_hash
   printgate version
 
 Client commands take --server URL (env PRINTGATE_SERVER, default http://127.0.0.1:8631),
@@ -76,6 +78,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return jobsCmd(ctx, rest, stdout, stderr)
 	case "printers":
 		return printersCmd(ctx, rest, stdout, stderr)
+	case "hash-password":
+		return hashPasswordCmd(rest, os.Stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "printgate", version)
 		return nil
