@@ -205,7 +205,12 @@ func (c *conn) receiveData(ctx context.Context, j *pendingJob, sub Subcommand) e
 	}
 	// Peek only within the file: asking for more would wait on bytes the client will not send
 	// before our acknowledgement.
-	head, _ := c.br.Peek(peek)
+	head, err := c.br.Peek(peek)
+	// Peek hands a read error over once and forgets it: after a reset the next read would see
+	// a plain end of stream, which ends a file of unknown length as if it were whole.
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("reading data file %s: %w", sub.Name, err)
+	}
 	sniffed := sniff(head)
 	format := sniffed
 	if format == "" {

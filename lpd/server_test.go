@@ -527,3 +527,19 @@ func TestExactAndCapReaders(t *testing.T) {
 		t.Fatalf("cap read over the limit = %v, over %v", err, c.over)
 	}
 }
+
+// A data file of unknown length ends at the client's close; a reset is not a close, and the
+// partial file must not become a job.
+func TestServerResetDuringUnknownLength(t *testing.T) {
+	t.Parallel()
+	fs := newFakeSpool()
+	h := startServer(t, Config{}, fs)
+	w := dialWire(t, h.addr)
+	runScript(t, w, script(exp("\x02letters\n", 0), sendControl("cfA1h", "Pp\nldfA1h\n", 0),
+		exp("\x030 dfA1h\n", 0), only(pdfDoc)))
+	tc := w.c.(*net.TCPConn)
+	_ = tc.SetLinger(0)
+	tc.Close()
+	h.waitConn(t)
+	checkSpool(t, fs, nil, 0)
+}
