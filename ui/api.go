@@ -403,21 +403,3 @@ func remoteHost(r *http.Request) string {
 	}
 	return host
 }
-
-// LoopbackAuth trusts callers on the loopback interface as the operator "local"; everyone else
-// is anonymous. The dashboard issue replaces it with logins and tokens.
-type LoopbackAuth struct{ Tokens map[string]string }
-
-// Operator implements Authenticator.
-func (l LoopbackAuth) Operator(r *http.Request) (string, bool) {
-	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
-		if name, ok := l.Tokens[strings.TrimPrefix(h, "Bearer ")]; ok {
-			return name, true
-		}
-		return "", false
-	}
-	if ip := net.ParseIP(remoteHost(r)); ip != nil && ip.IsLoopback() {
-		return "local", true
-	}
-	return "", false
-}

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/printgate/printgate/config"
 	"github.com/printgate/printgate/document"
@@ -111,7 +113,30 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	for _, t := range cfg.Auth.Tokens {
 		tokens[t.Token] = t.Name
 	}
+	users := map[string]string{}
+	for _, u := range cfg.Auth.Users {
+		users[u.Name] = u.PasswordHash
+	}
+	auth, err := ui.NewAuth(ui.AuthOptions{Users: users, Tokens: tokens, AnonymousRead: cfg.Auth.AnonymousRead,
+		TrustLoopback: cfg.Auth.TrustLoopback, Logger: log.With("component", "auth")})
+	if err != nil {
+		return err
+	}
+	if len(users) == 0 && len(tokens) == 0 && !cfg.Auth.TrustLoopback {
+		log.Warn("no operator can sign in: add auth.users (printgate hash-password) or auth.tokens to the config")
+	}
+	dash, err := ui.NewDashboard(ui.DashboardOptions{Service: sched, Auth: auth, Logger: log.With("component", "dashboard")})
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics, err := ui.NewMetrics(reg, sched, store.FreeBytes, log.With("component", "metrics"))
+	if err != nil {
+		return err
+	}
 	router := mux.NewRouter()
+	router.Use(metrics.Middleware)
 	ippSrv, err := ipp.NewServer(ipp.Options{Service: queue.IPPService{Scheduler: sched},
 		Logger: log.With("frontend", "ipp"), MaxDocumentBytes: int64(cfg.MaxDocumentSize)})
 	if err != nil {
@@ -121,18 +146,37 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	// under /ipp/ or /printers/ is IPP, anything else goes to the pages and the API.
 	router.MatcherFunc(isIPP).Handler(ippSrv)
 	router.PathPrefix(ipp.PathIcons).Methods(http.MethodGet).Handler(ippSrv.Icons())
-	ui.NewAPI(sched, ui.LoopbackAuth{Tokens: tokens}, log).Register(router)
+	// The dashboard goes before the API: its event stream shares /api/v1/events (by Accept).
+	dash.Register(router)
+	ui.NewAPI(sched, auth, log).Register(router)
+	router.Handle("/metrics", auth.GuardAPI(metrics.Handler())).Methods(http.MethodGet)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	srv := &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	// Shutdown does not end requests in flight; the dashboard's event streams never end alone.
+	srv.RegisterOnShutdown(dash.Shutdown)
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
+	if err := metrics.Start(runCtx); err != nil {
+		return err
+	}
+	changes, unsubscribe := sched.Subscribe()
+	defer unsubscribe()
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		metrics.Run(runCtx, changes)
+	}()
+	go func() {
+		defer wg.Done()
+		dash.Run(runCtx)
+	}()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
