@@ -296,20 +296,3 @@ func fileHost(h string) string {
 	}
 	return b.String()
 }
-
-// JobNumber extracts the job number from a cfA123host / dfA123host style name, or -1.
-func JobNumber(name string) int {
-	if len(name) < 4 || (name[:2] != "cf" && name[:2] != "df") {
-		return -1
-	}
-	digits := name[3:]
-	n := 0
-	for n < len(digits) && n < 6 && digits[n] >= '0' && digits[n] <= '9' {
-		n++
-	}
-	if n < 3 {
-		return -1
-	}
-	v, _ := strconv.Atoi(digits[:n])
-	return v
-}

@@ -200,11 +200,6 @@ func TestFileNames(t *testing.T) {
 			t.Errorf("CheckFileName(%q): %v", tt.got, err)
 		}
 	}
-	for name, want := range map[string]int{"cfA123host": 123, "dfB007h": 7, "dfA123456h": 123456, "xfA123h": -1, "cfA12h": -1, "df": -1} {
-		if got := JobNumber(name); got != want {
-			t.Errorf("JobNumber(%q) = %d, want %d", name, got, want)
-		}
-	}
 }
 
 func TestFormatMIME(t *testing.T) {

@@ -38,7 +38,7 @@ func (c *conn) queueState(ctx context.Context, cmd Command) {
 		c.write(fmt.Sprintf("%s: queue state unavailable\n", cmd.Queue))
 		return
 	}
-	c.write(FormatQueue(cmd.Queue, jobs, cmd.List, cmd.Code == CmdQueueLong, c.srv.cfg.ShowNames))
+	c.write(formatQueue(cmd.Queue, jobs, cmd.List, cmd.Code == CmdQueueLong, c.srv.cfg.ShowNames))
 }
 
 func (c *conn) write(s string) {
@@ -47,10 +47,10 @@ func (c *conn) write(s string) {
 	}
 }
 
-// FormatQueue renders a queue listing in the BSD lpq layout that LPRng and CUPS clients show
+// formatQueue renders a queue listing in the BSD lpq layout that LPRng and CUPS clients show
 // verbatim. list filters by user names and job numbers (a job matching any item is shown);
 // names are shown only with showNames, since the request carries no identity.
-func FormatQueue(queue string, jobs []*spool.Job, list []string, long, showNames bool) string {
+func formatQueue(queue string, jobs []*spool.Job, list []string, long, showNames bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s is ready\n", queue)
 	shown := 0
@@ -149,19 +149,19 @@ func matchesList(j *spool.Job, list []string) bool {
 	return false
 }
 
-// Removal is the outcome of an lprm request for one job.
-type Removal struct {
+// removal is the outcome of an lprm request for one job.
+type removal struct {
 	JobID int64
 	// Allowed is false when the agent may not remove the job.
 	Allowed bool
 }
 
-// SelectRemovals decides which jobs an lprm request names and whether the agent may remove
+// selectRemovals decides which jobs an lprm request names and whether the agent may remove
 // each. An empty list means the agent's first job in the queue; "-" or "all" every job the
 // agent may remove; a number that job; a user name that user's jobs. Jobs named explicitly that
 // the agent may not remove come back with Allowed false, so the reply can say so.
-func SelectRemovals(jobs []*spool.Job, agent string, list []string, loopback bool) []Removal {
-	var out []Removal
+func selectRemovals(jobs []*spool.Job, agent string, list []string, loopback bool) []removal {
+	var out []removal
 	seen := map[int64]bool{}
 	add := func(j *spool.Job, explicit bool) {
 		if seen[j.ID] {
@@ -172,7 +172,7 @@ func SelectRemovals(jobs []*spool.Job, agent string, list []string, loopback boo
 			return
 		}
 		seen[j.ID] = true
-		out = append(out, Removal{JobID: j.ID, Allowed: ok})
+		out = append(out, removal{JobID: j.ID, Allowed: ok})
 	}
 	if len(list) == 0 {
 		for _, j := range jobs {
@@ -222,7 +222,7 @@ func (c *conn) removeJobs(ctx context.Context, cmd Command) {
 	}
 	actor := fmt.Sprintf("%s@%s (lpd)", cmd.Agent, c.remoteIP)
 	var b strings.Builder
-	for _, r := range SelectRemovals(jobs, cmd.Agent, cmd.List, c.loopback) {
+	for _, r := range selectRemovals(jobs, cmd.Agent, cmd.List, c.loopback) {
 		if !r.Allowed {
 			log.Warn("lpd: remove refused: not the job's owner", "job", r.JobID)
 			fmt.Fprintf(&b, "job %d: permission denied\n", r.JobID)

@@ -83,9 +83,9 @@ func TestFormatQueue(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := FormatQueue("letters", tt.jobs, tt.list, tt.long, tt.showNames)
+			got := formatQueue("letters", tt.jobs, tt.list, tt.long, tt.showNames)
 			if got != tt.want {
-				t.Fatalf("FormatQueue =\n%s\nwant\n%s", got, tt.want)
+				t.Fatalf("formatQueue =\n%s\nwant\n%s", got, tt.want)
 			}
 			if !tt.showNames {
 				for _, j := range tt.jobs {
@@ -116,30 +116,30 @@ func TestSelectRemovals(t *testing.T) {
 		agent    string
 		list     []string
 		loopback bool
-		want     []Removal
+		want     []removal
 	}{
-		{"no list: the agent's first job", "alice", nil, false, []Removal{{11, true}}},
+		{"no list: the agent's first job", "alice", nil, false, []removal{{11, true}}},
 		{"no list, agent owns nothing", "mallory", nil, false, nil},
-		{"own job by number", "bob", []string{"12"}, false, []Removal{{12, true}}},
-		{"owner match ignores case", "ALICE", []string{"13"}, false, []Removal{{13, true}}},
-		{"someone else's job by number is refused", "mallory", []string{"12"}, false, []Removal{{12, false}}},
+		{"own job by number", "bob", []string{"12"}, false, []removal{{12, true}}},
+		{"owner match ignores case", "ALICE", []string{"13"}, false, []removal{{13, true}}},
+		{"someone else's job by number is refused", "mallory", []string{"12"}, false, []removal{{12, false}}},
 		{"unknown job number", "bob", []string{"99"}, false, nil},
-		{"all of mine", "alice", []string{"-"}, false, []Removal{{11, true}, {13, true}}},
-		{"all keyword", "alice", []string{"all"}, false, []Removal{{11, true}, {13, true}}},
-		{"by user name, own", "alice", []string{"alice"}, false, []Removal{{11, true}, {13, true}}},
-		{"by user name, someone else", "bob", []string{"alice"}, false, []Removal{{11, false}, {13, false}}},
-		{"root from loopback removes anything", "root", []string{"12", "carol"}, true, []Removal{{12, true}, {14, true}}},
-		{"root from loopback, all", "root", []string{"all"}, true, []Removal{{11, true}, {12, true}, {13, true}, {14, true}}},
-		{"root from the network is an ordinary user", "root", []string{"12"}, false, []Removal{{12, false}}},
+		{"all of mine", "alice", []string{"-"}, false, []removal{{11, true}, {13, true}}},
+		{"all keyword", "alice", []string{"all"}, false, []removal{{11, true}, {13, true}}},
+		{"by user name, own", "alice", []string{"alice"}, false, []removal{{11, true}, {13, true}}},
+		{"by user name, someone else", "bob", []string{"alice"}, false, []removal{{11, false}, {13, false}}},
+		{"root from loopback removes anything", "root", []string{"12", "carol"}, true, []removal{{12, true}, {14, true}}},
+		{"root from loopback, all", "root", []string{"all"}, true, []removal{{11, true}, {12, true}, {13, true}, {14, true}}},
+		{"root from the network is an ordinary user", "root", []string{"12"}, false, []removal{{12, false}}},
 		{"root from the network, no list", "root", nil, false, nil},
-		{"duplicates named twice are listed once", "bob", []string{"12", "bob", "12"}, false, []Removal{{12, true}}},
+		{"duplicates named twice are listed once", "bob", []string{"12", "bob", "12"}, false, []removal{{12, true}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := SelectRemovals(jobs, tt.agent, tt.list, tt.loopback)
+			got := selectRemovals(jobs, tt.agent, tt.list, tt.loopback)
 			if !reflect.DeepEqual(got, tt.want) {
-				t.Fatalf("SelectRemovals = %+v, want %+v", got, tt.want)
+				t.Fatalf("selectRemovals = %+v, want %+v", got, tt.want)
 			}
 		})
 	}
@@ -156,8 +156,8 @@ func TestServerQueueState(t *testing.T) {
 		cmd  string
 		want string
 	}{
-		{"\x03letters\n", FormatQueue("letters", queueFixture("letters-vp"), nil, false, true)},
-		{"\x04letters bob\n", FormatQueue("letters", queueFixture("letters-vp"), []string{"bob"}, true, true)},
+		{"\x03letters\n", formatQueue("letters", queueFixture("letters-vp"), nil, false, true)},
+		{"\x04letters bob\n", formatQueue("letters", queueFixture("letters-vp"), []string{"bob"}, true, true)},
 		{"\x03ward\n", "ward is ready\nno entries\n"},
 		{"\x03nosuch\n", "nosuch: unknown printer\n"},
 	}

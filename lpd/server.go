@@ -192,8 +192,7 @@ func (l *limitLog) refused(log *slog.Logger, proto string, remote net.Addr, max 
 // conn is one client connection.
 type conn struct {
 	srv      *Server
-	nc       net.Conn
-	w        io.Writer // nc with a write deadline per write
+	w        io.Writer // the connection, with a write deadline per write
 	br       *bufio.Reader
 	log      *slog.Logger
 	remoteIP string
@@ -208,7 +207,7 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 	defer stop()
 	defer nc.Close()
 	tc := &timeoutConn{Conn: nc, read: s.cfg.ReadTimeout, write: s.cfg.WriteTimeout}
-	c := &conn{srv: s, nc: nc, w: tc, br: bufio.NewReaderSize(tc, 32<<10)}
+	c := &conn{srv: s, w: tc, br: bufio.NewReaderSize(tc, 32<<10)}
 	c.remoteIP, c.loopback = remoteHost(nc.RemoteAddr())
 	c.log = s.log.With("remote", c.remoteIP)
 
