@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -27,6 +28,7 @@ import (
 	"github.com/printgate/printgate/lpd"
 	"github.com/printgate/printgate/printers"
 	"github.com/printgate/printgate/queue"
+	"github.com/printgate/printgate/raw"
 	"github.com/printgate/printgate/spool"
 	"github.com/printgate/printgate/ui"
 )
@@ -191,28 +193,22 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 			errs <- fmt.Errorf("http: %w", err)
 		}
 	}()
-	if cfg.LPDListen != "" {
-		queues := map[string]string{}
-		for _, v := range cfg.VirtualPrinters {
-			if v.LPDQueue != "" {
-				queues[v.LPDQueue] = v.Name
+	for _, fe := range frontends(cfg, sched, log) {
+		fln, err := net.Listen("tcp", fe.addr)
+		if err != nil {
+			if cfg.Path == "" {
+				// The demo must start on any machine: a taken 8515 or 9100 only turns that door off.
+				log.Warn("demo: front-end not started, address in use", "frontend", fe.name, "listen", fe.addr, "err", err)
+				continue
 			}
+			return fmt.Errorf("%s: listen on %s: %w", fe.name, fe.addr, err)
 		}
-		lpdSrv, err := lpd.NewServer(lpd.Config{Queues: queues, MaxJobBytes: int64(cfg.MaxDocumentSize),
-			Logger: log.With("frontend", "lpd")}, queue.LPDService{Scheduler: sched})
-		if err != nil {
-			return err
-		}
-		lln, err := net.Listen("tcp", cfg.LPDListen)
-		if err != nil {
-			return fmt.Errorf("lpd: listen on %s: %w", cfg.LPDListen, err)
-		}
-		log.Info("lpd front-end listening", "listen", lln.Addr().String(), "queues", len(queues))
+		log.Info("front-end listening", "frontend", fe.name, "listen", fln.Addr().String())
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := lpdSrv.Serve(runCtx, lln); err != nil {
-				errs <- fmt.Errorf("lpd: %w", err)
+			if err := fe.serve(runCtx, fln); err != nil {
+				errs <- fmt.Errorf("%s: %w", fe.name, err)
 			}
 		}()
 	}
@@ -232,6 +228,44 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	cancel()
 	wg.Wait()
 	return runErr
+}
+
+// frontend is a TCP front-end other than HTTP: LPD, or a virtual printer's raw port.
+type frontend struct {
+	name  string
+	addr  string
+	serve func(ctx context.Context, ln net.Listener) error
+}
+
+func frontends(cfg *config.Config, sched *queue.Scheduler, log *slog.Logger) []frontend {
+	var out []frontend
+	svc := queue.LPDService{Scheduler: sched}
+	queues := map[string]string{}
+	for _, v := range cfg.VirtualPrinters {
+		if v.LPDQueue != "" {
+			queues[v.LPDQueue] = v.Name
+		}
+		if v.RawPort != 0 {
+			rs, err := raw.NewServer(raw.Config{VirtualPrinter: v.Name, MaxJobBytes: int64(cfg.MaxDocumentSize),
+				Logger: log.With("frontend", "raw", "virtual_printer", v.Name)}, svc)
+			if err != nil {
+				log.Error("raw front-end not started", "virtual_printer", v.Name, "err", err)
+				continue
+			}
+			host, _, _ := net.SplitHostPort(cfg.Listen)
+			out = append(out, frontend{name: "raw " + v.Name, addr: net.JoinHostPort(host, strconv.Itoa(v.RawPort)), serve: rs.Serve})
+		}
+	}
+	if cfg.LPDListen != "" && len(queues) > 0 {
+		ls, err := lpd.NewServer(lpd.Config{Queues: queues, MaxJobBytes: int64(cfg.MaxDocumentSize),
+			Logger: log.With("frontend", "lpd")}, svc)
+		if err != nil {
+			log.Error("lpd front-end not started", "err", err)
+		} else {
+			out = append(out, frontend{name: "lpd", addr: cfg.LPDListen, serve: ls.Serve})
+		}
+	}
+	return out
 }
 
 // isIPP matches IPP requests: POST with Content-Type application/ipp under /ipp/ or /printers/.
