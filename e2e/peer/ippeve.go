@@ -176,7 +176,8 @@ func (p *IPPEve) start(t testing.TB) {
 }
 
 // Kill sends SIGKILL to ippeveprinter and its print command, as a power cut would, and waits
-// for it to exit.
+// for it to exit. The job it was printing stays in Jobs() with Completed false. Call it (and the
+// other methods that may fail the test) from the test's goroutine.
 func (p *IPPEve) Kill() {
 	p.t.Helper()
 	p.mu.Lock()
@@ -188,8 +189,9 @@ func (p *IPPEve) Kill() {
 }
 
 // Restart starts ippeveprinter again on the same port with the same name and options (after
-// Kill, or stopping it first if it still runs). Its job history starts empty; the job log kept
-// by Printed survives.
+// Kill, or stopping it first if it still runs). Its job history starts empty and its job-ids
+// start again from 1, so a job-id watched before the restart may name a different job after it;
+// the job log kept by Jobs/Printed survives, and so does a media-empty switch left on.
 func (p *IPPEve) Restart(t testing.TB) {
 	t.Helper()
 	p.mu.Lock()

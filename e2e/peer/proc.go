@@ -44,7 +44,9 @@ func startProc(name string, cmd *exec.Cmd, logPath string) (*proc, error) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Setpgid = true
-	// If the test binary dies, the peer should not outlive it by much.
+	// If the test binary dies (a go test -timeout panic skips t.Cleanup), the peer must not
+	// outlive it. Pdeathsig fires when the starting OS thread exits; Go only ends threads whose
+	// goroutine locked them and returned, so start peers from ordinary goroutines.
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	if err := cmd.Start(); err != nil {
 		logf.Close()
