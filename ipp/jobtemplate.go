@@ -89,7 +89,7 @@ func (s *Server) checkJobRequest(rq *request, rs *response) (jobRequest, bool) {
 	if jr.docName == "" {
 		jr.docName = jobName
 	}
-	for _, at := range rq.jobAttrs {
+	for _, at := range templateAttrs(rq) {
 		s.checkTemplateAttr(k, c, at)
 	}
 	if k.failed || rs.isError() {
@@ -110,6 +110,39 @@ func (s *Server) checkJobRequest(rq *request, rs *response) (jobRequest, bool) {
 		jr.nj.Hold, jr.nj.HoldReason = true, "job-hold-until=indefinite"
 	}
 	return jr, true
+}
+
+// templateAttrs are the request's job-template attributes: the job group, plus the ones some
+// clients (CUPS' ipptool files among them) put in the operation group, which CUPS and PAPPL
+// accept too. The first occurrence of a name wins.
+func templateAttrs(rq *request) goipp.Attributes {
+	var out goipp.Attributes
+	seen := map[string]bool{}
+	for _, at := range rq.oper {
+		if isTemplateName(at.Name) && !seen[at.Name] {
+			seen[at.Name] = true
+			out = append(out, at)
+		}
+	}
+	for _, at := range rq.jobAttrs {
+		if !seen[at.Name] {
+			seen[at.Name] = true
+			out = append(out, at)
+		}
+	}
+	return out
+}
+
+// isTemplateName reports whether name is a job-template attribute checkTemplateAttr knows.
+func isTemplateName(name string) bool {
+	switch name {
+	case "copies", "sides", "media", "media-col", "print-color-mode", "print-quality",
+		"orientation-requested", "page-ranges", "finishings", "output-bin", "print-scaling",
+		"job-priority", "job-hold-until", "job-sheets", "multiple-document-handling", "number-up",
+		"print-content-optimize", "print-rendering-intent", "printer-resolution":
+		return true
+	}
+	return false
 }
 
 // checkDocumentAttributes checks document-format and compression (Print-Job, Send-Document,

@@ -411,6 +411,17 @@ func TestJobHoldUntil(t *testing.T) {
 	if fwd := ForwardTemplate(job.Attributes); Attrs(fwd).Has("job-hold-until") {
 		t.Error("ForwardTemplate passes job-hold-until on to the printer")
 	}
+
+	// CUPS' print-job-hold.test sends it in the operation group; CUPS and PAPPL accept that.
+	m = printReq(lettersURI, FormatPDF)
+	addOp(m, "job-hold-until", goipp.TagKeyword, goipp.String("indefinite"))
+	addOp(m, "copies", goipp.TagInteger, goipp.Integer(2))
+	m.Job.Add(goipp.MakeAttribute("copies", goipp.TagInteger, goipp.Integer(3)))
+	rsp = do(t, s, "/ipp/print/letters", m, testPDF(1))
+	job = svc.job(jobID(t, rsp))
+	if job.State != spool.StateHeld || job.Attributes.Copies != 2 {
+		t.Errorf("template in the operation group: job %s, copies %d (first occurrence wins)", job.State, job.Attributes.Copies)
+	}
 }
 
 func TestCreateJobSendDocumentCloseJob(t *testing.T) {
