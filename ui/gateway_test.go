@@ -27,6 +27,9 @@ import (
 	"github.com/printgate/printgate/spool"
 )
 
+// timeout bounds every wait for the gateway in these tests.
+const timeout = 20 * time.Second
+
 const (
 	testUser     = "alice"
 	testPassword = "correct horse battery"
@@ -42,6 +45,7 @@ type gwOptions struct {
 	pause          bool
 	sampleEvery    time.Duration
 	streamThrottle time.Duration
+	heartbeat      time.Duration
 }
 
 type testGateway struct {
@@ -89,7 +93,7 @@ func newTestGateway(t *testing.T, o gwOptions) *testGateway {
 		t.Fatal(err)
 	}
 	dash, err := NewDashboard(DashboardOptions{Service: sched, Auth: auth, Logger: quietLog, SampleEvery: o.sampleEvery,
-		StreamThrottle: o.streamThrottle})
+		StreamThrottle: o.streamThrottle, Heartbeat: o.heartbeat})
 	if err != nil {
 		t.Fatal(err)
 	}
