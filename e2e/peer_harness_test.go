@@ -167,8 +167,7 @@ func TestHarnessIPPEveMediaEmpty(t *testing.T) {
 	}
 
 	// Running out in the middle of a job: it stops between pages and resumes after refill.
-	dir := harnessFixtures(t)
-	data, err := os.ReadFile(filepath.Join(dir, "document-letter.pdf"))
+	data, err := os.ReadFile(peer.MakePDF(t, filepath.Join(t.TempDir(), "letter.pdf"), "interrupted letter", 2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,8 +209,8 @@ func TestHarnessIPPEveKillAndRestart(t *testing.T) {
 func TestHarnessCupsdFileQueues(t *testing.T) {
 	t.Parallel()
 	c := peer.StartCupsd(t)
-	dir := harnessFixtures(t)
-	doc := filepath.Join(dir, "document-a4.pdf")
+	dir := t.TempDir()
+	doc := peer.MakePDF(t, filepath.Join(dir, "a4.pdf"), "file queue letter", 3)
 	data, err := os.ReadFile(doc)
 	if err != nil {
 		t.Fatal(err)
@@ -237,17 +236,18 @@ func TestHarnessCupsdFileQueues(t *testing.T) {
 	}
 
 	q := c.AddCaptureQueue(t, "captured")
-	jpg, err := os.ReadFile(filepath.Join(dir, "color.jpg"))
-	if err != nil {
+	text := []byte("Dear Carol,\nplain text goes through unchanged.\n")
+	txt := filepath.Join(dir, "note.txt")
+	if err := os.WriteFile(txt, text, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	c.MustRun(t, "lp", "-d", "captured", "-t", "first", doc)
-	c.MustRun(t, "lp", "-d", "captured", "-t", "second", filepath.Join(dir, "color.jpg"))
+	c.MustRun(t, "lp", "-d", "captured", "-t", "second", txt)
 	docs := q.WaitDocs(t, 2, 30*time.Second)
 	if !bytes.Equal(docs[0].Data, data) || docs[0].Title != "first" || docs[0].User != "root" {
 		t.Errorf("first captured doc: title %q user %q %d bytes", docs[0].Title, docs[0].User, len(docs[0].Data))
 	}
-	if !bytes.Equal(docs[1].Data, jpg) || docs[1].Title != "second" || docs[1].Format != "image/jpeg" {
+	if !bytes.Equal(docs[1].Data, text) || docs[1].Title != "second" || docs[1].Format != "text/plain" {
 		t.Errorf("second captured doc: title %q format %q %d bytes", docs[1].Title, docs[1].Format, len(docs[1].Data))
 	}
 }
@@ -257,8 +257,7 @@ func TestHarnessCupsLPDFromLPDBackendAndLPRng(t *testing.T) {
 	c := peer.StartCupsd(t)
 	q := c.AddCaptureQueue(t, "letters")
 	port := peer.StartCupsLPD(t, c)
-	dir := harnessFixtures(t)
-	doc := filepath.Join(dir, "document-letter.pdf")
+	doc := peer.MakePDF(t, filepath.Join(t.TempDir(), "letter.pdf"), "LPD letter", 2)
 	data, err := os.ReadFile(doc)
 	if err != nil {
 		t.Fatal(err)
@@ -333,8 +332,7 @@ func TestHarnessRawListener(t *testing.T) {
 	conn.Close()
 
 	// netcat as a real client: -N shuts down the sending side at end of input.
-	dir := harnessFixtures(t)
-	doc := filepath.Join(dir, "document-a4.pdf")
+	doc := peer.MakePDF(t, filepath.Join(t.TempDir(), "raw.pdf"), "raw letter", 1)
 	data, err := os.ReadFile(doc)
 	if err != nil {
 		t.Fatal(err)

@@ -149,6 +149,28 @@ func documentFixture(name, dst, srcDir string) (func() error, error) {
 	return nil, fmt.Errorf("ipptool names %q, which IPPToolFixtures does not know how to make", name)
 }
 
+// MakePDF writes a real PDF of the given number of A4 pages to path, with title printed on each
+// page (different titles give different bytes, so jobs can be told apart by sha256), and returns
+// path. It costs one Ghostscript run (about 0.1-0.3 s).
+func MakePDF(t testing.TB, path, title string, pages int) string {
+	t.Helper()
+	requireExecutable(t, GhostscriptPath)
+	if pages < 1 {
+		t.Fatalf("peer: MakePDF: %d pages", pages)
+	}
+	// PostScript string literals: escape the characters that end or break them.
+	esc := strings.NewReplacer(`\`, `\\`, `(`, `\(`, `)`, `\)`, "\n", " ").Replace(title)
+	ps := path + ".ps"
+	if err := os.WriteFile(ps, []byte(psDocument(esc, 595, 842, pages)), 0o644); err != nil {
+		t.Fatalf("peer: %v", err)
+	}
+	defer os.Remove(ps)
+	if err := runGS("-sDEVICE=pdfwrite", "-o", path, ps); err != nil {
+		t.Fatalf("peer: MakePDF: %v", err)
+	}
+	return path
+}
+
 // runGS runs Ghostscript quietly and safely with a one-minute limit.
 func runGS(args ...string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
