@@ -38,7 +38,7 @@ declare -A program_pkg=(
 # Packages installed as a set even when their programs are present, because the tests rely on
 # what they bring (filters, backends, the BSD commands).
 base_pkgs=(cups-ipp-utils cups cups-client cups-bsd cups-filters ghostscript poppler-utils qpdf
-	chromium systemd dbus-daemon netcat-openbsd)
+	chromium systemd dbus-daemon netcat-openbsd fonts-dejavu-core fonts-liberation)
 
 lprng_programs=(usr/bin/lpr usr/bin/lpq usr/bin/lprm)
 
