@@ -214,3 +214,9 @@ func newHTTPRequest(t testing.TB) *http.Request {
 	t.Helper()
 	return httptest.NewRequest(http.MethodPost, "http://gw.example:8631/ipp/print/letters", nil)
 }
+
+// nopBody wraps bytes as a request body.
+func nopBody(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)) }
+
+// newRecorder is httptest.NewRecorder, named for symmetry with newHTTPRequest.
+func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }

@@ -278,7 +278,7 @@ func (rq *request) webURL(path string) string {
 
 // moreInfo is printer-more-info: the printer's dashboard page.
 func (rq *request) moreInfo() string {
-	return rq.webURL(PathDashboardPrinter + url.PathEscape(rq.printer.Name))
+	return DashboardURL(rq.host(), rq.secure(), rq.printer.Name)
 }
 
 // isOperator asks the Authorizer once per request.
