@@ -12,19 +12,35 @@ import (
 	"github.com/printgate/printgate/spool"
 )
 
-// schedulePage bounds how many pending jobs one pass looks at; the rest wait for the next pass,
-// which the completions of this pass's jobs trigger.
-const schedulePage = 2000
+// schedulePage bounds how many pending jobs one pass plans; the rest wait for a later pass.
+// Beyond a few hundred jobs the plan no longer changes what starts now: every printer, down to
+// one with a twentieth of the fleet's speed, already has jobs planned, and the tail is far away.
+// Reading the page is most of a pass's cost.
+const schedulePage = 500
 
 // errorPenalty is added to a printer's expected finish time per recent send error, so a flaky
 // printer gets work only when the others are clearly busier.
 const errorPenalty = 30 * time.Second
 
-// schedule assigns pending jobs, in lane/priority/sequence order, to the usable pool member with
-// the smallest expected finish time (backlog_pages + pages) / ppm. When that printer already has
-// max_inflight jobs the job waits for it rather than go to a printer that would finish it later:
-// work stays in the gateway, where it can still fail over.
+// schedule plans the pending jobs, in lane/priority/sequence order, onto the usable pool members
+// by earliest expected finish time: each job goes where it would be done soonest given what that
+// printer already holds and the jobs planned there before it. A job planned onto a printer with
+// a free max_inflight slot starts now; the others wait in the gateway, where they can still fail
+// over, and are planned afresh by the next pass.
+//
+// Planning the whole queue rather than one job at a time does two things the plain cost model
+// (backlog + pages) / ppm cannot: while the queue is long every printer, slow ones included,
+// is kept busy (the fast ones' planned queues push later jobs to them); at the tail a job waits
+// for a fast printer that will be free soon instead of starting on a slow one that would finish
+// it later.
 func (s *Scheduler) schedule(ctx context.Context) error {
+	s.mu.Lock()
+	free := s.anyFreeSlot(s.now())
+	gen := s.planGen
+	s.mu.Unlock()
+	if !free {
+		return nil
+	}
 	jobs, err := s.store.Jobs(ctx, spool.JobFilter{States: []spool.State{spool.StatePending}, Order: "schedule",
 		Limit: schedulePage, WithoutDocuments: true})
 	if err != nil {
@@ -33,6 +49,11 @@ func (s *Scheduler) schedule(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.loadErr = nil
+	if s.planGen != gen {
+		// An operator moved a job while we read the queue: our copy may lack its new printer.
+		s.kick()
+		return nil
+	}
 	now := s.now()
 	inFlight := map[int64]bool{}
 	for _, m := range s.members {
@@ -40,35 +61,59 @@ func (s *Scheduler) schedule(ctx context.Context) error {
 			inFlight[id] = true
 		}
 	}
+	p := s.newPlan(now)
 	for _, j := range jobs {
-		if !s.anyFreeSlot(now) {
-			return nil
+		if p.freeSlots == 0 {
+			break
 		}
 		if inFlight[j.ID] || s.paused[j.VirtualPrinter] {
 			continue
 		}
-		m := s.choose(j, now)
-		if m == nil || len(m.flights) >= m.spec.MaxInflight {
+		m := s.bestFor(p, j)
+		if m == nil {
 			continue
 		}
-		s.startFlight(ctx, j, m)
+		p.avail[m] += jobMinutes(m, j.Pages)
+		if p.slots[m] > 0 {
+			p.slots[m]--
+			p.freeSlots--
+			s.startFlight(ctx, j, m)
+		}
 	}
+	s.armHandoverTimer(now)
 	return nil
 }
 
-// anyFreeSlot: is there a usable printer that can take another job?
-func (s *Scheduler) anyFreeSlot(now time.Time) bool {
-	for _, m := range s.members {
-		if m.usable(now) && len(m.flights) < m.spec.MaxInflight {
-			return true
-		}
-	}
-	return false
+// plan is one pass's view of the printers: when each could start another job, and how many
+// more jobs each may hold.
+type plan struct {
+	// avail is, per usable member, the minutes until it would be done with everything it holds
+	// and everything this pass planned onto it.
+	avail map[*member]float64
+	// slots are free max_inflight slots per usable member; freeSlots their sum.
+	slots     map[*member]int
+	freeSlots int
 }
 
-// choose returns the pool member that would finish j soonest, or nil when none is usable and
-// able to print it. A job an operator moved (pending with a printer set) goes only there.
-func (s *Scheduler) choose(j *spool.Job, now time.Time) *member {
+// newPlan starts a pass's plan from the live state. Called with s.mu held.
+func (s *Scheduler) newPlan(now time.Time) *plan {
+	p := &plan{avail: map[*member]float64{}, slots: map[*member]int{}}
+	for _, m := range s.members {
+		if !m.usable(now) {
+			continue
+		}
+		p.avail[m] = m.remainingMinutes(now) + float64(m.sendErrors)*errorPenalty.Minutes()
+		free := max(m.spec.MaxInflight-m.slotsUsed(now), 0)
+		p.slots[m] = free
+		p.freeSlots += free
+	}
+	return p
+}
+
+// bestFor returns the usable pool member that would finish j soonest under plan p, or nil when
+// none can print it. A job an operator moved (pending with a printer set) goes only there. Ties
+// go to the member with more free slots, then to the first in pool order.
+func (s *Scheduler) bestFor(p *plan, j *spool.Job) *member {
 	v := s.virtual[j.VirtualPrinter]
 	if v == nil {
 		return nil
@@ -81,21 +126,116 @@ func (s *Scheduler) choose(j *spool.Job, now time.Time) *member {
 	bestFinish := math.Inf(1)
 	for _, name := range pool {
 		m := s.members[name]
-		if m == nil || !m.usable(now) || !supports(m.status.Capabilities, j) {
+		if m == nil {
 			continue
 		}
-		f := finishMinutes(m, j.Pages)
-		if f < bestFinish || (f == bestFinish && best != nil && len(m.flights) < len(best.flights)) {
+		avail, ok := p.avail[m]
+		if !ok || !supports(m.status.Capabilities, j) {
+			continue
+		}
+		f := avail + jobMinutes(m, j.Pages)
+		if f < bestFinish || (f == bestFinish && p.slots[m] > p.slots[best]) {
 			best, bestFinish = m, f
 		}
 	}
 	return best
 }
 
-// finishMinutes is the cost model: minutes until m would finish a job of pages pages.
-func finishMinutes(m *member, pages int) float64 {
-	f := float64(m.backlog+max(pages, 1)) / float64(m.ppm())
-	return f + float64(m.sendErrors)*errorPenalty.Minutes()
+// jobMinutes is how long m takes to print pages.
+func jobMinutes(m *member, pages int) float64 {
+	return float64(max(pages, 1)) / float64(m.ppm())
+}
+
+// remainingMinutes estimates how long m needs for the work it holds: what it accepted (until
+// busyUntil) plus the jobs on their way to it. Called with s.mu held.
+func (m *member) remainingMinutes(now time.Time) float64 {
+	r := 0.0
+	if m.busyUntil.After(now) {
+		r = m.busyUntil.Sub(now).Minutes()
+	}
+	for _, f := range m.flights {
+		if f.state != spool.StatePrinting {
+			r += jobMinutes(m, f.pages)
+		}
+	}
+	return r
+}
+
+// slotsUsed counts m's flights plus the handed-over jobs it is still expected to be printing.
+// Called with s.mu held; forgets handed-over jobs that should be done by now.
+func (m *member) slotsUsed(now time.Time) int {
+	keep := m.handedOver[:0]
+	for _, t := range m.handedOver {
+		if t.After(now) {
+			keep = append(keep, t)
+		}
+	}
+	m.handedOver = keep
+	return len(m.flights) + len(keep)
+}
+
+// accepted records that m took a job of pages pages at now. Called with s.mu held.
+func (m *member) accepted(now time.Time, pages int, handedOver bool) {
+	start := now
+	if m.busyUntil.After(start) {
+		start = m.busyUntil
+	}
+	m.busyUntil = start.Add(pageTime(m, pages))
+	if handedOver {
+		m.handedOver = append(m.handedOver, m.busyUntil)
+	}
+}
+
+// finished records that m reported a job done at now: the jobs still printing there start
+// now at the latest, which corrects busyUntil whether the printer ran faster or slower than
+// its ppm. Flights waiting after a busy answer are woken. Called with s.mu held.
+func (m *member) finished(now time.Time, done *flight) {
+	pages := 0
+	for _, f := range m.flights {
+		if f != done && f.state == spool.StatePrinting {
+			pages += f.pages
+		}
+	}
+	m.busyUntil = now.Add(pageTime(m, pages))
+	close(m.senderWake)
+	m.senderWake = make(chan struct{})
+}
+
+// pageTime is how long m takes for pages at its ppm.
+func pageTime(m *member, pages int) time.Duration {
+	return time.Duration(float64(pages) / float64(m.ppm()) * float64(time.Minute))
+}
+
+// anyFreeSlot: is there a usable printer that can take another job? Called with s.mu held.
+func (s *Scheduler) anyFreeSlot(now time.Time) bool {
+	for _, m := range s.members {
+		if m.usable(now) && m.slotsUsed(now) < m.spec.MaxInflight {
+			return true
+		}
+	}
+	return false
+}
+
+// armHandoverTimer asks for a pass when the next handed-over job should be done, since that
+// frees a slot without any event. Called with s.mu held.
+func (s *Scheduler) armHandoverTimer(now time.Time) {
+	var next time.Time
+	for _, m := range s.members {
+		for _, t := range m.handedOver {
+			if next.IsZero() || t.Before(next) {
+				next = t
+			}
+		}
+	}
+	if next.IsZero() {
+		return
+	}
+	d := next.Sub(now) + time.Millisecond
+	if s.handoverTimer == nil {
+		s.handoverTimer = time.AfterFunc(d, s.kick)
+		return
+	}
+	s.handoverTimer.Reset(d)
 }
 
 // supports reports whether a printer with capabilities c can print j as asked. Unknown

@@ -21,20 +21,34 @@ var (
 	errGraceEnded = errors.New("printer down past the grace period")
 )
 
+// breakerThreshold is how many send failures in a row open a printer's circuit breaker: it
+// gets no new work for a while (growing with further failures), whatever its probes say.
+const breakerThreshold = 3
+
 type flight struct {
-	m       *member
-	jobID   int64
-	pages   int
-	state   spool.State // assigned, sending or printing: what the flight has recorded
-	cancel  context.CancelCauseFunc
-	receipt printers.Receipt
-	actor   string // who canceled or moved it
+	m     *member
+	jobID int64
+	pages int
+	// state is what the flight has reached: pending (just started), assigned, sending or
+	// printing. It becomes sending under s.mu before the store is told, so that once it says
+	// sending an operator move no longer treats the job as merely assigned.
+	state spool.State
+	// undelivered is true while the flight waits after a busy answer: the job is sending in the
+	// store, but nothing is at the printer, so failover and drain move it at once.
+	undelivered bool
+	cancel      context.CancelCauseFunc
+	receipt     printers.Receipt
+	actor       string // who canceled or moved it
+	moveTo      string // the printer an operator moved it to ("" = let the scheduler choose)
+	// landed is closed when the flight is over and the job's row says where it is now.
+	landed chan struct{}
 }
 
 // startFlight records the assignment in memory and starts the flight. Called with s.mu held.
 func (s *Scheduler) startFlight(ctx context.Context, j *spool.Job, m *member) {
 	fctx, cancel := context.WithCancelCause(ctx)
-	f := &flight{m: m, jobID: j.ID, pages: max(j.Pages, 1), state: spool.StatePending, cancel: cancel}
+	f := &flight{m: m, jobID: j.ID, pages: max(j.Pages, 1), state: spool.StatePending, cancel: cancel,
+		landed: make(chan struct{})}
 	m.flights[j.ID] = f
 	m.backlog += f.pages
 	s.wg.Add(1)
@@ -54,7 +68,14 @@ func (s *Scheduler) land(m *member, f *flight) {
 		m.backlog -= f.pages
 	}
 	s.mu.Unlock()
+	close(f.landed)
 	s.changed()
+}
+
+// flightLog is the part of *slog.Logger a flight uses.
+type flightLog interface {
+	Warn(string, ...any)
+	Info(string, ...any)
 }
 
 // fly runs one job to completion at m. resume, when not nil, is a job found printing at start.
@@ -77,8 +98,10 @@ func (s *Scheduler) fly(ctx context.Context, m *member, f *flight, resume *spool
 	var job *spool.Job
 	if resume != nil {
 		job = resume
+		s.mu.Lock()
 		f.state = spool.StatePrinting
 		f.receipt = printers.Receipt{UpstreamID: job.UpstreamID}
+		s.mu.Unlock()
 	} else {
 		if !set(spool.StateAssigned, spool.Change{From: []spool.State{spool.StatePending}, Printer: &name,
 			Message: fmt.Sprintf("assigned to %s", name)}) {
@@ -86,8 +109,8 @@ func (s *Scheduler) fly(ctx context.Context, m *member, f *flight, resume *spool
 		}
 		var err error
 		if job, err = s.store.Job(bg, f.jobID); err != nil {
-			log.Error("load assigned job", "err", err)
-			s.requeue(log, f, spool.Change{Reason: "internal-error", Message: err.Error()})
+			log.Warn("load assigned job", "err", err)
+			s.requeue(log, f, spool.Change{Reason: "internal-error", Message: err.Error()}, "")
 			return
 		}
 		if !s.send(ctx, log, m, f, job, set) {
@@ -97,81 +120,156 @@ func (s *Scheduler) fly(ctx context.Context, m *member, f *flight, resume *spool
 	s.watch(ctx, log, m, f, job, set)
 }
 
-// send moves the job to "sending" and hands it to the printer, retrying while the printer says
+// send moves the job to "sending" and hands it to the printer, waiting while the printer says
 // busy. It returns true when the printer accepted the job.
-func (s *Scheduler) send(ctx context.Context, log interface {
-	Warn(string, ...any)
-	Info(string, ...any)
-}, m *member, f *flight, job *spool.Job, set func(spool.State, spool.Change) bool) bool {
-	if cause := context.Cause(ctx); ctx.Err() != nil {
-		s.stopped(f, cause, spool.StateAssigned, true)
+func (s *Scheduler) send(ctx context.Context, log flightLog, m *member, f *flight, job *spool.Job,
+	set func(spool.State, spool.Change) bool) bool {
+	s.mu.Lock()
+	if ctx.Err() != nil {
+		s.mu.Unlock()
+		s.stopped(f, context.Cause(ctx), spool.StateAssigned, true)
 		return false
 	}
+	f.state = spool.StateSending
+	s.mu.Unlock()
 	if !set(spool.StateSending, spool.Change{From: []spool.State{spool.StateAssigned}}) {
 		return false
 	}
 	pj := printJob(job)
-	wait := s.opts.BusyRetry
+	busy := 0
 	for {
 		r, err := m.spec.Printer.Send(ctx, pj)
 		if err == nil {
 			s.mu.Lock()
+			reopened := m.sendErrors >= breakerThreshold
 			m.sendErrors = 0
+			m.breakerOpen = time.Time{}
 			f.receipt = r
+			m.accepted(s.now(), f.pages, r.Done)
 			s.mu.Unlock()
+			if reopened {
+				s.printerEvent(m, "breaker-open", string(m.state), "circuit breaker closed: "+m.spec.Name+" accepted a job")
+			}
 			up := r.UpstreamID
 			set(spool.StatePrinting, spool.Change{From: []spool.State{spool.StateSending}, UpstreamID: &up,
 				Message: "accepted by " + m.spec.Name})
 			return true
+		}
+		if errors.Is(err, printers.ErrBusy) && ctx.Err() == nil {
+			// Not a fault: the printer is printing something else. Nothing is at the printer
+			// while we wait, so failover, drain and moves treat the job as assigned meanwhile.
+			busy++
+			s.mu.Lock()
+			f.undelivered = true
+			wake := m.senderWake
+			wait := s.busyWait(m, busy)
+			s.mu.Unlock()
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			case <-wake:
+			}
+			t.Stop()
+			s.mu.Lock()
+			stop := ctx.Err() != nil
+			f.undelivered = stop
+			s.mu.Unlock()
+			if stop {
+				s.stopped(f, context.Cause(ctx), spool.StateSending, true)
+				return false
+			}
+			continue
 		}
 		if ctx.Err() != nil {
 			// Stopped while bytes may have been moving: the printer may have the job.
 			s.stopped(f, context.Cause(ctx), spool.StateSending, errors.Is(err, printers.ErrBusy) || errors.Is(err, printers.ErrNotDelivered))
 			return false
 		}
-		if errors.Is(err, printers.ErrBusy) {
-			// Not a fault: the printer holds other work. Try again shortly, as long as it is usable.
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				s.stopped(f, context.Cause(ctx), spool.StateSending, true)
-				return false
-			case <-t.C:
-			}
-			wait = min(wait*2, 5*time.Second)
-			continue
-		}
 		var jerr *printers.JobError
 		if errors.As(err, &jerr) {
 			log.Warn("printer refused the job", "err", err)
-			s.requeueOrAbort(log, f, job, spool.Change{Reason: "job-refused", Message: err.Error()}, false)
+			s.requeueOrAbort(log, f, job, spool.Change{Reason: "job-refused", Message: err.Error(), Attempt: true})
 			return false
 		}
-		// A printer fault counts against the printer (circuit breaker) and the job's attempts.
-		certain := errors.Is(err, printers.ErrNotDelivered)
-		s.mu.Lock()
-		m.sendErrors++
-		if m.sendErrors >= 3 {
-			m.breakerOpen = s.now().Add(time.Duration(min(m.sendErrors, 10)) * s.opts.ProbeInterval)
-		}
-		s.mu.Unlock()
-		log.Warn("send failed", "err", err, "delivered_nothing", certain)
-		s.requeueOrAbort(log, f, job, spool.Change{Reason: "send-failed", Message: err.Error(),
-			PossibleDuplicate: !certain}, true)
+		s.sendFailed(log, m, f, job, err)
 		return false
 	}
 }
 
+// busyWait is how long a flight waits after the busy-th busy answer in a row: until the printer
+// should be done with what it holds, then backing off from BusyRetry/4 (doubling, at most 2 s)
+// when the printer takes longer than its speed says or is busy with other clients' work.
+// Called with s.mu held.
+func (s *Scheduler) busyWait(m *member, busy int) time.Duration {
+	if d := m.busyUntil.Sub(s.now()); d > 0 && busy == 1 {
+		return d + 10*time.Millisecond
+	}
+	d := s.opts.BusyRetry / 4
+	for i := 1; i < busy && d < 2*time.Second; i++ {
+		d *= 2
+	}
+	return min(max(d, 10*time.Millisecond), 2*time.Second)
+}
+
+// sendFailed handles a printer fault during send: it counts against the printer (circuit
+// breaker), and against the job only when something may have reached the printer.
+func (s *Scheduler) sendFailed(log flightLog, m *member, f *flight, job *spool.Job, err error) {
+	certain := errors.Is(err, printers.ErrNotDelivered)
+	s.mu.Lock()
+	m.sendErrors++
+	var moved []*flight
+	opened := false
+	if m.sendErrors >= breakerThreshold {
+		wasOpen := s.now().Before(m.breakerOpen)
+		m.breakerOpen = s.now().Add(time.Duration(min(m.sendErrors, 10)) * s.opts.ProbeInterval)
+		opened = !wasOpen
+		// Nothing else happens when it closes again: ask for a pass then.
+		time.AfterFunc(m.breakerOpen.Sub(s.now())+time.Millisecond, s.kick)
+		// The printer takes no new work: what waits for it goes elsewhere now.
+		moved = s.takeAssignedLocked(m)
+	}
+	for _, mf := range moved {
+		if mf != f {
+			mf.cancel(errFailover)
+		}
+	}
+	n, until := m.sendErrors, m.breakerOpen
+	s.mu.Unlock()
+	log.Warn("send failed", "err", err, "delivered_nothing", certain, "printer_errors", n)
+	if opened {
+		s.printerEvent(m, string(m.state), "breaker-open", fmt.Sprintf(
+			"circuit breaker open until %s after %d send failures in a row: %v", until.Format(time.TimeOnly), n, err))
+	}
+	c := spool.Change{Reason: "send-failed", Message: fmt.Sprintf("send to %s failed: %v", m.spec.Name, err),
+		PossibleDuplicate: !certain, Attempt: !certain}
+	if !certain {
+		c.Reason = "possible-duplicate"
+	}
+	s.requeueOrAbort(log, f, job, c)
+}
+
+// printerEvent records a printer event outside a probe (circuit breaker).
+func (s *Scheduler) printerEvent(m *member, from, to, msg string) {
+	if err := s.store.RecordEvent(context.Background(), spool.Event{Kind: spool.EventPrinterState, Printer: m.spec.Name,
+		From: from, To: to, Message: msg}); err != nil {
+		s.log.Error("record printer event", "printer", m.spec.Name, "err", err)
+	}
+	s.changed()
+}
+
 // watch follows a printing job until the printer reports it finished.
-func (s *Scheduler) watch(ctx context.Context, log interface {
-	Warn(string, ...any)
-	Info(string, ...any)
-}, m *member, f *flight, job *spool.Job, set func(spool.State, spool.Change) bool) {
+func (s *Scheduler) watch(ctx context.Context, log flightLog, m *member, f *flight, job *spool.Job,
+	set func(spool.State, spool.Change) bool) {
 	s.mu.Lock()
 	r := f.receipt
 	s.mu.Unlock()
+	last := -1
 	progress := func(n int) {
+		if n == last {
+			return
+		}
+		last = n
 		if err := s.store.SetProgress(context.WithoutCancel(ctx), f.jobID, n); err == nil {
 			s.notify.signal()
 		}
@@ -182,18 +280,23 @@ func (s *Scheduler) watch(ctx context.Context, log interface {
 			s.stopped(f, context.Cause(ctx), spool.StatePrinting, false)
 			return
 		}
-		// The printer stopped answering about the job. Keep waiting is the probe's call: if
-		// the printer is dead, failover will stop this flight; otherwise retry the watch.
+		// The backend gave up on the job (backends keep retrying while the printer is merely
+		// unreachable; the probe and the grace period decide about a dead printer).
 		log.Warn("watch failed, requeueing as possible duplicate", "err", err)
-		s.requeue(log, f, spool.Change{Kind: spool.EventFailover, Reason: "possible-duplicate",
+		s.requeueOrAbort(log, f, job, spool.Change{Kind: spool.EventFailover, Reason: "possible-duplicate",
 			Message: "lost track of the job at " + m.spec.Name + ": " + err.Error(), PossibleDuplicate: true, Attempt: true})
 		return
 	}
+	s.mu.Lock()
+	if !r.Done {
+		m.finished(s.now(), f)
+	}
+	if out == printers.OutcomeCompleted {
+		m.doneHour = append(m.doneHour, doneMark{at: s.now(), pages: f.pages})
+	}
+	s.mu.Unlock()
 	switch out {
 	case printers.OutcomeCompleted:
-		s.mu.Lock()
-		m.doneHour = append(m.doneHour, doneMark{at: s.now(), pages: f.pages})
-		s.mu.Unlock()
 		set(spool.StateCompleted, spool.Change{From: []spool.State{spool.StatePrinting}, Message: "completed at " + m.spec.Name})
 	case printers.OutcomeCanceled:
 		set(spool.StateCanceled, spool.Change{From: []spool.State{spool.StatePrinting}, Reason: "canceled-at-device",
@@ -201,16 +304,16 @@ func (s *Scheduler) watch(ctx context.Context, log interface {
 	default:
 		// Aborted or forgotten upstream: some pages may have printed.
 		s.requeueOrAbort(log, f, job, spool.Change{Kind: spool.EventFailover, Reason: "possible-duplicate",
-			Message: fmt.Sprintf("printer %s reported the job %s", m.spec.Name, out), PossibleDuplicate: true}, true)
+			Message: fmt.Sprintf("printer %s reported the job %s", m.spec.Name, out), PossibleDuplicate: true, Attempt: true})
 	}
 }
 
 // stopped handles a flight stopped from outside while in state at. certain says nothing
 // reached the printer.
 func (s *Scheduler) stopped(f *flight, cause error, at spool.State, certain bool) {
-	log := s.log.With("job", f.jobID)
+	log := s.log.With("job", f.jobID, "printer", f.m.spec.Name)
 	s.mu.Lock()
-	actor, r := f.actor, f.receipt
+	actor, r, moveTo := f.actor, f.receipt, f.moveTo
 	s.mu.Unlock()
 	switch {
 	case errors.Is(cause, errCanceled):
@@ -220,16 +323,32 @@ func (s *Scheduler) stopped(f *flight, cause error, at spool.State, certain bool
 		s.transitionLogged(log, f.jobID, spool.StateCanceled, spool.Change{Actor: actor, Kind: spool.EventOperator,
 			Reason: "canceled-by-user", Message: "canceled by " + actor})
 	case errors.Is(cause, errMoved), errors.Is(cause, errFailover), errors.Is(cause, errGraceEnded):
-		if at == spool.StatePrinting {
-			s.cancelUpstream(f, r)
-		}
 		dup := !certain && at != spool.StateAssigned
-		c := spool.Change{Kind: spool.EventFailover, Actor: actor, PossibleDuplicate: dup, Attempt: at != spool.StateAssigned,
-			Message: fmt.Sprintf("%s while %s", cause, at)}
+		kind := spool.EventFailover
+		if errors.Is(cause, errMoved) {
+			kind = spool.EventOperator
+		}
+		c := spool.Change{Kind: kind, Actor: actor, PossibleDuplicate: dup, Attempt: dup,
+			Message: fmt.Sprintf("%s: %s while %s", f.m.spec.Name, cause, at)}
 		if dup {
 			c.Reason = "possible-duplicate"
+			c.Message += ", requeued as a possible duplicate"
+		} else {
+			c.Message += ", nothing delivered, requeued"
 		}
-		s.requeue(log, f, c)
+		if moveTo != "" {
+			c.Message += " for " + moveTo
+		}
+		s.requeue(log, f, c, moveTo)
+		if at == spool.StatePrinting {
+			// Best effort, after the requeue: a stopped (not dead) printer that still holds the
+			// job must not print it after it went elsewhere, but a dead one must not delay it.
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				s.cancelUpstream(f, r)
+			}()
+		}
 	default:
 		// Shutdown: leave the row as it is; recovery at the next start knows what to do.
 	}
@@ -239,8 +358,6 @@ func (s *Scheduler) cancelUpstream(f *flight, r printers.Receipt) {
 	if r.UpstreamID == "" || r.Done {
 		return
 	}
-	// Best effort: a stopped (not dead) printer that still holds the job must not print it
-	// after it has gone elsewhere.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := f.m.spec.Printer.Cancel(ctx, r); err != nil {
@@ -248,26 +365,25 @@ func (s *Scheduler) cancelUpstream(f *flight, r printers.Receipt) {
 	}
 }
 
-// requeue puts the job back to pending, printer cleared.
-func (s *Scheduler) requeue(log interface{ Warn(string, ...any) }, f *flight, c spool.Change) {
-	empty := ""
-	c.Printer = &empty
+// requeue puts the job back to pending, its printer set to pin ("" = any pool member).
+func (s *Scheduler) requeue(log flightLog, f *flight, c spool.Change, pin string) {
+	c.Printer = &pin
 	s.transitionLogged(log, f.jobID, spool.StatePending, c)
 }
 
-// requeueOrAbort requeues the job, or aborts it once it used up its attempts.
-func (s *Scheduler) requeueOrAbort(log interface{ Warn(string, ...any) }, f *flight, job *spool.Job, c spool.Change, attempt bool) {
-	c.Attempt = true
-	if job.Attempts+1 >= s.opts.MaxAttempts {
+// requeueOrAbort requeues the job, or aborts it when this attempt (c.Attempt) uses up its
+// attempts.
+func (s *Scheduler) requeueOrAbort(log flightLog, f *flight, job *spool.Job, c spool.Change) {
+	if c.Attempt && job.Attempts+1 >= s.opts.MaxAttempts {
 		c.Message = fmt.Sprintf("aborted after %d attempts: %s", job.Attempts+1, c.Message)
 		c.Reason = "aborted-by-system"
 		s.transitionLogged(log, f.jobID, spool.StateAborted, c)
 		return
 	}
-	s.requeue(log, f, c)
+	s.requeue(log, f, c, "")
 }
 
-func (s *Scheduler) transitionLogged(log interface{ Warn(string, ...any) }, id int64, to spool.State, c spool.Change) {
+func (s *Scheduler) transitionLogged(log flightLog, id int64, to spool.State, c spool.Change) {
 	if err := s.store.Transition(context.Background(), id, to, c); err != nil {
 		log.Warn("job transition refused", "to", to, "err", err)
 	}
@@ -328,10 +444,12 @@ func (s *Scheduler) resumePrinting(ctx context.Context) error {
 			continue
 		}
 		fctx, cancel := context.WithCancelCause(ctx)
-		f := &flight{m: m, jobID: j.ID, pages: max(j.Pages, 1), state: spool.StatePrinting, cancel: cancel}
+		f := &flight{m: m, jobID: j.ID, pages: max(j.Pages, 1), state: spool.StatePrinting, cancel: cancel,
+			landed: make(chan struct{})}
 		s.mu.Lock()
 		m.flights[j.ID] = f
 		m.backlog += f.pages
+		m.accepted(s.now(), f.pages, false)
 		s.mu.Unlock()
 		s.wg.Add(1)
 		go func() {

@@ -55,7 +55,13 @@ func (s *Scheduler) ProbeOnce(ctx context.Context, name string) {
 }
 
 // applyProbe updates m from one probe, with hysteresis: FailAfter failures in a row make it
-// unreachable, RecoverAfter successes in a row bring an unreachable printer back.
+// unreachable, RecoverAfter successes in a row bring an unreachable printer back. A printer that
+// answers is whatever state it reports (stopped, degraded, ...) at once: its answer is certain.
+//
+// Failover: when m stops being usable, the jobs waiting for it (assigned, or waiting after a busy
+// answer) move at once; once it has been unusable for GracePeriod, the jobs it holds (sending,
+// printing) are requeued elsewhere as possible duplicates, and canceled at the printer if it
+// still answers. A job the printer reports completed before then is completed, not requeued.
 func (s *Scheduler) applyProbe(ctx context.Context, m *member, st printers.Status, err error) {
 	now := s.now()
 	s.mu.Lock()
@@ -67,11 +73,12 @@ func (s *Scheduler) applyProbe(ctx context.Context, m *member, st printers.Statu
 		m.failures++
 		m.successes = 0
 		m.probeErr = err.Error()
-		if st.State == printers.StateStopped {
+		switch {
+		case st.State == printers.StateStopped:
 			// The backend reached the printer and knows it cannot print (e.g. unwritable).
 			next = printers.StateStopped
 			m.status.Reasons = st.Reasons
-		} else if m.failures >= s.opts.FailAfter || old == printers.StateUnknown && m.failures >= s.opts.FailAfter {
+		case m.failures >= s.opts.FailAfter:
 			next = printers.StateUnreachable
 		}
 	} else {
@@ -91,61 +98,70 @@ func (s *Scheduler) applyProbe(ctx context.Context, m *member, st printers.Statu
 		if old == printers.StateUnreachable && m.successes < s.opts.RecoverAfter {
 			next = printers.StateUnreachable
 		}
-		if next.Usable() {
-			m.breakerOpen = time.Time{}
-		}
 	}
 	m.state = next
 	wasUsable, isUsable := old.Usable(), next.Usable()
 	if isUsable {
 		m.downSince = time.Time{}
+		if !wasUsable {
+			// Back from stopped or unreachable: a fresh start for the circuit breaker, and no
+			// stale estimate of work a restarted printer may have lost.
+			m.sendErrors = 0
+			m.breakerOpen = time.Time{}
+			if len(m.flights) == 0 {
+				m.busyUntil = time.Time{}
+			}
+		}
 	} else if wasUsable || m.downSince.IsZero() {
 		m.downSince = now
 	}
 	reasonsChanged := !slices.Equal(oldReasons, m.status.Reasons)
 	var moved []*flight
-	if wasUsable && !isUsable {
+	if !isUsable {
 		moved = s.takeAssignedLocked(m)
 	}
 	var graceEnded []*flight
 	if !isUsable && !m.downSince.IsZero() && now.Sub(m.downSince) >= s.opts.GracePeriod {
 		for _, f := range m.flights {
-			if f.state == spool.StatePrinting || f.state == spool.StateSending {
+			if (f.state == spool.StatePrinting || f.state == spool.StateSending) && !f.undelivered {
 				graceEnded = append(graceEnded, f)
 			}
 		}
 	}
-	s.mu.Unlock()
-
-	if old != next || (reasonsChanged && next != printers.StateUnreachable) {
-		msg := fmt.Sprintf("%s -> %s (reasons: %s)", old, next, reasonList(m.status.Reasons))
-		if err != nil {
-			msg = fmt.Sprintf("%s -> %s: %v", old, next, err)
-		}
-		if old != printers.StateUnknown || !next.Usable() {
-			if rerr := s.store.RecordEvent(ctx, spool.Event{Kind: spool.EventPrinterState, Printer: m.spec.Name,
-				From: string(old), To: string(next), Message: msg}); rerr != nil {
-				s.log.Error("record printer event", "printer", m.spec.Name, "err", rerr)
-			}
-		}
-		if old != next {
-			s.log.Info("printer state", "printer", m.spec.Name, "from", old, "to", next, "reasons", reasonList(m.status.Reasons))
-		}
-		s.changed()
-	}
+	// Cancel under the lock: a flight checks its context under it before it starts sending,
+	// so an assigned job is either taken back here or already on its way, never half of each.
 	for _, f := range moved {
 		f.cancel(errFailover)
 	}
 	for _, f := range graceEnded {
 		f.cancel(errGraceEnded)
 	}
+	s.mu.Unlock()
+
+	// ready <-> busy is load, not health: it shows in the live state but would flood the log.
+	load := func(st printers.State) bool { return st == printers.StateReady || st == printers.StateBusy }
+	if (old != next && !(load(old) && load(next))) || (reasonsChanged && next != printers.StateUnreachable) {
+		msg := fmt.Sprintf("%s -> %s (reasons: %s)", old, next, reasonList(m.status.Reasons))
+		if err != nil {
+			msg = fmt.Sprintf("%s -> %s: %v", old, next, err)
+		}
+		if rerr := s.store.RecordEvent(ctx, spool.Event{Kind: spool.EventPrinterState, Printer: m.spec.Name,
+			From: string(old), To: string(next), Message: msg}); rerr != nil {
+			s.log.Error("record printer event", "printer", m.spec.Name, "err", rerr)
+		}
+		s.log.Info("printer state", "printer", m.spec.Name, "from", old, "to", next, "reasons", reasonList(m.status.Reasons))
+	}
+	if old != next || reasonsChanged {
+		s.changed()
+	}
 }
 
-// takeAssignedLocked returns the flights not yet handed to m: they move the moment m is unusable.
+// takeAssignedLocked returns the flights not yet handed to m: assigned ones, and ones waiting
+// after a busy answer. They move the moment m is unusable or drained.
 func (s *Scheduler) takeAssignedLocked(m *member) []*flight {
 	var out []*flight
 	for _, f := range m.flights {
-		if f.state == spool.StatePending || f.state == spool.StateAssigned {
+		if f.state == spool.StatePending || f.state == spool.StateAssigned || f.undelivered {
 			out = append(out, f)
 		}
 	}

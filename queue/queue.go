@@ -81,6 +81,11 @@ type Scheduler struct {
 	// loadErr is the last error the scheduling pass met, for /healthz.
 	loadErr error
 
+	// planGen counts operator moves; a scheduling pass started before one re-plans (assign.go).
+	planGen uint64
+	// handoverTimer wakes the scheduler when a handed-over job is expected to finish.
+	handoverTimer *time.Timer
+
 	wake    chan struct{}
 	notify  *broadcaster
 	wg      sync.WaitGroup
@@ -104,6 +109,15 @@ type member struct {
 	flights     map[int64]*flight
 	backlog     int // pages assigned, sending or printing here
 	doneHour    []doneMark
+	// busyUntil estimates when the printer finishes the jobs it accepted (see assign.go).
+	busyUntil time.Time
+	// handedOver are the estimated finish times of jobs whose completion was their transfer
+	// (LPD, socket): they print inside the printer after their flight ended, and still hold
+	// one of its max_inflight slots until then.
+	handedOver []time.Time
+	// senderWake is closed (and replaced) when a job at this printer finishes, so flights
+	// waiting after a busy answer try again at once.
+	senderWake chan struct{}
 }
 
 type doneMark struct {
@@ -180,7 +194,8 @@ func New(opts Options) (*Scheduler, error) {
 		if p.MaxInflight <= 0 {
 			p.MaxInflight = opts.MaxInflight
 		}
-		s.members[p.Name] = &member{spec: p, state: printers.StateUnknown, flights: map[int64]*flight{}}
+		s.members[p.Name] = &member{spec: p, state: printers.StateUnknown, flights: map[int64]*flight{},
+			senderWake: make(chan struct{})}
 		s.order = append(s.order, p.Name)
 	}
 	for i := range opts.Virtual {
