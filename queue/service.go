@@ -252,12 +252,11 @@ func (s *Scheduler) Drain(ctx context.Context, name, actor string, drain bool) e
 		moved = s.takeAssignedLocked(m)
 		for _, f := range moved {
 			f.actor = actor
+			// Under the lock, so the flight cannot start sending in between (see probe.go).
+			f.cancel(errMoved)
 		}
 	}
 	s.mu.Unlock()
-	for _, f := range moved {
-		f.cancel(errMoved)
-	}
 	s.changed()
 	return nil
 }
