@@ -1,0 +1,116 @@
+// The LPD backend: RFC 1179 print queues (print servers, older network printers). The protocol
+// has no completion report, so a job is done once the server acknowledged its last file.
+package printers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/printgate/printgate/lpd"
+)
+
+// LPD sends jobs to one queue of an LPD server.
+type LPD struct {
+	name   string
+	addr   string // host:port
+	queue  string
+	ppm    int
+	caps   *Capabilities
+	client *lpd.Client
+	log    *slog.Logger
+}
+
+// NewLPD returns the backend for lpd://host[:port]/queue.
+func NewLPD(c Config) (*LPD, error) {
+	addr, queue, err := lpd.ParseURI(c.URI)
+	if err != nil {
+		return nil, fmt.Errorf("printers: %s: %w", c.Name, err)
+	}
+	return &LPD{name: c.Name, addr: addr, queue: queue, ppm: c.PPM, caps: declaredCaps(c, "LPD print queue"),
+		client: &lpd.Client{}, log: logger(c)}, nil
+}
+
+// Name implements Printer.
+func (p *LPD) Name() string { return p.name }
+
+// Send implements Printer: one LPD job whose data files are the job's documents, in order.
+// A refusal at any step, or a server that cannot be reached, delivered nothing: LPD servers
+// queue a job only once its last file is acknowledged.
+func (p *LPD) Send(ctx context.Context, job *Job) (Receipt, error) {
+	cj := lpd.ClientJob{Name: job.Name, User: job.Owner, Copies: max(job.Copies, 1)}
+	for _, d := range job.Documents {
+		cj.Files = append(cj.Files, lpd.ClientFile{Name: d.Name, Path: d.Path, Format: lpd.FormatLetter(d.Format)})
+	}
+	err := p.client.Send(ctx, p.addr, p.queue, cj)
+	switch {
+	case err == nil:
+		return Receipt{Done: true}, nil
+	case errors.Is(err, lpd.ErrRefused), notDelivered(err):
+		return Receipt{}, fmt.Errorf("%w: %s: %w", ErrNotDelivered, p.name, err)
+	}
+	return Receipt{}, fmt.Errorf("printers: %s: %w", p.name, err)
+}
+
+// Watch implements Printer: the acknowledged transfer was the completion.
+func (p *LPD) Watch(context.Context, Receipt, func(int)) (Outcome, error) {
+	return OutcomeCompleted, nil
+}
+
+// Cancel implements Printer; a transferred LPD job is the server's.
+func (p *LPD) Cancel(context.Context, Receipt) error { return nil }
+
+// Probe implements Printer: the server accepts a TCP connection. RFC 1179's queue-state
+// command would tell more, but its answer is free text that differs per server.
+func (p *LPD) Probe(ctx context.Context) (Status, error) {
+	if err := tcpProbe(ctx, p.addr); err != nil {
+		return Status{QueuedJobs: -1}, fmt.Errorf("printers: %s: %w", p.name, err)
+	}
+	return Status{State: StateReady, Accepting: true, QueuedJobs: -1, PPM: p.ppm, Capabilities: p.caps}, nil
+}
+
+// Close implements Printer.
+func (p *LPD) Close() error { return nil }
+
+// tcpProbe connects to addr and hangs up.
+func tcpProbe(ctx context.Context, addr string) error {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	return c.Close()
+}
+
+// notDelivered reports whether err says the printer was never reached: a failed dial or name
+// look-up, so nothing can have been printed.
+func notDelivered(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	return errors.As(err, &dns)
+}
+
+// declaredCaps are the capabilities the configuration declares for a printer that cannot
+// report its own; nil lists mean "unknown" (taken as able).
+func declaredCaps(c Config, model string) *Capabilities {
+	caps := &Capabilities{Formats: c.Formats, Media: c.Media, Sides: c.Sides, MakeModel: model}
+	if c.Color != nil {
+		caps.ColorModes = []string{"monochrome"}
+		if *c.Color {
+			caps.ColorModes = append(caps.ColorModes, "color", "auto")
+		}
+	}
+	return caps
+}
+
+func logger(c Config) *slog.Logger {
+	if c.Logger != nil {
+		return c.Logger
+	}
+	return slog.Default()
+}
