@@ -96,7 +96,11 @@ func (s *Server) checkJobRequest(rq *request, rs *response) (jobRequest, bool) {
 		return jobRequest{}, false
 	}
 	attrs := DecodeTemplate(Attrs(k.accepted))
-	attrs.DocumentFormat = jr.format
+	if rq.oper.Has("document-format") {
+		// As given: CUPS sends Create-Job without it and names each document's format in its
+		// Send-Document; the stored documents carry their own (detected) formats.
+		attrs.DocumentFormat = jr.format
+	}
 	jr.nj = spool.NewJob{
 		VirtualPrinter: rq.printer.Name,
 		Name:           truncateUTF8(jobName, 255),

@@ -466,6 +466,11 @@ func TestCreateJobSendDocumentCloseJob(t *testing.T) {
 	if j := svc.job(id); j.State != spool.StatePending || len(j.Documents) != 2 {
 		t.Fatalf("job %s with %d documents", j.State, len(j.Documents))
 	}
+	// Create-Job named no format (as CUPS sends it): none is stored for the job, and each
+	// document keeps the format its Send-Document gave.
+	if j := svc.job(id); j.Attributes.DocumentFormat != "" || j.Documents[1].Format != FormatPDF {
+		t.Errorf("job format %q, document format %q", j.Attributes.DocumentFormat, j.Documents[1].Format)
+	}
 	if rsp := send(id, "alice", &yes, testPDF(1)); status(rsp) != goipp.StatusErrorNotPossible {
 		t.Errorf("Send-Document to a closed job: %s", status(rsp))
 	}
