@@ -31,6 +31,8 @@ type Service interface {
 	CancelJob(ctx context.Context, id int64, actor string) error
 	HoldJob(ctx context.Context, id int64, actor string) error
 	ReleaseJob(ctx context.Context, id int64, actor string) error
+	RetryJob(ctx context.Context, id int64, actor string) error
+	MoveJob(ctx context.Context, id int64, printer, actor string) error
 	Drain(ctx context.Context, name, actor string, drain bool) error
 	Printers() []queue.PrinterInfo
 	Printer(name string) (queue.PrinterInfo, error)
@@ -71,7 +73,7 @@ func (a *API) Register(r *mux.Router) {
 	v1.HandleFunc("/jobs", a.submitJob).Methods(http.MethodPost)
 	v1.HandleFunc("/jobs", a.listJobs).Methods(http.MethodGet)
 	v1.HandleFunc("/jobs/{id:[0-9]+}", a.showJob).Methods(http.MethodGet)
-	v1.HandleFunc("/jobs/{id:[0-9]+}/{action:cancel|hold|release}", a.operator(a.jobAction)).Methods(http.MethodPost)
+	v1.HandleFunc("/jobs/{id:[0-9]+}/{action:cancel|hold|release|retry|move}", a.operator(a.jobAction)).Methods(http.MethodPost)
 	v1.HandleFunc("/printers", a.listPrinters).Methods(http.MethodGet)
 	v1.HandleFunc("/printers/{name}", a.showPrinter).Methods(http.MethodGet)
 	v1.HandleFunc("/printers/{name}/{action:drain|resume}", a.operator(a.printerAction)).Methods(http.MethodPost)
@@ -294,6 +296,18 @@ func (a *API) jobAction(w http.ResponseWriter, r *http.Request, actor string) {
 		err = a.svc.HoldJob(r.Context(), id, actor)
 	case "release":
 		err = a.svc.ReleaseJob(r.Context(), id, actor)
+	case "retry":
+		err = a.svc.RetryJob(r.Context(), id, actor)
+	case "move":
+		// Body: {"printer": NAME}, a member of the job's virtual printer's pool.
+		var body struct {
+			Printer string `json:"printer"`
+		}
+		if derr := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&body); derr != nil || body.Printer == "" {
+			err = badRequest(`move wants a JSON body {"printer": NAME}`)
+			break
+		}
+		err = a.svc.MoveJob(r.Context(), id, body.Printer, actor)
 	}
 	if err != nil {
 		a.writeError(w, r, err)
