@@ -49,7 +49,7 @@ func TXTRecord(p *PrinterInfo, host string, tls bool) ([]string, error) {
 		"ty=" + makeModel,
 		"product=(" + makeModel + ")",
 		"pdl=" + pdlList(c.Formats),
-		"UUID=" + strings.TrimPrefix(p.UUID, "urn:uuid:"),
+		"UUID=" + printerUUID(p),
 		"URF=" + urf,
 		"Color=" + yesNo(colorOffered(c)),
 		"Duplex=" + yesNo(duplexOffered(c)),

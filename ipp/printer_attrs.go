@@ -4,6 +4,8 @@
 package ipp
 
 import (
+	"crypto/sha1"
+	"fmt"
 	"math"
 	"strings"
 	"time"
@@ -258,7 +260,7 @@ func (s *Server) printerAttributes(rq *request, req requested) goipp.Attributes 
 	b.strings(d, "printer-supply-info-uri", goipp.TagURI, rq.moreInfo())
 	b.add(d, "printer-up-time", goipp.TagInteger, unixTime(now))
 	b.strings(d, "printer-uri-supported", goipp.TagURI, rq.printerURI())
-	b.strings(d, "printer-uuid", goipp.TagURI, "urn:uuid:"+p.UUID)
+	b.strings(d, "printer-uuid", goipp.TagURI, "urn:uuid:"+printerUUID(p))
 	if offers(c, FormatPWGRaster) {
 		b.add(d, "pwg-raster-document-resolution-supported", goipp.TagResolution, res...)
 		b.strings(d, "pwg-raster-document-sheet-back", goipp.TagKeyword, "normal")
@@ -276,6 +278,19 @@ func (s *Server) printerAttributes(rq *request, req requested) goipp.Attributes 
 	}
 	b.strings(d, "which-jobs-supported", goipp.TagKeyword, whichJobsSupported()...)
 	return b.out
+}
+
+// printerUUID is the printer's UUID without urn:uuid:. A Service that gives none gets one
+// derived from the name (RFC 4122 version 5 style, SHA-1 of the name), so it is still stable
+// per virtual printer and well formed.
+func printerUUID(p *PrinterInfo) string {
+	if u := strings.TrimPrefix(p.UUID, "urn:uuid:"); u != "" {
+		return u
+	}
+	sum := sha1.Sum([]byte("printgate virtual printer " + p.Name))
+	sum[6] = sum[6]&0x0f | 0x50
+	sum[8] = sum[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", sum[0:4], sum[4:6], sum[6:8], sum[8:10], sum[10:16])
 }
 
 // printerState adds printer-state, printer-state-reasons and printer-state-message.

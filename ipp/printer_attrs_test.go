@@ -195,3 +195,18 @@ func TestNormalizeCaps(t *testing.T) {
 		t.Errorf("defaults: %+v", c)
 	}
 }
+
+func TestPrinterUUID(t *testing.T) {
+	t.Parallel()
+	re := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	a, b := printerUUID(&PrinterInfo{Name: "letters"}), printerUUID(&PrinterInfo{Name: "letters"})
+	if a != b || !re.MatchString(a) {
+		t.Errorf("derived UUIDs %q %q", a, b)
+	}
+	if c := printerUUID(&PrinterInfo{Name: "labels"}); c == a {
+		t.Error("two printers share a derived UUID")
+	}
+	if u := printerUUID(&PrinterInfo{Name: "x", UUID: "urn:uuid:3f0c6a4e-8a7b-4c1d-9e2f-0123456789ab"}); u != "3f0c6a4e-8a7b-4c1d-9e2f-0123456789ab" {
+		t.Errorf("given UUID %q", u)
+	}
+}
