@@ -94,7 +94,7 @@ func submitCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 func jobsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return &usageError{"usage: printgate jobs list|show|cancel|hold|release ..."}
+		return &usageError{"usage: printgate jobs list|show|cancel|hold|release|retry|move ..."}
 	}
 	sub := args[0]
 	fs := flag.NewFlagSet("jobs "+sub, flag.ContinueOnError)
@@ -103,7 +103,9 @@ func jobsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	state := fs.String("state", "", "filter by state (comma-separated)")
 	printer := fs.String("printer", "", "filter by physical printer")
 	limit := fs.Int("limit", 50, "how many jobs")
-	if err := fs.Parse(args[1:]); err != nil {
+	to := fs.String("to", "", "move: the printer to move the job to (a member of its pool)")
+	pos, err := parseInterspersed(fs, args[1:])
+	if err != nil {
 		return err
 	}
 	c := cf.client()
@@ -133,18 +135,25 @@ func jobsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", j.ID, j.State, j.VirtualPrinter, dash(j.Printer), j.Pages, j.Owner, j.Name, flags)
 		}
 		return tw.Flush()
-	case "show", "cancel", "hold", "release":
-		if fs.NArg() != 1 {
-			return &usageError{fmt.Sprintf("usage: printgate jobs %s ID", sub)}
+	case "show", "cancel", "hold", "release", "retry", "move":
+		usage := fmt.Sprintf("usage: printgate jobs %s ID", sub)
+		if sub == "move" {
+			usage += " --to PRINTER"
 		}
-		id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+		if len(pos) != 1 || (sub == "move") != (*to != "") {
+			return &usageError{usage}
+		}
+		id, err := strconv.ParseInt(pos[0], 10, 64)
 		if err != nil {
-			return &usageError{fmt.Sprintf("job id %q is not a number", fs.Arg(0))}
+			return &usageError{fmt.Sprintf("job id %q is not a number", pos[0])}
 		}
 		var j any
-		if sub == "show" {
+		switch sub {
+		case "show":
 			j, err = c.Job(ctx, id)
-		} else {
+		case "move":
+			j, err = c.JobAction(ctx, id, sub, map[string]string{"printer": *to})
+		default:
 			j, err = c.JobAction(ctx, id, sub, nil)
 		}
 		if err != nil {
@@ -198,6 +207,22 @@ func printersCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return nil
 	}
 	return &usageError{fmt.Sprintf("unknown printers command %q", sub)}
+}
+
+// parseInterspersed parses flags that may come before or after the positional arguments
+// ("jobs move 12 --to p1"), which flag.Parse alone stops at, and returns the positional ones.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }
 
 func dash(s string) string {

@@ -23,7 +23,11 @@ Usage:
                                      print files through a running gateway; prints job ids
   printgate jobs list [--state S] [--printer P] [--limit N]
   printgate jobs show ID
-  printgate jobs cancel|hold|release ID
+  printgate jobs cancel|hold|release|retry ID
+                                     retry: put an aborted or canceled job back in the queue
+  printgate jobs move ID --to PRINTER
+                                     send a pending, held or assigned job to PRINTER (a member
+                                     of its virtual printer's pool)
   printgate printers list
   printgate printers drain|resume NAME
   printgate hash-password [--cost N]   print the bcrypt hash of a password (read from the
