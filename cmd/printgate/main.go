@@ -30,6 +30,11 @@ Usage:
                                      of its virtual printer's pool)
   printgate printers list
   printgate printers drain|resume NAME
+  printgate bulk submit --name NAME [--printer P] (--dir DIR | --pdf FILE --pages-per-letter N)
+                    [--at 2026-12-01T02:00 | --cron "0 2 * * 1-5"]
+                                     register a run of letters (docs/BULK.md)
+  printgate bulk list | show ID | pause|resume|cancel ID | manifest ID [--csv]
+  printgate bulk reprint ID --letters 120-130 | unschedule SCHEDULE-ID
   printgate hash-password [--cost N]   print the bcrypt hash of a password (read from the
                                      terminal or stdin) for auth.users[].password_hash
   printgate version
@@ -82,6 +87,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return jobsCmd(ctx, rest, stdout, stderr)
 	case "printers":
 		return printersCmd(ctx, rest, stdout, stderr)
+	case "bulk":
+		return bulkCmd(ctx, rest, stdout, stderr)
 	case "hash-password":
 		return hashPasswordCmd(rest, os.Stdin, stdout, stderr)
 	case "version":

@@ -127,7 +127,12 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	if len(users) == 0 && len(tokens) == 0 && !cfg.Auth.TrustLoopback {
 		log.Warn("no operator can sign in: add auth.users (printgate hash-password) or auth.tokens to the config")
 	}
-	dash, err := ui.NewDashboard(ui.DashboardOptions{Service: sched, Auth: auth, Logger: log.With("component", "dashboard")})
+	bulk, err := newBulk(ctx, sched, log)
+	if err != nil {
+		return err
+	}
+	dash, err := ui.NewDashboard(ui.DashboardOptions{Service: sched, Runs: ui.DashboardRuns(bulk), Auth: auth,
+		Logger: log.With("component", "dashboard")})
 	if err != nil {
 		return err
 	}
@@ -150,7 +155,9 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	router.PathPrefix(ipp.PathIcons).Methods(http.MethodGet).Handler(ippSrv.Icons())
 	// The dashboard goes before the API: its event stream shares /api/v1/events (by Accept).
 	dash.Register(router)
-	ui.NewAPI(sched, auth, log).Register(router)
+	api := ui.NewAPI(sched, auth, log)
+	api.Register(router)
+	api.RegisterRuns(router, bulk)
 	router.Handle("/metrics", auth.GuardAPI(metrics.Handler())).Methods(http.MethodGet)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -178,6 +185,11 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	go func() {
 		defer wg.Done()
 		dash.Run(runCtx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		bulk.Run(runCtx)
 	}()
 	wg.Add(1)
 	go func() {
