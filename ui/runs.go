@@ -473,3 +473,76 @@ func (h *runsAPI) deleteSchedule(w http.ResponseWriter, r *http.Request, actor s
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// DashboardRuns adapts the bulk-run service to the dashboard's RunsService.
+func DashboardRuns(svc BulkService) RunsService { return dashboardRuns{svc: svc} }
+
+type dashboardRuns struct{ svc BulkService }
+
+// ListRuns implements RunsService: the newest 100 runs.
+func (d dashboardRuns) ListRuns(ctx context.Context) ([]RunView, error) {
+	runs, err := d.svc.Runs(ctx, spool.RunFilter{Limit: 100})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]RunView, 0, len(runs))
+	for _, r := range runs {
+		st, err := d.svc.RunStatus(ctx, r.ID, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, dashboardRunView(st, time.Now()))
+	}
+	return out, nil
+}
+
+// GetRun implements RunsService, with each printer's sequence ranges.
+func (d dashboardRuns) GetRun(ctx context.Context, id int64) (RunView, error) {
+	st, err := d.svc.RunStatus(ctx, id, true)
+	if err != nil {
+		return RunView{}, err
+	}
+	return dashboardRunView(st, time.Now()), nil
+}
+
+// RunAction implements RunsService.
+func (d dashboardRuns) RunAction(ctx context.Context, id int64, action, actor string) error {
+	var err error
+	switch action {
+	case "pause":
+		_, err = d.svc.PauseRun(ctx, id, actor)
+	case "resume":
+		_, err = d.svc.ResumeRun(ctx, id, actor)
+	case "cancel":
+		_, err = d.svc.CancelRun(ctx, id, actor)
+	default:
+		err = badRequest("unknown run action %q", action)
+	}
+	return err
+}
+
+// WriteManifestCSV implements RunsService.
+func (d dashboardRuns) WriteManifestCSV(ctx context.Context, id int64, w io.Writer) error {
+	return WriteManifestCSV(ctx, d.svc, id, w)
+}
+
+func dashboardRunView(st *queue.RunStatus, now time.Time) RunView {
+	v := RunView{ID: st.ID, Name: st.Name, VirtualPrinter: st.VirtualPrinter, State: string(st.State),
+		Letters: st.Total, Done: st.Done, Failed: st.ByState[spool.StateAborted], Canceled: st.ByState[spool.StateCanceled],
+		Pages: st.PagesDone + st.PagesLeft, PagesDone: st.PagesDone, Created: st.Created, Started: st.Committed,
+		Finished: st.Finished}
+	if st.State == spool.RunScheduled {
+		v.Next = st.StartAt
+	}
+	if st.StartAt.After(v.Started) {
+		v.Started = st.StartAt
+	}
+	if !st.ETA.IsZero() && st.ETA.After(now) {
+		v.ETA = st.ETA.Sub(now)
+	}
+	for _, p := range st.Printers {
+		v.Printers = append(v.Printers, RunPrinterView{Printer: p.Printer, Letters: p.Letters, Done: p.Done,
+			Pages: p.Pages, PagesDone: p.PagesDone, Ranges: p.Ranges})
+	}
+	return v
+}
