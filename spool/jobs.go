@@ -223,7 +223,11 @@ func transitionTx(tx *sql.Tx, now time.Time, id int64, to State, c Change) error
 	if c.Printer != nil {
 		set = append(set, "printer = ?")
 		args = append(args, *c.Printer)
-		printer = *c.Printer
+		// The event names the printer the job goes to, or the one it leaves when cleared
+		// (requeue, failover): that printer's event list must show it.
+		if *c.Printer != "" {
+			printer = *c.Printer
+		}
 	}
 	if c.UpstreamID != nil {
 		set = append(set, "upstream_id = ?")

@@ -225,14 +225,31 @@ type writeReq struct {
 func (s *Store) write(ctx context.Context, syncDocs bool, fn func(tx *sql.Tx) error) error {
 	req := &writeReq{fn: fn, syncDocs: syncDocs, done: make(chan error, 1)}
 	select {
+	case <-s.closing:
+		return ErrClosed
+	default:
+	}
+	select {
 	case s.writes <- req:
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-s.closing:
 		return ErrClosed
 	}
-	// Once queued the write may commit whatever ctx says, so wait for the truth.
-	return <-req.done
+	// Once queued the write may commit whatever ctx says, so wait for the truth. A write that
+	// slipped into the queue after the committer's last drain at Close is never run: when the
+	// committer is gone without answering, it did not happen.
+	select {
+	case err := <-req.done:
+		return err
+	case <-s.done:
+		select {
+		case err := <-req.done:
+			return err
+		default:
+			return ErrClosed
+		}
+	}
 }
 
 // committer owns the writer connection: it gathers queued writes into one transaction and

@@ -1,0 +1,202 @@
+package spool
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestConcurrentSubmitsAreDurable: many clients submitting at once all get their own job, each
+// visible to readers the moment Submit returns, and all of them still there after a restart.
+func TestConcurrentSubmitsAreDurable(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, Options{})
+	ctx := context.Background()
+	const clients, each = 32, 8
+	type result struct {
+		id  int64
+		sum string
+	}
+	results := make(chan result, clients*each)
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				data := []byte(fmt.Sprintf("%%PDF-1.4 client %d letter %d", c, i))
+				st, err := s.Stage(ctx, bytesReader(data), "letter", "application/pdf")
+				if err != nil {
+					t.Errorf("Stage: %v", err)
+					return
+				}
+				j, err := s.Submit(ctx, NewJob{VirtualPrinter: "letters", Origin: "test"}, []*Staged{st})
+				if err != nil {
+					t.Errorf("Submit: %v", err)
+					return
+				}
+				// Returned means committed: a reader on another connection sees it now.
+				got, err := s.Job(ctx, j.ID)
+				if err != nil || got.SHA256() != sum(data) {
+					t.Errorf("job %d not visible after Submit returned: %v", j.ID, err)
+				}
+				results <- result{j.ID, sum(data)}
+			}
+		}()
+	}
+	wg.Wait()
+	close(results)
+	want := map[int64]string{}
+	for r := range results {
+		if _, dup := want[r.id]; dup {
+			t.Fatalf("job id %d handed out twice", r.id)
+		}
+		want[r.id] = r.sum
+	}
+	if len(want) != clients*each {
+		t.Fatalf("%d jobs submitted, want %d", len(want), clients*each)
+	}
+	s = reopen(t, s)
+	jobs, err := s.Jobs(ctx, JobFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != len(want) {
+		t.Fatalf("%d jobs after restart, want %d", len(jobs), len(want))
+	}
+	for _, j := range jobs {
+		if want[j.ID] != j.SHA256() || fileSum(t, j.Documents[0].Path) != j.SHA256() {
+			t.Errorf("job %d after restart: hash %s, file differs or unexpected", j.ID, j.SHA256())
+		}
+		if evs := jobEvents(t, s, j.ID); len(evs) != 1 || evs[0].To != string(StatePending) {
+			t.Errorf("job %d: events %+v, want one 'pending'", j.ID, evs)
+		}
+	}
+}
+
+// TestGroupCommitIsolatesFailures holds the committer so that a set of writes is queued, then
+// lets them commit as one batch: the ones that fail (an illegal transition, a write that errors
+// after inserting a row) leave no trace, and the others commit.
+func TestGroupCommitIsolatesFailures(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, Options{})
+	ctx := context.Background()
+	done := jobIn(t, s, StateCompleted, letter(t, 1))
+	staged := make([]*Staged, 6)
+	for i := range staged {
+		staged[i] = stage(t, s, []byte(fmt.Sprintf("letter %d", i)))
+	}
+
+	started, release := make(chan struct{}), make(chan struct{})
+	blockerErr := make(chan error, 1)
+	go func() {
+		blockerErr <- s.write(ctx, false, func(*sql.Tx) error {
+			close(started)
+			<-release
+			return nil
+		})
+	}()
+	<-started
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	txs := map[*sql.Tx]bool{}
+	record := func(tx *sql.Tx) error {
+		mu.Lock()
+		txs[tx] = true
+		mu.Unlock()
+		return nil
+	}
+	ids := make([]int64, len(staged))
+	errs := make([]error, len(staged))
+	for i, st := range staged {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			j, err := s.Submit(ctx, NewJob{VirtualPrinter: "letters"}, []*Staged{st})
+			if err == nil {
+				ids[i] = j.ID
+			}
+			errs[i] = err
+		}()
+	}
+	boom := errors.New("boom")
+	var failErr, illegalErr, rec1, rec2 error
+	wg.Add(4)
+	go func() {
+		defer wg.Done()
+		failErr = s.write(ctx, false, func(tx *sql.Tx) error {
+			record(tx)
+			if _, err := tx.Exec(`INSERT INTO events (at, kind, message) VALUES (1, 'test', 'doomed')`); err != nil {
+				return err
+			}
+			return boom
+		})
+	}()
+	go func() {
+		defer wg.Done()
+		illegalErr = s.Transition(ctx, done.ID, StateSending, Change{})
+	}()
+	go func() { defer wg.Done(); rec1 = s.write(ctx, false, record) }()
+	go func() { defer wg.Done(); rec2 = s.write(ctx, false, record) }()
+
+	// Wait (bounded) until all ten writes are queued behind the blocker, then let them go.
+	deadline := time.Now().Add(10 * time.Second)
+	for len(s.writes) < len(staged)+4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d writes queued", len(s.writes))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	if err := <-blockerErr; err != nil {
+		t.Fatal(err)
+	}
+
+	if len(txs) != 1 {
+		t.Fatalf("the queued writes ran in %d transactions, want one shared batch", len(txs))
+	}
+	if !errors.Is(failErr, boom) {
+		t.Errorf("failing write: err %v, want boom", failErr)
+	}
+	var te *TransitionError
+	if !errors.As(illegalErr, &te) {
+		t.Errorf("illegal transition in a batch: err %v", illegalErr)
+	}
+	if rec1 != nil || rec2 != nil {
+		t.Errorf("successful writes reported %v, %v", rec1, rec2)
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Submit %d in the batch failed: %v", i, err)
+		}
+		j, err := s.Job(ctx, ids[i])
+		if err != nil || j.State != StatePending || j.SHA256() != sum([]byte(fmt.Sprintf("letter %d", i))) {
+			t.Errorf("job of Submit %d: %+v, %v", i, j, err)
+		}
+	}
+	if evs, _ := s.Events(ctx, EventFilter{Kinds: []string{"test"}}); len(evs) != 0 {
+		t.Errorf("the failed write's row was committed: %+v", evs)
+	}
+	if got, _ := s.Job(ctx, done.ID); got.State != StateCompleted || len(jobEvents(t, s, done.ID)) != 5 {
+		t.Errorf("refused transition changed the job: %+v", got)
+	}
+}
+
+// TestWriteAfterClose: a closed store refuses writes instead of hanging.
+func TestWriteAfterClose(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, Options{})
+	j := submit(t, s, letter(t, 1))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Transition(context.Background(), j.ID, StateHeld, Change{}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Transition after Close: err %v, want ErrClosed", err)
+	}
+}
