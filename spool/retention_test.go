@@ -1,0 +1,94 @@
+package spool
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+)
+
+// TestRetention: documents of jobs finished longer ago than the retention are deleted, their
+// rows keep hash, size and pages; documents of unfinished or recently finished jobs stay.
+func TestRetention(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	s := openStore(t, Options{Retention: 24 * time.Hour, Now: clk.Now})
+	ctx := context.Background()
+	doc := letter(t, 2)
+
+	old := map[State]*Job{}
+	for _, st := range []State{StateCompleted, StateCanceled, StateAborted} {
+		old[st] = jobIn(t, s, st, doc)
+	}
+	pending := jobIn(t, s, StatePending, doc)
+	printing := jobIn(t, s, StatePrinting, doc)
+	held := jobIn(t, s, StateHeld, doc)
+	clk.Advance(12 * time.Hour)
+	recent := jobIn(t, s, StateCompleted, doc)
+
+	clk.Advance(12*time.Hour - time.Second) // the old ones finished 24h minus 1s ago
+	if n, err := s.Retention(ctx); err != nil || n != 0 {
+		t.Fatalf("Retention before the deadline removed %d (%v)", n, err)
+	}
+	clk.Advance(2 * time.Second)
+	n, err := s.Retention(ctx)
+	if err != nil || n != 3 {
+		t.Fatalf("Retention removed %d documents (%v), want the 3 finished a day ago", n, err)
+	}
+	for st, j := range old {
+		got, err := s.Job(ctx, j.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := got.Documents[0]
+		if got.State != st || d.SHA256 != sum(doc) || d.Size != int64(len(doc)) || got.Pages != j.Pages {
+			t.Errorf("%s job lost its record: %+v", st, got)
+		}
+		if d.Path != "" || !d.Deleted.Equal(clk.Now()) {
+			t.Errorf("%s job document: path %q deleted %v, want no path and deleted now", st, d.Path, d.Deleted)
+		}
+		if _, err := os.Stat(j.Documents[0].Path); !os.IsNotExist(err) {
+			t.Errorf("%s job document file still there (%v)", st, err)
+		}
+	}
+	for _, j := range []*Job{pending, printing, held, recent} {
+		got, _ := s.Job(ctx, j.ID)
+		if got.Documents[0].Path == "" || fileSum(t, got.Documents[0].Path) != sum(doc) {
+			t.Errorf("%s job's document removed by retention", j.State)
+		}
+	}
+	if evs, _ := s.Events(ctx, EventFilter{Kinds: []string{EventRetention}}); len(evs) != 1 {
+		t.Errorf("%d retention events, want 1", len(evs))
+	}
+
+	// A restart does not resurrect or trip over deleted documents.
+	s = reopen(t, s)
+	if got, err := s.Job(ctx, old[StateCompleted].ID); err != nil || got.Documents[0].Path != "" {
+		t.Fatalf("after restart: %+v, %v", got, err)
+	}
+	clk.Advance(12 * time.Hour)
+	if n, err := s.Retention(ctx); err != nil || n != 1 {
+		t.Fatalf("second pass removed %d (%v), want the recent one", n, err)
+	}
+	if n, err := s.Retention(ctx); err != nil || n != 0 {
+		t.Fatalf("third pass removed %d (%v), want nothing", n, err)
+	}
+	if docs := dirNames(t, s.docsDir); len(docs) != 3 {
+		t.Errorf("docs/ holds %v, want the pending, printing and held jobs' documents", docs)
+	}
+}
+
+// TestRetentionDisabled: without a retention nothing is ever removed.
+func TestRetentionDisabled(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	s := openStore(t, Options{Now: clk.Now})
+	j := jobIn(t, s, StateCompleted, letter(t, 1))
+	clk.Advance(24 * 365 * time.Hour)
+	if n, err := s.Retention(context.Background()); err != nil || n != 0 {
+		t.Fatalf("Retention with none configured removed %d (%v)", n, err)
+	}
+	if fileSum(t, j.Documents[0].Path) != sum(letter(t, 1)) {
+		t.Fatal("document changed")
+	}
+}
