@@ -77,7 +77,7 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	counter := document.NewCounter()
 	store, err := spool.Open(ctx, spool.Options{
 		Dir: cfg.Spool, MinFreeBytes: uint64(cfg.MinFreeDisk), MaxDocumentBytes: int64(cfg.MaxDocumentSize),
-		Retention: cfg.Retention.D(), PageCounter: counter.Count, Logger: log,
+		Retention: cfg.Retention.D(), PageCounter: safePageCounter(counter.Count, log), Logger: log,
 	})
 	if err != nil {
 		return err
@@ -240,6 +240,21 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	cancel()
 	wg.Wait()
 	return runErr
+}
+
+// safePageCounter keeps a panic inside the PDF library, on a truncated or malformed document a
+// client sent (half a PDF closed cleanly on a raw port is an ordinary job there), from taking
+// the whole gateway down with every front-end: the page count becomes an estimate instead.
+func safePageCounter(count func(path, format string) (int, bool), log *slog.Logger) func(string, string) (int, bool) {
+	return func(path, format string) (pages int, estimated bool) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.Warn("page count failed on a malformed document; using an estimate", "format", format, "panic", r)
+				pages, estimated = 1, true
+			}
+		}()
+		return count(path, format)
+	}
 }
 
 // frontend is a TCP front-end other than HTTP: LPD, or a virtual printer's raw port.
