@@ -201,4 +201,3 @@ func (g *feGateway) assertServesRaw(t *testing.T, want []byte) {
 	}
 	g.assertPrinted(t, g.waitFinal(t, j.ID, 30*time.Second), want)
 }
-
