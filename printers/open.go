@@ -29,6 +29,12 @@ func Open(c Config) (Printer, error) {
 	switch u.Scheme {
 	case "file":
 		return NewFile(c.Name, u.Path, c.PPM, c.Now)
+	case "ipp", "ipps":
+		return NewIPP(c)
+	case "lpd":
+		return NewLPD(c)
+	case "socket":
+		return NewSocket(c)
 	}
 	return nil, fmt.Errorf("%w: %s (%s)", errUnsupportedScheme, u.Scheme, c.Name)
 }

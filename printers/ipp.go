@@ -1,0 +1,404 @@
+// The IPP backend: network printers and print-server queues (a CUPS queue
+// ipp://host:631/printers/q is just another IPP printer) over ipp:// and ipps://. Jobs go with
+// Print-Job (Create-Job + Send-Document for several documents, or when the printer lacks
+// Print-Job) and are followed with Get-Job-Attributes until the printer says they ended.
+package printers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/OpenPrinting/goipp"
+
+	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/spool"
+)
+
+// IPP is one IPP printer or print-server queue.
+type IPP struct {
+	name   string
+	ppm    int // configured speed, 0 = use the printer's
+	client *ipp.Client
+	log    *slog.Logger
+	now    func() time.Time
+	// maxPoll is the longest wait between two Get-Job-Attributes of a watched job.
+	maxPoll time.Duration
+
+	mu   sync.Mutex
+	last *ipp.PrinterStatus // the last Get-Printer-Attributes answer: supported values, speed
+}
+
+// probeAttrs are what Probe asks for: state, speed, capabilities, and the xxx-supported
+// attributes Send needs to keep only job-template values the printer takes.
+var probeAttrs = []string{
+	"printer-state", "printer-state-reasons", "printer-state-message", "printer-is-accepting-jobs",
+	"queued-job-count", "pages-per-minute", "pages-per-minute-color", "printer-make-and-model", "printer-uuid",
+	"operations-supported", "document-format-supported", "media-supported", "sides-supported",
+	"print-color-mode-supported", "color-supported", "copies-supported", "media-col-supported",
+	"media-source-supported", "media-type-supported", "output-bin-supported", "print-quality-supported",
+	"orientation-requested-supported", "print-scaling-supported", "page-ranges-supported",
+	"job-priority-supported", "finishings-supported", "number-up-supported", "printer-resolution-supported",
+	"print-content-optimize-supported", "print-rendering-intent-supported", "multiple-document-handling-supported",
+}
+
+// NewIPP returns the backend for an ipp:// or ipps:// printer URI.
+func NewIPP(c Config) (*IPP, error) {
+	cl, err := ipp.NewClient(c.URI, ipp.ClientOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("printers: %s: %w", c.Name, err)
+	}
+	now := c.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &IPP{name: c.Name, ppm: c.PPM, client: cl, log: logger(c), now: now, maxPoll: time.Second}, nil
+}
+
+// Name implements Printer.
+func (p *IPP) Name() string { return p.name }
+
+// status returns the last probe's answer, asking now when there is none yet.
+func (p *IPP) status(ctx context.Context) (*ipp.PrinterStatus, error) {
+	p.mu.Lock()
+	st := p.last
+	p.mu.Unlock()
+	if st != nil {
+		return st, nil
+	}
+	st, err := p.client.GetPrinterAttributes(ctx, probeAttrs...)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.last = st
+	p.mu.Unlock()
+	return st, nil
+}
+
+// Send implements Printer. Job-template attributes the printer does not list as supported are
+// left out rather than risk a refusal of the whole job.
+func (p *IPP) Send(ctx context.Context, job *Job) (Receipt, error) {
+	if len(job.Documents) == 0 {
+		return Receipt{}, &JobError{Printer: p.name, Err: errors.New("job has no document")}
+	}
+	st, err := p.status(ctx)
+	if err != nil {
+		return Receipt{}, p.sendError(err)
+	}
+	tmpl, dropped := st.SupportedTemplate(ipp.ForwardTemplate(templateOf(job)))
+	if len(dropped) > 0 {
+		p.log.Debug("attributes the printer does not support left out", "job", job.ID, "attributes", dropped)
+	}
+	jr := ipp.JobRequest{Name: job.Name, User: job.Owner, Template: tmpl}
+	ops := st.Attrs.Ints("operations-supported")
+	hasOp := func(op goipp.Op) bool { return len(ops) == 0 || slices.Contains(ops, int(op)) }
+	var js *ipp.JobStatus
+	if len(job.Documents) == 1 && hasOp(goipp.OpPrintJob) {
+		js, err = p.printJob(ctx, st, jr, job.Documents[0])
+	} else {
+		js, err = p.createAndSend(ctx, st, jr, job.Documents)
+	}
+	if err != nil {
+		return Receipt{}, err
+	}
+	r := Receipt{UpstreamID: strconv.Itoa(js.ID)}
+	if ppm := p.speed(st); ppm > 0 {
+		r.FinishAt = p.now().Add(time.Duration(float64(max(job.Pages, 1)) / float64(ppm) * float64(time.Minute)))
+	}
+	return r, nil
+}
+
+func (p *IPP) printJob(ctx context.Context, st *ipp.PrinterStatus, jr ipp.JobRequest, d Document) (*ipp.JobStatus, error) {
+	f, err := os.Open(d.Path)
+	if err != nil {
+		return nil, fmt.Errorf("printers: %s: %w", p.name, err)
+	}
+	defer f.Close()
+	js, err := p.client.PrintJob(ctx, jr, ipp.Document{Reader: f, Size: d.Size, Format: sendFormat(st, d.Format), Name: d.Name})
+	if err != nil {
+		return nil, p.sendError(err)
+	}
+	return js, nil
+}
+
+// createAndSend creates the job, then sends each document; a failure after Create-Job cancels
+// the half-made job upstream.
+func (p *IPP) createAndSend(ctx context.Context, st *ipp.PrinterStatus, jr ipp.JobRequest, docs []Document) (*ipp.JobStatus, error) {
+	js, err := p.client.CreateJob(ctx, jr)
+	if err != nil {
+		return nil, p.sendError(err)
+	}
+	for i, d := range docs {
+		f, err := os.Open(d.Path)
+		if err == nil {
+			_, err = p.client.SendDocument(ctx, js.ID, ipp.Document{Reader: f, Size: d.Size,
+				Format: sendFormat(st, d.Format), Name: d.Name}, i == len(docs)-1)
+			f.Close()
+		}
+		if err != nil {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			if cerr := p.client.CancelJob(cctx, js.ID); cerr != nil {
+				p.log.Info("could not cancel half-sent job", "upstream_job", js.ID, "err", cerr)
+			}
+			cancel()
+			if i == 0 && (errors.Is(err, ipp.ErrBusy) || notDelivered(err)) {
+				// No document reached the printer: the job is empty there.
+				return nil, p.sendError(err)
+			}
+			var je *JobError
+			if e := p.sendError(err); errors.As(e, &je) || errors.Is(e, ErrNotDelivered) {
+				return nil, e
+			}
+			return nil, fmt.Errorf("printers: %s: document %d of %d: %w", p.name, i+1, len(docs), err)
+		}
+	}
+	return js, nil
+}
+
+// sendError maps a client error of a job-creating request to what the scheduler acts on.
+func (p *IPP) sendError(err error) error {
+	switch {
+	case errors.Is(err, ipp.ErrBusy):
+		return fmt.Errorf("%w: %s: %w", ErrBusy, p.name, err)
+	case errors.Is(err, ipp.ErrJobRefused):
+		return &JobError{Printer: p.name, Err: err}
+	case errors.Is(err, ipp.ErrNotAccepting), notDelivered(err):
+		return fmt.Errorf("%w: %s: %w", ErrNotDelivered, p.name, err)
+	}
+	return fmt.Errorf("printers: %s: %w", p.name, err)
+}
+
+// sendFormat is the document-format to send: the document's own when the printer lists it,
+// else application/octet-stream when the printer auto-detects, else the document's own (and
+// the printer's refusal says why).
+func sendFormat(st *ipp.PrinterStatus, format string) string {
+	if format == "" || len(st.Formats) == 0 || slices.Contains(st.Formats, format) {
+		return format
+	}
+	if slices.Contains(st.Formats, ipp.FormatOctetStream) {
+		return ipp.FormatOctetStream
+	}
+	return format
+}
+
+// speed is the configured ppm, else the printer's own.
+func (p *IPP) speed(st *ipp.PrinterStatus) int {
+	if p.ppm > 0 {
+		return p.ppm
+	}
+	if st != nil {
+		return st.PPM
+	}
+	return 0
+}
+
+// Watch implements Printer: polls Get-Job-Attributes until the job is completed, canceled or
+// aborted, passing job-impressions-completed on. Polls come often near the expected finish
+// (Receipt.FinishAt) and at most maxPoll apart otherwise. While the printer does not answer, Watch
+// keeps trying: whether the printer is dead is for the probes and the grace period to decide.
+// A job the printer no longer knows (restarted, history expired), or a job id that now names
+// another job (job-uuid changed), is OutcomeUnknown.
+func (p *IPP) Watch(ctx context.Context, r Receipt, progress func(int)) (Outcome, error) {
+	id, err := strconv.Atoi(r.UpstreamID)
+	if err != nil || id <= 0 {
+		return OutcomeUnknown, nil
+	}
+	uuid := ""
+	for {
+		if err := sleepCtx(ctx, p.pollWait(r.FinishAt)); err != nil {
+			return "", err
+		}
+		js, err := p.client.GetJobAttributes(ctx, id, "job-id", "job-uuid", "job-state", "job-state-reasons",
+			"job-impressions-completed")
+		if err != nil {
+			if ctx.Err() != nil {
+				return "", ctx.Err()
+			}
+			if errors.Is(err, ipp.ErrNotFound) {
+				return OutcomeUnknown, nil
+			}
+			p.log.Debug("job status not available", "upstream_job", id, "err", err)
+			continue
+		}
+		if u, _ := js.Attrs.String("job-uuid"); u != "" {
+			if uuid != "" && u != uuid {
+				return OutcomeUnknown, nil
+			}
+			uuid = u
+		}
+		if progress != nil {
+			progress(js.ImpressionsCompleted)
+		}
+		switch js.State {
+		case ipp.JobCompleted:
+			return OutcomeCompleted, nil
+		case ipp.JobCanceled:
+			return OutcomeCanceled, nil
+		case ipp.JobAborted:
+			return OutcomeAborted, nil
+		}
+	}
+}
+
+// pollWait is the wait before the next Get-Job-Attributes: until the expected finish while it
+// is ahead (at most maxPoll), a quarter of maxPoll in the few seconds after it, maxPoll later.
+func (p *IPP) pollWait(finishAt time.Time) time.Duration {
+	if finishAt.IsZero() {
+		return p.maxPoll
+	}
+	ahead := finishAt.Sub(p.now())
+	switch {
+	case ahead > 0:
+		return min(max(ahead, 20*time.Millisecond), p.maxPoll)
+	case ahead > -5*time.Second:
+		return p.maxPoll / 4
+	}
+	return p.maxPoll
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Cancel implements Printer. A job the printer already finished or forgot needs no canceling.
+func (p *IPP) Cancel(ctx context.Context, r Receipt) error {
+	id, err := strconv.Atoi(r.UpstreamID)
+	if err != nil || id <= 0 {
+		return nil
+	}
+	err = p.client.CancelJob(ctx, id)
+	if err == nil || errors.Is(err, ipp.ErrNotPossible) || errors.Is(err, ipp.ErrNotFound) {
+		return nil
+	}
+	return fmt.Errorf("printers: %s: cancel job %d: %w", p.name, id, err)
+}
+
+// Probe implements Printer with Get-Printer-Attributes.
+func (p *IPP) Probe(ctx context.Context) (Status, error) {
+	st, err := p.client.GetPrinterAttributes(ctx, probeAttrs...)
+	if err != nil {
+		return Status{QueuedJobs: -1}, fmt.Errorf("printers: %s: %w", p.name, err)
+	}
+	p.mu.Lock()
+	p.last = st
+	p.mu.Unlock()
+	state, reasons := ippState(st)
+	return Status{State: state, Reasons: reasons, Accepting: st.Accepting, QueuedJobs: st.QueuedJobs, PPM: st.PPM,
+		Message: st.Message, Capabilities: &Capabilities{Formats: st.Formats, Media: st.Media, Sides: st.Sides,
+			ColorModes: st.ColorModes, MakeModel: st.MakeModel}}, nil
+}
+
+// stoppingReasons are printer-state-reasons (without severity suffix) that keep a printer from
+// printing: it gets no new work while one of them is reported at error level.
+var stoppingReasons = map[string]bool{
+	"media-empty": true, "media-jam": true, "media-needed": true, "door-open": true, "cover-open": true,
+	"interlock-open": true, "toner-empty": true, "marker-supply-empty": true, "marker-waste-full": true,
+	"developer-empty": true, "paused": true, "moving-to-paused": true, "offline": true, "shutdown": true,
+	"spool-area-full": true, "input-tray-missing": true, "output-tray-missing": true, "output-area-full": true,
+	"fuser-over-temp": true, "fuser-under-temp": true, "opc-life-over": true, "stopped-partly": true,
+	"printer-stopped": true, "cups-missing-filter": true,
+}
+
+// ippState maps printer-state and printer-state-reasons to a State. By RFC 8011 a reason
+// without a severity suffix is an error, like one ending in -error: a stopping one stops the
+// printer, any other error makes it degraded (it prints, but someone should look). -warning
+// and -report reasons make it degraded, with one exception: a stopping reason at -warning level
+// while the printer is processing means the job in it is not moving (a printer that is out of
+// paper, jammed or open cannot print), so the printer is stopped. ippeveprinter, for one,
+// suffixes its reasons by its state (-report idle, -warning processing, -error stopped) and
+// reports media-empty-warning while a job waits for paper. printer-state stopped is stopped
+// whatever the reasons. The reasons come back without "none".
+func ippState(st *ipp.PrinterStatus) (State, []string) {
+	var reasons []string
+	stopped, degraded := st.State == ipp.PrinterStopped, false
+	for _, r := range st.Reasons {
+		if r == "" || r == "none" {
+			continue
+		}
+		reasons = append(reasons, r)
+		base, severity := r, ""
+		for _, suffix := range []string{"-error", "-warning", "-report"} {
+			if strings.HasSuffix(r, suffix) {
+				base, severity = strings.TrimSuffix(r, suffix), suffix
+			}
+		}
+		stopping := stoppingReasons[base]
+		switch {
+		case stopping && (severity == "" || severity == "-error"):
+			stopped = true
+		case stopping && severity == "-warning" && st.State == ipp.PrinterProcessing:
+			stopped = true
+		default:
+			degraded = true
+		}
+	}
+	switch {
+	case stopped:
+		return StateStopped, reasons
+	case degraded:
+		return StateDegraded, reasons
+	case st.State == ipp.PrinterProcessing:
+		return StateBusy, reasons
+	}
+	return StateReady, reasons
+}
+
+// Close implements Printer.
+func (p *IPP) Close() error { return nil }
+
+// templateOf rebuilds the job-template attributes from the flat map the scheduler passes.
+func templateOf(job *Job) spool.Attributes {
+	a := spool.Attributes{Extra: map[string]string{}}
+	if job.Copies > 1 {
+		a.Copies = job.Copies
+	}
+	for k, v := range job.Attributes {
+		n, nerr := strconv.Atoi(v)
+		switch k {
+		case "copies":
+			if nerr == nil && n > 1 {
+				a.Copies = n
+			}
+		case "sides":
+			a.Sides = v
+		case "media":
+			a.Media = v
+		case "media-source":
+			a.MediaSource = v
+		case "media-type":
+			a.MediaType = v
+		case "print-color-mode":
+			a.ColorMode = v
+		case "output-bin":
+			a.OutputBin = v
+		case "print-scaling":
+			a.PrintScaling = v
+		case "print-quality":
+			if nerr == nil {
+				a.PrintQuality = n
+			}
+		case "orientation-requested":
+			if nerr == nil {
+				a.Orientation = n
+			}
+		default:
+			a.Extra[k] = v
+		}
+	}
+	return a
+}
