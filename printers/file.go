@@ -16,7 +16,8 @@ import (
 	"github.com/printgate/printgate/document"
 )
 
-// File is a printer that writes jobs to a directory as out/<job>-<doc>.<ext>. With a ppm it
+// File is a printer that writes jobs to a directory as job-<id>-<doc>.<ext> (a repeated delivery
+// of the same job as job-<id>-<doc>.<n>.<ext>, see copyFile). With a ppm it
 // behaves like one engine printing pages/ppm minutes per job, one job after another: Send
 // returns at once (the printer took the job) and Watch returns when the simulated engine is done.
 type File struct {
@@ -60,9 +61,9 @@ func (f *File) Send(ctx context.Context, job *Job) (Receipt, error) {
 		if ext == "" {
 			ext = ".bin"
 		}
-		name := fmt.Sprintf("job-%06d-%d%s", job.ID, i+1, ext)
-		if err := copyFile(ctx, d.Path, filepath.Join(f.dir, name)); err != nil {
-			return Receipt{}, fmt.Errorf("printers: %s: write %s: %w", f.name, name, err)
+		base := fmt.Sprintf("job-%06d-%d", job.ID, i+1)
+		if err := copyFile(ctx, d.Path, f.dir, base, ext); err != nil {
+			return Receipt{}, fmt.Errorf("printers: %s: write %s%s: %w", f.name, base, ext, err)
 		}
 	}
 	r := Receipt{UpstreamID: "file-" + strconv.FormatInt(job.ID, 10), Done: f.ppm <= 0}
@@ -136,17 +137,22 @@ func (f *File) Probe(ctx context.Context) (Status, error) {
 // Close implements Printer.
 func (f *File) Close() error { return nil }
 
-func copyFile(ctx context.Context, src, dst string) error {
+// copyFile writes src into dir as base+ext, fsynced, appearing under its final name only when
+// whole. A name already taken means the job was delivered before (a re-send after an uncertain
+// outcome): the new copy goes beside it as base.2+ext, base.3+ext, ..., never over it, so a
+// duplicate shows as a second file exactly as a real printer would print a second copy.
+func copyFile(ctx context.Context, src, dir, base, ext string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	tmp := dst + ".part"
+	tmp := filepath.Join(dir, base+ext+".part")
 	out, err := os.Create(tmp)
 	if err != nil {
 		return err
 	}
+	defer os.Remove(tmp)
 	_, err = io.Copy(out, &ctxReader{ctx: ctx, r: in})
 	if err == nil {
 		err = out.Sync()
@@ -154,13 +160,24 @@ func copyFile(ctx context.Context, src, dst string) error {
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = os.Rename(tmp, dst)
-	}
 	if err != nil {
-		os.Remove(tmp)
+		return err
 	}
-	return err
+	for n := 1; n <= 1000; n++ {
+		name := base + ext
+		if n > 1 {
+			name = fmt.Sprintf("%s.%d%s", base, n, ext)
+		}
+		// A hard link, unlike rename, refuses to replace an existing delivery.
+		err := os.Link(tmp, filepath.Join(dir, name))
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return err
+		}
+	}
+	return fmt.Errorf("more than 1000 deliveries of %s%s", base, ext)
 }
 
 type ctxReader struct {
