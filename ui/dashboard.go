@@ -269,10 +269,14 @@ type messagePage struct {
 // errorStatus maps service errors to HTTP statuses, as the JSON API does.
 func errorStatus(err error) (int, string) {
 	switch {
-	case errors.Is(err, spool.ErrNotFound), errors.Is(err, queue.ErrUnknownPrinter), errors.Is(err, errNoRuns):
+	case errors.Is(err, spool.ErrNotFound), errors.Is(err, queue.ErrUnknownPrinter), errors.Is(err, errNoRuns),
+		errors.Is(err, spool.ErrRunNotFound):
 		return http.StatusNotFound, "not-found"
-	case errors.Is(err, queue.ErrNotPossible), errors.Is(err, spool.ErrIllegalTransition), errors.Is(err, spool.ErrStateChanged):
+	case errors.Is(err, queue.ErrNotPossible), errors.Is(err, spool.ErrIllegalTransition), errors.Is(err, spool.ErrStateChanged),
+		errors.Is(err, spool.ErrRunState), errors.Is(err, queue.ErrUnsupported):
 		return http.StatusConflict, "not-possible"
+	case errors.Is(err, errForbidden):
+		return http.StatusForbidden, "forbidden"
 	case errors.Is(err, errBadRequest):
 		return http.StatusBadRequest, "bad-request"
 	case errors.Is(err, errUnsupportedAction):

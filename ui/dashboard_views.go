@@ -334,16 +334,15 @@ type runCtx struct {
 	Run  RunView
 }
 
+// runStatus words the spool's run states (spool.RunState).
 var runStatus = map[string]status{
+	"uploading": {"Uploading", "letters still arriving; none prints before the upload is complete", "off"},
 	"scheduled": {"Scheduled", "waits for its start time", "wait"},
-	"pending":   {"Waiting", "", "wait"},
-	"running":   {"Printing", "", "busy"},
-	"active":    {"Printing", "", "busy"},
-	"paused":    {"Paused", "an operator paused it", "warn"},
-	"completed": {"Printed", "every letter printed", "ok"},
-	"done":      {"Printed", "every letter printed", "ok"},
+	"active":    {"Printing", "letters waiting or at printers", "busy"},
+	"paused":    {"Paused", "an operator paused it; letters at printers finish", "warn"},
+	"completed": {"Printed", "every letter done", "ok"},
 	"canceled":  {"Canceled", "", "off"},
-	"failed":    {"Failed", "some letters could not be printed", "bad"},
+	"discarded": {"Discarded", "the upload never completed", "off"},
 }
 
 func runWord(s string) status {
@@ -353,15 +352,15 @@ func runWord(s string) status {
 	return status{s, "", "off"}
 }
 
-// runCan says which buttons a run in state s offers.
+// runCan says which buttons a run in state s offers (the spool refuses the rest anyway).
 func runCan(s, action string) bool {
 	switch action {
 	case "pause":
-		return s == "scheduled" || s == "pending" || s == "running" || s == "active"
+		return s == "scheduled" || s == "active"
 	case "resume":
 		return s == "paused"
 	case "cancel":
-		return s != "completed" && s != "done" && s != "canceled" && s != "failed"
+		return s == "scheduled" || s == "active" || s == "paused"
 	}
 	return false
 }

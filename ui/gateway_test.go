@@ -5,6 +5,7 @@ package ui
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/printgate/printgate/document"
 	"github.com/printgate/printgate/printers"
 	"github.com/printgate/printgate/queue"
 	"github.com/printgate/printgate/spool"
@@ -39,7 +41,7 @@ const (
 
 type gwOptions struct {
 	anonymousRead, trustLoopback bool
-	// ppm of the two file printers; 0 prints instantly.
+	// ppm of the two file printers (simulated engines); 0 means 600.
 	ppm int
 	// pause the virtual printer so submitted jobs stay pending.
 	pause          bool
@@ -52,6 +54,7 @@ type testGateway struct {
 	t       *testing.T
 	store   *spool.Store
 	sched   *queue.Scheduler
+	bulk    *queue.Bulk
 	auth    *Auth
 	dash    *Dashboard
 	metrics *Metrics
@@ -65,18 +68,22 @@ func newTestGateway(t *testing.T, o gwOptions) *testGateway {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
-	store, err := spool.Open(ctx, spool.Options{Dir: dir, Logger: quietLog,
+	store, err := spool.Open(ctx, spool.Options{Dir: dir, Logger: quietLog, PageCounter: document.NewCounter().Count,
 		FreeSpace: func(string) (uint64, error) { return 50 << 30, nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var specs []queue.PrinterSpec
+	ppm := o.ppm
+	if ppm == 0 {
+		ppm = 600 // a tenth of a second a page: quick, and completion comes from watching the engine
+	}
 	for _, name := range []string{"demo-a", "demo-b"} {
-		b, err := printers.Open(printers.Config{Name: name, URI: "file://" + filepath.Join(dir, "out", name), PPM: o.ppm, Logger: quietLog})
+		b, err := printers.Open(printers.Config{Name: name, URI: "file://" + filepath.Join(dir, "out", name), PPM: ppm, Logger: quietLog})
 		if err != nil {
 			t.Fatal(err)
 		}
-		specs = append(specs, queue.PrinterSpec{Name: name, URI: "file://" + filepath.Join(dir, "out", name), Printer: b, PPM: max(o.ppm, 30)})
+		specs = append(specs, queue.PrinterSpec{Name: name, URI: "file://" + filepath.Join(dir, "out", name), Printer: b, PPM: ppm})
 	}
 	sched, err := queue.New(queue.Options{Store: store, Printers: specs, ProbeInterval: time.Second, Logger: quietLog,
 		Virtual: []queue.VirtualSpec{{Name: "letters", Pool: []string{"demo-a", "demo-b"}, Default: true}}})
@@ -92,8 +99,12 @@ func newTestGateway(t *testing.T, o gwOptions) *testGateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dash, err := NewDashboard(DashboardOptions{Service: sched, Auth: auth, Logger: quietLog, SampleEvery: o.sampleEvery,
-		StreamThrottle: o.streamThrottle, Heartbeat: o.heartbeat})
+	bulk, err := queue.NewBulk(queue.BulkOptions{Scheduler: sched, Logger: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dash, err := NewDashboard(DashboardOptions{Service: sched, Runs: DashboardRuns(bulk), Auth: auth, Logger: quietLog,
+		SampleEvery: o.sampleEvery, StreamThrottle: o.streamThrottle, Heartbeat: o.heartbeat})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,14 +116,22 @@ func newTestGateway(t *testing.T, o gwOptions) *testGateway {
 	router := mux.NewRouter()
 	router.Use(m.Middleware)
 	dash.Register(router)
-	NewAPI(sched, auth, quietLog).Register(router)
+	api := NewAPI(sched, auth, quietLog)
+	api.Register(router)
+	api.RegisterRuns(router, bulk)
 	router.Handle("/metrics", auth.GuardAPI(m.Handler())).Methods(http.MethodGet)
 
-	done := make(chan struct{})
+	done := make(chan struct{}, 2)
 	go func() {
-		defer close(done)
+		defer func() { done <- struct{}{} }()
 		if err := sched.Run(ctx); err != nil {
 			t.Errorf("scheduler: %v", err)
+		}
+	}()
+	go func() {
+		defer func() { done <- struct{}{} }()
+		if err := bulk.Run(ctx); err != nil && ctx.Err() == nil {
+			t.Errorf("bulk: %v", err)
 		}
 	}()
 	select {
@@ -128,13 +147,14 @@ func newTestGateway(t *testing.T, o gwOptions) *testGateway {
 			t.Fatal(err)
 		}
 	}
-	g := &testGateway{t: t, store: store, sched: sched, auth: auth, dash: dash, metrics: m, router: router}
+	g := &testGateway{t: t, store: store, sched: sched, bulk: bulk, auth: auth, dash: dash, metrics: m, router: router}
 	g.srv = httptest.NewServer(router)
 	g.srv.Config.RegisterOnShutdown(dash.Shutdown)
 	t.Cleanup(func() {
 		dash.Shutdown()
 		g.srv.Close()
 		cancel()
+		<-done
 		<-done
 		store.Close()
 	})
@@ -162,6 +182,41 @@ func (g *testGateway) submit(n int, owner, name string) []*spool.Job {
 		out = append(out, j)
 	}
 	return out
+}
+
+// letters is a LetterSource of n one-page letters.
+type letters struct {
+	n, i int
+	pdf  []byte
+}
+
+func (l *letters) Next() (string, io.Reader, error) {
+	if l.i >= l.n {
+		return "", nil, io.EOF
+	}
+	l.i++
+	return fmt.Sprintf("letter-%04d.pdf", l.i), bytes.NewReader(l.pdf), nil
+}
+
+// run registers and commits a bulk run of n one-page letters.
+func (g *testGateway) run(n int, name string) *spool.Run {
+	g.t.Helper()
+	pdf, err := os.ReadFile("../testdata/letter-1p.pdf")
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	ctx := context.Background()
+	r, err := g.bulk.CreateRun(ctx, queue.RunRequest{Name: name, Owner: "mailroom"})
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	if _, err := g.bulk.UploadLetters(ctx, r.ID, 1, &letters{n: n, pdf: pdf}); err != nil {
+		g.t.Fatal(err)
+	}
+	if r, err = g.bulk.CommitRun(ctx, r.ID, "mailroom"); err != nil {
+		g.t.Fatal(err)
+	}
+	return r
 }
 
 // client returns an HTTP client with its own cookie jar that does not follow redirects.
