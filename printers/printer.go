@@ -135,5 +135,7 @@ type JobError struct {
 	Err     error
 }
 
-func (e *JobError) Error() string { return fmt.Sprintf("printers: %s refused the job: %v", e.Printer, e.Err) }
+func (e *JobError) Error() string {
+	return fmt.Sprintf("printers: %s refused the job: %v", e.Printer, e.Err)
+}
 func (e *JobError) Unwrap() error { return e.Err }

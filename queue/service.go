@@ -121,7 +121,9 @@ func (s *Scheduler) VirtualPrinters() []*VirtualSpec {
 }
 
 // Job returns one job.
-func (s *Scheduler) Job(ctx context.Context, id int64) (*spool.Job, error) { return s.store.Job(ctx, id) }
+func (s *Scheduler) Job(ctx context.Context, id int64) (*spool.Job, error) {
+	return s.store.Job(ctx, id)
+}
 
 // Jobs lists jobs.
 func (s *Scheduler) Jobs(ctx context.Context, f spool.JobFilter) ([]*spool.Job, error) {
