@@ -429,8 +429,6 @@ func (g *feGateway) assertServesLPD(t *testing.T, path string, want []byte) {
 type feGatewayOptions struct {
 	// MaxDocumentSize is max_document_size; empty keeps the default.
 	MaxDocumentSize string
-	// LogLevel is log_level; default info (each refused or stored job logs a line).
-	LogLevel string
 }
 
 // feGateway is one running `printgate serve` child: virtual printer "letters" (LPD queue
@@ -517,16 +515,13 @@ func tryFEGateway(t testing.TB, bin string, o feGatewayOptions) (*feGateway, str
 	if o.MaxDocumentSize != "" {
 		maxDoc = "max_document_size: " + o.MaxDocumentSize + "\n"
 	}
-	level := o.LogLevel
-	if level == "" {
-		level = "info"
-	}
-	// The raw port binds on the HTTP listener's host, so everything stays on 127.0.0.1.
+	// The raw port binds on the HTTP listener's host, so everything stays on 127.0.0.1. Info
+	// level: the tests read the line the gateway logs for each stored or refused job.
 	cfg := fmt.Sprintf(`listen: 127.0.0.1:%d
 spool: %s
 lpd_listen: 127.0.0.1:%d
 min_free_disk: 1MiB
-%slog_level: %s
+%slog_level: info
 auth:
   trust_loopback: true
 printers:
@@ -540,7 +535,7 @@ virtual_printers:
     lpd_queue: letters
     raw_port: %d
     default: true
-`, httpPort, g.Spool, lpdPort, maxDoc, level, g.OutDirs["file-a"], g.OutDirs["file-b"], rawPort)
+`, httpPort, g.Spool, lpdPort, maxDoc, g.OutDirs["file-a"], g.OutDirs["file-b"], rawPort)
 	cfgPath := filepath.Join(dir, "printgate.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
