@@ -14,10 +14,14 @@
     live.textContent = text;
   }
 
+  var sayTimer = null;
   function say(text) {
     if (!announce) return;
     announce.hidden = false;
     announce.textContent = text;
+    // The answer to an action is news for a while, not for the rest of the shift.
+    clearTimeout(sayTimer);
+    sayTimer = setTimeout(function () { announce.hidden = true; }, 15000);
   }
 
   // Refresh: fetch this page again and swap each live region by id. One fetch at a time; a
@@ -82,16 +86,18 @@
       })
       .then(function (res) {
         say(res.ok ? res.body.message : 'Not done: ' + res.body.error);
+        // The stream brings the new state too; refreshing here also covers changes the
+        // scheduler does not signal and a stream that is reconnecting.
+        refresh();
       })
       .catch(function () { say('Not done: the gateway did not answer.'); })
       .then(function () {
         for (var i = 0; i < buttons.length; i++) buttons[i].disabled = false;
-        if (!stream) refresh();
       });
   });
 
   var stream = null;
-  if (window.EventSource && document.querySelector('[data-live]')) {
+  if (window.EventSource && document.querySelector('main [data-live]')) {
     stream = new EventSource('/api/v1/events/stream');
     stream.addEventListener('open', function () { setLive('on', 'Live'); });
     stream.addEventListener('change', function () { setLive('on', 'Live'); refresh(); });
