@@ -239,6 +239,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		defer s.wg.Done()
 		s.retentionLoop(ctx)
 	}()
+	s.startReceivedSweep(ctx)
 	close(s.running)
 	s.kick()
 	for {
