@@ -318,3 +318,20 @@ func regexpFind(t *testing.T, s, re string) string {
 	}
 	return m[1]
 }
+
+func TestChartSpansItsSamples(t *testing.T) {
+	t.Parallel()
+	h := newHistory(time.Hour)
+	t0 := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
+	for i, v := range []float64{0, 5, 10} {
+		h.add("k", t0.Add(time.Duration(i)*5*time.Minute), v)
+	}
+	c := h.chart("k", t0.Add(10*time.Minute))
+	// Ten minutes of history fill the width; the highest value touches the top margin.
+	if c.Points != "0.0,46.0 120.0,24.0 240.0,2.0" {
+		t.Errorf("points %q", c.Points)
+	}
+	if !strings.Contains(c.Label, "10 minutes: now 10, lowest 0, highest 10") {
+		t.Errorf("label %q", c.Label)
+	}
+}

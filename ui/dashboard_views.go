@@ -293,10 +293,16 @@ func (h *history) chart(key string, now time.Time) chart {
 		lo = min(lo, p.v)
 	}
 	top := max(c.Max, 1)
+	// The chart spans the window, or less while the history is younger than the window
+	// (after a start), so that a few minutes of samples are not a sliver at the right edge.
 	start := now.Add(-h.keep)
+	if ps[0].at.After(start) {
+		start = ps[0].at
+	}
+	span := max(now.Sub(start).Seconds(), 1)
 	var b strings.Builder
 	for i, p := range ps {
-		x := float64(chartW) * p.at.Sub(start).Seconds() / h.keep.Seconds()
+		x := float64(chartW) * p.at.Sub(start).Seconds() / span
 		x = min(max(x, 0), chartW)
 		y := chartH - 2 - (chartH-4)*p.v/top
 		if i > 0 {
