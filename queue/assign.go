@@ -74,10 +74,11 @@ func (s *Scheduler) schedule(ctx context.Context) error {
 			continue
 		}
 		p.avail[m] += jobMinutes(m, j.Pages)
-		if p.slots[m] > 0 {
+		if p.slots[m] > 0 && !s.letterOnItsWay(j, m) {
 			p.slots[m]--
 			p.freeSlots--
 			s.startFlight(ctx, j, m)
+			s.letterStarted(j, m)
 		}
 	}
 	s.armHandoverTimer(now)
@@ -122,8 +123,8 @@ func (s *Scheduler) bestFor(p *plan, j *spool.Job) *member {
 	if j.Printer != "" {
 		pool = []string{j.Printer}
 	}
-	var best *member
-	bestFinish := math.Inf(1)
+	var best, last *member
+	bestFinish, lastFinish := math.Inf(1), math.Inf(1)
 	for _, name := range pool {
 		m := s.members[name]
 		if m == nil {
@@ -134,11 +135,82 @@ func (s *Scheduler) bestFor(p *plan, j *spool.Job) *member {
 			continue
 		}
 		f := avail + jobMinutes(m, j.Pages)
+		if !s.inRunOrder(j, m) {
+			// A later letter of j's run already started on m: m only as a last resort.
+			if f < lastFinish {
+				last, lastFinish = m, f
+			}
+			continue
+		}
 		if f < bestFinish || (f == bestFinish && p.slots[m] > p.slots[best]) {
 			best, bestFinish = m, f
 		}
 	}
+	if best == nil {
+		// No usable member can take it in sequence (its in-sequence printers are down): out of
+		// order beats not at all.
+		return last
+	}
 	return best
+}
+
+// runOrder keeps each bulk run's letters in sequence on every printer: a letter starts on a
+// printer only if no later letter of its run started there (inRunOrder), and only once the
+// run's previous letter there was accepted (letterOnItsWay), since flights to one printer send
+// concurrently. Reprints and letters re-sent after a failure are out of sequence by nature and
+// exempt. Guarded by s.mu; the zero value is ready.
+type runOrder struct {
+	maxSeq map[int64]map[string]int64 // run → printer → highest sequence started there
+	run    map[int64]int64            // job id → run id of letters started, pruned to flights
+}
+
+// ordered reports whether j is a bulk letter whose order counts.
+func ordered(j *spool.Job) bool {
+	return j.RunID != 0 && j.Lane == spool.LaneBulk && j.Attempts == 0 && j.Origin != spool.OriginBulkReprint
+}
+
+// inRunOrder: may j start on m without m printing its run out of sequence? Called with s.mu held.
+func (s *Scheduler) inRunOrder(j *spool.Job, m *member) bool {
+	return !ordered(j) || s.letters.maxSeq[j.RunID][m.spec.Name] < j.Seq
+}
+
+// letterOnItsWay: is an earlier letter of j's run still on its way to m (started, not yet
+// accepted)? Then j waits, so that m receives the run in sequence. Called with s.mu held.
+func (s *Scheduler) letterOnItsWay(j *spool.Job, m *member) bool {
+	if !ordered(j) {
+		return false
+	}
+	for id, f := range m.flights {
+		if f.state != spool.StatePrinting && s.letters.run[id] == j.RunID {
+			return true
+		}
+	}
+	return false
+}
+
+// letterStarted records that letter j started on m. Called with s.mu held.
+func (s *Scheduler) letterStarted(j *spool.Job, m *member) {
+	if !ordered(j) {
+		return
+	}
+	o := &s.letters
+	if o.maxSeq == nil {
+		o.maxSeq, o.run = map[int64]map[string]int64{}, map[int64]int64{}
+	}
+	per := o.maxSeq[j.RunID]
+	if per == nil {
+		per = map[string]int64{}
+		o.maxSeq[j.RunID] = per
+	}
+	per[m.spec.Name] = max(per[m.spec.Name], j.Seq)
+	o.run[j.ID] = j.RunID
+	if len(o.run) > 1024 {
+		for id := range o.run {
+			if s.flightOf(id) == nil {
+				delete(o.run, id)
+			}
+		}
+	}
 }
 
 // jobMinutes is how long m takes to print pages.

@@ -85,6 +85,8 @@ type Scheduler struct {
 	planGen uint64
 	// handoverTimer wakes the scheduler when a handed-over job is expected to finish.
 	handoverTimer *time.Timer
+	// letters keeps each bulk run's letters in sequence on every printer (assign.go).
+	letters runOrder
 
 	wake    chan struct{}
 	notify  *broadcaster
