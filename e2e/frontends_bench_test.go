@@ -119,7 +119,9 @@ func BenchmarkFrontends(b *testing.B) {
 // paused reports whether virtual printer letters is paused, from the API.
 func (g *feGateway) paused(tb testing.TB) bool {
 	tb.Helper()
-	vs, err := g.API.VirtualPrinters(g.ctx(tb))
+	ctx, cancel := context.WithTimeout(context.Background(), feAPITimeout)
+	defer cancel()
+	vs, err := g.API.VirtualPrinters(ctx)
 	if err != nil {
 		tb.Fatalf("virtual printers: %v", err)
 	}
@@ -134,7 +136,9 @@ func (g *feGateway) paused(tb testing.TB) bool {
 // queued is the number of unfinished jobs of virtual printer letters, from the API.
 func (g *feGateway) queued(tb testing.TB) int {
 	tb.Helper()
-	vs, err := g.API.VirtualPrinters(g.ctx(tb))
+	ctx, cancel := context.WithTimeout(context.Background(), feAPITimeout)
+	defer cancel()
+	vs, err := g.API.VirtualPrinters(ctx)
 	if err != nil {
 		tb.Fatalf("virtual printers: %v", err)
 	}

@@ -344,10 +344,7 @@ func TestLPDRefusesMalformedTruncatedOversizeAndKeepsServing(t *testing.T) {
 }
 
 // feLPDConn is a hand-driven LPD conversation, for inputs no well-behaved client sends.
-type feLPDConn struct {
-	t  *testing.T
-	nc net.Conn
-}
+type feLPDConn struct{ nc net.Conn }
 
 func dialFELPD(t *testing.T, addr string) *feLPDConn {
 	t.Helper()
@@ -357,7 +354,7 @@ func dialFELPD(t *testing.T, addr string) *feLPDConn {
 	}
 	// Every step of these conversations is small; ten seconds is ample even on a loaded machine.
 	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
-	return &feLPDConn{t: t, nc: nc}
+	return &feLPDConn{nc: nc}
 }
 
 func (c *feLPDConn) write(s string) error {
@@ -646,16 +643,15 @@ func (g *feGateway) cli(t testing.TB, args ...string) string {
 	return string(out)
 }
 
-func (g *feGateway) ctx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+// feAPITimeout bounds each API call of the helpers.
+const feAPITimeout = 10 * time.Second
 
 // jobs lists every job the gateway holds.
 func (g *feGateway) jobs(t testing.TB) []*spool.Job {
 	t.Helper()
-	js, err := g.API.Jobs(g.ctx(t), url.Values{"limit": {"10000"}})
+	ctx, cancel := context.WithTimeout(context.Background(), feAPITimeout)
+	defer cancel()
+	js, err := g.API.Jobs(ctx, url.Values{"limit": {"10000"}})
 	if err != nil {
 		t.Fatalf("list jobs: %v", err)
 	}
@@ -689,7 +685,9 @@ func (g *feGateway) newJob(t testing.TB, before map[int64]bool) *spool.Job {
 
 func (g *feGateway) job(t testing.TB, id int64) *spool.Job {
 	t.Helper()
-	j, err := g.API.Job(g.ctx(t), id)
+	ctx, cancel := context.WithTimeout(context.Background(), feAPITimeout)
+	defer cancel()
+	j, err := g.API.Job(ctx, id)
 	if err != nil {
 		t.Fatalf("job %d: %v", id, err)
 	}
