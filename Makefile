@@ -34,7 +34,7 @@ fuzz:
 	bash scripts/fuzz.sh $(FUZZTIME)
 
 bench: build
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...
+	$(GO) test -tags e2e -run '^$$' -bench . -timeout 60m ./...
 
 clean:
 	rm -rf bin data

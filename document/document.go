@@ -105,7 +105,8 @@ func (c *Counter) Count(path, format string) (pages int, estimated bool) {
 }
 
 // PDFPages counts the pages of a PDF file.
-func (c *Counter) PDFPages(path string) (int, error) {
+func (c *Counter) PDFPages(path string) (pages int, err error) {
+	defer pdfGuard(&err)
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, fmt.Errorf("document: count pages of %s: %w", path, err)
@@ -134,6 +135,15 @@ func (c *Counter) PDFPages(path string) (int, error) {
 		return 0, fmt.Errorf("document: count pages of %s: %w", path, err)
 	}
 	return ctx.PageCount, nil
+}
+
+// pdfGuard turns a panic inside pdfcpu into an error. pdfcpu panics on some malformed input,
+// and documents come from clients: half a PDF closed cleanly on a raw port is an ordinary job
+// there, and it must cost an estimated page count, not the gateway with every front-end.
+func pdfGuard(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("document: PDF library failed on malformed input: %v", r)
+	}
 }
 
 // fastCountMaxBytes: larger PDFs skip the in-memory fast path and go to pdfcpu directly.

@@ -49,3 +49,24 @@ func TestSniff(t *testing.T) {
 		}
 	}
 }
+
+// A client may send any prefix of a PDF (a raw-port job closed early is complete there): no
+// prefix may panic, and each gets a count or an estimate.
+func TestCountTruncatedPDFNeverPanics(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "letter-4p.pdf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewCounter()
+	dir := t.TempDir()
+	for cut := 8; cut < len(data); cut += 97 {
+		path := filepath.Join(dir, "cut.pdf")
+		if err := os.WriteFile(path, data[:cut], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if pages, _ := c.Count(path, PDF); pages < 1 {
+			t.Fatalf("Count(first %d bytes) = %d, want at least 1", cut, pages)
+		}
+	}
+}

@@ -52,7 +52,8 @@ func SplitPages(pages, pagesPerLetter int) (int, error) {
 // Split cuts the merged PDF read from rs into letters of pagesPerLetter pages and hands them to
 // emit one at a time, in page order, so memory holds the parsed input and one letter. A page
 // count not divisible by pagesPerLetter is ErrNotDivisible before emit is called at all.
-func (c *Counter) Split(ctx context.Context, rs io.ReadSeeker, pagesPerLetter int, emit func(Letter) error) (int, error) {
+func (c *Counter) Split(ctx context.Context, rs io.ReadSeeker, pagesPerLetter int, emit func(Letter) error) (n int, err error) {
+	defer pdfGuard(&err)
 	pctx, err := api.ReadValidateAndOptimize(rs, c.splitConfig())
 	if err != nil {
 		return 0, fmt.Errorf("document: split: read PDF: %w", err)
@@ -60,7 +61,7 @@ func (c *Counter) Split(ctx context.Context, rs io.ReadSeeker, pagesPerLetter in
 	if err := pctx.EnsurePageCount(); err != nil {
 		return 0, fmt.Errorf("document: split: count pages: %w", err)
 	}
-	n, err := SplitPages(pctx.PageCount, pagesPerLetter)
+	n, err = SplitPages(pctx.PageCount, pagesPerLetter)
 	if err != nil {
 		return 0, err
 	}
@@ -92,7 +93,8 @@ func (c *Counter) Split(ctx context.Context, rs io.ReadSeeker, pagesPerLetter in
 // decoded content stream. Two pages with the same digest draw the same operators with the same
 // operands: a render-free way to check that a split letter holds exactly the merged file's pages
 // (resources such as fonts are renamed freely by a PDF writer, content streams are not).
-func (c *Counter) PageDigests(rs io.ReadSeeker) ([][sha256.Size]byte, error) {
+func (c *Counter) PageDigests(rs io.ReadSeeker) (digests [][sha256.Size]byte, err error) {
+	defer pdfGuard(&err)
 	conf := c.splitConfig()
 	conf.Cmd = model.EXTRACTCONTENT
 	pctx, err := api.ReadValidateAndOptimize(rs, conf)

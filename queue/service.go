@@ -376,10 +376,17 @@ func (s *Scheduler) VirtualState(name string) (VirtualInfo, error) {
 		if len(m.flights) > 0 {
 			busy = true
 		}
-		if !m.usable(now) {
+		if m.usable(now) {
+			vi.Usable++
+		}
+	}
+	for _, name := range v.Pool {
+		m := s.members[name]
+		// Capabilities are the usable members' union; with none usable, the whole pool's, so
+		// the gateway keeps accepting what it will print once a printer is back.
+		if vi.Usable > 0 && !m.usable(now) {
 			continue
 		}
-		vi.Usable++
 		vi.MaxPPM += m.ppm()
 		if c := m.status.Capabilities; c != nil {
 			vi.Caps.Formats = union(vi.Caps.Formats, c.Formats)

@@ -77,7 +77,7 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	counter := document.NewCounter()
 	store, err := spool.Open(ctx, spool.Options{
 		Dir: cfg.Spool, MinFreeBytes: uint64(cfg.MinFreeDisk), MaxDocumentBytes: int64(cfg.MaxDocumentSize),
-		Retention: cfg.Retention.D(), PageCounter: safePageCounter(counter.Count, log), Logger: log,
+		Retention: cfg.Retention.D(), PageCounter: counter.Count, Logger: log,
 	})
 	if err != nil {
 		return err
@@ -324,21 +324,6 @@ func advertise(ctx context.Context, adv *ipp.Advertiser, sched *queue.Scheduler,
 			}
 		}
 		publish()
-	}
-}
-
-// safePageCounter keeps a panic inside the PDF library, on a truncated or malformed document a
-// client sent (half a PDF closed cleanly on a raw port is an ordinary job there), from taking
-// the whole gateway down with every front-end: the page count becomes an estimate instead.
-func safePageCounter(count func(path, format string) (int, bool), log *slog.Logger) func(string, string) (int, bool) {
-	return func(path, format string) (pages int, estimated bool) {
-		defer func() {
-			if r := recover(); r != nil {
-				log.Warn("page count failed on a malformed document; using an estimate", "format", format, "panic", r)
-				pages, estimated = 1, true
-			}
-		}()
-		return count(path, format)
 	}
 }
 
