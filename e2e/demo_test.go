@@ -5,8 +5,12 @@
 package e2e
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -170,5 +174,80 @@ virtual_printers:
 				t.Errorf("demo-b printed %.3f of the pages, want 0.58-0.75 (2:1 for a printer twice as fast)", share)
 			}
 		})
+	}
+}
+
+// TestBadConfigHarmsNothing: each kind of bad configuration is reported by `printgate config
+// check` and by `printgate serve` with the file, the line and what is wrong, serve starts
+// nothing, and the spool it was pointed at keeps every job accepted before.
+func TestBadConfigHarmsNothing(t *testing.T) {
+	t.Parallel()
+	good := func(listen, spoolDir string) string {
+		return fmt.Sprintf(`listen: %s
+spool: %s
+min_free_disk: 64MiB
+auth:
+  trust_loopback: true
+printers:
+  - name: a
+    uri: file://%s
+  - name: b
+    uri: file://%s
+virtual_printers:
+  - name: letters
+    pool: [a, b]
+`, listen, spoolDir, filepath.Join(spoolDir, "out", "a"), filepath.Join(spoolDir, "out", "b"))
+	}
+	g := startGateway(t, gatewayOptions{Config: good})
+	letter := repoFile(t, "testdata/letter-3p.pdf")
+	out, err := g.CLI("submit", letter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := strconv.ParseInt(strings.TrimSpace(out), 10, 64)
+	g.waitJobs([]int64{id}, 30*time.Second, "completed", func(j *spool.Job) bool { return j.State == spool.StateCompleted })
+	g.Stop()
+
+	base := good("127.0.0.1:1", g.Spool)
+	tests := []struct {
+		name string
+		yaml string
+		want string // after "FILE:"
+	}{
+		{"unknown key", strings.Replace(base, "min_free_disk:", "min_free_disc:", 1), "3: field min_free_disc not found"},
+		{"duplicate printer name", strings.Replace(base, "  - name: b\n", "  - name: a\n", 1), `9: duplicate printer name "a" (first at line 7)`},
+		{"pool names an unknown printer", strings.Replace(base, "pool: [a, b]", "pool: [a, c]", 1), `12: virtual printer "letters": pool names unknown printer "c"`},
+		{"bad uri", strings.Replace(base, "uri: file://", "uri: smb://", 1), `7: printer "a": bad uri`},
+	}
+	dir := t.TempDir()
+	for i, tt := range tests {
+		path := filepath.Join(dir, fmt.Sprintf("bad-%d.yaml", i))
+		if err := os.WriteFile(path, []byte(tt.yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{{"config", "check", path}, {"serve", "--config", path}} {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			cmd := exec.CommandContext(ctx, g.bin, args...)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			cancel()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+				t.Errorf("%s: printgate %s: %v, want exit status 1", tt.name, args[0], err)
+			}
+			if want := path + ":" + tt.want; !strings.Contains(stderr.String(), want) {
+				t.Errorf("%s: printgate %s said %q, want %q", tt.name, args[0], stderr.String(), want)
+			}
+		}
+	}
+
+	g.Start()
+	j, err := g.API.Job(context.Background(), id)
+	if err != nil || j.State != spool.StateCompleted || j.SHA256() != fileSHA256(t, letter) {
+		t.Fatalf("job %d after the bad configs: %+v, %v", id, j, err)
+	}
+	if files := outputs(t, filepath.Join(g.Spool, "out", "a"), filepath.Join(g.Spool, "out", "b"))[id]; len(files) != 1 {
+		t.Fatalf("job %d printed %d times, want once", id, len(files))
 	}
 }
