@@ -136,7 +136,7 @@ func TestBulkRunFromFolderAcrossThreePrinters(t *testing.T) {
 	if run.Letters != 1000 || run.Pages != 2500 {
 		t.Fatalf("registered %d letters, %d pages; want 1000, 2500", run.Letters, run.Pages)
 	}
-	st := waitRun(t, g, run.ID, 90*time.Second, "completion", completed)
+	st := waitRun(t, g, run.ID, 150*time.Second, "completion", completed)
 	t.Logf("1000 letters (2500 pages) registered and printed in %s", time.Since(start).Round(time.Millisecond))
 	if st.Done != 1000 || st.Duplicates != 0 {
 		t.Fatalf("done %d, possible duplicates %d", st.Done, st.Duplicates)
@@ -376,7 +376,7 @@ func scheduleRunsOf(t *testing.T, g *bulkGW) []*queue.RunStatus {
 	}
 	var out []*queue.RunStatus
 	for _, r := range runs {
-		if r.ScheduleID != 0 && r.State != spool.RunDiscarded {
+		if r.ScheduleID != 0 && r.State != spool.RunDiscarded && r.State != spool.RunUploading {
 			out = append(out, r)
 		}
 	}

@@ -74,7 +74,7 @@ func (s *Scheduler) schedule(ctx context.Context) error {
 			continue
 		}
 		p.avail[m] += jobMinutes(m, j.Pages)
-		if p.slots[m] > 0 && !s.letterOnItsWay(j, m) {
+		if p.slots[m] > 0 {
 			p.slots[m]--
 			p.freeSlots--
 			s.startFlight(ctx, j, m)
@@ -154,14 +154,12 @@ func (s *Scheduler) bestFor(p *plan, j *spool.Job) *member {
 	return best
 }
 
-// runOrder keeps each bulk run's letters in sequence on every printer: a letter starts on a
-// printer only if no later letter of its run started there (inRunOrder), and only once the
-// run's previous letter there was accepted (letterOnItsWay), since flights to one printer send
-// concurrently. Reprints and letters re-sent after a failure are out of sequence by nature and
-// exempt. Guarded by s.mu; the zero value is ready.
+// runOrder keeps each bulk run's letters in sequence on every printer: a letter never starts on
+// a printer where a later letter of its run already started (and flights to one printer send
+// in the order they were started, flight.go). Reprints and letters re-sent after a failure are
+// out of sequence by nature and exempt. Guarded by s.mu; the zero value is ready.
 type runOrder struct {
 	maxSeq map[int64]map[string]int64 // run → printer → highest sequence started there
-	run    map[int64]int64            // job id → run id of letters started, pruned to flights
 }
 
 // ordered reports whether j is a bulk letter whose order counts.
@@ -174,43 +172,20 @@ func (s *Scheduler) inRunOrder(j *spool.Job, m *member) bool {
 	return !ordered(j) || s.letters.maxSeq[j.RunID][m.spec.Name] < j.Seq
 }
 
-// letterOnItsWay: is an earlier letter of j's run still on its way to m (started, not yet
-// accepted)? Then j waits, so that m receives the run in sequence. Called with s.mu held.
-func (s *Scheduler) letterOnItsWay(j *spool.Job, m *member) bool {
-	if !ordered(j) {
-		return false
-	}
-	for id, f := range m.flights {
-		if f.state != spool.StatePrinting && s.letters.run[id] == j.RunID {
-			return true
-		}
-	}
-	return false
-}
-
 // letterStarted records that letter j started on m. Called with s.mu held.
 func (s *Scheduler) letterStarted(j *spool.Job, m *member) {
 	if !ordered(j) {
 		return
 	}
-	o := &s.letters
-	if o.maxSeq == nil {
-		o.maxSeq, o.run = map[int64]map[string]int64{}, map[int64]int64{}
+	if s.letters.maxSeq == nil {
+		s.letters.maxSeq = map[int64]map[string]int64{}
 	}
-	per := o.maxSeq[j.RunID]
+	per := s.letters.maxSeq[j.RunID]
 	if per == nil {
 		per = map[string]int64{}
-		o.maxSeq[j.RunID] = per
+		s.letters.maxSeq[j.RunID] = per
 	}
 	per[m.spec.Name] = max(per[m.spec.Name], j.Seq)
-	o.run[j.ID] = j.RunID
-	if len(o.run) > 1024 {
-		for id := range o.run {
-			if s.flightOf(id) == nil {
-				delete(o.run, id)
-			}
-		}
-	}
 }
 
 // jobMinutes is how long m takes to print pages.

@@ -152,14 +152,15 @@ func (r *bulkRig) start(t *testing.T) {
 	t.Cleanup(func() { cancel(); wg.Wait() })
 }
 
-// waitRun waits, on change signals, until cond holds for run id.
+// waitRun waits until cond holds for run id. It looks at most every 50 ms, after a change
+// (a busy run changes on every letter, and a status read costs queries).
 func (r *bulkRig) waitRun(t *testing.T, id int64, what string, cond func(*RunStatus) bool) *RunStatus {
 	t.Helper()
 	changes, stop := r.sched.Subscribe()
 	defer stop()
-	deadline := time.NewTimer(30 * time.Second)
+	deadline := time.NewTimer(60 * time.Second)
 	defer deadline.Stop()
-	tick := time.NewTicker(200 * time.Millisecond) // a completed run is noticed by the sweep
+	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		st, err := r.bulk.RunStatus(context.Background(), id, false)
@@ -171,7 +172,7 @@ func (r *bulkRig) waitRun(t *testing.T, id int64, what string, cond func(*RunSta
 		}
 		select {
 		case <-changes:
-		case <-tick.C:
+			<-tick.C
 		case <-deadline.C:
 			t.Fatalf("run %d: timed out waiting for %s (state %s, %d/%d done)", id, what, st.State, st.Done, st.Total)
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/printgate/printgate/printers"
@@ -42,19 +43,28 @@ type flight struct {
 	moveTo      string // the printer an operator moved it to ("" = let the scheduler choose)
 	// landed is closed when the flight is over and the job's row says where it is now.
 	landed chan struct{}
+	// prevSent is the previous flight to this printer's sent: this one sends after it.
+	prevSent <-chan struct{}
+	sent     chan struct{}
+	sentOnce sync.Once
 }
+
+// sendDone lets the next flight to the same printer send.
+func (f *flight) sendDone() { f.sentOnce.Do(func() { close(f.sent) }) }
 
 // startFlight records the assignment in memory and starts the flight. Called with s.mu held.
 func (s *Scheduler) startFlight(ctx context.Context, j *spool.Job, m *member) {
 	fctx, cancel := context.WithCancelCause(ctx)
 	f := &flight{m: m, jobID: j.ID, pages: max(j.Pages, 1), state: spool.StatePending, cancel: cancel,
-		landed: make(chan struct{})}
+		landed: make(chan struct{}), prevSent: m.lastSent, sent: make(chan struct{})}
+	m.lastSent = f.sent
 	m.flights[j.ID] = f
 	m.backlog += f.pages
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		defer cancel(nil)
+		defer f.sendDone()
 		s.fly(fctx, m, f, nil)
 		s.land(m, f)
 	}()
@@ -124,6 +134,15 @@ func (s *Scheduler) fly(ctx context.Context, m *member, f *flight, resume *spool
 // busy. It returns true when the printer accepted the job.
 func (s *Scheduler) send(ctx context.Context, log flightLog, m *member, f *flight, job *spool.Job,
 	set func(spool.State, spool.Change) bool) bool {
+	// Jobs reach a printer in the order the scheduler gave them to it (a bulk run's sequence):
+	// wait until the job given before this one has been handed over or given up.
+	if f.prevSent != nil {
+		select {
+		case <-f.prevSent:
+		case <-ctx.Done():
+		}
+	}
+	defer f.sendDone()
 	s.mu.Lock()
 	if ctx.Err() != nil {
 		s.mu.Unlock()
@@ -140,6 +159,7 @@ func (s *Scheduler) send(ctx context.Context, log flightLog, m *member, f *fligh
 	for {
 		r, err := m.spec.Printer.Send(ctx, pj)
 		if err == nil {
+			f.sendDone()
 			s.mu.Lock()
 			reopened := m.sendErrors >= breakerThreshold
 			m.sendErrors = 0

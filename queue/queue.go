@@ -120,6 +120,9 @@ type member struct {
 	// senderWake is closed (and replaced) when a job at this printer finishes, so flights
 	// waiting after a busy answer try again at once.
 	senderWake chan struct{}
+	// lastSent is closed once the job last started here has been handed over (or given up):
+	// the next one waits for it, so the printer receives jobs in the order they were given.
+	lastSent <-chan struct{}
 }
 
 type doneMark struct {
