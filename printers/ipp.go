@@ -1,7 +1,7 @@
 // The IPP backend: network printers and print-server queues (a CUPS queue
 // ipp://host:631/printers/q is just another IPP printer) over ipp:// and ipps://. Jobs go with
-// Print-Job (Create-Job + Send-Document for several documents, or when the printer lacks
-// Print-Job) and are followed with Get-Job-Attributes until the printer says they ended.
+// Create-Job + Send-Document when the printer supports them, else Print-Job, and are followed
+// with Get-Job-Attributes until the printer says they ended.
 package printers
 
 import (
@@ -100,8 +100,12 @@ func (p *IPP) Send(ctx context.Context, job *Job) (Receipt, error) {
 	jr := ipp.JobRequest{Name: job.Name, User: job.Owner, Template: tmpl}
 	ops := st.Attrs.Ints("operations-supported")
 	hasOp := func(op goipp.Op) bool { return len(ops) == 0 || slices.Contains(ops, int(op)) }
+	// Create-Job + Send-Document where the printer has both, as CUPS' ipp backend does: a busy
+	// printer then refuses the small Create-Job instead of a whole document, which matters when
+	// the scheduler asks again and again while the printer finishes another job.
+	createSend := len(ops) > 0 && hasOp(goipp.OpCreateJob) && hasOp(goipp.OpSendDocument)
 	var js *ipp.JobStatus
-	if len(job.Documents) == 1 && hasOp(goipp.OpPrintJob) {
+	if len(job.Documents) == 1 && hasOp(goipp.OpPrintJob) && !createSend {
 		js, err = p.printJob(ctx, st, jr, job.Documents[0])
 	} else {
 		js, err = p.createAndSend(ctx, st, jr, job.Documents)
@@ -249,7 +253,8 @@ func (p *IPP) Watch(ctx context.Context, r Receipt, progress func(int)) (Outcome
 }
 
 // pollWait is the wait before the next Get-Job-Attributes: until the expected finish while it
-// is ahead (at most maxPoll), a quarter of maxPoll in the few seconds after it, maxPoll later.
+// is ahead (at most maxPoll), a tenth of maxPoll in the few seconds after it, maxPoll later: the
+// scheduler sends a printer its next job when it learns the last one is done.
 func (p *IPP) pollWait(finishAt time.Time) time.Duration {
 	if finishAt.IsZero() {
 		return p.maxPoll
@@ -259,7 +264,7 @@ func (p *IPP) pollWait(finishAt time.Time) time.Duration {
 	case ahead > 0:
 		return min(max(ahead, 20*time.Millisecond), p.maxPoll)
 	case ahead > -5*time.Second:
-		return p.maxPoll / 4
+		return p.maxPoll / 10
 	}
 	return p.maxPoll
 }

@@ -32,6 +32,7 @@ type fakeIPP struct {
 	accepting bool
 	busy      bool
 	noPrint   bool // operations-supported lacks Print-Job
+	noCreate  bool // operations-supported lacks Create-Job and Send-Document
 	failHTTP  bool // answer HTTP 500 to everything
 	// what happened
 	requests []fakeRequest
@@ -116,6 +117,10 @@ func (f *fakeIPP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rsp.Code = goipp.Code(goipp.StatusErrorNotFound)
 			break
 		}
+		if format, _ := ipp.Attrs(req.Operation).String("document-format"); format == "application/x-unprintable" {
+			rsp.Code = goipp.Code(goipp.StatusErrorDocumentFormatNotSupported)
+			break
+		}
 		j.docs = append(j.docs, doc)
 		jobAttrs(jobID(), j)
 	case goipp.OpGetJobAttributes:
@@ -163,9 +168,12 @@ func (f *fakeIPP) printerAttrs(g *goipp.Attributes) {
 	g.Add(goipp.MakeAttribute("queued-job-count", goipp.TagInteger, goipp.Integer(len(f.jobs))))
 	g.Add(goipp.MakeAttribute("pages-per-minute", goipp.TagInteger, goipp.Integer(30)))
 	g.Add(goipp.MakeAttribute("printer-make-and-model", goipp.TagText, goipp.String("Fake IPP")))
-	ops := []goipp.Op{goipp.OpCreateJob, goipp.OpSendDocument, goipp.OpGetJobAttributes, goipp.OpCancelJob, goipp.OpGetPrinterAttributes}
+	ops := []goipp.Op{goipp.OpGetJobAttributes, goipp.OpCancelJob, goipp.OpGetPrinterAttributes}
 	if !f.noPrint {
 		ops = append(ops, goipp.OpPrintJob)
+	}
+	if !f.noCreate {
+		ops = append(ops, goipp.OpCreateJob, goipp.OpSendDocument)
 	}
 	ov := make([]goipp.Value, len(ops))
 	for i, o := range ops {
@@ -219,41 +227,62 @@ func newTestIPP(t *testing.T, srv *httptest.Server) *IPP {
 
 func TestIPPSendPassesAttributesThrough(t *testing.T) {
 	t.Parallel()
-	f, srv := newFakeIPP(t)
-	p := newTestIPP(t, srv)
-	data := []byte("%PDF-1.4 a letter")
-	job := &Job{ID: 7, Name: "letter 7", Owner: "alice", Pages: 2, Copies: 2, Documents: []Document{writeDoc(t, "l.pdf", data)},
-		Attributes: map[string]string{"copies": "2", "sides": "two-sided-long-edge", "media": "iso_a4_210x297mm",
-			"print-color-mode": "color", "output-bin": "face-up"}}
-	r, err := p.Send(context.Background(), job)
-	if err != nil {
-		t.Fatalf("Send: %v", err)
-	}
-	if r.UpstreamID != "1" || r.Done || r.FinishAt.IsZero() {
-		t.Errorf("receipt %+v, want upstream job 1, not done, with an expected finish", r)
-	}
-	req, ok := f.lastRequest(goipp.OpPrintJob)
-	if !ok {
-		t.Fatal("no Print-Job reached the printer")
-	}
-	if !bytes.Equal(req.doc, data) {
-		t.Errorf("document %q, want %q", req.doc, data)
-	}
-	for name, want := range map[string]string{"job-name": "letter 7", "requesting-user-name": "alice",
-		"sides": "two-sided-long-edge", "media": "iso_a4_210x297mm", "document-format": "application/pdf"} {
-		if got, _ := req.attrs.String(name); got != want {
-			t.Errorf("%s = %q, want %q", name, got, want)
+	for _, printJob := range []bool{false, true} {
+		name := "Create-Job and Send-Document"
+		if printJob {
+			name = "Print-Job (no Create-Job at the printer)"
 		}
-	}
-	if n, _ := req.attrs.Int("copies"); n != 2 {
-		t.Errorf("copies = %d, want 2", n)
-	}
-	// color is not in print-color-mode-supported and output-bin not supported at all: left out.
-	for _, name := range []string{"print-color-mode", "output-bin"} {
-		if req.attrs.Has(name) {
-			v, _ := req.attrs.String(name)
-			t.Errorf("%s = %q sent, but the printer does not support it", name, v)
-		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f, srv := newFakeIPP(t)
+			f.set(func(f *fakeIPP) { f.noCreate = printJob })
+			p := newTestIPP(t, srv)
+			data := []byte("%PDF-1.4 a letter")
+			job := &Job{ID: 7, Name: "letter 7", Owner: "alice", Pages: 2, Copies: 2, Documents: []Document{writeDoc(t, "l.pdf", data)},
+				Attributes: map[string]string{"copies": "2", "sides": "two-sided-long-edge", "media": "iso_a4_210x297mm",
+					"print-color-mode": "color", "output-bin": "face-up"}}
+			r, err := p.Send(context.Background(), job)
+			if err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+			if r.UpstreamID != "1" || r.Done || r.FinishAt.IsZero() {
+				t.Errorf("receipt %+v, want upstream job 1, not done, with an expected finish", r)
+			}
+			create, doc := goipp.OpCreateJob, goipp.OpSendDocument
+			if printJob {
+				create, doc = goipp.OpPrintJob, goipp.OpPrintJob
+			}
+			creq, ok := f.lastRequest(create)
+			dreq, ok2 := f.lastRequest(doc)
+			if !ok || !ok2 {
+				t.Fatalf("no %s / %s reached the printer", create, doc)
+			}
+			if _, ok := f.lastRequest(goipp.OpPrintJob); ok != printJob {
+				t.Errorf("Print-Job sent: %v, want %v", ok, printJob)
+			}
+			if !bytes.Equal(dreq.doc, data) {
+				t.Errorf("document %q, want %q", dreq.doc, data)
+			}
+			if got, _ := dreq.attrs.String("document-format"); got != "application/pdf" {
+				t.Errorf("document-format = %q", got)
+			}
+			for name, want := range map[string]string{"job-name": "letter 7", "requesting-user-name": "alice",
+				"sides": "two-sided-long-edge", "media": "iso_a4_210x297mm"} {
+				if got, _ := creq.attrs.String(name); got != want {
+					t.Errorf("%s = %q, want %q", name, got, want)
+				}
+			}
+			if n, _ := creq.attrs.Int("copies"); n != 2 {
+				t.Errorf("copies = %d, want 2", n)
+			}
+			// color is not in print-color-mode-supported and output-bin not supported at all: left out.
+			for _, name := range []string{"print-color-mode", "output-bin"} {
+				if creq.attrs.Has(name) {
+					v, _ := creq.attrs.String(name)
+					t.Errorf("%s = %q sent, but the printer does not support it", name, v)
+				}
+			}
+		})
 	}
 }
 
@@ -347,19 +376,19 @@ func TestIPPMultipleDocumentsUseCreateJob(t *testing.T) {
 	}
 }
 
-func TestIPPPrinterWithoutPrintJob(t *testing.T) {
+func TestIPPPrinterWithoutCreateJob(t *testing.T) {
 	t.Parallel()
 	f, srv := newFakeIPP(t)
-	f.set(func(f *fakeIPP) { f.noPrint = true })
+	f.set(func(f *fakeIPP) { f.noCreate = true })
 	p := newTestIPP(t, srv)
 	if _, err := p.Send(context.Background(), &Job{ID: 1, Documents: []Document{writeDoc(t, "a.pdf", []byte("%PDF"))}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := f.lastRequest(goipp.OpPrintJob); ok {
-		t.Error("Print-Job sent to a printer that does not list it")
+	if _, ok := f.lastRequest(goipp.OpCreateJob); ok {
+		t.Error("Create-Job sent to a printer that does not list it")
 	}
-	if _, ok := f.lastRequest(goipp.OpCreateJob); !ok {
-		t.Error("no Create-Job")
+	if _, ok := f.lastRequest(goipp.OpPrintJob); !ok {
+		t.Error("no Print-Job")
 	}
 }
 

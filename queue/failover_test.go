@@ -55,8 +55,9 @@ func TestFailoverDeadPrinter(t *testing.T) {
 	ids := r.submit(t, "letters", simPages(30, 2))
 	r.start(t)
 	simWaitFor(t, 5*time.Second, "a to print a few jobs", func() bool { return len(a.Completed()) >= 3 })
+	// Dies while it holds a job it has not finished.
+	simWaitFor(t, 5*time.Second, "a to die holding a job", a.FailHolding)
 	killed := time.Now()
-	a.Fail()
 	simWaitFor(t, 5*time.Second, "a to be unreachable", func() bool {
 		p, _ := r.sched.Printer("a")
 		return p.State == printers.StateUnreachable

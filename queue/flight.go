@@ -218,18 +218,19 @@ func (s *Scheduler) send(ctx context.Context, log flightLog, m *member, f *fligh
 }
 
 // busyWait is how long a flight waits after the busy-th busy answer in a row: until the printer
-// should be done with what it holds, then backing off from BusyRetry/4 (doubling, at most 2 s)
-// when the printer takes longer than its speed says or is busy with other clients' work.
-// Called with s.mu held.
+// should be done with what it holds, then backing off from BusyRetry/10 (doubling, at most
+// BusyRetry) when the printer takes longer than its speed says or is busy with other clients'
+// work. A job finishing at the printer wakes the flight earlier (senderWake). Called with s.mu
+// held.
 func (s *Scheduler) busyWait(m *member, busy int) time.Duration {
 	if d := m.busyUntil.Sub(s.now()); d > 0 && busy == 1 {
 		return d + 10*time.Millisecond
 	}
-	d := s.opts.BusyRetry / 4
-	for i := 1; i < busy && d < 2*time.Second; i++ {
+	d := s.opts.BusyRetry / 10
+	for i := 1; i < busy && d < s.opts.BusyRetry; i++ {
 		d *= 2
 	}
-	return min(max(d, 10*time.Millisecond), 2*time.Second)
+	return min(max(d, 5*time.Millisecond), s.opts.BusyRetry)
 }
 
 // sendFailed handles a printer fault during send: it counts against the printer (circuit

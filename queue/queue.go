@@ -54,7 +54,7 @@ type Options struct {
 	GracePeriod    time.Duration
 	MaxAttempts    int
 	RetentionEvery time.Duration
-	// BusyRetry is the first wait after a printer answered busy; it doubles up to 5 s.
+	// BusyRetry bounds the wait between tries at a printer that answered busy (see busyWait).
 	BusyRetry time.Duration
 	Now       func() time.Time
 	Logger    *slog.Logger

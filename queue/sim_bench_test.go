@@ -125,6 +125,12 @@ func (p *simPrinter) Watch(ctx context.Context, r printers.Receipt, progress fun
 		case <-t.C:
 		}
 		p.mu.Lock()
+		if p.dead {
+			// Died before the job's end: it never finishes.
+			p.mu.Unlock()
+			<-ctx.Done()
+			return "", ctx.Err()
+		}
 		if p.stopped != nil {
 			// Halted (out of paper): the job's finish slides while the engine waits.
 			j.finish = j.finish.Add(time.Millisecond)
@@ -186,6 +192,21 @@ func (p *simPrinter) Fail() {
 		p.dead = true
 		close(p.deadCh)
 	}
+}
+
+// FailHolding makes the printer vanish if it holds an unfinished job, and says whether it did.
+func (p *simPrinter) FailHolding() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	for _, j := range p.jobs {
+		if !j.canceled && j.finish.After(now) {
+			p.dead = true
+			close(p.deadCh)
+			return true
+		}
+	}
+	return false
 }
 
 // Revive brings a failed printer back with an empty engine and no memory of its jobs.
