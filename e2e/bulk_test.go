@@ -218,7 +218,7 @@ func TestBulkMergedPDFSplitIntoLetters(t *testing.T) {
 	if run.Letters != 1000 || run.Pages != 2000 {
 		t.Fatalf("registered %d letters, %d pages; want 1000, 2000", run.Letters, run.Pages)
 	}
-	waitRun(t, g, run.ID, 90*time.Second, "completion", completed)
+	waitRun(t, g, run.ID, 150*time.Second, "completion", completed)
 	_, letters, err := g.api.Manifest(g.ctx(), run.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -265,7 +265,7 @@ func TestBulkRunSurvivesThreeSIGKILLs(t *testing.T) {
 		t.Logf("SIGKILL %d after %d+ letters", k+1, at)
 		g.start()
 	}
-	st := waitRun(t, g, run.ID, 120*time.Second, "completion", completed)
+	st := waitRun(t, g, run.ID, 150*time.Second, "completion", completed)
 	_, letters, err := g.api.Manifest(g.ctx(), run.ID)
 	if err != nil {
 		t.Fatal(err)
