@@ -200,3 +200,17 @@ func TestWriteAfterClose(t *testing.T) {
 		t.Fatalf("Transition after Close: err %v, want ErrClosed", err)
 	}
 }
+
+// TestWriterKeepsStatementJournalInMemory: the savepoint of every write in a group commit must
+// not spill its statement journal to a temporary file (see writerConnector).
+func TestWriterKeepsStatementJournalInMemory(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, Options{})
+	var mode int
+	if err := s.wdb.QueryRow(`PRAGMA temp_store`).Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != 2 {
+		t.Fatalf("writer temp_store = %d, want 2 (MEMORY)", mode)
+	}
+}
