@@ -256,7 +256,8 @@ type RunRequest struct {
 	// StartAt holds the run's letters until then; zero prints at once.
 	StartAt    time.Time
 	Attributes spool.Attributes
-	Separator  bool
+	// Separator asks for a banner page per printer batch: stored, not printed yet.
+	Separator bool
 }
 
 // CreateRun registers a run in state uploading after checking that its virtual printer exists

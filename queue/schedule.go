@@ -31,7 +31,8 @@ type ScheduleRequest struct {
 	// Dir is the drop folder, an absolute path on the gateway host.
 	Dir        string
 	Attributes spool.Attributes
-	Separator  bool
+	// Separator is passed to the runs (see RunRequest).
+	Separator bool
 }
 
 // ScheduleInfo is a schedule with its next firing.

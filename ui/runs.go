@@ -70,7 +70,6 @@ type CreateRunRequest struct {
 	// At holds the letters until then (RFC 3339); empty prints at once.
 	At         string        `json:"at,omitempty"`
 	Attributes RunAttributes `json:"attributes,omitzero"`
-	Separator  bool          `json:"separator,omitempty"`
 }
 
 // CreateScheduleRequest is the body of POST /api/v1/runs/schedules.
@@ -83,7 +82,6 @@ type CreateScheduleRequest struct {
 	// Dir is the drop folder, an absolute path on the gateway host.
 	Dir        string        `json:"dir"`
 	Attributes RunAttributes `json:"attributes,omitzero"`
-	Separator  bool          `json:"separator,omitempty"`
 }
 
 // ReprintRequest is the body of POST /api/v1/runs/{id}/reprint.
@@ -191,7 +189,7 @@ func (h *runsAPI) create(w http.ResponseWriter, r *http.Request, actor string) {
 		owner = actor
 	}
 	run, err := h.svc.CreateRun(r.Context(), queue.RunRequest{Name: rq.Name, Printer: rq.Printer, Owner: owner,
-		OriginHost: remoteHost(r), Source: rq.Source, StartAt: at, Attributes: attrs, Separator: rq.Separator})
+		OriginHost: remoteHost(r), Source: rq.Source, StartAt: at, Attributes: attrs})
 	if err != nil {
 		h.writeRunError(w, r, err)
 		return
@@ -458,7 +456,7 @@ func (h *runsAPI) createSchedule(w http.ResponseWriter, r *http.Request, actor s
 		owner = actor
 	}
 	sc, err := h.svc.CreateSchedule(r.Context(), queue.ScheduleRequest{Name: rq.Name, Printer: rq.Printer, Owner: owner,
-		Spec: rq.Cron, Dir: rq.Dir, Attributes: attrs, Separator: rq.Separator})
+		Spec: rq.Cron, Dir: rq.Dir, Attributes: attrs})
 	if err != nil {
 		h.writeRunError(w, r, err)
 		return
