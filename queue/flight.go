@@ -49,8 +49,12 @@ type flight struct {
 	sentOnce sync.Once
 }
 
-// sendDone lets the next flight to the same printer send.
-func (f *flight) sendDone() { f.sentOnce.Do(func() { close(f.sent) }) }
+// sendDone lets the next flight to the same printer send (a resumed flight has no turn).
+func (f *flight) sendDone() {
+	if f.sent != nil {
+		f.sentOnce.Do(func() { close(f.sent) })
+	}
+}
 
 // startFlight records the assignment in memory and starts the flight. Called with s.mu held.
 func (s *Scheduler) startFlight(ctx context.Context, j *spool.Job, m *member) {
