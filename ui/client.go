@@ -38,7 +38,9 @@ type APIError struct {
 	Msg    string
 }
 
-func (e *APIError) Error() string { return fmt.Sprintf("gateway: %s (HTTP %d %s)", e.Msg, e.Status, e.Code) }
+func (e *APIError) Error() string {
+	return fmt.Sprintf("gateway: %s (HTTP %d %s)", e.Msg, e.Status, e.Code)
+}
 
 // Do sends a request and decodes a JSON answer into out (when not nil).
 func (c *Client) Do(ctx context.Context, method, path string, body io.Reader, contentType string, out any) error {
