@@ -185,6 +185,14 @@ func (s *Scheduler) send(ctx context.Context, log flightLog, m *member, f *fligh
 			busy++
 			s.mu.Lock()
 			f.undelivered = true
+			if m.drained {
+				// Drained while this hand-over was on the wire: Drain takes back only the jobs
+				// already waiting, so take this one back now, as it would have.
+				f.actor = m.drainedBy
+				s.mu.Unlock()
+				s.stopped(f, errMoved, spool.StateSending, true)
+				return false
+			}
 			wake := m.senderWake
 			wait := s.busyWait(m, busy)
 			s.mu.Unlock()

@@ -101,9 +101,10 @@ type member struct {
 	state       printers.State
 	status      printers.Status
 	drained     bool
-	failures    int // probe failures in a row
-	successes   int // probe successes in a row
-	sendErrors  int // send failures in a row (circuit breaker)
+	drainedBy   string // the operator who drained it
+	failures    int    // probe failures in a row
+	successes   int    // probe successes in a row
+	sendErrors  int    // send failures in a row (circuit breaker)
 	breakerOpen time.Time
 	downSince   time.Time
 	lastProbe   time.Time
@@ -297,7 +298,7 @@ func (s *Scheduler) loadControls(ctx context.Context) error {
 		switch c.Scope {
 		case "printer":
 			if m, ok := s.members[c.Name]; ok {
-				m.drained = c.Paused
+				m.drained, m.drainedBy = c.Paused, c.Actor
 			}
 		case "virtual":
 			s.paused[c.Name] = c.Paused

@@ -248,7 +248,7 @@ func (s *Scheduler) Drain(ctx context.Context, name, actor string, drain bool) e
 		return err
 	}
 	s.mu.Lock()
-	m.drained = drain
+	m.drained, m.drainedBy = drain, actor
 	var moved []*flight
 	if drain {
 		moved = s.takeAssignedLocked(m)
