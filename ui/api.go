@@ -404,10 +404,12 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	if evs == nil {
-		evs = []spool.Event{}
+	_, operator := a.auth.Operator(r)
+	out := make([]spool.Event, 0, len(evs))
+	for _, e := range evs {
+		out = append(out, viewEvent(e, operator))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": evs})
+	writeJSON(w, http.StatusOK, map[string]any{"events": out})
 }
 
 func remoteHost(r *http.Request) string {

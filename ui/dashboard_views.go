@@ -211,14 +211,21 @@ func (d *Dashboard) eventRows(evs []spool.Event, operator bool) []eventRow {
 		if !ok {
 			k = status{e.Kind, "", "off"}
 		}
-		if !operator && e.Actor != "" {
-			// The actor may be a job's owner canceling their own job: not for anonymous eyes.
-			e.Message = strings.ReplaceAll(e.Message, e.Actor, "(hidden)")
-			e.Actor = "(hidden)"
-		}
-		out = append(out, eventRow{Event: e, KindWord: k.Word, Class: k.Class})
+		out = append(out, eventRow{Event: viewEvent(e, operator), KindWord: k.Word, Class: k.Class})
 	}
 	return out
+}
+
+// viewEvent is an event as a caller may see it: to one who is not an operator, the actor is
+// "(hidden)", in the message too. The actor may be a job's owner canceling their own job (or,
+// for a job received, simply its owner): not for anonymous eyes. The dashboard, the event
+// stream and GET /api/v1/events all show events through it.
+func viewEvent(e spool.Event, operator bool) spool.Event {
+	if !operator && e.Actor != "" {
+		e.Message = strings.ReplaceAll(e.Message, e.Actor, "(hidden)")
+		e.Actor = "(hidden)"
+	}
+	return e
 }
 
 // redactURI drops a password from a printer URI before it is shown.

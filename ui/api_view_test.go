@@ -1,0 +1,89 @@
+// What the read-only API shows to whom: events and printers through the same views as the
+// dashboard and the event stream, against a fake service.
+package ui
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+
+	"github.com/gorilla/mux"
+
+	"github.com/printgate/printgate/queue"
+	"github.com/printgate/printgate/spool"
+)
+
+// viewService answers the reads these tests make; any other call panics.
+type viewService struct {
+	Service
+	events   []spool.Event
+	printers []queue.PrinterInfo
+}
+
+func (s *viewService) Events(context.Context, spool.EventFilter) ([]spool.Event, error) {
+	return slices.Clone(s.events), nil
+}
+
+func (s *viewService) Printers() []queue.PrinterInfo { return slices.Clone(s.printers) }
+
+func (s *viewService) Printer(name string) (queue.PrinterInfo, error) {
+	for _, p := range s.printers {
+		if p.Name == name {
+			return p, nil
+		}
+	}
+	return queue.PrinterInfo{}, queue.ErrUnknownPrinter
+}
+
+// getJSON serves one GET through a router with the API registered, as operator (anonymous
+// when empty), and decodes the answer into v.
+func getJSON(t *testing.T, svc Service, operator, path string, v any) {
+	t.Helper()
+	r := mux.NewRouter()
+	NewAPI(svc, fixedAuth{operator}, slog.New(slog.NewTextHandler(io.Discard, nil))).Register(r)
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body)
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), v); err != nil {
+		t.Fatalf("GET %s: %v\n%s", path, err, rec.Body)
+	}
+}
+
+func TestEventsAPIHidesActorsFromAnonymousViewers(t *testing.T) {
+	t.Parallel()
+	held := spool.Event{ID: 2, Kind: spool.EventOperator, JobID: 1, Actor: "alice", Message: "held by alice"}
+	received := spool.Event{ID: 1, Kind: spool.EventJobState, JobID: 1, Actor: "drjones", Message: "job received via ipp"}
+	probe := spool.Event{ID: 3, Kind: spool.EventPrinterState, Printer: "p1", Message: "ready -> stopped (reasons: media-empty)"}
+	svc := &viewService{events: []spool.Event{held, received, probe}}
+	tests := []struct {
+		name     string
+		operator string
+		want     []spool.Event
+	}{
+		{"operator sees actors", "op", []spool.Event{held, received, probe}},
+		{"anonymous sees them hidden", "", []spool.Event{
+			{ID: 2, Kind: spool.EventOperator, JobID: 1, Actor: "(hidden)", Message: "held by (hidden)"},
+			{ID: 1, Kind: spool.EventJobState, JobID: 1, Actor: "(hidden)", Message: "job received via ipp"},
+			probe,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var got struct {
+				Events []spool.Event `json:"events"`
+			}
+			getJSON(t, svc, tt.operator, "/api/v1/events", &got)
+			if !slices.Equal(got.Events, tt.want) {
+				t.Errorf("events\n got %+v\nwant %+v", got.Events, tt.want)
+			}
+		})
+	}
+}
