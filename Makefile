@@ -3,6 +3,9 @@ GO        ?= go
 BIN       := bin/printgate
 FUZZTIME  ?= 15s
 E2E_TIMEOUT ?= 12m
+# Most end-to-end tests wait on peers (print commands that sleep pages/ppm, ipptool polls),
+# not on the CPU: three at a time on the 2-core CI machine.
+E2E_PARALLEL ?= 3
 
 .PHONY: run build test unit e2e fuzz vet peers bench clean
 
@@ -28,7 +31,7 @@ unit:
 	$(GO) test -race -tags peers -timeout 10m ./...
 
 e2e: build
-	$(GO) test -tags e2e -timeout $(E2E_TIMEOUT) -count=1 ./e2e/...
+	$(GO) test -tags e2e -timeout $(E2E_TIMEOUT) -parallel $(E2E_PARALLEL) -count=1 ./e2e/...
 
 fuzz:
 	bash scripts/fuzz.sh $(FUZZTIME)
