@@ -400,38 +400,44 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// CheckPrinterURI reports whether uri names a backend the gateway has, with what it needs.
+// CheckPrinterURI reports whether uri names a backend the gateway has, with what it needs. Its
+// errors show the URI with any password masked: they go to terminals and logs.
 func CheckPrinterURI(uri string) error {
 	if uri == "" {
 		return errors.New("no uri")
 	}
 	u, err := url.Parse(uri)
 	if err != nil {
-		return fmt.Errorf("bad uri %q: %v", uri, err)
+		// The *url.Error repeats the URI as written, password and all.
+		if ue := (*url.Error)(nil); errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("bad uri: %v", err)
 	}
+	shown := u.Redacted()
 	switch u.Scheme {
 	case "ipp", "ipps", "http", "https":
 		if u.Host == "" {
-			return fmt.Errorf("bad uri %q: no host", uri)
+			return fmt.Errorf("bad uri %q: no host", shown)
 		}
 	case "lpd":
 		if u.Host == "" || strings.Trim(u.Path, "/") == "" {
-			return fmt.Errorf("bad uri %q: want lpd://host[:port]/queue", uri)
+			return fmt.Errorf("bad uri %q: want lpd://host[:port]/queue", shown)
 		}
 	case "socket":
 		if u.Host == "" {
-			return fmt.Errorf("bad uri %q: want socket://host[:port]", uri)
+			return fmt.Errorf("bad uri %q: want socket://host[:port]", shown)
 		}
 	case "file":
 		if u.Path == "" {
-			return fmt.Errorf("bad uri %q: want file:///directory", uri)
+			return fmt.Errorf("bad uri %q: want file:///directory", shown)
 		}
 	default:
-		return fmt.Errorf("bad uri %q: scheme must be ipp, ipps, lpd, socket or file", uri)
+		return fmt.Errorf("bad uri %q: scheme must be ipp, ipps, lpd, socket or file", shown)
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return fmt.Errorf("bad uri %q: port out of range", uri)
+			return fmt.Errorf("bad uri %q: port out of range", shown)
 		}
 	}
 	return nil

@@ -102,3 +102,22 @@ func TestDemoIsValid(t *testing.T) {
 		t.Fatalf("demo printers %+v", c.Printers)
 	}
 }
+
+// config check prints to terminals and serve to logs: a bad URI is quoted with its password
+// masked.
+func TestCheckPrinterURIHidesPassword(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ uri, want string }{
+		{"smb://alice:s3cret@x/y", `bad uri "smb://alice:xxxxx@x/y": scheme must be`},
+		{"lpd://alice:s3cret@h", `bad uri "lpd://alice:xxxxx@h": want lpd://`},
+		{"ipp://alice:s3cret@h:99999/x", `bad uri "ipp://alice:xxxxx@h:99999/x": port out of range`},
+		{"ipp://alice:s3cret@/x", `bad uri "ipp://alice:xxxxx@/x": no host`},
+		{"ipp://alice:s3cret@h:http/x", `bad uri: invalid port ":http" after host`},
+	}
+	for _, tt := range tests {
+		err := CheckPrinterURI(tt.uri)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("CheckPrinterURI(%q) = %v, want %q", tt.uri, err, tt.want)
+		}
+	}
+}

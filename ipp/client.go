@@ -6,6 +6,7 @@ package ipp
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -38,7 +39,12 @@ type ClientOptions struct {
 
 // Client talks to one IPP printer or print-server queue. Safe for concurrent use.
 type Client struct {
-	uri      string
+	// uri is the printer URI without its user name and password: sent as printer-uri (the
+	// printer may show it in its job history, as it may the client's errors), and named in
+	// errors, which end up in logs, the audit log and the API.
+	uri string
+	// endpoint is where requests go. It keeps the user info, which net/http sends as HTTP
+	// Basic authentication (and masks in its own errors).
 	endpoint string
 	hc       *http.Client
 	user     string
@@ -62,14 +68,21 @@ func (e *HTTPError) Is(target error) bool {
 }
 
 // NewClient builds a client for printerURI: ipp://host[:port]/path (HTTP, port 631 by
-// default), ipps://... (HTTPS, port 631), or an http(s):// URL as Windows writes them.
+// default), ipps://... (HTTPS, port 631), or an http(s):// URL as Windows writes them. A user
+// name and password in it (ipp://user:password@host/...) go to the printer as HTTP Basic
+// authentication, never in the IPP request or in an error.
 func NewClient(printerURI string, opts ClientOptions) (*Client, error) {
 	endpoint, err := endpointURL(printerURI)
 	if err != nil {
 		return nil, err
 	}
+	uri := printerURI
+	if u, _ := url.Parse(printerURI); u.User != nil { // endpointURL parsed it
+		u.User = nil
+		uri = u.String()
+	}
 	c := &Client{
-		uri:      printerURI,
+		uri:      uri,
 		endpoint: endpoint,
 		hc:       opts.HTTPClient,
 		user:     opts.UserName,
@@ -91,14 +104,20 @@ func NewClient(printerURI string, opts ClientOptions) (*Client, error) {
 	return c, nil
 }
 
-// endpointURL maps a printer URI to the HTTP URL its requests are POSTed to.
+// endpointURL maps a printer URI to the HTTP URL its requests are POSTed to. Its errors show
+// the URI with any password masked.
 func endpointURL(printerURI string) (string, error) {
 	u, err := url.Parse(printerURI)
 	if err != nil {
-		return "", fmt.Errorf("ipp: printer URI %q: %w", printerURI, err)
+		// The *url.Error repeats the URI as written, password and all.
+		if ue := (*url.Error)(nil); errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return "", fmt.Errorf("ipp: printer URI: %w", err)
 	}
+	shown := u.Redacted()
 	if u.Host == "" || u.Hostname() == "" {
-		return "", fmt.Errorf("ipp: printer URI %q has no host", printerURI)
+		return "", fmt.Errorf("ipp: printer URI %q has no host", shown)
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "ipp":
@@ -109,7 +128,7 @@ func endpointURL(printerURI string) (string, error) {
 		u.Scheme = strings.ToLower(u.Scheme)
 		return u.String(), nil
 	default:
-		return "", fmt.Errorf("ipp: printer URI %q: scheme must be ipp, ipps, http or https", printerURI)
+		return "", fmt.Errorf("ipp: printer URI %q: scheme must be ipp, ipps, http or https", shown)
 	}
 	if u.Port() == "" {
 		u.Host = net.JoinHostPort(u.Hostname(), "631")
@@ -120,7 +139,8 @@ func endpointURL(printerURI string) (string, error) {
 	return u.String(), nil
 }
 
-// URI is the printer URI the client was made for (sent as printer-uri).
+// URI is the printer URI the client was made for, without user name or password (sent as
+// printer-uri).
 func (c *Client) URI() string { return c.uri }
 
 // Endpoint is the HTTP URL requests go to.

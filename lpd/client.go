@@ -291,26 +291,35 @@ func baseName(p string) string {
 func ParseURI(uri string) (addr, queue string, err error) {
 	u, err := url.Parse(uri)
 	if err != nil {
-		return "", "", fmt.Errorf("lpd: parse URI: %w", err)
+		return "", "", fmt.Errorf("lpd: parse URI: %w", parseErr(err))
 	}
+	shown := u.Redacted() // errors reach logs and the API: never the password
 	if u.Scheme != "lpd" {
-		return "", "", fmt.Errorf("lpd: parse URI %q: scheme is not lpd", uri)
+		return "", "", fmt.Errorf("lpd: parse URI %q: scheme is not lpd", shown)
 	}
 	if u.Hostname() == "" {
-		return "", "", fmt.Errorf("lpd: parse URI %q: no host", uri)
+		return "", "", fmt.Errorf("lpd: parse URI %q: no host", shown)
 	}
 	port := u.Port()
 	if port == "" {
 		port = strconv.Itoa(DefaultPort)
 	} else if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
-		return "", "", fmt.Errorf("lpd: parse URI %q: bad port", uri)
+		return "", "", fmt.Errorf("lpd: parse URI %q: bad port", shown)
 	}
 	queue = strings.TrimPrefix(u.Path, "/")
 	if queue == "" || strings.Contains(queue, "/") {
-		return "", "", fmt.Errorf("lpd: parse URI %q: want exactly one path element, the queue", uri)
+		return "", "", fmt.Errorf("lpd: parse URI %q: want exactly one path element, the queue", shown)
 	}
 	if err := checkToken([]byte(queue)); err != nil {
-		return "", "", fmt.Errorf("lpd: parse URI %q: queue: %w", uri, err)
+		return "", "", fmt.Errorf("lpd: parse URI %q: queue: %w", shown, err)
 	}
 	return net.JoinHostPort(u.Hostname(), port), queue, nil
+}
+
+// parseErr is url.Parse's error without the URI it repeats, which may hold a password.
+func parseErr(err error) error {
+	if ue := (*url.Error)(nil); errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }

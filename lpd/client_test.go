@@ -259,3 +259,21 @@ func TestParseURI(t *testing.T) {
 		}
 	}
 }
+
+// ParseURI's errors reach logs and the API: a password in the URI must not show in them.
+func TestParseURIErrorsHidePassword(t *testing.T) {
+	t.Parallel()
+	for _, uri := range []string{
+		"lpd://alice:s3cret@h",            // no queue
+		"lpd://alice:s3cret@h:0/q",        // bad port
+		"lpd://alice:s3cret@h:http/q",     // url.Parse fails
+		"lpd://alice:s3cret@/q",           // no host
+		"ipp://alice:s3cret@h/q",          // not lpd
+		"lpd://alice:s3cret@h/my%20queue", // bad queue name
+	} {
+		_, _, err := ParseURI(uri)
+		if err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("ParseURI(%q): %v, want an error without the password", uri, err)
+		}
+	}
+}

@@ -24,7 +24,7 @@ type Config struct {
 func Open(c Config) (Printer, error) {
 	u, err := url.Parse(c.URI)
 	if err != nil {
-		return nil, fmt.Errorf("printers: %s: bad uri %q: %w", c.Name, c.URI, err)
+		return nil, fmt.Errorf("printers: %s: bad uri %q: %w", c.Name, RedactText(c.URI), parseError(err))
 	}
 	switch u.Scheme {
 	case "file":

@@ -100,22 +100,31 @@ func (w *writeTimeout) Write(p []byte) (int, error) {
 func ParseURI(uri string) (string, error) {
 	u, err := url.Parse(uri)
 	if err != nil {
-		return "", fmt.Errorf("raw: parse URI: %w", err)
+		return "", fmt.Errorf("raw: parse URI: %w", parseErr(err))
 	}
+	shown := u.Redacted() // errors reach logs and the API: never the password
 	if u.Scheme != "socket" {
-		return "", fmt.Errorf("raw: parse URI %q: scheme is not socket", uri)
+		return "", fmt.Errorf("raw: parse URI %q: scheme is not socket", shown)
 	}
 	if u.Hostname() == "" {
-		return "", fmt.Errorf("raw: parse URI %q: no host", uri)
+		return "", fmt.Errorf("raw: parse URI %q: no host", shown)
 	}
 	if u.Path != "" && u.Path != "/" {
-		return "", fmt.Errorf("raw: parse URI %q: unexpected path", uri)
+		return "", fmt.Errorf("raw: parse URI %q: unexpected path", shown)
 	}
 	port := u.Port()
 	if port == "" {
 		port = strconv.Itoa(DefaultPort)
 	} else if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
-		return "", fmt.Errorf("raw: parse URI %q: bad port", uri)
+		return "", fmt.Errorf("raw: parse URI %q: bad port", shown)
 	}
 	return net.JoinHostPort(u.Hostname(), port), nil
+}
+
+// parseErr is url.Parse's error without the URI it repeats, which may hold a password.
+func parseErr(err error) error {
+	if ue := (*url.Error)(nil); errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }

@@ -184,3 +184,20 @@ func TestPJLInfo(t *testing.T) {
 		}
 	}
 }
+
+// ParseURI's errors reach logs and the API: a password in the URI must not show in them.
+func TestParseURIErrorsHidePassword(t *testing.T) {
+	t.Parallel()
+	for _, uri := range []string{
+		"socket://alice:s3cret@h/queue", // a path
+		"socket://alice:s3cret@h:0",     // bad port
+		"socket://alice:s3cret@h:http",  // url.Parse fails
+		"socket://alice:s3cret@:9100",   // no host
+		"lpd://alice:s3cret@h/q",        // not socket
+	} {
+		_, err := ParseURI(uri)
+		if err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("ParseURI(%q): %v, want an error without the password", uri, err)
+		}
+	}
+}

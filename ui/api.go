@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/printgate/printgate/document"
+	"github.com/printgate/printgate/printers"
 	"github.com/printgate/printgate/queue"
 	"github.com/printgate/printgate/spool"
 )
@@ -119,7 +120,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusInternalServerError {
 		a.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	writeJSON(w, status, apiError{Error: err.Error(), Code: code})
+	writeJSON(w, status, apiError{Error: printers.RedactText(err.Error()), Code: code})
 }
 
 var errBadRequest = errors.New("bad request")
@@ -322,7 +323,12 @@ func (a *API) jobAction(w http.ResponseWriter, r *http.Request, actor string) {
 }
 
 func (a *API) listPrinters(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"printers": a.svc.Printers()})
+	ps := a.svc.Printers()
+	out := make([]queue.PrinterInfo, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, viewPrinter(p))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"printers": out})
 }
 
 func (a *API) showPrinter(w http.ResponseWriter, r *http.Request) {
@@ -331,7 +337,7 @@ func (a *API) showPrinter(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	writeJSON(w, http.StatusOK, viewPrinter(p))
 }
 
 func (a *API) printerAction(w http.ResponseWriter, r *http.Request, actor string) {
@@ -345,7 +351,7 @@ func (a *API) printerAction(w http.ResponseWriter, r *http.Request, actor string
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	writeJSON(w, http.StatusOK, viewPrinter(p))
 }
 
 // VirtualView is a virtual printer with its queue depth, as the API shows it.

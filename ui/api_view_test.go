@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gorilla/mux"
@@ -85,5 +87,66 @@ func TestEventsAPIHidesActorsFromAnonymousViewers(t *testing.T) {
 				t.Errorf("events\n got %+v\nwant %+v", got.Events, tt.want)
 			}
 		})
+	}
+}
+
+func TestPrintersAPIMasksPasswords(t *testing.T) {
+	t.Parallel()
+	svc := &viewService{printers: []queue.PrinterInfo{
+		{Name: "ward7", URI: "ipp://alice:s3cret@10.0.0.5/ipp/print",
+			ProbeError: `printers: ward7: ipp: Get-Printer-Attributes "ipp://alice:s3cret@10.0.0.5/ipp/print": refused`,
+			Message:    "cannot reach ipps://alice:s3cret@spooler/q"},
+		{Name: "plain", URI: "lpd://10.0.0.6/q"},
+	}}
+	want := []queue.PrinterInfo{
+		{Name: "ward7", URI: "ipp://alice:xxxxx@10.0.0.5/ipp/print",
+			ProbeError: `printers: ward7: ipp: Get-Printer-Attributes "ipp://alice:xxxxx@10.0.0.5/ipp/print": refused`,
+			Message:    "cannot reach ipps://alice:xxxxx@spooler/q"},
+		{Name: "plain", URI: "lpd://10.0.0.6/q"},
+	}
+	tests := []struct {
+		name, operator, path string
+		want                 []queue.PrinterInfo
+	}{
+		{"list, anonymous", "", "/api/v1/printers", want},
+		{"list, operator", "op", "/api/v1/printers", want},
+		{"one, operator", "op", "/api/v1/printers/ward7", want[:1]},
+		{"one, anonymous", "", "/api/v1/printers/ward7", want[:1]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var got []queue.PrinterInfo
+			if strings.HasSuffix(tt.path, "/printers") {
+				var list struct {
+					Printers []queue.PrinterInfo `json:"printers"`
+				}
+				getJSON(t, svc, tt.operator, tt.path, &list)
+				got = list.Printers
+			} else {
+				var one queue.PrinterInfo
+				getJSON(t, svc, tt.operator, tt.path, &one)
+				got = []queue.PrinterInfo{one}
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("printers\n got %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEventsAPIMasksPrinterPasswords(t *testing.T) {
+	t.Parallel()
+	svc := &viewService{events: []spool.Event{{ID: 1, Kind: spool.EventPrinterState, Printer: "ward7",
+		Message: `ready -> unreachable: printers: ward7: ipp: Get-Printer-Attributes "ipp://alice:s3cret@10.0.0.5/ipp/print": refused`}}}
+	for _, operator := range []string{"op", ""} {
+		var got struct {
+			Events []spool.Event `json:"events"`
+		}
+		getJSON(t, svc, operator, "/api/v1/events", &got)
+		if len(got.Events) != 1 || got.Events[0].Message !=
+			`ready -> unreachable: printers: ward7: ipp: Get-Printer-Attributes "ipp://alice:xxxxx@10.0.0.5/ipp/print": refused` {
+			t.Errorf("operator %q: events %+v", operator, got.Events)
+		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/printgate/printgate/printers"
 	"github.com/printgate/printgate/queue"
 	"github.com/printgate/printgate/spool"
 )
@@ -238,7 +239,7 @@ func (d *Dashboard) page(h handler) http.HandlerFunc {
 			if status == http.StatusInternalServerError {
 				d.log.Error("dashboard page failed", "path", r.URL.Path, "err", err)
 			}
-			d.render(w, status, "message", messagePage{base: withTitle(b, http.StatusText(status)), Message: err.Error()})
+			d.render(w, status, "message", messagePage{base: withTitle(b, http.StatusText(status)), Message: printers.RedactText(err.Error())})
 		}
 	}
 }
@@ -356,7 +357,8 @@ func (d *Dashboard) printer(w http.ResponseWriter, r *http.Request, b base) erro
 		return err
 	}
 	b.Title, b.Nav = "Printer "+name, "overview"
-	p := printerPage{base: b, P: newPrinterRow(pi, d.history.chart("p:"+name, b.Now)), URI: redactURI(pi.URI)}
+	row := newPrinterRow(pi, d.history.chart("p:"+name, b.Now))
+	p := printerPage{base: b, P: row, URI: row.URI}
 	jobs, err := d.svc.Jobs(ctx, spool.JobFilter{Printer: name, Limit: 20, WithoutDocuments: true})
 	if err != nil {
 		return err

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/printgate/printgate/spool"
 )
 
 func TestOverviewShowsQueueDepthAndPrinters(t *testing.T) {
@@ -288,13 +290,26 @@ func TestReasonWords(t *testing.T) {
 	}
 }
 
-func TestRedactURI(t *testing.T) {
+// Printer passwords stay out of the dashboard: a failed check quoting the printer's URI, in the
+// printer page's last check and in the event log, shows it masked.
+func TestDashboardMasksPrinterPasswords(t *testing.T) {
 	t.Parallel()
-	if got := redactURI("ipp://admin:hunter2@10.0.0.5/ipp/print"); strings.Contains(got, "hunter2") {
-		t.Errorf("password shown: %s", got)
+	g := newTestGateway(t, gwOptions{pause: true})
+	err := g.store.RecordEvent(t.Context(), spool.Event{Kind: spool.EventPrinterState, Printer: "demo-a",
+		From: "ready", To: "unreachable", Message: `ready -> unreachable: ipp: Get-Printer-Attributes "ipp://admin:hunter2@10.0.0.5/ipp/print": refused`})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got := redactURI("lpd://10.0.0.5/q"); got != "lpd://10.0.0.5/q" {
-		t.Errorf("plain URI changed: %s", got)
+	c := g.client()
+	g.login(c)
+	for _, p := range []string{"/ui/", "/ui/events", "/ui/printers/demo-a"} {
+		page := g.get(c, p, http.StatusOK)
+		if strings.Contains(page, "hunter2") {
+			t.Errorf("%s shows the printer's password", p)
+		}
+		if p != "/ui/" && !strings.Contains(page, "admin:xxxxx@10.0.0.5") {
+			t.Errorf("%s does not show the failed check, masked", p)
+		}
 	}
 }
 

@@ -160,6 +160,7 @@ type printerRow struct {
 }
 
 func newPrinterRow(p queue.PrinterInfo, c chart) printerRow {
+	p = viewPrinter(p)
 	row := printerRow{PrinterInfo: p, Status: printerWord(p.State), Reasons: reasonTexts(p.Reasons), Chart: c}
 	if p.PPM > 0 && p.Backlog > 0 {
 		row.ClearIn = time.Duration(float64(p.Backlog) / float64(p.PPM) * float64(time.Minute))
@@ -218,9 +219,11 @@ func (d *Dashboard) eventRows(evs []spool.Event, operator bool) []eventRow {
 
 // viewEvent is an event as a caller may see it: to one who is not an operator, the actor is
 // "(hidden)", in the message too. The actor may be a job's owner canceling their own job (or,
-// for a job received, simply its owner): not for anonymous eyes. The dashboard, the event
-// stream and GET /api/v1/events all show events through it.
+// for a job received, simply its owner): not for anonymous eyes. To everyone, a printer
+// password in the message (a failed check quoting the printer's URI) is masked. The dashboard,
+// the event stream and GET /api/v1/events all show events through it.
 func viewEvent(e spool.Event, operator bool) spool.Event {
+	e.Message = printers.RedactText(e.Message)
 	if !operator && e.Actor != "" {
 		e.Message = strings.ReplaceAll(e.Message, e.Actor, "(hidden)")
 		e.Actor = "(hidden)"
@@ -228,16 +231,14 @@ func viewEvent(e spool.Event, operator bool) spool.Event {
 	return e
 }
 
-// redactURI drops a password from a printer URI before it is shown.
-func redactURI(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
+// viewPrinter is a printer as the API and the dashboard show it: its URI with the password
+// masked, and any password masked in its last check's error and its status message. The
+// backends keep passwords out of their errors; this is the second line of defence.
+func viewPrinter(p queue.PrinterInfo) queue.PrinterInfo {
+	p.URI = printers.RedactURI(p.URI)
+	p.ProbeError = printers.RedactText(p.ProbeError)
+	p.Message = printers.RedactText(p.Message)
+	return p
 }
 
 // --- history and charts ---
