@@ -84,7 +84,7 @@ type Token struct {
 // Printer is one physical printer.
 type Printer struct {
 	Name string `yaml:"name"`
-	// URI selects the backend: ipp://, ipps://, lpd://, socket://, file://.
+	// URI selects the backend: ipp://, ipps:// (or http://, https://), lpd://, socket://, file://.
 	URI string `yaml:"uri"`
 	// PPM is pages per minute; 0 takes the printer's own pages-per-minute attribute.
 	PPM int `yaml:"ppm"`
@@ -433,7 +433,7 @@ func CheckPrinterURI(uri string) error {
 			return fmt.Errorf("bad uri %q: want file:///directory", shown)
 		}
 	default:
-		return fmt.Errorf("bad uri %q: scheme must be ipp, ipps, lpd, socket or file", shown)
+		return fmt.Errorf("bad uri %q: scheme must be ipp, ipps, http, https, lpd, socket or file", shown)
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {

@@ -49,7 +49,7 @@ var probeAttrs = []string{
 	"print-content-optimize-supported", "print-rendering-intent-supported", "multiple-document-handling-supported",
 }
 
-// NewIPP returns the backend for an ipp:// or ipps:// printer URI.
+// NewIPP returns the backend for an ipp://, ipps://, http:// or https:// printer URI.
 func NewIPP(c Config) (*IPP, error) {
 	cl, err := ipp.NewClient(c.URI, ipp.ClientOptions{})
 	if err != nil {

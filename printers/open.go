@@ -29,7 +29,9 @@ func Open(c Config) (Printer, error) {
 	switch u.Scheme {
 	case "file":
 		return NewFile(c.Name, u.Path, c.PPM, c.Now)
-	case "ipp", "ipps":
+	case "ipp", "ipps", "http", "https":
+		// http(s):// is IPP over HTTP or TLS at that URL, as Windows writes printer addresses
+		// (config check accepts it, and the IPP client maps it as it is).
 		return NewIPP(c)
 	case "lpd":
 		return NewLPD(c)
