@@ -388,7 +388,14 @@ func (s *Scheduler) VirtualState(name string) (VirtualInfo, error) {
 			continue
 		}
 		vi.MaxPPM += m.ppm()
-		if c := m.status.Capabilities; c != nil {
+		c := m.status.Capabilities
+		if c == nil || len(c.Formats) == 0 {
+			// A printer that cannot tell its formats (LPD and socket printers without a
+			// configured formats list) is taken as able to print what it is sent; desktops
+			// still need formats to choose from, so it offers the common page languages.
+			vi.Caps.Formats = union(vi.Caps.Formats, UnknownPrinterFormats)
+		}
+		if c != nil {
 			vi.Caps.Formats = union(vi.Caps.Formats, c.Formats)
 			vi.Caps.Media = union(vi.Caps.Media, c.Media)
 			vi.Caps.Sides = union(vi.Caps.Sides, c.Sides)
@@ -407,6 +414,10 @@ func (s *Scheduler) VirtualState(name string) (VirtualInfo, error) {
 	}
 	return vi, nil
 }
+
+// UnknownPrinterFormats are the document formats a virtual printer offers for a pool member
+// whose formats are unknown.
+var UnknownPrinterFormats = []string{"application/pdf", "application/postscript"}
 
 func union(a, b []string) []string {
 	for _, x := range b {
