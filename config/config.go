@@ -417,16 +417,24 @@ func CheckPrinterURI(uri string) error {
 	shown := u.Redacted()
 	switch u.Scheme {
 	case "ipp", "ipps", "http", "https":
-		if u.Host == "" {
+		if u.Hostname() == "" {
 			return fmt.Errorf("bad uri %q: no host", shown)
 		}
 	case "lpd":
-		if u.Host == "" || strings.Trim(u.Path, "/") == "" {
+		// As the LPD backend reads it (lpd.ParseURI): one path element, a queue name without
+		// spaces or control characters.
+		queue := strings.TrimPrefix(u.Path, "/")
+		if u.Hostname() == "" || queue == "" || strings.Contains(queue, "/") ||
+			strings.ContainsFunc(queue, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 			return fmt.Errorf("bad uri %q: want lpd://host[:port]/queue", shown)
 		}
 	case "socket":
-		if u.Host == "" {
+		if u.Hostname() == "" {
 			return fmt.Errorf("bad uri %q: want socket://host[:port]", shown)
+		}
+		// As the socket backend reads it (raw.ParseURI): nothing after the port but a "/".
+		if u.Path != "" && u.Path != "/" {
+			return fmt.Errorf("bad uri %q: unexpected path; want socket://host[:port]", shown)
 		}
 	case "file":
 		if u.Path == "" {

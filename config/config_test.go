@@ -121,3 +121,45 @@ func TestCheckPrinterURIHidesPassword(t *testing.T) {
 		}
 	}
 }
+
+// What config check accepts, the backends open: a URI refused when serve starts must be refused
+// by the check, with the backend's reason.
+func TestCheckPrinterURI(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		uri  string
+		want string // "" for accepted, else a substring of the error
+	}{
+		{"ipp://10.1.7.20/ipp/print", ""},
+		{"ipps://printer.example:631/ipp/print", ""},
+		{"http://10.1.7.20:631/ipp/print", ""},
+		{"https://printer.example/ipp/print", ""},
+		{"ipp:///ipp/print", "no host"},
+		{"ipp://:631/ipp/print", "no host"},
+		{"lpd://10.20.0.13/PASSTHRU", ""},
+		{"lpd://10.20.0.13:5515/letters/", "want lpd://host[:port]/queue"},
+		{"lpd://10.20.0.13/a/b", "want lpd://host[:port]/queue"},
+		{"lpd://10.20.0.13/my%20queue", "want lpd://host[:port]/queue"},
+		{"lpd://10.20.0.13", "want lpd://host[:port]/queue"},
+		{"lpd://:515/q", "want lpd://host[:port]/queue"},
+		{"socket://10.30.7.20", ""},
+		{"socket://10.30.7.20:9100", ""},
+		{"socket://10.30.7.20:9100/", ""},
+		{"socket://10.30.7.20:9100/?waiteof=false", ""},
+		{"socket://10.30.7.20:9100/path", `bad uri "socket://10.30.7.20:9100/path": unexpected path`},
+		{"socket://:9100", "want socket://host[:port]"},
+		{"socket://h:0", "port out of range"},
+		{"file:///srv/out", ""},
+		{"smb://h/q", "scheme must be"},
+		{"", "no uri"},
+	}
+	for _, tt := range tests {
+		err := CheckPrinterURI(tt.uri)
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("CheckPrinterURI(%q) = %v, want ok", tt.uri, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("CheckPrinterURI(%q) = %v, want %q", tt.uri, err, tt.want)
+		}
+	}
+}
