@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
 	"gopkg.in/yaml.v3"
 )
 
@@ -73,12 +74,16 @@ type Auth struct {
 type User struct {
 	Name         string `yaml:"name"`
 	PasswordHash string `yaml:"password_hash"`
+
+	line int
 }
 
 // Token is one API token.
 type Token struct {
 	Name  string `yaml:"name"`
 	Token string `yaml:"token"`
+
+	line int
 }
 
 // Printer is one physical printer.
@@ -268,7 +273,8 @@ func yamlError(file, msg string) *Error {
 	return &Error{File: file, Msg: msg}
 }
 
-// attachLines records where each printer and virtual printer starts, for validation messages.
+// attachLines records where each printer, virtual printer, user and token starts, for
+// validation messages.
 func attachLines(root *yaml.Node, c *Config) {
 	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
 		return
@@ -279,10 +285,19 @@ func attachLines(root *yaml.Node, c *Config) {
 	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		key, val := m.Content[i].Value, m.Content[i+1]
-		if val.Kind != yaml.SequenceNode {
-			continue
+		if key == "auth" && val.Kind == yaml.MappingNode {
+			for k := 0; k+1 < len(val.Content); k += 2 {
+				for j, item := range seqItems(val.Content[k+1]) {
+					switch {
+					case val.Content[k].Value == "users" && j < len(c.Auth.Users):
+						c.Auth.Users[j].line = item.Line
+					case val.Content[k].Value == "tokens" && j < len(c.Auth.Tokens):
+						c.Auth.Tokens[j].line = item.Line
+					}
+				}
+			}
 		}
-		for j, item := range val.Content {
+		for j, item := range seqItems(val) {
 			switch {
 			case key == "printers" && j < len(c.Printers):
 				c.Printers[j].line = item.Line
@@ -291,6 +306,14 @@ func attachLines(root *yaml.Node, c *Config) {
 			}
 		}
 	}
+}
+
+// seqItems is the items of a sequence node, none for any other node.
+func seqItems(n *yaml.Node) []*yaml.Node {
+	if n.Kind != yaml.SequenceNode {
+		return nil
+	}
+	return n.Content
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
@@ -380,13 +403,20 @@ func (c *Config) Validate() error {
 		bad(0, "more than one virtual printer is marked default")
 	}
 	for _, u := range c.Auth.Users {
-		if u.Name == "" || !strings.HasPrefix(u.PasswordHash, "$2") {
-			bad(0, "auth user %q: password_hash must be a bcrypt hash (printgate hash-password)", u.Name)
+		switch {
+		case u.Name == "" || !strings.HasPrefix(u.PasswordHash, "$2"):
+			bad(u.line, "auth user %q: password_hash must be a bcrypt hash (printgate hash-password)", u.Name)
+		default:
+			// What the gateway checks when it starts: a hash cut short or mistyped is refused here.
+			if _, err := bcrypt.Cost([]byte(u.PasswordHash)); err != nil {
+				bad(u.line, "auth user %q: password_hash is not a whole bcrypt hash (%v): paste the whole line printgate hash-password prints, in quotes",
+					u.Name, strings.TrimPrefix(err.Error(), "crypto/bcrypt: "))
+			}
 		}
 	}
 	for _, t := range c.Auth.Tokens {
 		if len(t.Token) < 16 {
-			bad(0, "auth token %q: at least 16 characters", t.Name)
+			bad(t.line, "auth token %q: at least 16 characters", t.Name)
 		}
 	}
 	switch c.LogLevel {

@@ -163,3 +163,36 @@ func TestCheckPrinterURI(t *testing.T) {
 		}
 	}
 }
+
+// A password_hash the gateway would refuse when it starts is refused by config check, at the
+// user's line.
+func TestParseChecksPasswordHashes(t *testing.T) {
+	t.Parallel()
+	const whole = "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"
+	tests := []struct {
+		name, hash string
+		want       string // "" for accepted
+	}{
+		{"whole hash", whole, ""},
+		{"2b", "$2b$12$" + whole[7:], ""},
+		{"cut short", whole[:40], `bad.yaml:5: auth user "alice": password_hash is not a whole bcrypt hash (hashedSecret too short`},
+		{"cost out of range", "$2a$99$" + whole[7:], `bad.yaml:5: auth user "alice": password_hash is not a whole bcrypt hash (cost 99 is outside`},
+		{"cost not a number", "$2a$1x$" + whole[7:], `bad.yaml:5: auth user "alice": password_hash is not a whole bcrypt hash`},
+		{"not bcrypt", "hunter2", `bad.yaml:5: auth user "alice": password_hash must be a bcrypt hash`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// alice starts at line 5.
+			yaml := "auth:\n  users:\n    - name: bob\n      password_hash: \"" + whole + "\"\n" +
+				"    - name: alice\n      password_hash: \"" + tt.hash + "\"\n"
+			_, err := Parse("bad.yaml", []byte(yaml+good[strings.Index(good, "printers:"):]))
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
