@@ -37,12 +37,21 @@ func (s *Scheduler) schedule(ctx context.Context) error {
 	s.mu.Lock()
 	free := s.anyFreeSlot(s.now())
 	gen := s.planGen
+	// Paused virtual printers' jobs wait: leave them out of the read, or a paused queue of
+	// thousands would be read back after every new job.
+	var paused []string
+	for name := range s.virtual {
+		if s.paused[name] {
+			paused = append(paused, name)
+		}
+	}
+	allPaused := len(paused) == len(s.virtual)
 	s.mu.Unlock()
-	if !free {
+	if !free || allPaused {
 		return nil
 	}
 	jobs, err := s.store.Jobs(ctx, spool.JobFilter{States: []spool.State{spool.StatePending}, Order: "schedule",
-		Limit: schedulePage, WithoutDocuments: true})
+		NotVirtualPrinters: paused, Limit: schedulePage, WithoutDocuments: true})
 	if err != nil {
 		return err
 	}

@@ -293,14 +293,16 @@ func (s *Store) Job(ctx context.Context, id int64) (*Job, error) {
 
 // JobFilter selects jobs. Zero fields do not filter.
 type JobFilter struct {
-	IDs               []int64
-	States            []State
-	VirtualPrinter    string
-	Printer           string
-	Owner             string
-	RunID             int64
-	Lane              Lane
-	PossibleDuplicate bool
+	IDs            []int64
+	States         []State
+	VirtualPrinter string
+	// NotVirtualPrinters leaves out the jobs of these virtual printers.
+	NotVirtualPrinters []string
+	Printer            string
+	Owner              string
+	RunID              int64
+	Lane               Lane
+	PossibleDuplicate  bool
 	// Search matches name or owner (substring, case-insensitive).
 	Search string
 	// BeforeID pages backwards (newest first): only ids below it.
@@ -335,6 +337,12 @@ func (f JobFilter) where() (string, []any) {
 	}
 	if f.VirtualPrinter != "" {
 		add("virtual_printer = ?", f.VirtualPrinter)
+	}
+	if len(f.NotVirtualPrinters) > 0 {
+		conds = append(conds, "virtual_printer NOT IN ("+placeholders(len(f.NotVirtualPrinters))+")")
+		for _, v := range f.NotVirtualPrinters {
+			args = append(args, v)
+		}
 	}
 	if f.Printer != "" {
 		add("printer = ?", f.Printer)
