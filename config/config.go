@@ -402,7 +402,14 @@ func (c *Config) Validate() error {
 	if defaults > 1 {
 		bad(0, "more than one virtual printer is marked default")
 	}
+	// The gateway keeps users by name and tokens by value: a second entry would silently win.
+	users := map[string]int{}
 	for _, u := range c.Auth.Users {
+		if first, dup := users[u.Name]; dup && u.Name != "" {
+			bad(u.line, "duplicate auth user %q (first at line %d)", u.Name, first)
+		} else if !dup {
+			users[u.Name] = u.line
+		}
 		switch {
 		case u.Name == "" || !strings.HasPrefix(u.PasswordHash, "$2"):
 			bad(u.line, "auth user %q: password_hash must be a bcrypt hash (printgate hash-password)", u.Name)
@@ -414,10 +421,17 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	tokens := map[string]Token{}
 	for _, t := range c.Auth.Tokens {
 		if len(t.Token) < 16 {
 			bad(t.line, "auth token %q: at least 16 characters", t.Name)
 		}
+		if first, dup := tokens[t.Token]; dup && t.Token != "" {
+			// Never the token itself in a message: it goes to terminals and logs.
+			bad(t.line, "auth token %q: the same token as %q (line %d); give each its own", t.Name, first.Name, first.line)
+			continue
+		}
+		tokens[t.Token] = t
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -196,3 +196,52 @@ func TestParseChecksPasswordHashes(t *testing.T) {
 		})
 	}
 }
+
+// Users are kept by name and tokens by value: a second entry is an error at its line, not a
+// silent winner. A token is never quoted.
+func TestParseRefusesDuplicateUsersAndTokens(t *testing.T) {
+	t.Parallel()
+	const hash = "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"
+	user := func(name string) string { return "    - name: " + name + "\n      password_hash: \"" + hash + "\"\n" }
+	token := func(name, tok string) string { return "    - name: " + name + "\n      token: " + tok + "\n" }
+	tests := []struct {
+		name string
+		auth string
+		want []string // substrings of the error, in order; none: accepted
+	}{
+		{"distinct", "  users:\n" + user("alice") + user("bob") + "  tokens:\n" +
+			token("backup", "0123456789abcdef-1") + token("prometheus", "0123456789abcdef-2"), nil},
+		{"same user twice", "  users:\n" + user("alice") + user("bob") + user("alice") + user("alice"),
+			[]string{`bad.yaml:7: duplicate auth user "alice" (first at line 3)`, `bad.yaml:9: duplicate auth user "alice" (first at line 3)`}},
+		{"same token twice", "  tokens:\n" + token("backup", "0123456789abcdef-1") + token("prometheus", "0123456789abcdef-1"),
+			[]string{`bad.yaml:5: auth token "prometheus": the same token as "backup" (line 3)`}},
+		{"same name, other tokens", "  tokens:\n" + token("backup", "0123456789abcdef-1") + token("backup", "0123456789abcdef-2"), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			yaml := "auth:\n" + tt.auth + good[strings.Index(good, "printers:"):]
+			_, err := Parse("bad.yaml", []byte(yaml))
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("accepted:\n%s", yaml)
+			}
+			msg := err.Error()
+			for _, w := range tt.want {
+				i := strings.Index(msg, w)
+				if i < 0 {
+					t.Fatalf("error %q does not contain %q", err, w)
+				}
+				msg = msg[i+len(w):]
+			}
+			if strings.Contains(err.Error(), "0123456789abcdef") {
+				t.Errorf("error quotes the token: %v", err)
+			}
+		})
+	}
+}
