@@ -382,6 +382,10 @@ func (c *Config) Validate() error {
 			seen[m] = true
 		}
 		if v.LPDQueue != "" {
+			if c.LPDListen == "" {
+				// Nothing would serve it: LPD has no default address (the demo sets one).
+				bad(v.line, "virtual printer %q: lpd_queue %q needs lpd_listen, the LPD address (e.g. \":515\")", v.Name, v.LPDQueue)
+			}
 			if other, dup := lpdQueues[v.LPDQueue]; dup {
 				bad(v.line, "virtual printer %q: lpd_queue %q already used by %q", v.Name, v.LPDQueue, other)
 			}

@@ -19,7 +19,7 @@ printers:
 virtual_printers:
   - name: letters
     pool: [mailroom-1, ward-lpd]
-    lpd_queue: letters
+    info: Patient letters
     raw_port: 9100
 `
 
@@ -241,6 +241,36 @@ func TestParseRefusesDuplicateUsersAndTokens(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "0123456789abcdef") {
 				t.Errorf("error quotes the token: %v", err)
+			}
+		})
+	}
+}
+
+// An lpd_queue is only served with lpd_listen set: one without is refused at its virtual
+// printer's line rather than silently not served.
+func TestParseLPDQueueNeedsLPDListen(t *testing.T) {
+	t.Parallel()
+	const printers = "printers:\n  - name: p\n    uri: file:///tmp/p\n"
+	tests := []struct {
+		name, yaml, want string // want "" for accepted
+	}{
+		{"queue and listener", "lpd_listen: \":515\"\n" + printers + "virtual_printers:\n  - name: letters\n    pool: [p]\n    lpd_queue: letters\n", ""},
+		{"listener, no queue", "lpd_listen: \":515\"\n" + printers + "virtual_printers:\n  - name: letters\n    pool: [p]\n", ""},
+		{"neither", printers + "virtual_printers:\n  - name: letters\n    pool: [p]\n", ""},
+		{"queue, no listener", printers + "virtual_printers:\n  - name: plain\n    pool: [p]\n  - name: letters\n    pool: [p]\n    lpd_queue: letters\n",
+			`bad.yaml:7: virtual printer "letters": lpd_queue "letters" needs lpd_listen`},
+		{"queue, empty listener", "lpd_listen: \"\"\n" + printers + "virtual_printers:\n  - name: letters\n    pool: [p]\n    lpd_queue: letters\n",
+			`bad.yaml:6: virtual printer "letters": lpd_queue "letters" needs lpd_listen`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Parse("bad.yaml", []byte(tt.yaml))
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("error %v, want %q", err, tt.want)
 			}
 		})
 	}
