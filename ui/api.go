@@ -53,24 +53,20 @@ type API struct {
 	svc  Service
 	auth Authenticator
 	log  *slog.Logger
+	// v1 is the /api/v1 subrouter of each router the API was registered on: Register and
+	// RegisterRuns share it, so that its answer to an unknown route comes after all of theirs.
+	v1 map[*mux.Router]*mux.Router
 }
 
 // NewAPI returns the API handler set; mount it with Register.
 func NewAPI(svc Service, auth Authenticator, log *slog.Logger) *API {
-	return &API{svc: svc, auth: auth, log: log}
+	return &API{svc: svc, auth: auth, log: log, v1: map[*mux.Router]*mux.Router{}}
 }
 
 // Register adds the API's routes to r.
 func (a *API) Register(r *mux.Router) {
 	r.HandleFunc("/healthz", a.healthz).Methods(http.MethodGet)
-	v1 := r.PathPrefix("/api/v1").Subrouter()
-	if g, ok := a.auth.(interface {
-		GuardAPI(http.Handler) http.Handler
-	}); ok {
-		// Refuses forged state changes (cross-origin, or a cookie session without its CSRF
-		// token) and anonymous reads unless anonymous viewing is on.
-		v1.Use(g.GuardAPI)
-	}
+	v1 := a.subrouter(r)
 	v1.HandleFunc("/jobs", a.submitJob).Methods(http.MethodPost)
 	v1.HandleFunc("/jobs", a.listJobs).Methods(http.MethodGet)
 	v1.HandleFunc("/jobs/{id:[0-9]+}", a.showJob).Methods(http.MethodGet)
@@ -80,6 +76,58 @@ func (a *API) Register(r *mux.Router) {
 	v1.HandleFunc("/printers/{name}/{action:drain|resume}", a.operator(a.printerAction)).Methods(http.MethodPost)
 	v1.HandleFunc("/virtual-printers", a.listVirtual).Methods(http.MethodGet)
 	v1.HandleFunc("/events", a.listEvents).Methods(http.MethodGet)
+}
+
+// subrouter returns r's /api/v1 subrouter, making it on first use: behind the guard, and
+// answering an unknown route or method in the API's own JSON.
+func (a *API) subrouter(r *mux.Router) *mux.Router {
+	if v1, ok := a.v1[r]; ok {
+		return v1
+	}
+	v1 := r.PathPrefix("/api/v1").Subrouter()
+	if g, ok := a.auth.(interface {
+		GuardAPI(http.Handler) http.Handler
+	}); ok {
+		// Refuses forged state changes (cross-origin, or a cookie session without its CSRF
+		// token) and anonymous reads unless anonymous viewing is on.
+		v1.Use(g.GuardAPI)
+	}
+	v1.NotFoundHandler = noRoute(r)
+	v1.MethodNotAllowedHandler = noRoute(r)
+	a.v1[r] = v1
+	return v1
+}
+
+// allowMethods are the methods an Allow header may list.
+var allowMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodOptions}
+
+// noRoute answers a request under /api/v1 that no route takes: 405 with an Allow header when
+// the path is served for other methods (by any route of root, the event stream's included),
+// else 404.
+func noRoute(root *mux.Router) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range allowMethods {
+			if m == r.Method {
+				continue
+			}
+			other := r.Clone(r.Context())
+			other.Method = m
+			var match mux.RouteMatch
+			if root.Match(other, &match) && match.MatchErr == nil {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeJSON(w, http.StatusMethodNotAllowed, apiError{
+				Error: fmt.Sprintf("%s %s: method not allowed (allowed: %s)", r.Method, r.URL.Path, strings.Join(allow, ", ")),
+				Code:  "method-not-allowed"})
+			return
+		}
+		writeJSON(w, http.StatusNotFound, apiError{Error: fmt.Sprintf("%s %s: no such route", r.Method, r.URL.Path), Code: "not-found"})
+	})
 }
 
 // apiError is the JSON error body: {"error": "...", "code": "..."}.

@@ -103,27 +103,23 @@ type sequenceError struct {
 	Next int64 `json:"next"`
 }
 
-// RegisterRuns adds the bulk-run routes under /api/v1/runs to r.
+// RegisterRuns adds the bulk-run routes under /api/v1/runs to r, on the subrouter Register
+// uses (behind the same guard).
 func (a *API) RegisterRuns(r *mux.Router, svc BulkService) {
 	h := &runsAPI{API: a, svc: svc}
-	runs := r.PathPrefix("/api/v1/runs").Subrouter()
-	if g, ok := a.auth.(interface {
-		GuardAPI(http.Handler) http.Handler
-	}); ok {
-		runs.Use(g.GuardAPI)
-	}
+	v1 := a.subrouter(r)
 	op := a.operator
-	runs.HandleFunc("", op(h.create)).Methods(http.MethodPost)
-	runs.HandleFunc("", op(h.list)).Methods(http.MethodGet)
-	runs.HandleFunc("/schedules", op(h.listSchedules)).Methods(http.MethodGet)
-	runs.HandleFunc("/schedules", op(h.createSchedule)).Methods(http.MethodPost)
-	runs.HandleFunc("/schedules/{id:[0-9]+}", op(h.deleteSchedule)).Methods(http.MethodDelete)
-	runs.HandleFunc("/{id:[0-9]+}", op(h.show)).Methods(http.MethodGet)
-	runs.HandleFunc("/{id:[0-9]+}/letters", op(h.upload)).Methods(http.MethodPost)
-	runs.HandleFunc("/{id:[0-9]+}/commit", op(h.commit)).Methods(http.MethodPost)
-	runs.HandleFunc("/{id:[0-9]+}/{action:pause|resume|cancel}", op(h.action)).Methods(http.MethodPost)
-	runs.HandleFunc("/{id:[0-9]+}/reprint", op(h.reprint)).Methods(http.MethodPost)
-	runs.HandleFunc("/{id:[0-9]+}/manifest", op(h.manifest)).Methods(http.MethodGet)
+	v1.HandleFunc("/runs", op(h.create)).Methods(http.MethodPost)
+	v1.HandleFunc("/runs", op(h.list)).Methods(http.MethodGet)
+	v1.HandleFunc("/runs/schedules", op(h.listSchedules)).Methods(http.MethodGet)
+	v1.HandleFunc("/runs/schedules", op(h.createSchedule)).Methods(http.MethodPost)
+	v1.HandleFunc("/runs/schedules/{id:[0-9]+}", op(h.deleteSchedule)).Methods(http.MethodDelete)
+	v1.HandleFunc("/runs/{id:[0-9]+}", op(h.show)).Methods(http.MethodGet)
+	v1.HandleFunc("/runs/{id:[0-9]+}/letters", op(h.upload)).Methods(http.MethodPost)
+	v1.HandleFunc("/runs/{id:[0-9]+}/commit", op(h.commit)).Methods(http.MethodPost)
+	v1.HandleFunc("/runs/{id:[0-9]+}/{action:pause|resume|cancel}", op(h.action)).Methods(http.MethodPost)
+	v1.HandleFunc("/runs/{id:[0-9]+}/reprint", op(h.reprint)).Methods(http.MethodPost)
+	v1.HandleFunc("/runs/{id:[0-9]+}/manifest", op(h.manifest)).Methods(http.MethodGet)
 }
 
 type runsAPI struct {

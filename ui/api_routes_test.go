@@ -1,0 +1,64 @@
+// Requests no API route takes are answered in the API's own JSON error format.
+package ui
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+)
+
+func TestAPIUnknownRouteAndMethodAnswerJSON(t *testing.T) {
+	t.Parallel()
+	g := newTestGateway(t, gwOptions{pause: true})
+	c := g.client()
+	auth := map[string]string{"Authorization": "Bearer " + testToken}
+	tests := []struct {
+		method, path string
+		status       int
+		code, allow  string
+	}{
+		{"GET", "/api/v1/nope", 404, "not-found", ""},
+		{"GET", "/api/v1", 404, "not-found", ""},
+		{"GET", "/api/v1/jobs/abc", 404, "not-found", ""},
+		{"GET", "/api/v1/runs/nope", 404, "not-found", ""},
+		{"DELETE", "/api/v1/jobs/1", 405, "method-not-allowed", "GET"},
+		{"GET", "/api/v1/jobs/1/cancel", 405, "method-not-allowed", "POST"},
+		{"PUT", "/api/v1/jobs", 405, "method-not-allowed", "GET, POST"},
+		{"POST", "/api/v1/printers", 405, "method-not-allowed", "GET"},
+		{"POST", "/api/v1/events/stream", 405, "method-not-allowed", "GET"},
+		{"GET", "/api/v1/runs/schedules/1", 405, "method-not-allowed", "DELETE"},
+		{"DELETE", "/api/v1/runs", 405, "method-not-allowed", "GET, POST"},
+		// Routes that exist still answer.
+		{"GET", "/api/v1/runs", 200, "", ""},
+		{"GET", "/api/v1/jobs", 200, "", ""},
+	}
+	for _, tt := range tests {
+		req, err := http.NewRequest(tt.method, g.srv.URL+tt.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range auth {
+			req.Header.Set(k, v)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body apiError
+		derr := json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.status {
+			t.Errorf("%s %s: %d, want %d", tt.method, tt.path, resp.StatusCode, tt.status)
+			continue
+		}
+		if tt.code == "" {
+			continue
+		}
+		if ct := resp.Header.Get("Content-Type"); ct != "application/json" || derr != nil || body.Code != tt.code || body.Error == "" {
+			t.Errorf("%s %s: %s %+v (%v), want JSON code %q", tt.method, tt.path, ct, body, derr, tt.code)
+		}
+		if got := resp.Header.Get("Allow"); got != tt.allow {
+			t.Errorf("%s %s: Allow %q, want %q", tt.method, tt.path, got, tt.allow)
+		}
+	}
+}
