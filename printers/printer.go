@@ -64,7 +64,7 @@ type Receipt struct {
 	// Done is true when acceptance is completion (LPD, socket).
 	Done bool `json:"done,omitempty"`
 	// FinishAt is when a simulated printer will be done (file backend); zero otherwise.
-	FinishAt time.Time `json:"finish_at,omitempty"`
+	FinishAt time.Time `json:"finish_at,omitzero"`
 }
 
 // Outcome is how an accepted job ended at the printer.

@@ -275,7 +275,7 @@ type PrinterInfo struct {
 	Inflight    int                    `json:"inflight"`
 	Backlog     int                    `json:"backlog_pages"`
 	PagesHour   int                    `json:"pages_last_hour"`
-	LastProbe   time.Time              `json:"last_probe,omitempty"`
+	LastProbe   time.Time              `json:"last_probe,omitzero"`
 	ProbeError  string                 `json:"probe_error,omitempty"`
 	Message     string                 `json:"message,omitempty"`
 	Location    string                 `json:"location,omitempty"`

@@ -134,7 +134,7 @@ type Document struct {
 	// Path is the document file, empty once retention removed it.
 	Path string `json:"-"`
 	// Deleted is when retention removed the file; zero while it exists.
-	Deleted time.Time `json:"deleted,omitempty"`
+	Deleted time.Time `json:"deleted,omitzero"`
 }
 
 // Job is one print job as stored.
@@ -164,8 +164,8 @@ type Job struct {
 	Documents       []Document `json:"documents,omitempty"`
 	Created         time.Time  `json:"created"`
 	Updated         time.Time  `json:"updated"`
-	Started         time.Time  `json:"started,omitempty"`
-	Finished        time.Time  `json:"finished,omitempty"`
+	Started         time.Time  `json:"started,omitzero"`
+	Finished        time.Time  `json:"finished,omitzero"`
 }
 
 // Size is the total document size in bytes.
