@@ -198,8 +198,13 @@ func (a *API) operator(h func(w http.ResponseWriter, r *http.Request, actor stri
 }
 
 // submitJob stores the request body as one document. Parameters: printer (virtual printer,
-// default if empty), name, owner, copies, sides, media, color; Content-Type is the format
-// (sniffed when absent or application/octet-stream).
+// default if empty), name, owner, copies, sides, media, color; Content-Type is the format,
+// sniffed when it says nothing about the document (see sniffedTypes).
+// sniffedTypes are the Content-Types that say nothing about a document, so the document is
+// recognised from its first bytes instead: none, the generic one, and the one `curl
+// --data-binary` sends when not told otherwise.
+var sniffedTypes = map[string]bool{"": true, document.Octet: true, "application/x-www-form-urlencoded": true}
+
 func (a *API) submitJob(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	nj := spool.NewJob{VirtualPrinter: q.Get("printer"), Name: q.Get("name"), Owner: q.Get("owner"),
@@ -224,10 +229,11 @@ func (a *API) submitJob(w http.ResponseWriter, r *http.Request) {
 	nj.Attributes.ColorMode = q.Get("color")
 	format := r.Header.Get("Content-Type")
 	if i := strings.IndexByte(format, ';'); i >= 0 {
-		format = strings.TrimSpace(format[:i])
+		format = format[:i]
 	}
+	format = strings.ToLower(strings.TrimSpace(format))
 	body := io.Reader(r.Body)
-	if format == "" || format == document.Octet {
+	if sniffedTypes[format] {
 		head := make([]byte, 16)
 		n, _ := io.ReadFull(r.Body, head)
 		format = document.Sniff(head[:n])

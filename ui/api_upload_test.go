@@ -295,3 +295,55 @@ func TestUploadRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestUploadFormatFromContentType: a Content-Type naming the document's format is stored as
+// it is; one that says nothing about it (none, octet-stream, or the form type curl
+// --data-binary sends by default) is replaced by the format sniffed from the first bytes.
+func TestUploadFormatFromContentType(t *testing.T) {
+	t.Parallel()
+	pdf := readLetter(t)
+	ps := []byte("%!PS-Adobe-3.0\nshowpage\n")
+	tests := []struct {
+		name, contentType string
+		body              []byte
+		want              string
+	}{
+		{"pdf as pdf", "application/pdf", pdf, "application/pdf"},
+		{"named format kept", "application/postscript", ps, "application/postscript"},
+		{"no type", "", pdf, "application/pdf"},
+		{"octet-stream", "application/octet-stream", pdf, "application/pdf"},
+		{"curl --data-binary", "application/x-www-form-urlencoded", pdf, "application/pdf"},
+		{"form type with parameters", "Application/X-WWW-Form-URLEncoded; charset=utf-8", ps, "application/postscript"},
+		{"form type, unknown bytes", "application/x-www-form-urlencoded", []byte("hello"), "application/octet-stream"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			u := newUploadServer(t)
+			req, err := http.NewRequest(http.MethodPost, u.srv.URL+"/api/v1/jobs?name=letter", bytes.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Del("Content-Type")
+			if tt.contentType != "" {
+				req.Header.Set("Content-Type", tt.contentType)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var j spool.Job
+			if err := json.NewDecoder(resp.Body).Decode(&j); err != nil || resp.StatusCode != http.StatusCreated {
+				t.Fatalf("status %d, %v", resp.StatusCode, err)
+			}
+			if len(j.Documents) != 1 || j.Documents[0].Format != tt.want || j.Attributes.DocumentFormat != tt.want {
+				t.Errorf("stored as %+v, attributes %+v; want %s", j.Documents, j.Attributes, tt.want)
+			}
+			// What is stored is the whole body, sniffed bytes included.
+			if j.SHA256() != sha(tt.body) {
+				t.Errorf("stored document differs from the body sent")
+			}
+		})
+	}
+}
