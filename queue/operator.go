@@ -99,7 +99,8 @@ func (s *Scheduler) MoveJob(ctx context.Context, id int64, printer, actor string
 		// Picked up by the scheduler meanwhile: move its flight.
 	case spool.StateAssigned, spool.StateSending:
 	default:
-		return fmt.Errorf("%w: job %d is %s; only pending, held or assigned jobs can move", ErrNotPossible, id, j.State)
+		return fmt.Errorf("%w: job %d is %s; only pending, held, assigned or sending jobs can move (sending ones until the printer has taken them)",
+			ErrNotPossible, id, j.State)
 	}
 	if err := s.moveFlight(ctx, id, printer, actor); err != nil {
 		if errors.Is(err, errNoFlight) {

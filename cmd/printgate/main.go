@@ -26,8 +26,9 @@ Usage:
   printgate jobs cancel|hold|release|retry ID
                                      retry: put an aborted or canceled job back in the queue
   printgate jobs move ID --to PRINTER
-                                     send a pending, held or assigned job to PRINTER (a member
-                                     of its virtual printer's pool)
+                                     send a pending, held, assigned or sending job (until the
+                                     printer has taken it) to PRINTER, a member of its virtual
+                                     printer's pool
   printgate printers list
   printgate printers drain|resume NAME
   printgate bulk submit --name NAME [--printer P] (--dir DIR | --pdf FILE --pages-per-letter N)
