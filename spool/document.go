@@ -1,5 +1,7 @@
-// Document files: streamed to tmp/, hashed, fsynced, renamed into docs/ (the directory fsync is
-// shared by the commit that records them).
+// Document files: streamed to tmp/, hashed, renamed into docs/. The group commit that records
+// them fsyncs every document of the batch and the docs/ directory at once, and only then
+// commits the rows: a job is acknowledged only when its bytes, its directory entry and its row
+// are all on disk, and concurrent submissions share the file system's journal commits.
 package spool
 
 import (
@@ -27,6 +29,27 @@ type Staged struct {
 	// rel is the path relative to the spool directory; abs the full path.
 	rel, abs string
 	store    *Store
+}
+
+// stagedPaths are the files of docs still to be fsynced by the commit that attaches them.
+func stagedPaths(docs ...*Staged) []string {
+	var paths []string
+	for _, d := range docs {
+		if d != nil && d.abs != "" {
+			paths = append(paths, d.abs)
+		}
+	}
+	return paths
+}
+
+// syncFile fsyncs the file at path.
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
 }
 
 // Path is where the staged document lives on disk.
@@ -98,13 +121,14 @@ func (s *Store) Stage(ctx context.Context, r io.Reader, name, format string) (*S
 	if n == 0 {
 		return nil, ErrEmptyDocument
 	}
-	if err := f.Sync(); err != nil {
+	// No fsync here: the commit that attaches the document fsyncs it together with the other
+	// documents of its group commit (see commitBatch), so concurrent submissions share the file
+	// system's journal commits instead of queueing one behind the other. A crash before that
+	// commit leaves a file without a row, which recovery removes.
+	if err := f.Close(); err != nil {
 		if errors.Is(err, syscall.ENOSPC) {
 			return nil, fmt.Errorf("spool: stage document: %w: %v", ErrDiskFull, err)
 		}
-		return nil, fmt.Errorf("spool: stage document: fsync: %w", err)
-	}
-	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("spool: stage document: close: %w", err)
 	}
 	rel := filepath.Join("docs", id)

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -212,5 +214,50 @@ func TestWriterKeepsStatementJournalInMemory(t *testing.T) {
 	}
 	if mode != 2 {
 		t.Fatalf("writer temp_store = %d, want 2 (MEMORY)", mode)
+	}
+}
+
+// TestUnsyncableDocumentFailsOnlyItsJob: a staged document that cannot be fsynced at commit time
+// (here: its file vanished) fails its own submission, with no job row, while the submissions
+// sharing the group commit still commit.
+func TestUnsyncableDocumentFailsOnlyItsJob(t *testing.T) {
+	s := openStore(t, Options{})
+	ctx := context.Background()
+	before, err := s.CountJobs(ctx, JobFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := stage(t, s, []byte("%PDF-1.4 doomed"))
+	if err := os.Remove(bad.Path()); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 9)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := bad
+			if i > 0 {
+				st = stage(t, s, []byte(fmt.Sprintf("%%PDF-1.4 good %d", i)))
+			}
+			_, errs[i] = s.Submit(ctx, NewJob{VirtualPrinter: "letters", Origin: "test"}, []*Staged{st})
+		}()
+	}
+	wg.Wait()
+	if errs[0] == nil || !strings.Contains(errs[0].Error(), "fsync document") {
+		t.Errorf("submission of the vanished document: err %v, want an fsync error", errs[0])
+	}
+	for i, err := range errs[1:] {
+		if err != nil {
+			t.Errorf("good submission %d: %v", i+1, err)
+		}
+	}
+	after, err := s.CountJobs(ctx, JobFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after-before != len(errs)-1 {
+		t.Errorf("%d jobs stored, want %d", after-before, len(errs)-1)
 	}
 }

@@ -75,7 +75,7 @@ func (s *Store) insertJob(ctx context.Context, nj NewJob, state State, docs []*S
 		}
 	}
 	var id int64
-	err = s.write(ctx, len(docs) > 0, func(tx *sql.Tx) error {
+	err = s.writeDocs(ctx, docs, func(tx *sql.Tx) error {
 		res, err := tx.Exec(`INSERT INTO jobs (uuid, virtual_printer, name, owner, origin_host, origin, lane,
 			lane_rank, priority, run_id, seq, state, state_reason, pages, pages_estimated, attributes, created, updated)
 			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
@@ -123,7 +123,7 @@ func insertDocument(tx *sql.Tx, jobID int64, seq int, d *Staged) error {
 // the job becomes pending (or held, when it was created held).
 func (s *Store) AddDocument(ctx context.Context, jobID int64, doc *Staged, last bool) (*Job, error) {
 	now := s.now()
-	err := s.write(ctx, true, func(tx *sql.Tx) error {
+	err := s.writeDocs(ctx, []*Staged{doc}, func(tx *sql.Tx) error {
 		var state, reason string
 		var copies int
 		var attrs string

@@ -220,7 +220,11 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) (*Run, error) {
 func (s *Store) AddLetters(ctx context.Context, runID, firstSeq int64, letters []NewLetter) (*Run, error) {
 	now := s.now()
 	var out *Run
-	err := s.write(ctx, len(letters) > 0, func(tx *sql.Tx) error {
+	docs := make([]*Staged, 0, len(letters))
+	for _, l := range letters {
+		docs = append(docs, l.Doc)
+	}
+	err := s.writeDocs(ctx, docs, func(tx *sql.Tx) error {
 		r, err := runTx(tx, runID)
 		if err != nil {
 			return err
@@ -935,7 +939,11 @@ type Reprint struct {
 func (s *Store) AddReprints(ctx context.Context, runID int64, reprints []Reprint, actor string) ([]*Job, error) {
 	now := s.now()
 	var ids []int64
-	err := s.write(ctx, true, func(tx *sql.Tx) error {
+	docs := make([]*Staged, 0, len(reprints))
+	for _, rp := range reprints {
+		docs = append(docs, rp.Doc)
+	}
+	err := s.writeDocs(ctx, docs, func(tx *sql.Tx) error {
 		r, err := runTx(tx, runID)
 		if err != nil {
 			return err

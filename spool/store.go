@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	sqlite3 "github.com/mattn/go-sqlite3" // the SQLite driver; only this package imports it
@@ -235,14 +236,25 @@ type writeReq struct {
 	// syncDocs asks for the docs directory to be fsynced before the commit, so a renamed
 	// document's directory entry is durable before its row is.
 	syncDocs bool
-	done     chan error
+	// files are staged documents to fsync before the commit (and before the directory).
+	files []string
+	done  chan error
 }
 
 // write runs fn inside a transaction shared with other concurrent writers (group commit) and
 // returns once that transaction committed or fn failed. A failing fn is rolled back to its own
 // savepoint and does not harm the others in the batch. fn must only touch the database.
 func (s *Store) write(ctx context.Context, syncDocs bool, fn func(tx *sql.Tx) error) error {
-	req := &writeReq{fn: fn, syncDocs: syncDocs, done: make(chan error, 1)}
+	return s.writeReq(ctx, &writeReq{fn: fn, syncDocs: syncDocs, done: make(chan error, 1)})
+}
+
+// writeDocs is write for a transaction that attaches staged documents: their files and the
+// documents directory are fsynced before the commit.
+func (s *Store) writeDocs(ctx context.Context, docs []*Staged, fn func(tx *sql.Tx) error) error {
+	return s.writeReq(ctx, &writeReq{fn: fn, syncDocs: len(docs) > 0, files: stagedPaths(docs...), done: make(chan error, 1)})
+}
+
+func (s *Store) writeReq(ctx context.Context, req *writeReq) error {
 	select {
 	case <-s.closing:
 		return ErrClosed
@@ -305,6 +317,10 @@ func (s *Store) committer() {
 }
 
 func (s *Store) commitBatch(batch []*writeReq) {
+	batch, synced := s.syncFiles(batch)
+	if len(batch) == 0 {
+		return
+	}
 	errs := make([]error, len(batch))
 	fail := func(err error) {
 		for _, r := range batch {
@@ -312,7 +328,7 @@ func (s *Store) commitBatch(batch []*writeReq) {
 		}
 	}
 	for _, r := range batch {
-		if r.syncDocs {
+		if r.syncDocs && !synced {
 			if err := syncDir(s.docsDir); err != nil {
 				fail(fmt.Errorf("spool: sync documents directory: %w", err))
 				return
@@ -361,4 +377,63 @@ func (s *Store) commitBatch(batch []*writeReq) {
 	for i, r := range batch {
 		r.done <- errs[i]
 	}
+}
+
+// syncFiles fsyncs the staged documents of a batch all at once, so that the file system
+// journals them in one commit, and answers (and drops) the requests whose documents could not
+// be made durable: they must not commit.
+// It reports whether it synced the documents directory too.
+func (s *Store) syncFiles(batch []*writeReq) ([]*writeReq, bool) {
+	n := 0
+	for _, r := range batch {
+		n += len(r.files)
+	}
+	if n == 0 {
+		return batch, false
+	}
+	errs := make([]error, len(batch))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 64)
+	var mu sync.Mutex
+	// The documents were renamed into docs/ before this point, so the directory can be synced
+	// at the same time as the files: the file system folds them into the same journal commit.
+	var dirErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		dirErr = syncDir(s.docsDir)
+	}()
+	for i, r := range batch {
+		for _, path := range r.files {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				if err := syncFile(path); err != nil {
+					if errors.Is(err, syscall.ENOSPC) {
+						err = fmt.Errorf("%w: %v", ErrDiskFull, err)
+					}
+					mu.Lock()
+					if errs[i] == nil {
+						errs[i] = fmt.Errorf("spool: fsync document %s: %w", filepath.Base(path), err)
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	kept := batch[:0:0]
+	for i, r := range batch {
+		if errs[i] == nil && dirErr != nil && r.syncDocs {
+			errs[i] = fmt.Errorf("spool: sync documents directory: %w", dirErr)
+		}
+		if errs[i] != nil {
+			r.done <- errs[i]
+			continue
+		}
+		kept = append(kept, r)
+	}
+	return kept, true
 }
