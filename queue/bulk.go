@@ -31,6 +31,9 @@ var (
 	ErrBatchTooLarge = errors.New("queue: too many letters in one batch")
 	// ErrBadSchedule: the cron spec or the drop folder is not usable.
 	ErrBadSchedule = errors.New("queue: bad schedule")
+	// ErrBadRun: the request for a run is malformed (no name): a mistake in the request, not
+	// a state of anything that could change.
+	ErrBadRun = errors.New("queue: bad run request")
 )
 
 // MaxBatchLetters bounds one AddLetters batch: one commit of this many rows stays short
@@ -277,7 +280,7 @@ func (b *Bulk) CreateRun(ctx context.Context, rq RunRequest) (*spool.Run, error)
 
 func (b *Bulk) newRun(rq RunRequest) (spool.NewRun, error) {
 	if strings.TrimSpace(rq.Name) == "" {
-		return spool.NewRun{}, fmt.Errorf("%w: a run needs a name", ErrNotPossible)
+		return spool.NewRun{}, fmt.Errorf("%w: a run needs a name", ErrBadRun)
 	}
 	v, err := b.s.Virtual(rq.Printer)
 	if err != nil {

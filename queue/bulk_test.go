@@ -453,3 +453,24 @@ func TestRanges(t *testing.T) {
 		}
 	}
 }
+
+// A run request without a name is a malformed request (ErrBadRun: the API's 400), not a refusal
+// because of some state (ErrNotPossible: 409); nothing is created.
+func TestCreateRunWithoutNameIsABadRequest(t *testing.T) {
+	t.Parallel()
+	r := newBulkRig(t, t.TempDir(), nil)
+	ctx := context.Background()
+	for _, name := range []string{"", " ", "\t\n"} {
+		_, err := r.bulk.CreateRun(ctx, RunRequest{Name: name, Owner: "op"})
+		if !errors.Is(err, ErrBadRun) || errors.Is(err, ErrNotPossible) {
+			t.Errorf("run named %q: %v, want ErrBadRun", name, err)
+		}
+	}
+	_, err := r.bulk.CreateSchedule(ctx, ScheduleRequest{Name: " ", Owner: "op", Spec: "0 2 * * *", Dir: t.TempDir()})
+	if !errors.Is(err, ErrBadRun) {
+		t.Errorf("schedule without a name: %v, want ErrBadRun", err)
+	}
+	if runs, err := r.store.Runs(ctx, spool.RunFilter{Limit: 10}); err != nil || len(runs) != 0 {
+		t.Errorf("runs after the refusals: %v, %v", runs, err)
+	}
+}

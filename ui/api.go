@@ -162,7 +162,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, code = http.StatusUnprocessableEntity, "unsupported"
 	case errors.Is(err, queue.ErrNotPossible), errors.Is(err, spool.ErrIllegalTransition), errors.Is(err, spool.ErrStateChanged):
 		status, code = http.StatusConflict, "not-possible"
-	case errors.Is(err, errBadRequest):
+	case errors.Is(err, errBadRequest), errors.Is(err, queue.ErrBadRun):
 		status, code = http.StatusBadRequest, "bad-request"
 	}
 	if status == http.StatusInternalServerError {

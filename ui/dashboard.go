@@ -278,7 +278,7 @@ func errorStatus(err error) (int, string) {
 		return http.StatusConflict, "not-possible"
 	case errors.Is(err, errForbidden):
 		return http.StatusForbidden, "forbidden"
-	case errors.Is(err, errBadRequest):
+	case errors.Is(err, errBadRequest), errors.Is(err, queue.ErrBadRun):
 		return http.StatusBadRequest, "bad-request"
 	case errors.Is(err, errUnsupportedAction):
 		return http.StatusNotImplemented, "not-implemented"

@@ -35,6 +35,9 @@ type fakeBulk struct {
 }
 
 func (f *fakeBulk) CreateRun(_ context.Context, rq queue.RunRequest) (*spool.Run, error) {
+	if strings.TrimSpace(rq.Name) == "" {
+		return nil, fmt.Errorf("%w: a run needs a name", queue.ErrBadRun) // as queue.Bulk does
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.created = append(f.created, rq)
@@ -165,6 +168,8 @@ func TestRunsAPIRefusals(t *testing.T) {
 		name, method, path, ct, body string
 		status                       int
 	}{
+		{"no name", "POST", "/api/v1/runs", "application/json", `{"printer":"letters"}`, 400},
+		{"empty name", "POST", "/api/v1/runs", "application/json", `{"name":" "}`, 400},
 		{"bad time", "POST", "/api/v1/runs", "application/json", `{"name":"x","at":"tomorrow"}`, 400},
 		{"unknown field", "POST", "/api/v1/runs", "application/json", `{"name":"x","colour":"red"}`, 400},
 		{"copies", "POST", "/api/v1/runs", "application/json", `{"name":"x","attributes":{"copies":5000}}`, 400},
