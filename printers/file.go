@@ -67,6 +67,10 @@ func (f *File) Send(ctx context.Context, job *Job) (Receipt, error) {
 		}
 	}
 	r := Receipt{UpstreamID: "file-" + strconv.FormatInt(job.ID, 10), Done: f.ppm <= 0}
+	if r.Done {
+		// No simulated engine: the job is out the moment its file is written.
+		r.FinishAt = f.now()
+	}
 	if f.ppm > 0 {
 		pages := max(job.Pages, 1)
 		d := time.Duration(float64(pages) / float64(f.ppm) * float64(time.Minute))

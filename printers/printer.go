@@ -63,7 +63,8 @@ type Receipt struct {
 	UpstreamID string `json:"upstream_id,omitempty"`
 	// Done is true when acceptance is completion (LPD, socket).
 	Done bool `json:"done,omitempty"`
-	// FinishAt is when a simulated printer will be done (file backend); zero otherwise.
+	// FinishAt is when a simulated printer will be done (file backend; with Done, when it
+	// already is); zero when the printer cannot say.
 	FinishAt time.Time `json:"finish_at,omitzero"`
 }
 

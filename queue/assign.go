@@ -230,8 +230,20 @@ func (m *member) slotsUsed(now time.Time) int {
 	return len(m.flights) + len(keep)
 }
 
-// accepted records that m took a job of pages pages at now. Called with s.mu held.
-func (m *member) accepted(now time.Time, pages int, handedOver bool) {
+// accepted records that m took a job of pages pages at now. handedOver: the transfer was the
+// completion (LPD, socket), so the job prints inside the printer after its flight and holds a
+// slot until it should be done; finishAt, when the printer said when that is (a file printer:
+// at once without a simulated engine), replaces the estimate from ppm. Called with s.mu held.
+func (m *member) accepted(now time.Time, pages int, handedOver bool, finishAt time.Time) {
+	if handedOver && !finishAt.IsZero() {
+		if finishAt.After(m.busyUntil) {
+			m.busyUntil = finishAt
+		}
+		if finishAt.After(now) {
+			m.handedOver = append(m.handedOver, finishAt)
+		}
+		return
+	}
 	start := now
 	if m.busyUntil.After(start) {
 		start = m.busyUntil
