@@ -172,12 +172,16 @@ func printersCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := flag.NewFlagSet("printers "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cf := addClientFlags(fs)
-	if err := fs.Parse(args[1:]); err != nil {
+	pos, err := parseInterspersed(fs, args[1:])
+	if err != nil {
 		return err
 	}
 	c := cf.client()
 	switch sub {
 	case "list":
+		if len(pos) != 0 {
+			return &usageError{"usage: printgate printers list"}
+		}
 		ps, err := c.Printers(ctx)
 		if err != nil {
 			return err
@@ -193,10 +197,10 @@ func printersCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		return tw.Flush()
 	case "drain", "resume":
-		if fs.NArg() != 1 {
+		if len(pos) != 1 {
 			return &usageError{fmt.Sprintf("usage: printgate printers %s NAME", sub)}
 		}
-		p, err := c.PrinterAction(ctx, fs.Arg(0), sub)
+		p, err := c.PrinterAction(ctx, pos[0], sub)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	"github.com/printgate/printgate/queue"
+)
+
+// fakeGateway answers the printers routes and records what it was asked.
+type fakeGateway struct {
+	mu       sync.Mutex
+	requests []string // "METHOD PATH TOKEN"
+}
+
+func (g *fakeGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.mu.Lock()
+	g.requests = append(g.requests, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
+	g.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	if r.URL.Path == "/api/v1/printers" {
+		json.NewEncoder(w).Encode(map[string]any{"printers": []queue.PrinterInfo{{Name: "ward7", State: "ready"}}})
+		return
+	}
+	json.NewEncoder(w).Encode(queue.PrinterInfo{Name: "ward7", State: "drained", Drained: true})
+}
+
+// printers commands take their flags before or after the printer's name, as jobs commands do.
+func TestPrintersCommandFlagsAnywhere(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		args  []string // after "printers"; SERVER is replaced by the fake's URL
+		want  string   // the request the gateway got; "" for a usage error
+		usage bool
+	}{
+		{"flags after the name", []string{"drain", "ward7", "--token", "T0123456789abcdef", "--server", "SERVER"},
+			"POST /api/v1/printers/ward7/drain Bearer T0123456789abcdef", false},
+		{"flags before the name", []string{"resume", "--server", "SERVER", "--token", "T0123456789abcdef", "ward7"},
+			"POST /api/v1/printers/ward7/resume Bearer T0123456789abcdef", false},
+		{"flags around the name", []string{"drain", "--server", "SERVER", "ward7", "--json", "--token", "T0123456789abcdef"},
+			"POST /api/v1/printers/ward7/drain Bearer T0123456789abcdef", false},
+		{"list with flags", []string{"list", "--server", "SERVER", "--json", "--token", "T0123456789abcdef"},
+			"GET /api/v1/printers Bearer T0123456789abcdef", false},
+		{"no name", []string{"drain", "--server", "SERVER"}, "", true},
+		{"two names", []string{"drain", "ward7", "--server", "SERVER", "ward8"}, "", true},
+		{"list with a name", []string{"list", "ward7", "--server", "SERVER"}, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			g := &fakeGateway{}
+			srv := httptest.NewServer(g)
+			defer srv.Close()
+			args := []string{"printers"}
+			for _, a := range tt.args {
+				if a == "SERVER" {
+					a = srv.URL
+				}
+				args = append(args, a)
+			}
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), args, &stdout, &stderr)
+			var ue *usageError
+			if tt.usage {
+				if !errors.As(err, &ue) {
+					t.Fatalf("err %v, want a usage error", err)
+				}
+				if len(g.requests) != 0 {
+					t.Errorf("the gateway was asked %v", g.requests)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("run: %v\n%s", err, stderr.String())
+			}
+			if len(g.requests) != 1 || g.requests[0] != tt.want {
+				t.Errorf("gateway got %q, want %q", g.requests, tt.want)
+			}
+		})
+	}
+}
