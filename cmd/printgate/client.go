@@ -56,22 +56,29 @@ func configCmd(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+const submitUsage = `usage: printgate submit [--printer NAME] [--name TITLE] [--owner WHO] [--copies N]
+                        [--sides S] [--media M] FILE...`
+
 func submitCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("submit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, submitUsage)
+		fs.PrintDefaults()
+	}
 	cf := addClientFlags(fs)
 	var o ui.SubmitOptions
 	fs.StringVar(&o.Printer, "printer", "", "virtual printer (default: the gateway's default)")
 	fs.StringVar(&o.Name, "name", "", "job name (default: the file name)")
-	fs.StringVar(&o.Owner, "owner", os.Getenv("USER"), "job owner")
-	fs.IntVar(&o.Copies, "copies", 0, "copies")
-	fs.StringVar(&o.Sides, "sides", "", "one-sided, two-sided-long-edge, two-sided-short-edge")
-	fs.StringVar(&o.Media, "media", "", "media keyword, e.g. iso_a4_210x297mm")
+	fs.StringVar(&o.Owner, "owner", os.Getenv("USER"), "job owner (default: $USER; when empty, the operator's name or anonymous)")
+	fs.IntVar(&o.Copies, "copies", 0, "copies, 1-999 (default: the printer's)")
+	fs.StringVar(&o.Sides, "sides", "", "one-sided, two-sided-long-edge, two-sided-short-edge (default: the printer's)")
+	fs.StringVar(&o.Media, "media", "", "paper size, e.g. iso_a4_210x297mm (default: the printer's)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return &usageError{"usage: printgate submit [--printer NAME] FILE..."}
+		return &usageError{submitUsage}
 	}
 	c := cf.client()
 	var jobs []any

@@ -19,7 +19,8 @@ Usage:
   printgate serve [--config FILE] [--listen ADDR] [--spool DIR]
                                      run the gateway (no --config: built-in demo)
   printgate config check FILE        validate a configuration file
-  printgate submit [--printer NAME] [--name TITLE] [--copies N] FILE...
+  printgate submit [--printer NAME] [--name TITLE] [--owner WHO] [--copies N]
+                   [--sides S] [--media M] FILE...
                                      print files through a running gateway; prints job ids
   printgate jobs list [--state S] [--printer P] [--limit N]
   printgate jobs show ID
