@@ -52,22 +52,6 @@ func bulkCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return &usageError{fmt.Sprintf("unknown bulk command %q\n%s", sub, bulkUsage)}
 }
 
-// parseInterleaved parses flags that may come before or after the positional arguments
-// ("bulk reprint 7 --letters 1-3") and returns the positional ones.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-}
-
 // atLayouts are the accepted --at forms, read in the local time zone unless they carry one.
 var atLayouts = []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02 15:04", "2006-01-02 15:04:05"}
 
@@ -238,7 +222,7 @@ func bulkSubmit(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	at := fs.String("at", "", "hold the letters until this local time, e.g. 2026-12-01T02:00")
 	cronSpec := fs.String("cron", "", `with --dir: a cron schedule ("0 2 * * 1-5"); the gateway re-reads DIR, on its own host, at each firing`)
 	batch := fs.Int("batch", 500, "letters per upload request")
-	if _, err := parseInterleaved(fs, args); err != nil {
+	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
 	switch {
@@ -401,7 +385,7 @@ func bulkList(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cf := addClientFlags(fs)
 	state := fs.String("state", "", "filter by run state (comma-separated)")
 	limit := fs.Int("limit", 50, "how many runs")
-	if _, err := parseInterleaved(fs, args); err != nil {
+	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
 	c := cf.client()
@@ -445,7 +429,7 @@ func bulkControl(ctx context.Context, sub string, args []string, stdout, stderr 
 	cf := addClientFlags(fs)
 	letters := fs.String("letters", "", "reprint: sequence numbers, e.g. 120-130,200")
 	asCSV := fs.Bool("csv", false, "manifest: CSV instead of JSON")
-	pos, err := parseInterleaved(fs, args)
+	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}

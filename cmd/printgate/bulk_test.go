@@ -45,7 +45,7 @@ func TestParseInterleavedTakesFlagsAfterArguments(t *testing.T) {
 	fs.SetOutput(io.Discard)
 	letters := fs.String("letters", "", "")
 	csv := fs.Bool("csv", false, "")
-	pos, err := parseInterleaved(fs, []string{"7", "--letters", "120-130", "--csv"})
+	pos, err := parseInterspersed(fs, []string{"7", "--letters", "120-130", "--csv"})
 	if err != nil || len(pos) != 1 || pos[0] != "7" || *letters != "120-130" || !*csv {
 		t.Fatalf("pos %v letters %q csv %v err %v", pos, *letters, *csv, err)
 	}

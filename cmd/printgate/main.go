@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -42,7 +43,8 @@ Usage:
   printgate version
 
 Client commands take --server URL (env PRINTGATE_SERVER, default http://127.0.0.1:8631),
---token TOKEN (env PRINTGATE_TOKEN) and --json (machine-readable output).
+--token TOKEN (env PRINTGATE_TOKEN) and --json (machine-readable output), before or after
+the command: printgate --server http://gw:8631 jobs list.
 `
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -77,6 +79,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, usage)
 		return &usageError{"no command given"}
 	}
+	args, err := hoistGlobalFlags(args)
+	if err != nil {
+		fmt.Fprint(stderr, usage)
+		return err
+	}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return &usageError{"no command given"}
+	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "serve":
@@ -102,4 +113,46 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprint(stderr, usage)
 	return &usageError{fmt.Sprintf("unknown command %q", cmd)}
+}
+
+// globalFlags are the client flags that may also come before the command
+// ("printgate --server URL jobs list"); hasValue tells those that take one.
+var globalFlags = map[string]bool{"server": true, "token": true, "json": false}
+
+// hoistGlobalFlags moves client flags written before the command to just after the command's
+// words (the command and, for jobs, printers, bulk and config, its action), where each
+// command's own flag set parses them.
+func hoistGlobalFlags(args []string) ([]string, error) {
+	var lead []string
+	i := 0
+	for i < len(args) && strings.HasPrefix(args[i], "-") && args[i] != "-h" && args[i] != "--help" && args[i] != "-help" {
+		name, _, hasEq := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		takesValue, ok := globalFlags[name]
+		if !ok {
+			return nil, &usageError{fmt.Sprintf("unknown flag %q before the command (only --server, --token and --json may come first)", args[i])}
+		}
+		lead = append(lead, args[i])
+		i++
+		if takesValue && !hasEq {
+			if i == len(args) {
+				return nil, &usageError{fmt.Sprintf("flag %s needs a value", lead[len(lead)-1])}
+			}
+			lead = append(lead, args[i])
+			i++
+		}
+	}
+	rest := args[i:]
+	if len(lead) == 0 || len(rest) == 0 {
+		return rest, nil
+	}
+	words := 1
+	switch rest[0] {
+	case "jobs", "printers", "bulk", "config":
+		if len(rest) > 1 {
+			words = 2
+		}
+	}
+	out := append([]string{}, rest[:words]...)
+	out = append(out, lead...)
+	return append(out, rest[words:]...), nil
 }
