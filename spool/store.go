@@ -59,11 +59,15 @@ type Store struct {
 	wdb *sql.DB // the single writer connection, owned by the committer goroutine
 	rdb *sql.DB // readers (WAL lets them run beside the writer)
 
-	writes   chan *writeReq
-	closing  chan struct{}
-	done     chan struct{}
-	closeMu  sync.Once
-	closeErr error
+	writes chan *writeReq
+	// syncs feed the syncer: writes that attach documents, whose files it fsyncs before
+	// passing them on to the committer.
+	syncs      chan *writeReq
+	syncerDone chan struct{}
+	closing    chan struct{}
+	done       chan struct{}
+	closeMu    sync.Once
+	closeErr   error
 }
 
 // Open opens or creates the spool in opts.Dir, applies migrations and runs crash recovery.
@@ -87,14 +91,16 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	s := &Store{
-		opts:    opts,
-		log:     opts.Logger,
-		now:     opts.Now,
-		docsDir: filepath.Join(opts.Dir, "docs"),
-		tmpDir:  filepath.Join(opts.Dir, "tmp"),
-		writes:  make(chan *writeReq, 1024),
-		closing: make(chan struct{}),
-		done:    make(chan struct{}),
+		opts:       opts,
+		log:        opts.Logger,
+		now:        opts.Now,
+		docsDir:    filepath.Join(opts.Dir, "docs"),
+		tmpDir:     filepath.Join(opts.Dir, "tmp"),
+		writes:     make(chan *writeReq, 1024),
+		syncs:      make(chan *writeReq, 1024),
+		syncerDone: make(chan struct{}),
+		closing:    make(chan struct{}),
+		done:       make(chan struct{}),
 	}
 	for _, d := range []string{opts.Dir, s.docsDir, s.tmpDir} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
@@ -132,6 +138,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		rdb.Close()
 		return nil, err
 	}
+	go s.syncer()
 	go s.committer()
 	return s, nil
 }
@@ -260,8 +267,12 @@ func (s *Store) writeReq(ctx context.Context, req *writeReq) error {
 		return ErrClosed
 	default:
 	}
+	queue := s.writes
+	if len(req.files) > 0 {
+		queue = s.syncs
+	}
 	select {
-	case s.writes <- req:
+	case queue <- req:
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-s.closing:
@@ -292,13 +303,21 @@ func (s *Store) committer() {
 		select {
 		case first = <-s.writes:
 		case <-s.closing:
-			// Finish what was queued before Close, then stop.
+			// Finish what was queued before Close, including what the syncer still passes
+			// on, then stop.
 			for {
 				select {
 				case r := <-s.writes:
 					s.commitBatch([]*writeReq{r})
-				default:
-					return
+				case <-s.syncerDone:
+					for {
+						select {
+						case r := <-s.writes:
+							s.commitBatch([]*writeReq{r})
+						default:
+							return
+						}
+					}
 				}
 			}
 		}
@@ -316,11 +335,49 @@ func (s *Store) committer() {
 	}
 }
 
-func (s *Store) commitBatch(batch []*writeReq) {
-	batch, synced := s.syncFiles(batch)
-	if len(batch) == 0 {
-		return
+// syncer makes the documents of queued writes durable, a batch at a time, and hands the writes
+// on to the committer. It runs beside the committer so that one batch's document fsyncs
+// overlap the previous batch's commit.
+func (s *Store) syncer() {
+	defer close(s.syncerDone)
+	for {
+		var first *writeReq
+		select {
+		case first = <-s.syncs:
+		case <-s.closing:
+			for {
+				select {
+				case r := <-s.syncs:
+					s.syncAndPass([]*writeReq{r})
+				default:
+					return
+				}
+			}
+		}
+		batch := []*writeReq{first}
+	gather:
+		for len(batch) < s.opts.MaxBatch {
+			select {
+			case r := <-s.syncs:
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		s.syncAndPass(batch)
 	}
+}
+
+func (s *Store) syncAndPass(batch []*writeReq) {
+	kept := s.syncFiles(batch)
+	for _, r := range kept {
+		// Files and directory are durable: the committer has nothing more to sync for it.
+		r.syncDocs, r.files = false, nil
+		s.writes <- r
+	}
+}
+
+func (s *Store) commitBatch(batch []*writeReq) {
 	errs := make([]error, len(batch))
 	fail := func(err error) {
 		for _, r := range batch {
@@ -328,7 +385,7 @@ func (s *Store) commitBatch(batch []*writeReq) {
 		}
 	}
 	for _, r := range batch {
-		if r.syncDocs && !synced {
+		if r.syncDocs {
 			if err := syncDir(s.docsDir); err != nil {
 				fail(fmt.Errorf("spool: sync documents directory: %w", err))
 				return
@@ -382,15 +439,7 @@ func (s *Store) commitBatch(batch []*writeReq) {
 // syncFiles fsyncs the staged documents of a batch all at once, so that the file system
 // journals them in one commit, and answers (and drops) the requests whose documents could not
 // be made durable: they must not commit.
-// It reports whether it synced the documents directory too.
-func (s *Store) syncFiles(batch []*writeReq) ([]*writeReq, bool) {
-	n := 0
-	for _, r := range batch {
-		n += len(r.files)
-	}
-	if n == 0 {
-		return batch, false
-	}
+func (s *Store) syncFiles(batch []*writeReq) []*writeReq {
 	errs := make([]error, len(batch))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 64)
@@ -435,5 +484,5 @@ func (s *Store) syncFiles(batch []*writeReq) ([]*writeReq, bool) {
 		}
 		kept = append(kept, r)
 	}
-	return kept, true
+	return kept
 }
