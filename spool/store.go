@@ -321,17 +321,7 @@ func (s *Store) committer() {
 				}
 			}
 		}
-		batch := []*writeReq{first}
-	gather:
-		for len(batch) < s.opts.MaxBatch {
-			select {
-			case r := <-s.writes:
-				batch = append(batch, r)
-			default:
-				break gather
-			}
-		}
-		s.commitBatch(batch)
+		s.commitBatch(s.gather(s.writes, first))
 	}
 }
 
@@ -354,18 +344,22 @@ func (s *Store) syncer() {
 				}
 			}
 		}
-		batch := []*writeReq{first}
-	gather:
-		for len(batch) < s.opts.MaxBatch {
-			select {
-			case r := <-s.syncs:
-				batch = append(batch, r)
-			default:
-				break gather
-			}
-		}
-		s.syncAndPass(batch)
+		s.syncAndPass(s.gather(s.syncs, first))
 	}
+}
+
+// gather returns first and whatever else is queued on ch already, up to MaxBatch.
+func (s *Store) gather(ch <-chan *writeReq, first *writeReq) []*writeReq {
+	batch := []*writeReq{first}
+	for len(batch) < s.opts.MaxBatch {
+		select {
+		case r := <-ch:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 func (s *Store) syncAndPass(batch []*writeReq) {
