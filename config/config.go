@@ -4,6 +4,8 @@ package config
 
 import (
 	"bytes"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -105,6 +107,13 @@ type Printer struct {
 	Color   *bool    `yaml:"color"`
 	// SNMP community for Printer-MIB status of LPD/socket printers; empty disables SNMP.
 	SNMPCommunity string `yaml:"snmp_community"`
+	// TLSCAFile is a PEM file of the certificates an ipps:// or https:// printer's certificate
+	// is checked against, instead of the system's store (Parse makes a relative path relative to
+	// the file's directory).
+	TLSCAFile string `yaml:"tls_ca_file"`
+	// TLSSkipVerify takes any certificate from an ipps:// or https:// printer: encrypted, not
+	// authenticated.
+	TLSSkipVerify bool `yaml:"tls_skip_verify"`
 
 	line int
 }
@@ -236,7 +245,9 @@ func (es Errors) Error() string {
 
 var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
 
-// Parse decodes data (named file in errors) strictly and validates it.
+// Parse decodes data (named file in errors) strictly and validates it. A relative tls_ca_file
+// is taken relative to file's directory, so that it names the same file whatever directory
+// config check and serve are started in.
 func Parse(file string, data []byte) (*Config, error) {
 	var c Config
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -257,6 +268,11 @@ func Parse(file string, data []byte) (*Config, error) {
 		attachLines(&root, &c)
 	}
 	c.Path = file
+	for i, p := range c.Printers {
+		if p.TLSCAFile != "" && !filepath.IsAbs(p.TLSCAFile) {
+			c.Printers[i].TLSCAFile = filepath.Join(filepath.Dir(file), p.TLSCAFile)
+		}
+	}
 	c.Defaults()
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -354,6 +370,9 @@ func (c *Config) Validate() error {
 		}
 		if p.MaxInflight < 0 {
 			bad(p.line, "printer %q: max_inflight must not be negative", p.Name)
+		}
+		if err := checkPrinterTLS(p); err != nil {
+			bad(p.line, "printer %q: %v", p.Name, err)
 		}
 	}
 	vnames := map[string]int{}
@@ -495,6 +514,55 @@ func CheckPrinterURI(uri string) error {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
 			return fmt.Errorf("bad uri %q: port out of range", shown)
 		}
+	}
+	return nil
+}
+
+// checkPrinterTLS checks tls_ca_file and tls_skip_verify as the IPP backend reads them: only
+// for a printer reached over TLS, not both, and a file of PEM certificates.
+func checkPrinterTLS(p Printer) error {
+	if p.TLSCAFile == "" && !p.TLSSkipVerify {
+		return nil
+	}
+	key := "tls_ca_file"
+	if p.TLSSkipVerify {
+		key = "tls_skip_verify"
+	}
+	u, err := url.Parse(p.URI)
+	if err != nil {
+		return nil // the uri's own error says it
+	}
+	if u.Scheme != "ipps" && u.Scheme != "https" {
+		return fmt.Errorf("%s is only for printers reached over TLS (ipps:// or https://), not %s://: there is no certificate to check", key, u.Scheme)
+	}
+	if p.TLSCAFile != "" && p.TLSSkipVerify {
+		// Either would silently void the other: a certificate file that is not used, or a
+		// printer that is not authenticated although a file says which certificate it has.
+		return errors.New("tls_ca_file and tls_skip_verify together: keep tls_ca_file (the printer is authenticated) or tls_skip_verify (it is not)")
+	}
+	if p.TLSCAFile == "" {
+		return nil
+	}
+	data, err := os.ReadFile(p.TLSCAFile)
+	if err != nil {
+		return fmt.Errorf("tls_ca_file: %w", err)
+	}
+	n := 0
+	for {
+		var b *pem.Block
+		if b, data = pem.Decode(data); b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			continue
+		}
+		n++
+		if _, err := x509.ParseCertificate(b.Bytes); err != nil {
+			return fmt.Errorf("tls_ca_file %s: certificate %d: %v", p.TLSCAFile, n, err)
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("tls_ca_file %s: no PEM certificate (-----BEGIN CERTIFICATE-----) in it", p.TLSCAFile)
 	}
 	return nil
 }

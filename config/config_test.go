@@ -1,9 +1,19 @@
 package config
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
+	"math/big"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 const good = `listen: ":9631"
@@ -271,6 +281,85 @@ func TestParseLPDQueueNeedsLPDListen(t *testing.T) {
 				t.Fatalf("refused: %v", err)
 			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
 				t.Fatalf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// writeCert writes a self-signed certificate, as a printer makes itself, to path as PEM.
+func writeCert(t *testing.T, path string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "NPI1A2B3C.local"},
+		DNSNames: []string{"NPI1A2B3C.local"}, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tls_ca_file and tls_skip_verify are refused where the IPP backend would refuse them (or
+// silently ignore them), at the printer's line; a relative tls_ca_file is the config file's
+// neighbour, wherever config check or serve runs.
+func TestParsePrinterTLS(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "printgate.yaml")
+	writeCert(t, filepath.Join(dir, "mailroom-2.pem"))
+	for name, content := range map[string]string{
+		"key.pem": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+		"bad.pem": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name, uri, keys string
+		want            string // after "FILE:2: printer \"p\": "; "" for accepted
+		wantCAFile      string // the tls_ca_file Parse leaves, when accepted
+	}{
+		{"ipps, relative file", "ipps://10.20.0.12/ipp/print", "tls_ca_file: mailroom-2.pem", "", filepath.Join(dir, "mailroom-2.pem")},
+		{"https, absolute file", "https://10.20.0.12:631/ipp/print", "tls_ca_file: " + filepath.Join(dir, "mailroom-2.pem"), "",
+			filepath.Join(dir, "mailroom-2.pem")},
+		{"ipps, skip", "ipps://10.20.0.12/ipp/print", "tls_skip_verify: true", "", ""},
+		{"ipp, defaults written out", "ipp://10.20.0.12/ipp/print", "tls_ca_file: \"\"\n    tls_skip_verify: false", "", ""},
+		{"ipp, skip", "ipp://10.20.0.12/ipp/print", "tls_skip_verify: true",
+			"tls_skip_verify is only for printers reached over TLS (ipps:// or https://), not ipp://", ""},
+		{"http, file", "http://10.20.0.12:631/ipp/print", "tls_ca_file: mailroom-2.pem",
+			"tls_ca_file is only for printers reached over TLS (ipps:// or https://), not http://", ""},
+		{"lpd, file", "lpd://10.20.0.13/PASSTHRU", "tls_ca_file: mailroom-2.pem", "tls_ca_file is only for printers reached over TLS", ""},
+		{"socket, skip", "socket://10.30.7.20:9100", "tls_skip_verify: true", "tls_skip_verify is only for printers reached over TLS", ""},
+		{"both", "ipps://10.20.0.12/ipp/print", "tls_ca_file: mailroom-2.pem\n    tls_skip_verify: true", "tls_ca_file and tls_skip_verify together", ""},
+		{"missing file", "ipps://10.20.0.12/ipp/print", "tls_ca_file: nope.pem",
+			"tls_ca_file: open " + filepath.Join(dir, "nope.pem") + ": no such file or directory", ""},
+		{"no certificate", "ipps://10.20.0.12/ipp/print", "tls_ca_file: key.pem",
+			"tls_ca_file " + filepath.Join(dir, "key.pem") + ": no PEM certificate", ""},
+		{"broken certificate", "ipps://10.20.0.12/ipp/print", "tls_ca_file: bad.pem",
+			"tls_ca_file " + filepath.Join(dir, "bad.pem") + ": certificate 1: ", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			yaml := "printers:\n  - name: p\n    uri: " + tt.uri + "\n    " + tt.keys + "\nvirtual_printers:\n  - name: v\n    pool: [p]\n"
+			c, err := Parse(file, []byte(yaml))
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("refused:\n%s\n%v", yaml, err)
+				}
+				if got := c.Printers[0].TLSCAFile; got != tt.wantCAFile {
+					t.Errorf("tls_ca_file = %q, want %q", got, tt.wantCAFile)
+				}
+				return
+			}
+			if want := file + `:2: printer "p": ` + tt.want; err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("error %v, want %q", err, want)
 			}
 		})
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -27,6 +28,10 @@ type IPP struct {
 	name   string
 	ppm    int // configured speed, 0 = use the printer's
 	client *ipp.Client
+	// tr is the client's own transport, its idle connections closed by Close.
+	tr *http.Transport
+	// caFile is the printer's tls_ca_file, named in certificate errors; "" for none.
+	caFile string
 	log    *slog.Logger
 	now    func() time.Time
 	// maxPoll is the longest wait between two Get-Job-Attributes of a watched job.
@@ -49,9 +54,14 @@ var probeAttrs = []string{
 	"print-content-optimize-supported", "print-rendering-intent-supported", "multiple-document-handling-supported",
 }
 
-// NewIPP returns the backend for an ipp://, ipps://, http:// or https:// printer URI.
+// NewIPP returns the backend for an ipp://, ipps://, http:// or https:// printer URI. Over TLS
+// it trusts what c.TLSCAFile and c.TLSSkipVerify say (tls.go).
 func NewIPP(c Config) (*IPP, error) {
-	cl, err := ipp.NewClient(c.URI, ipp.ClientOptions{})
+	tr, err := httpTransport(c)
+	if err != nil {
+		return nil, fmt.Errorf("printers: %s: %w", c.Name, err)
+	}
+	cl, err := ipp.NewClient(c.URI, ipp.ClientOptions{HTTPClient: &http.Client{Transport: tr}})
 	if err != nil {
 		return nil, fmt.Errorf("printers: %s: %w", c.Name, err)
 	}
@@ -59,7 +69,11 @@ func NewIPP(c Config) (*IPP, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &IPP{name: c.Name, ppm: c.PPM, client: cl, log: logger(c), now: now, maxPoll: time.Second}, nil
+	log := logger(c)
+	if c.TLSSkipVerify {
+		log.Warn("the printer's TLS certificate is not verified (tls_skip_verify): anyone answering at its address is taken for it")
+	}
+	return &IPP{name: c.Name, ppm: c.PPM, client: cl, tr: tr, caFile: c.TLSCAFile, log: log, now: now, maxPoll: time.Second}, nil
 }
 
 // Name implements Printer.
@@ -153,7 +167,7 @@ func (p *IPP) createAndSend(ctx context.Context, st *ipp.PrinterStatus, jr ipp.J
 				p.log.Info("could not cancel half-sent job", "upstream_job", js.ID, "err", cerr)
 			}
 			cancel()
-			if i == 0 && (errors.Is(err, ipp.ErrBusy) || notDelivered(err)) {
+			if i == 0 && (errors.Is(err, ipp.ErrBusy) || notDelivered(err) || certError(err)) {
 				// No document reached the printer: the job is empty there.
 				return nil, p.sendError(err)
 			}
@@ -176,6 +190,9 @@ func (p *IPP) sendError(err error) error {
 		return &JobError{Printer: p.name, Err: err}
 	case errors.Is(err, ipp.ErrNotAccepting), notDelivered(err):
 		return fmt.Errorf("%w: %s: %w", ErrNotDelivered, p.name, err)
+	case certError(err):
+		// Refused in the TLS handshake: the request never left the gateway.
+		return fmt.Errorf("%w: %s: %w", ErrNotDelivered, p.name, p.trustHint(err))
 	}
 	return fmt.Errorf("printers: %s: %w", p.name, err)
 }
@@ -297,7 +314,7 @@ func (p *IPP) Cancel(ctx context.Context, r Receipt) error {
 func (p *IPP) Probe(ctx context.Context) (Status, error) {
 	st, err := p.client.GetPrinterAttributes(ctx, probeAttrs...)
 	if err != nil {
-		return Status{QueuedJobs: -1}, fmt.Errorf("printers: %s: %w", p.name, err)
+		return Status{QueuedJobs: -1}, fmt.Errorf("printers: %s: %w", p.name, p.trustHint(err))
 	}
 	p.mu.Lock()
 	p.last = st
@@ -364,7 +381,10 @@ func ippState(st *ipp.PrinterStatus) (State, []string) {
 }
 
 // Close implements Printer.
-func (p *IPP) Close() error { return nil }
+func (p *IPP) Close() error {
+	p.tr.CloseIdleConnections()
+	return nil
+}
 
 // templateOf rebuilds the job-template attributes from the flat map the scheduler passes.
 func templateOf(job *Job) spool.Attributes {

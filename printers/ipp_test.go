@@ -5,8 +5,10 @@ package printers
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -58,6 +60,25 @@ func newFakeIPP(t *testing.T) (*fakeIPP, *httptest.Server) {
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	return f, srv
+}
+
+// newFakeIPPS is newFakeIPP over TLS, with cert, or httptest's own self-signed certificate
+// (for 127.0.0.1, ::1 and example.com) when nil. Its URI is fakeIPPSURI.
+func newFakeIPPS(t *testing.T, cert *tls.Certificate) (*fakeIPP, *httptest.Server) {
+	f := &fakeIPP{t: t, state: 3, accepting: true, jobs: map[int]*fakeJob{}}
+	srv := httptest.NewUnstartedServer(f)
+	if cert != nil {
+		srv.TLS = &tls.Config{Certificates: []tls.Certificate{*cert}}
+	}
+	// The handshakes the gateway refuses are what the tests are about, not news.
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return f, srv
+}
+
+func fakeIPPSURI(srv *httptest.Server) string {
+	return "ipps://" + srv.Listener.Addr().String() + "/ipp/print"
 }
 
 func fakeURI(srv *httptest.Server) string {

@@ -18,6 +18,14 @@ type Config struct {
 	Color                 *bool
 	Logger                *slog.Logger
 	Now                   func() time.Time
+
+	// TLSCAFile is a PEM file of certificates an ipps:// or https:// printer's certificate is
+	// checked against instead of the system's store: the printer's own certificate, or the CA
+	// that issued it. Empty: the system's store.
+	TLSCAFile string
+	// TLSSkipVerify accepts any certificate from an ipps:// or https:// printer: the connection
+	// is encrypted but the printer not authenticated. Not with TLSCAFile.
+	TLSSkipVerify bool
 }
 
 // Open returns the backend for c.URI.
@@ -25,6 +33,9 @@ func Open(c Config) (Printer, error) {
 	u, err := url.Parse(c.URI)
 	if err != nil {
 		return nil, fmt.Errorf("printers: %s: bad uri %q: %w", c.Name, RedactText(c.URI), parseError(err))
+	}
+	if err := checkTLSOptions(c, u.Scheme); err != nil {
+		return nil, fmt.Errorf("printers: %s: %w", c.Name, err)
 	}
 	switch u.Scheme {
 	case "file":

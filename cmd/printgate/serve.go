@@ -71,6 +71,12 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
+// backendConfig is what the backend of printer p needs from the configuration.
+func backendConfig(p config.Printer, log *slog.Logger) printers.Config {
+	return printers.Config{Name: p.Name, URI: p.URI, PPM: p.PPM, Formats: p.Formats, Media: p.Media, Sides: p.Sides,
+		Color: p.Color, TLSCAFile: p.TLSCAFile, TLSSkipVerify: p.TLSSkipVerify, Logger: log.With("printer", p.Name)}
+}
+
 // runGateway runs until ctx ends, then shuts down in order: stop accepting, stop the scheduler,
 // close the spool.
 func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
@@ -86,8 +92,7 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 
 	var specs []queue.PrinterSpec
 	for _, p := range cfg.Printers {
-		b, err := printers.Open(printers.Config{Name: p.Name, URI: p.URI, PPM: p.PPM, Formats: p.Formats,
-			Media: p.Media, Sides: p.Sides, Color: p.Color, Logger: log.With("printer", p.Name)})
+		b, err := printers.Open(backendConfig(p, log))
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,162 @@
+// Trusting an ipps:// or https:// printer's certificate: the system's certificate store by
+// default, the operator's own certificate file instead (tls_ca_file), or nothing at all
+// (tls_skip_verify). Printers make their own self-signed certificates, which no system store
+// trusts, so without one of the two keys such a printer cannot be reached over TLS.
+package printers
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+)
+
+// httpTransport returns the HTTP transport for the IPP printer of c: one of its own, cloned
+// from http.DefaultTransport (proxy from the environment, net/http's timeouts), at least TLS
+// 1.2, trusting what c says.
+func httpTransport(c Config) (*http.Transport, error) {
+	u, err := url.Parse(c.URI)
+	if err != nil {
+		return nil, fmt.Errorf("bad uri %q: %w", RedactText(c.URI), parseError(err))
+	}
+	cfg, err := tlsConfig(c, u)
+	if err != nil {
+		return nil, err
+	}
+	var tr *http.Transport
+	if d, ok := http.DefaultTransport.(*http.Transport); ok {
+		tr = d.Clone()
+	} else {
+		tr = &http.Transport{Proxy: http.ProxyFromEnvironment}
+	}
+	tr.TLSClientConfig = cfg
+	return tr, nil
+}
+
+// checkTLSOptions refuses TLS options for a printer not reached over TLS (scheme is the URI's),
+// and both at once: either would void the other.
+func checkTLSOptions(c Config, scheme string) error {
+	if c.TLSCAFile == "" && !c.TLSSkipVerify {
+		return nil
+	}
+	if scheme = strings.ToLower(scheme); scheme != "ipps" && scheme != "https" {
+		return fmt.Errorf("tls_ca_file and tls_skip_verify are for ipps:// and https:// printers, not %s://", scheme)
+	}
+	if c.TLSCAFile != "" && c.TLSSkipVerify {
+		return errors.New("tls_ca_file and tls_skip_verify together: keep one")
+	}
+	return nil
+}
+
+// tlsConfig is the TLS client configuration for the printer at u.
+func tlsConfig(c Config, u *url.URL) (*tls.Config, error) {
+	if err := checkTLSOptions(c, u.Scheme); err != nil {
+		return nil, err
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	switch {
+	case c.TLSSkipVerify:
+		// What the operator asked for: encrypted, but anyone answering at the address is taken
+		// for the printer.
+		cfg.InsecureSkipVerify = true
+	case c.TLSCAFile != "":
+		certs, err := readCertFile(c.TLSCAFile)
+		if err != nil {
+			return nil, err
+		}
+		// crypto/tls's own verification is off only so that verifyWith does it, against the
+		// file: it accepts the pinned certificate itself before any name check, which
+		// crypto/tls's verification (RootCAs) has no way to express.
+		cfg.InsecureSkipVerify = true
+		cfg.VerifyConnection = verifyWith(certs, u.Hostname())
+	}
+	// Neither: crypto/tls verifies against the system's certificate store.
+	return cfg, nil
+}
+
+// readCertFile reads the PEM certificates in path (blocks of any other type are skipped);
+// a file without one is an error.
+func readCertFile(path string) ([]*x509.Certificate, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("tls_ca_file: %w", err)
+	}
+	var certs []*x509.Certificate
+	for {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			continue
+		}
+		cert, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("tls_ca_file %s: certificate %d: %w", path, len(certs)+1, err)
+		}
+		certs = append(certs, cert)
+	}
+	if len(certs) == 0 {
+		return nil, fmt.Errorf("tls_ca_file %s: no PEM certificate (-----BEGIN CERTIFICATE-----) in it", path)
+	}
+	return certs, nil
+}
+
+// verifyWith accepts the printer's certificate when it is one of certs itself, whatever name and
+// dates it carries (the printer's self-signed certificate, pinned: the handshake has proved the
+// printer holds its private key, and printers' own certificates name themselves, e.g.
+// NPI1A2B3C.local, not the address the gateway uses); or else when one of certs issued it for
+// host and it is valid now, as for any web site. The system's certificate store plays no part.
+// It runs on every connection, resumed ones too.
+func verifyWith(certs []*x509.Certificate, host string) func(tls.ConnectionState) error {
+	roots := x509.NewCertPool()
+	for _, c := range certs {
+		roots.AddCert(c)
+	}
+	return func(cs tls.ConnectionState) error {
+		peer := cs.PeerCertificates
+		if len(peer) == 0 {
+			return errors.New("tls: the printer sent no certificate")
+		}
+		for _, c := range certs {
+			if c.Equal(peer[0]) {
+				return nil
+			}
+		}
+		opts := x509.VerifyOptions{Roots: roots, DNSName: host, Intermediates: x509.NewCertPool()}
+		for _, c := range peer[1:] {
+			opts.Intermediates.AddCert(c)
+		}
+		if _, err := peer[0].Verify(opts); err != nil {
+			return &tls.CertificateVerificationError{UnverifiedCertificates: peer, Err: err}
+		}
+		return nil
+	}
+}
+
+// certError reports whether err is the printer's certificate failing verification: the
+// connection was given up in the handshake, before any request was sent.
+func certError(err error) bool {
+	var cv *tls.CertificateVerificationError
+	return errors.As(err, &cv)
+}
+
+// trustHint adds to a certificate error what the operator can do about it, naming the
+// configuration keys; other errors are returned as they are.
+func (p *IPP) trustHint(err error) error {
+	if !certError(err) {
+		return err
+	}
+	if p.caFile != "" {
+		return fmt.Errorf("%w (the printer's certificate is neither the one in tls_ca_file %s nor issued by it for this address: "+
+			"a reset or a firmware update may have given the printer a new one; check it at the printer before putting it in the file)", err, p.caFile)
+	}
+	return fmt.Errorf("%w (the printer's certificate is not trusted by this host: set tls_ca_file to the printer's "+
+		"certificate or its CA, or tls_skip_verify for this printer; see docs/CONFIG.md)", err)
+}
