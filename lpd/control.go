@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/printgate/printgate/internal/tcpfront"
 )
 
 // MaxDataFiles is the most distinct data files one control file may print.
@@ -113,7 +114,7 @@ func ParseControlFile(b []byte) (*ControlFile, error) {
 			last = i
 			continue
 		}
-		text := decodeText(op)
+		text := tcpfront.DecodeText(op)
 		switch cmd {
 		case 'H':
 			setOnce(&cf.Host, text)
@@ -240,28 +241,6 @@ func setOnce(dst *string, v string) {
 	if *dst == "" {
 		*dst = v
 	}
-}
-
-// decodeText turns an operand into a string: UTF-8 when it is valid, otherwise Latin-1 (what
-// older Windows and Unix clients send for accented names). Control bytes become spaces so a
-// job name cannot smuggle terminal escapes into logs or the dashboard.
-func decodeText(b []byte) string {
-	var s string
-	if utf8.Valid(b) {
-		s = string(b)
-	} else {
-		r := make([]rune, len(b))
-		for i, c := range b {
-			r[i] = rune(c)
-		}
-		s = string(r)
-	}
-	return strings.TrimSpace(strings.Map(func(r rune) rune {
-		if r < ' ' || (r >= 0x7f && r < 0xa0) {
-			return ' '
-		}
-		return r
-	}, s))
 }
 
 // ControlFileName is the RFC 1179 name of a job's control file: cfA, three digits, host.

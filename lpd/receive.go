@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/printgate/printgate/internal/tcpfront"
 	"github.com/printgate/printgate/spool"
 )
 
@@ -194,10 +195,10 @@ func (c *conn) receiveData(ctx context.Context, j *pendingJob, sub Subcommand) e
 		return errors.New("client gone")
 	}
 	var body io.Reader
-	var capped *capReader
+	var capped *tcpfront.CapReader
 	peek := SniffLen
 	if unknown {
-		capped = &capReader{r: c.br, n: remaining}
+		capped = &tcpfront.CapReader{R: c.br, N: remaining, TooLarge: errJobTooLarge}
 		body = capped
 	} else {
 		body = &exactReader{r: c.br, n: sub.Count}
@@ -218,7 +219,7 @@ func (c *conn) receiveData(ctx context.Context, j *pendingJob, sub Subcommand) e
 	}
 	st, err := c.srv.sp.Stage(ctx, body, sub.Name, format)
 	if err != nil {
-		if capped != nil && capped.over {
+		if capped != nil && capped.Over {
 			return fmt.Errorf("%w: data file %s exceeds %d bytes", errJobTooLarge, sub.Name, remaining)
 		}
 		return fmt.Errorf("staging data file %s: %w", sub.Name, err)
@@ -360,31 +361,5 @@ func (e *exactReader) Read(p []byte) (int, error) {
 		}
 		err = nil
 	}
-	return n, err
-}
-
-// capReader passes r through up to n bytes and fails past that.
-type capReader struct {
-	r    io.Reader
-	n    int64
-	over bool
-}
-
-func (c *capReader) Read(p []byte) (int, error) {
-	if c.n <= 0 {
-		// One more byte would be over: find out whether it exists.
-		var one [1]byte
-		n, err := c.r.Read(one[:])
-		if n > 0 {
-			c.over = true
-			return 0, errJobTooLarge
-		}
-		return 0, err
-	}
-	if int64(len(p)) > c.n {
-		p = p[:c.n]
-	}
-	n, err := c.r.Read(p)
-	c.n -= int64(n)
 	return n, err
 }

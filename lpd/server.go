@@ -11,9 +11,9 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/printgate/printgate/internal/tcpfront"
 	"github.com/printgate/printgate/spool"
 )
 
@@ -123,70 +123,8 @@ func (s *Server) lookupQueue(q string) (string, bool) {
 // and waits for their handlers. It returns nil after ctx ends, or the error that made the
 // listener unusable.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	defer func() {
-		cancel()
-		ln.Close()
-		wg.Wait()
-	}()
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
-	slots := make(chan struct{}, s.cfg.MaxConns)
-	var limit limitLog
-	backoff := time.Duration(0)
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return fmt.Errorf("lpd: accept: %w", err)
-			}
-			// Out of file descriptors and the like pass; retry without spinning.
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			s.log.Warn("lpd: accept failed, retrying", "err", err, "backoff", backoff)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(backoff):
-			}
-			continue
-		}
-		backoff = 0
-		select {
-		case slots <- struct{}{}:
-		default:
-			limit.refused(s.log, "lpd", nc.RemoteAddr(), s.cfg.MaxConns)
-			nc.Close()
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-slots }()
-			s.serveConn(ctx, nc)
-			if s.connDone != nil {
-				s.connDone()
-			}
-		}()
-	}
-}
-
-// limitLog keeps a connection flood from flooding the log: one line per 10 s with a count.
-type limitLog struct {
-	last    time.Time
-	dropped int
-}
-
-func (l *limitLog) refused(log *slog.Logger, proto string, remote net.Addr, max int) {
-	l.dropped++
-	if now := time.Now(); now.Sub(l.last) >= 10*time.Second {
-		log.Warn(proto+": connection limit reached, refusing connections",
-			"remote", remote.String(), "max_conns", max, "refused", l.dropped)
-		l.last, l.dropped = now, 0
-	}
+	return tcpfront.Listener{Proto: "lpd", MaxConns: s.cfg.MaxConns, Log: s.log,
+		Refuse: func(nc net.Conn) { nc.Close() }, Handle: s.serveConn, Done: s.connDone}.Serve(ctx, ln)
 }
 
 // conn is one client connection.

@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/printgate/printgate/internal/tcpfront"
 )
 
 // pjlInfo returns the user and job name from a PJL header at the start of head, "" when absent.
@@ -67,22 +69,7 @@ func pjlValue(line []byte) string {
 // cleanText makes header bytes a safe string: UTF-8 when valid, else Latin-1; control bytes
 // become spaces; at most 255 bytes.
 func cleanText(b []byte) string {
-	var s string
-	if utf8.Valid(b) {
-		s = string(b)
-	} else {
-		r := make([]rune, len(b))
-		for i, c := range b {
-			r[i] = rune(c)
-		}
-		s = string(r)
-	}
-	s = strings.TrimSpace(strings.Map(func(r rune) rune {
-		if r < ' ' || (r >= 0x7f && r < 0xa0) {
-			return ' '
-		}
-		return r
-	}, s))
+	s := tcpfront.DecodeText(b)
 	for len(s) > 255 {
 		_, size := utf8.DecodeLastRuneInString(s)
 		s = s[:len(s)-size]

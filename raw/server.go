@@ -8,13 +8,12 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"sync"
 	"time"
 
+	"github.com/printgate/printgate/internal/tcpfront"
 	"github.com/printgate/printgate/lpd"
 	"github.com/printgate/printgate/spool"
 )
@@ -94,63 +93,11 @@ func NewServer(cfg Config, sp Spooler) (*Server, error) {
 
 // Serve accepts connections on ln until ctx ends, then closes ln and every open connection
 // and waits for their handlers. It returns nil after ctx ends, or the error that made the
-// listener unusable.
+// listener unusable. A connection over the limit is reset: for a raw client a clean close would
+// read as a job delivered.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	defer func() {
-		cancel()
-		ln.Close()
-		wg.Wait()
-	}()
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
-	slots := make(chan struct{}, s.cfg.MaxConns)
-	var lastLimitLog time.Time
-	refused := 0
-	backoff := time.Duration(0)
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return fmt.Errorf("raw: accept: %w", err)
-			}
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			s.log.Warn("raw: accept failed, retrying", "err", err, "backoff", backoff)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(backoff):
-			}
-			continue
-		}
-		backoff = 0
-		select {
-		case slots <- struct{}{}:
-		default:
-			// One line per 10 s, so a flood does not flood the log too.
-			refused++
-			if time.Since(lastLimitLog) >= 10*time.Second {
-				s.log.Warn("raw: connection limit reached, refusing connections", "remote", nc.RemoteAddr().String(),
-					"max_conns", s.cfg.MaxConns, "refused", refused)
-				lastLimitLog, refused = time.Now(), 0
-			}
-			abort(nc)
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-slots }()
-			s.serveConn(ctx, nc)
-			if s.connDone != nil {
-				s.connDone()
-			}
-		}()
-	}
+	return tcpfront.Listener{Proto: "raw", MaxConns: s.cfg.MaxConns, Log: s.log,
+		Refuse: abort, Handle: s.serveConn, Done: s.connDone}.Serve(ctx, ln)
 }
 
 func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
@@ -191,10 +138,10 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 	}
 	format := lpd.FormatMIME(0, head)
 	user, name := pjlInfo(head)
-	body := &capReader{r: br, n: s.cfg.MaxJobBytes}
+	body := &tcpfront.CapReader{R: br, N: s.cfg.MaxJobBytes, TooLarge: errTooLarge}
 	st, err := s.sp.Stage(ctx, body, firstNonEmpty(name, "raw job"), format)
 	if err != nil {
-		if body.over {
+		if body.Over {
 			log.Warn("raw: job refused: too large", "max_bytes", s.cfg.MaxJobBytes)
 		} else {
 			log.Warn("raw: job not stored: transfer failed", "err", err)
@@ -241,31 +188,6 @@ type readTimeout struct {
 func (r *readTimeout) Read(p []byte) (int, error) {
 	_ = r.Conn.SetReadDeadline(time.Now().Add(r.d))
 	return r.Conn.Read(p)
-}
-
-// capReader passes r through up to n bytes and fails past that.
-type capReader struct {
-	r    io.Reader
-	n    int64
-	over bool
-}
-
-func (c *capReader) Read(p []byte) (int, error) {
-	if c.n <= 0 {
-		var one [1]byte
-		n, err := c.r.Read(one[:])
-		if n > 0 {
-			c.over = true
-			return 0, errTooLarge
-		}
-		return 0, err
-	}
-	if int64(len(p)) > c.n {
-		p = p[:c.n]
-	}
-	n, err := c.r.Read(p)
-	c.n -= int64(n)
-	return n, err
 }
 
 func remoteIP(a net.Addr) string {

@@ -1,0 +1,153 @@
+// Package tcpfront is the plumbing the gateway's plain-TCP front-ends (LPD on 515, raw on 9100)
+// share: an accept loop with a connection limit, a byte cap on what a client may send, and the
+// decoding of the legacy text those protocols carry.
+package tcpfront
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Listener is how Serve treats connections.
+type Listener struct {
+	// Proto prefixes log lines and errors ("lpd", "raw").
+	Proto string
+	// MaxConns caps concurrent connections; one more is refused at once.
+	MaxConns int
+	Log      *slog.Logger
+	// Refuse ends a connection over the limit (an orderly close, or a reset where a clean end
+	// would read as success).
+	Refuse func(net.Conn)
+	// Handle serves one connection; ctx ends when Serve stops.
+	Handle func(ctx context.Context, nc net.Conn)
+	// Done, when set, runs after each Handle returns (tests wait on it).
+	Done func()
+}
+
+// Serve accepts connections on ln until ctx ends, then closes ln and every open connection's
+// context and waits for their handlers. It returns nil after ctx ends, or the error that made
+// the listener unusable. Transient accept errors (out of file descriptors) are retried with a
+// backoff instead of spinning.
+func (l Listener) Serve(ctx context.Context, ln net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		ln.Close()
+		wg.Wait()
+	}()
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	slots := make(chan struct{}, l.MaxConns)
+	var limit limitLog
+	backoff := time.Duration(0)
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("%s: accept: %w", l.Proto, err)
+			}
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			l.Log.Warn(l.Proto+": accept failed, retrying", "err", err, "backoff", backoff)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(backoff):
+			}
+			continue
+		}
+		backoff = 0
+		select {
+		case slots <- struct{}{}:
+		default:
+			limit.refused(l.Log, l.Proto, nc.RemoteAddr(), l.MaxConns)
+			l.Refuse(nc)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			l.Handle(ctx, nc)
+			if l.Done != nil {
+				l.Done()
+			}
+		}()
+	}
+}
+
+// limitLog keeps a connection flood from flooding the log: one line per 10 s with a count.
+type limitLog struct {
+	last    time.Time
+	dropped int
+}
+
+func (l *limitLog) refused(log *slog.Logger, proto string, remote net.Addr, max int) {
+	l.dropped++
+	if now := time.Now(); now.Sub(l.last) >= 10*time.Second {
+		log.Warn(proto+": connection limit reached, refusing connections",
+			"remote", remote.String(), "max_conns", max, "refused", l.dropped)
+		l.last, l.dropped = now, 0
+	}
+}
+
+// CapReader passes R through up to N bytes and fails with TooLarge past that (setting Over).
+type CapReader struct {
+	R        io.Reader
+	N        int64
+	TooLarge error
+	Over     bool
+}
+
+func (c *CapReader) Read(p []byte) (int, error) {
+	if c.N <= 0 {
+		// One more byte would be over: find out whether it exists.
+		var one [1]byte
+		n, err := c.R.Read(one[:])
+		if n > 0 {
+			c.Over = true
+			return 0, c.TooLarge
+		}
+		return 0, err
+	}
+	if int64(len(p)) > c.N {
+		p = p[:c.N]
+	}
+	n, err := c.R.Read(p)
+	c.N -= int64(n)
+	return n, err
+}
+
+// DecodeText turns protocol text (an LPD control-file operand, a PJL header value) into a safe
+// string: UTF-8 when it is valid, otherwise Latin-1 (what older Windows and Unix clients send
+// for accented names). Control bytes become spaces so a job name cannot smuggle terminal
+// escapes into logs or the dashboard; the result is trimmed.
+func DecodeText(b []byte) string {
+	var s string
+	if utf8.Valid(b) {
+		s = string(b)
+	} else {
+		r := make([]rune, len(b))
+		for i, c := range b {
+			r[i] = rune(c)
+		}
+		s = string(r)
+	}
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		if r < ' ' || (r >= 0x7f && r < 0xa0) {
+			return ' '
+		}
+		return r
+	}, s))
+}
