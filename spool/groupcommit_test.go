@@ -96,7 +96,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 	started, release := make(chan struct{}), make(chan struct{})
 	blockerErr := make(chan error, 1)
 	go func() {
-		blockerErr <- s.write(ctx, false, func(*sql.Tx) error {
+		blockerErr <- s.write(ctx, func(*sql.Tx) error {
 			close(started)
 			<-release
 			return nil
@@ -131,7 +131,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 	wg.Add(4)
 	go func() {
 		defer wg.Done()
-		failErr = s.write(ctx, false, func(tx *sql.Tx) error {
+		failErr = s.write(ctx, func(tx *sql.Tx) error {
 			record(tx)
 			if _, err := tx.Exec(`INSERT INTO events (at, kind, message) VALUES (1, 'test', 'doomed')`); err != nil {
 				return err
@@ -143,8 +143,8 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 		defer wg.Done()
 		illegalErr = s.Transition(ctx, done.ID, StateSending, Change{})
 	}()
-	go func() { defer wg.Done(); rec1 = s.write(ctx, false, record) }()
-	go func() { defer wg.Done(); rec2 = s.write(ctx, false, record) }()
+	go func() { defer wg.Done(); rec1 = s.write(ctx, record) }()
+	go func() { defer wg.Done(); rec2 = s.write(ctx, record) }()
 
 	// Wait (bounded) until all ten writes are queued behind the blocker, then let them go.
 	deadline := time.Now().Add(10 * time.Second)

@@ -190,7 +190,7 @@ type Change struct {
 // transaction. An illegal move is a *TransitionError (errors.Is ErrIllegalTransition).
 func (s *Store) Transition(ctx context.Context, id int64, to State, c Change) error {
 	now := s.now()
-	err := s.write(ctx, false, func(tx *sql.Tx) error { return transitionTx(tx, now, id, to, c) })
+	err := s.write(ctx, func(tx *sql.Tx) error { return transitionTx(tx, now, id, to, c) })
 	if err != nil {
 		return fmt.Errorf("spool: job %d -> %s: %w", id, to, err)
 	}
@@ -265,7 +265,7 @@ func transitionTx(tx *sql.Tx, now time.Time, id int64, to State, c Change) error
 
 // SetProgress records what the printer reported as printed so far (no state change, no event).
 func (s *Store) SetProgress(ctx context.Context, id int64, impressions int) error {
-	err := s.write(ctx, false, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.Exec(`UPDATE jobs SET impressions_done = ?, updated = ? WHERE id = ?`, impressions, s.now().UnixNano(), id)
 		return err
 	})
@@ -545,7 +545,7 @@ func (s *Store) RecordEvent(ctx context.Context, e Event) error {
 	if at.IsZero() {
 		at = s.now()
 	}
-	if err := s.write(ctx, false, func(tx *sql.Tx) error { return insertEvent(tx, at, e) }); err != nil {
+	if err := s.write(ctx, func(tx *sql.Tx) error { return insertEvent(tx, at, e) }); err != nil {
 		return fmt.Errorf("spool: record %s event: %w", e.Kind, err)
 	}
 	return nil
@@ -632,7 +632,7 @@ type Control struct {
 // SetControl records an operator switch and its event in one commit.
 func (s *Store) SetControl(ctx context.Context, c Control, message string) error {
 	now := s.now()
-	err := s.write(ctx, false, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.Exec(`INSERT INTO controls (scope, name, paused, actor, at) VALUES (?,?,?,?,?)
 			ON CONFLICT (scope, name) DO UPDATE SET paused = excluded.paused, actor = excluded.actor, at = excluded.at`,
 			c.Scope, c.Name, c.Paused, c.Actor, now.UnixNano()); err != nil {

@@ -155,7 +155,7 @@ func (s *Store) Retention(ctx context.Context) (int, error) {
 	// Mark first, then delete: a crash in between leaves a file that removeOrphans cleans up,
 	// never a row pointing at a missing file.
 	now := s.now()
-	err = s.write(ctx, false, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *sql.Tx) error {
 		for _, d := range docs {
 			if _, err := tx.Exec(`UPDATE documents SET deleted = ? WHERE job_id = ? AND seq = ?`, now.UnixNano(), d.job, d.seq); err != nil {
 				return err

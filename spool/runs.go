@@ -193,7 +193,7 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) (*Run, error) {
 	}
 	now := s.now()
 	var id int64
-	err = s.write(ctx, false, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.Exec(`INSERT INTO runs (name, virtual_printer, owner, origin_host, source, state, schedule_id,
 			start_at, attributes, separator, created, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
 			nr.Name, nr.VirtualPrinter, nr.Owner, nr.OriginHost, nr.Source, string(RunUploading), nr.ScheduleID,
@@ -338,7 +338,7 @@ type CommitOptions struct {
 // are recorded as seen in the same transaction.
 func (s *Store) CommitRun(ctx context.Context, runID int64, o CommitOptions) (*Run, error) {
 	now := s.now()
-	err := s.write(ctx, false, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
 		r, err := runTx(tx, runID)
 		if err != nil {
 			return err
@@ -436,7 +436,7 @@ func setRunState(tx *sql.Tx, now time.Time, r *Run, to RunState, actor, msg stri
 // runAction runs fn on run id inside one write and returns the run as it is afterwards.
 func (s *Store) runAction(ctx context.Context, id int64, what string, fn func(tx *sql.Tx, now time.Time, r *Run) error) (*Run, error) {
 	now := s.now()
-	err := s.write(ctx, false, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
 		r, err := runTx(tx, id)
 		if err != nil {
 			return err
@@ -630,7 +630,7 @@ func (s *Store) HoldPausedRuns(ctx context.Context) (int64, error) {
 	var total int64
 	for _, id := range ids {
 		now := s.now()
-		err := s.write(ctx, false, func(tx *sql.Tx) error {
+		err := s.write(ctx, func(tx *sql.Tx) error {
 			var st string
 			if err := tx.QueryRow(`SELECT state FROM runs WHERE id = ?`, id).Scan(&st); err != nil {
 				return err
@@ -1033,7 +1033,7 @@ func (s *Store) CreateSchedule(ctx context.Context, sc Schedule) (*Schedule, err
 	}
 	now := s.now()
 	var id int64
-	err = s.write(ctx, false, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.Exec(`INSERT INTO run_schedules (name, virtual_printer, owner, spec, dir, attributes, separator, created)
 			VALUES (?,?,?,?,?,?,?,?)`, sc.Name, sc.VirtualPrinter, sc.Owner, sc.Spec, sc.Dir, string(attrs), sc.Separator, now.UnixNano())
 		if err != nil {
@@ -1084,7 +1084,7 @@ func (s *Store) Schedules(ctx context.Context) ([]*Schedule, error) {
 // DeleteSchedule stops a schedule; the runs it made stay.
 func (s *Store) DeleteSchedule(ctx context.Context, id int64, actor string) error {
 	now := s.now()
-	err := s.write(ctx, false, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.Exec(`UPDATE run_schedules SET deleted = ? WHERE id = ? AND deleted = 0`, now.UnixNano(), id)
 		if err != nil {
 			return err
@@ -1104,7 +1104,7 @@ func (s *Store) DeleteSchedule(ctx context.Context, id int64, actor string) erro
 // with its event.
 func (s *Store) ScheduleFired(ctx context.Context, id int64, fired time.Time, message string) error {
 	now := s.now()
-	err := s.write(ctx, false, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.Exec(`UPDATE run_schedules SET last_fired = ? WHERE id = ?`, fired.UnixNano(), id); err != nil {
 			return err
 		}

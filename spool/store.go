@@ -240,10 +240,8 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 // writeReq is one unit of work for the committer.
 type writeReq struct {
 	fn func(tx *sql.Tx) error
-	// syncDocs asks for the docs directory to be fsynced before the commit, so a renamed
-	// document's directory entry is durable before its row is.
-	syncDocs bool
-	// files are staged documents to fsync before the commit (and before the directory).
+	// files are staged documents the syncer makes durable, with the documents directory that
+	// names them, before the committer runs fn.
 	files []string
 	done  chan error
 }
@@ -251,14 +249,14 @@ type writeReq struct {
 // write runs fn inside a transaction shared with other concurrent writers (group commit) and
 // returns once that transaction committed or fn failed. A failing fn is rolled back to its own
 // savepoint and does not harm the others in the batch. fn must only touch the database.
-func (s *Store) write(ctx context.Context, syncDocs bool, fn func(tx *sql.Tx) error) error {
-	return s.writeReq(ctx, &writeReq{fn: fn, syncDocs: syncDocs, done: make(chan error, 1)})
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return s.writeReq(ctx, &writeReq{fn: fn, done: make(chan error, 1)})
 }
 
 // writeDocs is write for a transaction that attaches staged documents: their files and the
 // documents directory are fsynced before the commit.
 func (s *Store) writeDocs(ctx context.Context, docs []*Staged, fn func(tx *sql.Tx) error) error {
-	return s.writeReq(ctx, &writeReq{fn: fn, syncDocs: len(docs) > 0, files: stagedPaths(docs...), done: make(chan error, 1)})
+	return s.writeReq(ctx, &writeReq{fn: fn, files: stagedPaths(docs...), done: make(chan error, 1)})
 }
 
 func (s *Store) writeReq(ctx context.Context, req *writeReq) error {
@@ -365,8 +363,7 @@ func (s *Store) gather(ch <-chan *writeReq, first *writeReq) []*writeReq {
 func (s *Store) syncAndPass(batch []*writeReq) {
 	kept := s.syncFiles(batch)
 	for _, r := range kept {
-		// Files and directory are durable: the committer has nothing more to sync for it.
-		r.syncDocs, r.files = false, nil
+		r.files = nil // durable now, with their directory
 		s.writes <- r
 	}
 }
@@ -376,15 +373,6 @@ func (s *Store) commitBatch(batch []*writeReq) {
 	fail := func(err error) {
 		for _, r := range batch {
 			r.done <- err
-		}
-	}
-	for _, r := range batch {
-		if r.syncDocs {
-			if err := syncDir(s.docsDir); err != nil {
-				fail(fmt.Errorf("spool: sync documents directory: %w", err))
-				return
-			}
-			break
 		}
 	}
 	ctx := context.Background()
@@ -430,16 +418,16 @@ func (s *Store) commitBatch(batch []*writeReq) {
 	}
 }
 
-// syncFiles fsyncs the staged documents of a batch all at once, so that the file system
-// journals them in one commit, and answers (and drops) the requests whose documents could not
-// be made durable: they must not commit.
+// syncFiles fsyncs the staged documents of a batch and the documents directory all at once, so
+// the file system can write them together, and answers (and drops) the requests whose
+// documents could not be made durable: they must not commit.
 func (s *Store) syncFiles(batch []*writeReq) []*writeReq {
 	errs := make([]error, len(batch))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 64)
 	var mu sync.Mutex
 	// The documents were renamed into docs/ before this point, so the directory can be synced
-	// at the same time as the files: the file system folds them into the same journal commit.
+	// at the same time as the files.
 	var dirErr error
 	wg.Add(1)
 	go func() {
@@ -469,7 +457,7 @@ func (s *Store) syncFiles(batch []*writeReq) []*writeReq {
 	wg.Wait()
 	kept := batch[:0:0]
 	for i, r := range batch {
-		if errs[i] == nil && dirErr != nil && r.syncDocs {
+		if errs[i] == nil && dirErr != nil {
 			errs[i] = fmt.Errorf("spool: sync documents directory: %w", dirErr)
 		}
 		if errs[i] != nil {
