@@ -31,8 +31,11 @@ var printerStatus = map[printers.State]status{
 	printers.StateUnknown:     {"Not checked yet", "waiting for the first status check", "off"},
 }
 
-func printerWord(s printers.State) status {
-	if st, ok := printerStatus[s]; ok {
+func printerWord(s printers.State) status { return statusOf(printerStatus, s) }
+
+// statusOf looks a state up in a table; a state the table lacks is shown as it is.
+func statusOf[S ~string](table map[S]status, s S) status {
+	if st, ok := table[s]; ok {
 		return st
 	}
 	return status{string(s), "", "off"}
@@ -50,12 +53,7 @@ var jobStatus = map[spool.State]status{
 	spool.StateAborted:   {"Failed", "gave up after errors", "bad"},
 }
 
-func jobWord(s spool.State) status {
-	if st, ok := jobStatus[s]; ok {
-		return st
-	}
-	return status{string(s), "", "off"}
-}
+func jobWord(s spool.State) status { return statusOf(jobStatus, s) }
 
 var virtualStatus = map[string]status{
 	"idle":       {"Idle", "nothing printing", "ok"},
@@ -123,10 +121,7 @@ type virtualRow struct {
 }
 
 func newVirtualRow(vi queue.VirtualInfo, tallies []spool.Tally, c chart) virtualRow {
-	st, ok := virtualStatus[vi.State]
-	if !ok {
-		st = status{vi.State, "", "off"}
-	}
+	st := statusOf(virtualStatus, vi.State)
 	if vi.Paused {
 		st = status{"Paused", "an operator paused it; jobs wait", "warn"}
 	}
