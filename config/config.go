@@ -4,8 +4,6 @@ package config
 
 import (
 	"bytes"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +17,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 	"gopkg.in/yaml.v3"
+
+	backends "github.com/printgate/printgate/printers"
 )
 
 // Config is the whole gateway configuration. docs/CONFIG.md documents every key.
@@ -371,7 +371,7 @@ func (c *Config) Validate() error {
 		if p.MaxInflight < 0 {
 			bad(p.line, "printer %q: max_inflight must not be negative", p.Name)
 		}
-		if err := checkPrinterTLS(p); err != nil {
+		if err := backends.CheckTLS(backends.Config{URI: p.URI, TLSCAFile: p.TLSCAFile, TLSSkipVerify: p.TLSSkipVerify}); err != nil {
 			bad(p.line, "printer %q: %v", p.Name, err)
 		}
 	}
@@ -514,55 +514,6 @@ func CheckPrinterURI(uri string) error {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
 			return fmt.Errorf("bad uri %q: port out of range", shown)
 		}
-	}
-	return nil
-}
-
-// checkPrinterTLS checks tls_ca_file and tls_skip_verify as the IPP backend reads them: only
-// for a printer reached over TLS, not both, and a file of PEM certificates.
-func checkPrinterTLS(p Printer) error {
-	if p.TLSCAFile == "" && !p.TLSSkipVerify {
-		return nil
-	}
-	key := "tls_ca_file"
-	if p.TLSSkipVerify {
-		key = "tls_skip_verify"
-	}
-	u, err := url.Parse(p.URI)
-	if err != nil {
-		return nil // the uri's own error says it
-	}
-	if u.Scheme != "ipps" && u.Scheme != "https" {
-		return fmt.Errorf("%s is only for printers reached over TLS (ipps:// or https://), not %s://: there is no certificate to check", key, u.Scheme)
-	}
-	if p.TLSCAFile != "" && p.TLSSkipVerify {
-		// Either would silently void the other: a certificate file that is not used, or a
-		// printer that is not authenticated although a file says which certificate it has.
-		return errors.New("tls_ca_file and tls_skip_verify together: keep tls_ca_file (the printer is authenticated) or tls_skip_verify (it is not)")
-	}
-	if p.TLSCAFile == "" {
-		return nil
-	}
-	data, err := os.ReadFile(p.TLSCAFile)
-	if err != nil {
-		return fmt.Errorf("tls_ca_file: %w", err)
-	}
-	n := 0
-	for {
-		var b *pem.Block
-		if b, data = pem.Decode(data); b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		n++
-		if _, err := x509.ParseCertificate(b.Bytes); err != nil {
-			return fmt.Errorf("tls_ca_file %s: certificate %d: %v", p.TLSCAFile, n, err)
-		}
-	}
-	if n == 0 {
-		return fmt.Errorf("tls_ca_file %s: no PEM certificate (-----BEGIN CERTIFICATE-----) in it", p.TLSCAFile)
 	}
 	return nil
 }

@@ -38,17 +38,40 @@ func httpTransport(c Config) (*http.Transport, error) {
 	return tr, nil
 }
 
+// CheckTLS checks c's tls_ca_file and tls_skip_verify as the IPP backend reads them: only for a
+// printer reached over TLS, not both at once, and a file of PEM certificates. `config check`
+// calls it, so the check and the gateway agree.
+func CheckTLS(c Config) error {
+	u, err := url.Parse(c.URI)
+	if err != nil {
+		return nil // the URI's own check says what is wrong with it
+	}
+	if err := checkTLSOptions(c, u.Scheme); err != nil {
+		return err
+	}
+	if c.TLSCAFile != "" {
+		_, err = readCertFile(c.TLSCAFile)
+	}
+	return err
+}
+
 // checkTLSOptions refuses TLS options for a printer not reached over TLS (scheme is the URI's),
-// and both at once: either would void the other.
+// and both at once.
 func checkTLSOptions(c Config, scheme string) error {
 	if c.TLSCAFile == "" && !c.TLSSkipVerify {
 		return nil
 	}
+	key := "tls_ca_file"
+	if c.TLSSkipVerify {
+		key = "tls_skip_verify"
+	}
 	if scheme = strings.ToLower(scheme); scheme != "ipps" && scheme != "https" {
-		return fmt.Errorf("tls_ca_file and tls_skip_verify are for ipps:// and https:// printers, not %s://", scheme)
+		return fmt.Errorf("%s is only for printers reached over TLS (ipps:// or https://), not %s://: there is no certificate to check", key, scheme)
 	}
 	if c.TLSCAFile != "" && c.TLSSkipVerify {
-		return errors.New("tls_ca_file and tls_skip_verify together: keep one")
+		// Either would silently void the other: a certificate file that is not used, or a
+		// printer that is not authenticated although a file says which certificate it has.
+		return errors.New("tls_ca_file and tls_skip_verify together: keep tls_ca_file (the printer is authenticated) or tls_skip_verify (it is not)")
 	}
 	return nil
 }
