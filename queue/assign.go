@@ -230,17 +230,17 @@ func (m *member) slotsUsed(now time.Time) int {
 	return len(m.flights) + len(keep)
 }
 
-// accepted records that m took a job of pages pages at now. handedOver: the transfer was the
-// completion (LPD, socket), so the job prints inside the printer after its flight and holds a
-// slot until it should be done; finishAt, when the printer said when that is (a file printer:
-// at once without a simulated engine), replaces the estimate from ppm. Called with s.mu held.
-func (m *member) accepted(now time.Time, pages int, handedOver bool, finishAt time.Time) {
-	if handedOver && !finishAt.IsZero() {
-		if finishAt.After(m.busyUntil) {
-			m.busyUntil = finishAt
+// accepted records that m took a job of pages pages at now with receipt r. When the transfer
+// was the completion (r.Done: LPD, socket, file), the job prints inside the printer after its
+// flight and holds a slot until it should be done: when the printer said (r.FinishAt; a file
+// printer without a simulated engine: at once), else by the ppm estimate. Called with s.mu held.
+func (m *member) accepted(now time.Time, pages int, r printers.Receipt) {
+	if r.Done && !r.FinishAt.IsZero() {
+		if r.FinishAt.After(m.busyUntil) {
+			m.busyUntil = r.FinishAt
 		}
-		if finishAt.After(now) {
-			m.handedOver = append(m.handedOver, finishAt)
+		if r.FinishAt.After(now) {
+			m.handedOver = append(m.handedOver, r.FinishAt)
 		}
 		return
 	}
@@ -249,7 +249,7 @@ func (m *member) accepted(now time.Time, pages int, handedOver bool, finishAt ti
 		start = m.busyUntil
 	}
 	m.busyUntil = start.Add(pageTime(m, pages))
-	if handedOver {
+	if r.Done {
 		m.handedOver = append(m.handedOver, m.busyUntil)
 	}
 }

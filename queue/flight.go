@@ -169,7 +169,7 @@ func (s *Scheduler) send(ctx context.Context, log flightLog, m *member, f *fligh
 			m.sendErrors = 0
 			m.breakerOpen = time.Time{}
 			f.receipt = r
-			m.accepted(s.now(), f.pages, r.Done, r.FinishAt)
+			m.accepted(s.now(), f.pages, r)
 			s.mu.Unlock()
 			if reopened {
 				s.printerEvent(m, "breaker-open", string(m.state), "circuit breaker closed: "+m.spec.Name+" accepted a job")
@@ -482,7 +482,7 @@ func (s *Scheduler) resumePrinting(ctx context.Context) error {
 		s.mu.Lock()
 		m.flights[j.ID] = f
 		m.backlog += f.pages
-		m.accepted(s.now(), f.pages, false, time.Time{})
+		m.accepted(s.now(), f.pages, printers.Receipt{})
 		s.mu.Unlock()
 		s.wg.Add(1)
 		go func() {

@@ -3,6 +3,8 @@ package queue
 import (
 	"testing"
 	"time"
+
+	"github.com/printgate/printgate/printers"
 )
 
 // A job whose transfer is its completion holds a max_inflight slot until it should be printed:
@@ -24,7 +26,7 @@ func TestHandedOverJobHoldsSlotUntilFinish(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := &member{spec: PrinterSpec{Name: "p", PPM: 2, MaxInflight: 1}}
-			m.accepted(now, 4, tc.handedOver, tc.finishAt)
+			m.accepted(now, 4, printers.Receipt{Done: tc.handedOver, FinishAt: tc.finishAt})
 			if got := m.slotsUsed(now); got != tc.usedNow {
 				t.Errorf("slots used at once: %d, want %d", got, tc.usedNow)
 			}

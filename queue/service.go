@@ -393,7 +393,7 @@ func (s *Scheduler) VirtualState(name string) (VirtualInfo, error) {
 			// A printer that cannot tell its formats (LPD and socket printers without a
 			// configured formats list) is taken as able to print what it is sent; desktops
 			// still need formats to choose from, so it offers the common page languages.
-			vi.Caps.Formats = union(vi.Caps.Formats, UnknownPrinterFormats)
+			vi.Caps.Formats = union(vi.Caps.Formats, unknownPrinterFormats)
 		}
 		if c != nil {
 			vi.Caps.Formats = union(vi.Caps.Formats, c.Formats)
@@ -415,9 +415,9 @@ func (s *Scheduler) VirtualState(name string) (VirtualInfo, error) {
 	return vi, nil
 }
 
-// UnknownPrinterFormats are the document formats a virtual printer offers for a pool member
+// unknownPrinterFormats are the document formats a virtual printer offers for a pool member
 // whose formats are unknown.
-var UnknownPrinterFormats = []string{"application/pdf", "application/postscript"}
+var unknownPrinterFormats = []string{"application/pdf", "application/postscript"}
 
 func union(a, b []string) []string {
 	for _, x := range b {

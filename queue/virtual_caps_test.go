@@ -14,7 +14,7 @@ func TestVirtualStateOffersFormatsForPrintersOfUnknownFormats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range UnknownPrinterFormats {
+	for _, f := range unknownPrinterFormats {
 		if !slices.Contains(vi.Caps.Formats, f) {
 			t.Errorf("virtual printer offers %q, want it to include %s", vi.Caps.Formats, f)
 		}
