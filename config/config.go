@@ -33,6 +33,8 @@ type Config struct {
 	MinFreeDisk ByteSize `yaml:"min_free_disk"`
 	// MaxDocumentSize limits one document.
 	MaxDocumentSize ByteSize `yaml:"max_document_size"`
+	// InlineDocumentMax: documents up to this size are kept inside the spool database.
+	InlineDocumentMax ByteSize `yaml:"inline_document_max"`
 	// Retention keeps documents of finished jobs this long.
 	Retention Duration `yaml:"retention"`
 	// MaxInflight is the default per-printer limit of jobs handed to the printer at once.
@@ -148,6 +150,9 @@ func (c *Config) Defaults() {
 	}
 	if c.MaxDocumentSize == 0 {
 		c.MaxDocumentSize = 512 << 20
+	}
+	if c.InlineDocumentMax == 0 {
+		c.InlineDocumentMax = 64 << 10
 	}
 	if c.Retention == 0 {
 		c.Retention = Duration(24 * time.Hour)
@@ -334,6 +339,10 @@ func seqItems(n *yaml.Node) []*yaml.Node {
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
+// MaxInlineDocument bounds inline_document_max: an inline document is held in memory whole
+// between its upload and its commit.
+const MaxInlineDocument = 16 << 20
+
 // Validate checks everything Parse cannot: names, URIs, pools and ports.
 func (c *Config) Validate() error {
 	file := c.Path
@@ -352,6 +361,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxInflight < 1 {
 		bad(0, "max_inflight must be at least 1")
+	}
+	if c.InlineDocumentMax > MaxInlineDocument {
+		bad(0, "inline_document_max %d bytes is over the largest allowed, 16MiB: larger documents belong in files", c.InlineDocumentMax)
 	}
 	printers := map[string]int{}
 	for _, p := range c.Printers {

@@ -84,41 +84,72 @@ func (c *Counter) Config() *model.Configuration { return c.conf }
 // Count returns the pages of the document at path. estimated is true when the format cannot be
 // counted exactly (or a PDF could not be parsed) and the figure is a guess from the size.
 func (c *Counter) Count(path, format string) (pages int, estimated bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 1, true
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 1, true
+	}
+	return c.CountReader(f, st.Size(), format)
+}
+
+// CountReader is Count for a document of size bytes read from rs (a file, or the bytes of a
+// small document the spool keeps in memory and in its database).
+func (c *Counter) CountReader(rs io.ReadSeeker, size int64, format string) (pages int, estimated bool) {
 	if format == "" || format == Octet {
-		if sniffed, err := SniffFile(path); err == nil {
-			format = sniffed
-		}
+		head := make([]byte, 16)
+		n, _ := io.ReadFull(rs, head)
+		format = Sniff(head[:n])
 	}
 	switch format {
 	case PDF:
-		if n, err := c.PDFPages(path); err == nil && n > 0 {
+		if n, err := c.pdfPages(rs, size); err == nil && n > 0 {
 			return n, false
 		}
 	case PWGRaster:
-		if n, err := countPWG(path); err == nil && n > 0 {
-			return n, false
+		if _, err := rs.Seek(0, io.SeekStart); err == nil {
+			if n, err := countPWG(rs); err == nil && n > 0 {
+				return n, false
+			}
 		}
 	case JPEG, PNG:
 		return 1, false
 	}
-	return estimate(path), true
+	return estimate(size), true
 }
 
 // PDFPages counts the pages of a PDF file.
 func (c *Counter) PDFPages(path string) (pages int, err error) {
-	defer pdfGuard(&err)
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, fmt.Errorf("document: count pages of %s: %w", path, err)
 	}
 	defer f.Close()
-	rs := io.ReadSeeker(f)
+	st, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("document: count pages of %s: %w", path, err)
+	}
+	n, err := c.pdfPages(f, st.Size())
+	if err != nil {
+		return 0, fmt.Errorf("%w (%s)", err, path)
+	}
+	return n, nil
+}
+
+func (c *Counter) pdfPages(rs io.ReadSeeker, size int64) (pages int, err error) {
+	defer pdfGuard(&err)
+	if _, err := rs.Seek(0, io.SeekStart); err != nil {
+		return 0, fmt.Errorf("document: count pages: %w", err)
+	}
 	// Most letters are small: read them once and try the fast path (fastPDFPages) before
 	// pdfcpu, which loads every object and costs far more on the submission path.
-	if st, err := f.Stat(); err == nil && st.Size() <= fastCountMaxBytes {
-		data, err := io.ReadAll(f)
+	if size <= fastCountMaxBytes {
+		data, err := io.ReadAll(rs)
 		if err != nil {
-			return 0, fmt.Errorf("document: count pages of %s: %w", path, err)
+			return 0, fmt.Errorf("document: count pages: %w", err)
 		}
 		if n, ok := fastPDFPages(data); ok {
 			return n, nil
@@ -129,10 +160,10 @@ func (c *Counter) PDFPages(path string) (pages int, err error) {
 	// validation would cost ten times more on the submission path.
 	ctx, err := api.ReadContext(rs, c.conf)
 	if err != nil {
-		return 0, fmt.Errorf("document: count pages of %s: %w", path, err)
+		return 0, fmt.Errorf("document: count pages: %w", err)
 	}
 	if err := ctx.EnsurePageCount(); err != nil {
-		return 0, fmt.Errorf("document: count pages of %s: %w", path, err)
+		return 0, fmt.Errorf("document: count pages: %w", err)
 	}
 	return ctx.PageCount, nil
 }
@@ -151,26 +182,17 @@ const fastCountMaxBytes = 16 << 20
 
 // estimate guesses one page per 50 KB, at least one: the scheduler needs some weight, and
 // an operator sees the "estimated" flag beside it.
-func estimate(path string) int {
-	st, err := os.Stat(path)
-	if err != nil {
-		return 1
-	}
-	return max(1, int(st.Size()/(50<<10)))
+func estimate(size int64) int {
+	return max(1, int(size/(50<<10)))
 }
 
 // countPWG walks PWG raster page headers (PWG 5102.4): a 4-byte sync word, then per page a
 // 1796-byte header followed by the page's compressed data, which must be decoded to skip.
-func countPWG(path string) (int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	r := bufio.NewReaderSize(f, 64<<10)
+func countPWG(src io.Reader) (int, error) {
+	r := bufio.NewReaderSize(src, 64<<10)
 	sync := make([]byte, 4)
 	if _, err := io.ReadFull(r, sync); err != nil || string(sync) != "RaS2" {
-		return 0, fmt.Errorf("document: %s is not PWG raster", path)
+		return 0, fmt.Errorf("document: not PWG raster")
 	}
 	pages := 0
 	hdr := make([]byte, 1796)
@@ -186,7 +208,7 @@ func countPWG(path string) (int, error) {
 		bytesPerLine := int(binary.BigEndian.Uint32(hdr[392:396]))
 		height := int(binary.BigEndian.Uint32(hdr[380:384]))
 		if bpp <= 0 || bytesPerLine <= 0 || height <= 0 {
-			return pages, fmt.Errorf("document: %s: bad PWG page header", path)
+			return pages, fmt.Errorf("document: bad PWG page header on page %d", pages)
 		}
 		if err := skipPWGPage(r, height, bytesPerLine, (bpp+7)/8); err != nil {
 			return pages, err

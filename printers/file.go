@@ -62,7 +62,7 @@ func (f *File) Send(ctx context.Context, job *Job) (Receipt, error) {
 			ext = ".bin"
 		}
 		base := fmt.Sprintf("job-%06d-%d", job.ID, i+1)
-		if err := copyFile(ctx, d.Path, f.dir, base, ext); err != nil {
+		if err := copyFile(ctx, d, f.dir, base, ext); err != nil {
 			return Receipt{}, fmt.Errorf("printers: %s: write %s%s: %w", f.name, base, ext, err)
 		}
 	}
@@ -145,8 +145,8 @@ func (f *File) Close() error { return nil }
 // whole. A name already taken means the job was delivered before (a re-send after an uncertain
 // outcome): the new copy goes beside it as base.2+ext, base.3+ext, ..., never over it, so a
 // duplicate shows as a second file exactly as a real printer would print a second copy.
-func copyFile(ctx context.Context, src, dir, base, ext string) error {
-	in, err := os.Open(src)
+func copyFile(ctx context.Context, src Document, dir, base, ext string) error {
+	in, err := src.Open()
 	if err != nil {
 		return err
 	}

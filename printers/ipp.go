@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -135,7 +134,7 @@ func (p *IPP) Send(ctx context.Context, job *Job) (Receipt, error) {
 }
 
 func (p *IPP) printJob(ctx context.Context, st *ipp.PrinterStatus, jr ipp.JobRequest, d Document) (*ipp.JobStatus, error) {
-	f, err := os.Open(d.Path)
+	f, err := d.Open()
 	if err != nil {
 		return nil, fmt.Errorf("printers: %s: %w", p.name, err)
 	}
@@ -155,7 +154,7 @@ func (p *IPP) createAndSend(ctx context.Context, st *ipp.PrinterStatus, jr ipp.J
 		return nil, p.sendError(err)
 	}
 	for i, d := range docs {
-		f, err := os.Open(d.Path)
+		f, err := d.Open()
 		if err == nil {
 			_, err = p.client.SendDocument(ctx, js.ID, ipp.Document{Reader: f, Size: d.Size,
 				Format: sendFormat(st, d.Format), Name: d.Name}, i == len(docs)-1)

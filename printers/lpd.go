@@ -3,6 +3,7 @@
 package printers
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -42,7 +43,11 @@ func (p *LPD) Name() string { return p.name }
 func (p *LPD) Send(ctx context.Context, job *Job) (Receipt, error) {
 	cj := lpd.ClientJob{Name: job.Name, User: job.Owner, Copies: max(job.Copies, 1)}
 	for _, d := range job.Documents {
-		cj.Files = append(cj.Files, lpd.ClientFile{Name: d.Name, Path: d.Path, Format: lpd.FormatLetter(d.Format)})
+		f := lpd.ClientFile{Name: d.Name, Path: d.Path, Format: lpd.FormatLetter(d.Format)}
+		if d.Data != nil {
+			f.Path, f.Reader, f.Size = "", bytes.NewReader(d.Data), int64(len(d.Data))
+		}
+		cj.Files = append(cj.Files, f)
 	}
 	err := p.client.Send(ctx, p.addr, p.queue, cj)
 	switch {

@@ -3,9 +3,12 @@
 package printers
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"time"
 )
 
@@ -51,10 +54,21 @@ type Job struct {
 
 // Document is one file of a job on local disk.
 type Document struct {
+	// Path is the document's file; Data holds the bytes instead for a small document the
+	// spool keeps in its database. Exactly one of them is set.
 	Path   string
+	Data   []byte
 	Name   string
 	Format string // MIME type, e.g. application/pdf
 	Size   int64
+}
+
+// Open returns the document's bytes from the start.
+func (d Document) Open() (io.ReadCloser, error) {
+	if d.Data != nil {
+		return io.NopCloser(bytes.NewReader(d.Data)), nil
+	}
+	return os.Open(d.Path)
 }
 
 // Receipt identifies an accepted job at the printer.

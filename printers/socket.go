@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/printgate/printgate/raw"
 )
@@ -40,7 +39,7 @@ func (p *Socket) Name() string { return p.name }
 func (p *Socket) Send(ctx context.Context, job *Job) (Receipt, error) {
 	var readers []io.Reader
 	for _, d := range job.Documents {
-		f, err := os.Open(d.Path)
+		f, err := d.Open()
 		if err != nil {
 			return Receipt{}, fmt.Errorf("printers: %s: %w", p.name, err)
 		}

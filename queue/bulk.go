@@ -537,13 +537,13 @@ func (b *Bulk) Reprint(ctx context.Context, id int64, ranges [][2]int64, actor s
 		return nil, fmt.Errorf("%w: run %d has no letters in %s", ErrNotPossible, id, FormatRanges(ranges))
 	}
 	for _, j := range originals {
-		if len(j.Documents) == 0 || j.Documents[0].Path == "" {
+		if len(j.Documents) == 0 || !j.Documents[0].Available() {
 			return nil, fmt.Errorf("%w: the document of letter %d (job %d) was removed by retention", ErrNotPossible, j.Seq, j.ID)
 		}
 	}
-	src := &fileSource{}
+	src := &storedSource{ctx: ctx, store: b.store}
 	for _, j := range originals {
-		src.paths = append(src.paths, j.Documents[0].Path)
+		src.docs = append(src.docs, j.Documents[0])
 		src.names = append(src.names, j.Name)
 	}
 	letters, err := b.stageLetters(ctx, src, MaxReprint, false)
@@ -593,6 +593,38 @@ func (f *fileSource) Next() (string, io.Reader, error) {
 }
 
 func (f *fileSource) close() {
+	if f.cur != nil {
+		f.cur.Close()
+		f.cur = nil
+	}
+}
+
+// storedSource yields documents already in the spool (inline or files) as letters.
+type storedSource struct {
+	ctx   context.Context
+	store *spool.Store
+	docs  []spool.Document
+	names []string
+	i     int
+	cur   io.Closer
+}
+
+func (f *storedSource) Next() (string, io.Reader, error) {
+	f.close()
+	if f.i >= len(f.docs) {
+		return "", nil, io.EOF
+	}
+	r, err := f.store.OpenDocument(f.ctx, f.docs[f.i])
+	if err != nil {
+		return "", nil, err
+	}
+	f.cur = r
+	name := f.names[f.i]
+	f.i++
+	return name, r, nil
+}
+
+func (f *storedSource) close() {
 	if f.cur != nil {
 		f.cur.Close()
 		f.cur = nil

@@ -110,7 +110,7 @@ func newBulkRig(t *testing.T, dir string, clock *bulkClock) *bulkRig {
 	if clock != nil {
 		now = clock.Now
 	}
-	store, err := spool.Open(context.Background(), spool.Options{Dir: dir, PageCounter: document.NewCounter().Count,
+	store, err := spool.Open(context.Background(), spool.Options{Dir: dir, PageCounter: document.NewCounter().CountReader,
 		Now: now, Logger: log})
 	if err != nil {
 		t.Fatal(err)

@@ -158,7 +158,14 @@ func (s *Scheduler) send(ctx context.Context, log flightLog, m *member, f *fligh
 	if !set(spool.StateSending, spool.Change{From: []spool.State{spool.StateAssigned}}) {
 		return false
 	}
-	pj := printJob(job)
+	pj, err := s.printJob(ctx, job)
+	if err != nil {
+		// The spool could not give the bytes back (a database read failed): nothing reached
+		// the printer, and the job must not print without its document.
+		log.Warn("could not read the job's document", "err", err)
+		s.requeueOrAbort(log, f, job, spool.Change{Reason: "document-unreadable", Message: err.Error(), Attempt: true})
+		return false
+	}
 	busy := 0
 	for {
 		r, err := m.spec.Printer.Send(ctx, pj)
@@ -424,7 +431,7 @@ func (s *Scheduler) transitionLogged(log flightLog, id int64, to spool.State, c 
 }
 
 // printJob converts a stored job into what a backend needs.
-func printJob(j *spool.Job) *printers.Job {
+func (s *Scheduler) printJob(ctx context.Context, j *spool.Job) (*printers.Job, error) {
 	pj := &printers.Job{ID: j.ID, UUID: j.UUID, Name: j.Name, Owner: j.Owner, Host: j.OriginHost, Pages: j.Pages,
 		Copies: max(j.Attributes.Copies, 1), Attributes: map[string]string{}}
 	a := j.Attributes
@@ -453,9 +460,18 @@ func printJob(j *spool.Job) *printers.Job {
 		put(k, v)
 	}
 	for _, d := range j.Documents {
-		pj.Documents = append(pj.Documents, printers.Document{Path: d.Path, Name: d.Name, Format: d.Format, Size: d.Size})
+		pd := printers.Document{Path: d.Path, Name: d.Name, Format: d.Format, Size: d.Size}
+		if d.Inline {
+			// Small documents live in the spool database; at most InlineMaxBytes each.
+			data, err := s.store.DocumentBytes(ctx, d)
+			if err != nil {
+				return nil, err
+			}
+			pd.Data = data
+		}
+		pj.Documents = append(pj.Documents, pd)
 	}
-	return pj
+	return pj, nil
 }
 
 // resumePrinting re-attaches jobs found printing at start to their printers' flights.

@@ -33,7 +33,7 @@ func (s *Scheduler) RetryJob(ctx context.Context, id int64, actor string) error 
 		return fmt.Errorf("%w: job %d has no document", ErrNotPossible, id)
 	}
 	for _, d := range j.Documents {
-		if d.Path == "" || !d.Deleted.IsZero() {
+		if !d.Available() {
 			return fmt.Errorf("%w: job %d: its document was removed after the retention period", ErrNotPossible, id)
 		}
 	}

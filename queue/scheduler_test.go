@@ -109,8 +109,8 @@ func (p *holdPrinter) stats() (sent []int64, maxHeld int) {
 var pagesMark = regexp.MustCompile(`pages=(\d+)`)
 
 // markedPages is the spool's page counter for these tests: each document says its page count.
-func markedPages(path, _ string) (int, bool) {
-	b, err := os.ReadFile(path)
+func markedPages(rs io.ReadSeeker, _ int64, _ string) (int, bool) {
+	b, err := io.ReadAll(rs)
 	if err != nil {
 		return 1, true
 	}

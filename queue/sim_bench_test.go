@@ -255,8 +255,8 @@ func (p *simPrinter) Completed() []simDone {
 }
 
 // simPageCounter reads the page count from a simulated letter ("pages=N\n...").
-func simPageCounter(path, _ string) (int, bool) {
-	b, err := os.ReadFile(path)
+func simPageCounter(rs io.ReadSeeker, _ int64, _ string) (int, bool) {
+	b, err := io.ReadAll(rs)
 	if err != nil {
 		return 1, true
 	}

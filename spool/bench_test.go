@@ -21,7 +21,7 @@ func BenchmarkSubmit(b *testing.B) {
 	doc := letter(b, 4)
 	for _, clients := range []int{1, 16} {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
-			s := openStore(b, Options{PageCounter: document.NewCounter().Count})
+			s := openStore(b, Options{PageCounter: document.NewCounter().CountReader})
 			ctx := context.Background()
 			var next atomic.Int64
 			var wg sync.WaitGroup

@@ -1,13 +1,17 @@
-// Document files: streamed to tmp/, hashed, renamed into docs/. The group commit that records
-// them fsyncs every document of the batch and the docs/ directory at once, and only then
-// commits the rows: a job is acknowledged only when its bytes, its directory entry and its row
-// are all on disk, and concurrent submissions share the file system's journal commits.
+// Documents. A small one (up to Options.InlineMaxBytes) is read into memory, hashed and, at its
+// commit, written into the database beside its row, so the group commit's WAL fsync makes both
+// durable at once. A larger one is streamed to tmp/, hashed and renamed into docs/; the group
+// commit that records it fsyncs every document file of the batch and the docs/ directory at
+// once, and only then commits the rows. Either way a job is acknowledged only when its bytes
+// and its row are on disk.
 package spool
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -26,9 +30,34 @@ type Staged struct {
 	Size           int64
 	Pages          int
 	PagesEstimated bool
-	// rel is the path relative to the spool directory; abs the full path.
+	// rel is the path relative to the spool directory; abs the full path. Both are empty for
+	// an inline document.
 	rel, abs string
-	store    *Store
+	// inDB marks an inline document: data holds it until its commit writes it into the
+	// database, counting against the store's InlineBudgetBytes meanwhile.
+	inDB  bool
+	data  []byte
+	store *Store
+}
+
+// inline reports whether the document goes (or went) into the database rather than a file.
+func (st *Staged) inline() bool { return st.inDB }
+
+// attachable reports whether the document still has its bytes (not discarded, not committed).
+func (st *Staged) attachable() bool { return st != nil && (st.abs != "" || st.data != nil) }
+
+// committed is called once the document's row (and, inline, its bytes) are in the database:
+// Discard must no longer remove anything, and the memory goes back to the budget.
+func (st *Staged) committed() {
+	st.releaseInline()
+	st.store = nil
+}
+
+func (st *Staged) releaseInline() {
+	if st.data != nil && st.store != nil {
+		st.store.inlineHeld.Add(-int64(len(st.data)))
+	}
+	st.data = nil
 }
 
 // stagedPaths are the files of docs still to be fsynced by the commit that attaches them.
@@ -52,13 +81,17 @@ func syncFile(path string) error {
 	return f.Sync()
 }
 
-// Path is where the staged document lives on disk.
-func (st *Staged) Path() string { return st.abs }
+// Inline reports whether the document is kept inside the database (no file of its own).
+func (st *Staged) Inline() bool { return st.inline() }
 
 // Discard removes a staged document that will not be submitted. Safe to call twice and on a
 // document already attached to a job (then it does nothing).
 func (st *Staged) Discard() {
-	if st == nil || st.abs == "" || st.store == nil {
+	if st == nil || st.store == nil {
+		return
+	}
+	st.releaseInline()
+	if st.abs == "" {
 		return
 	}
 	if err := os.Remove(st.abs); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -67,10 +100,11 @@ func (st *Staged) Discard() {
 	st.abs = ""
 }
 
-// Stage streams r into the spool: the bytes are counted against MaxDocumentBytes, hashed,
-// fsynced and renamed into docs/. It refuses to start when free disk is below MinFreeBytes.
-// A reader that fails before EOF (a client that went away) yields ErrTruncated and leaves
-// nothing behind.
+// Stage reads r into the spool: the bytes are counted against MaxDocumentBytes and hashed; a
+// document up to InlineMaxBytes stays in memory until the commit that attaches it writes it into
+// the database, a larger one is written to tmp/ and renamed into docs/ (the commit fsyncs it).
+// It refuses to start when free disk is below MinFreeBytes. A reader that fails before EOF (a
+// client that went away) yields ErrTruncated and leaves nothing behind.
 func (s *Store) Stage(ctx context.Context, r io.Reader, name, format string) (*Staged, error) {
 	if err := s.checkFree(); err != nil {
 		return nil, err
@@ -78,6 +112,62 @@ func (s *Store) Stage(ctx context.Context, r io.Reader, name, format string) (*S
 	if format == "" {
 		format = "application/octet-stream"
 	}
+	src := io.Reader(&ctxReader{ctx: ctx, r: r})
+	limit := s.opts.MaxDocumentBytes
+	if limit > 0 {
+		// One byte more than allowed tells "exactly the limit" from "over it".
+		src = io.LimitReader(src, limit+1)
+	}
+	if inlineMax := s.opts.InlineMaxBytes; inlineMax > 0 {
+		head, err := io.ReadAll(io.LimitReader(src, inlineMax+1))
+		if err != nil {
+			return nil, stageReadError(err, int64(len(head)))
+		}
+		n := int64(len(head))
+		if limit > 0 && n > limit {
+			return nil, fmt.Errorf("spool: stage document: %w (%d bytes)", ErrTooLarge, limit)
+		}
+		if n == 0 {
+			return nil, ErrEmptyDocument
+		}
+		if n <= inlineMax && s.reserveInline(n) {
+			sum := sha256.Sum256(head)
+			pages, estimated := s.opts.PageCounter(bytes.NewReader(head), n, format)
+			return &Staged{
+				Name: name, Format: format, SHA256: hex.EncodeToString(sum[:]), Size: n,
+				Pages: pages, PagesEstimated: estimated, inDB: true, data: head, store: s,
+			}, nil
+		}
+		// Too large to keep inline, or too many inline documents waiting for their commit:
+		// the bytes read so far go first into the file.
+		src = io.MultiReader(bytes.NewReader(head), src)
+	}
+	return s.stageFile(src, limit, name, format)
+}
+
+// reserveInline takes n bytes of the inline budget, or reports that they are not there.
+func (s *Store) reserveInline(n int64) bool {
+	for {
+		held := s.inlineHeld.Load()
+		if held+n > s.opts.InlineBudgetBytes {
+			return false
+		}
+		if s.inlineHeld.CompareAndSwap(held, held+n) {
+			return true
+		}
+	}
+}
+
+// stageReadError classifies a failure to read a document from its client after n bytes.
+func stageReadError(err error, n int64) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("spool: stage document: %w: %v", ErrTruncated, err)
+	}
+	return fmt.Errorf("spool: stage document after %d bytes: %w: %v", n, ErrTruncated, err)
+}
+
+// stageFile streams src (already limited to limit+1 bytes when limit > 0) into a file under docs/.
+func (s *Store) stageFile(src io.Reader, limit int64, name, format string) (*Staged, error) {
 	id, err := randomID()
 	if err != nil {
 		return nil, fmt.Errorf("spool: stage document: %w", err)
@@ -95,25 +185,16 @@ func (s *Store) Stage(ctx context.Context, r io.Reader, name, format string) (*S
 		}
 	}()
 	h := sha256.New()
-	src := io.Reader(&ctxReader{ctx: ctx, r: r})
-	limit := s.opts.MaxDocumentBytes
-	if limit > 0 {
-		// One byte more than allowed tells "exactly the limit" from "over it".
-		src = io.LimitReader(src, limit+1)
-	}
 	n, err := io.Copy(io.MultiWriter(f, h), src)
 	if err != nil {
 		var werr *os.PathError
 		if errors.As(err, &werr) && errors.Is(err, syscall.ENOSPC) {
 			return nil, fmt.Errorf("spool: stage document: %w: %v", ErrDiskFull, err)
 		}
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return nil, fmt.Errorf("spool: stage document: %w: %v", ErrTruncated, err)
-		}
-		if werr != nil {
+		if werr != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 			return nil, fmt.Errorf("spool: stage document: write: %w", err)
 		}
-		return nil, fmt.Errorf("spool: stage document after %d bytes: %w: %v", n, ErrTruncated, err)
+		return nil, stageReadError(err, n)
 	}
 	if limit > 0 && n > limit {
 		return nil, fmt.Errorf("spool: stage document: %w (%d bytes)", ErrTooLarge, limit)
@@ -122,9 +203,9 @@ func (s *Store) Stage(ctx context.Context, r io.Reader, name, format string) (*S
 		return nil, ErrEmptyDocument
 	}
 	// No fsync here: the commit that attaches the document fsyncs it together with the other
-	// documents of its group commit (see commitBatch), so concurrent submissions share the file
-	// system's journal commits instead of queueing one behind the other. A crash before that
-	// commit leaves a file without a row, which recovery removes.
+	// documents of its group commit (see syncFiles), so concurrent submissions share the file
+	// system's writes instead of queueing one behind the other. A crash before that commit
+	// leaves a file without a row, which recovery removes.
 	if err := f.Close(); err != nil {
 		if errors.Is(err, syscall.ENOSPC) {
 			return nil, fmt.Errorf("spool: stage document: %w: %v", ErrDiskFull, err)
@@ -137,11 +218,20 @@ func (s *Store) Stage(ctx context.Context, r io.Reader, name, format string) (*S
 		return nil, fmt.Errorf("spool: stage document: rename: %w", err)
 	}
 	ok = true
-	pages, estimated := s.opts.PageCounter(abs, format)
+	pages, estimated := s.countFile(abs, n, format)
 	return &Staged{
 		Name: name, Format: format, SHA256: hex.EncodeToString(h.Sum(nil)), Size: n,
 		Pages: pages, PagesEstimated: estimated, rel: rel, abs: abs, store: s,
 	}, nil
+}
+
+func (s *Store) countFile(path string, size int64, format string) (int, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 1, true
+	}
+	defer f.Close()
+	return s.opts.PageCounter(f, size, format)
 }
 
 // checkFree refuses new documents when the spool's file system is below the minimum.
@@ -207,3 +297,51 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	}
 	return c.r.Read(p)
 }
+
+// OpenDocument opens the bytes of a stored document: its file, or for an inline document a
+// reader over the bytes read from the database. ErrNotFound when retention removed them.
+func (s *Store) OpenDocument(ctx context.Context, d Document) (io.ReadSeekCloser, error) {
+	if !d.Available() {
+		return nil, fmt.Errorf("spool: open document %d/%d: %w (removed after the retention period)", d.JobID, d.Seq, ErrNotFound)
+	}
+	if !d.Inline {
+		f, err := os.Open(d.Path)
+		if err != nil {
+			return nil, fmt.Errorf("spool: open document %d/%d: %w", d.JobID, d.Seq, err)
+		}
+		return f, nil
+	}
+	data, err := s.DocumentBytes(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	return nopCloser{bytes.NewReader(data)}, nil
+}
+
+// DocumentBytes reads a whole stored document (inline or a file) into memory. Meant for the
+// small documents kept inline; OpenDocument streams a file instead.
+func (s *Store) DocumentBytes(ctx context.Context, d Document) ([]byte, error) {
+	if !d.Available() {
+		return nil, fmt.Errorf("spool: read document %d/%d: %w (removed after the retention period)", d.JobID, d.Seq, ErrNotFound)
+	}
+	if !d.Inline {
+		data, err := os.ReadFile(d.Path)
+		if err != nil {
+			return nil, fmt.Errorf("spool: read document %d/%d: %w", d.JobID, d.Seq, err)
+		}
+		return data, nil
+	}
+	var data []byte
+	err := s.rdb.QueryRowContext(ctx, `SELECT bytes FROM document_bytes WHERE job_id = ? AND seq = ?`, d.JobID, d.Seq).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("spool: read document %d/%d: %w", d.JobID, d.Seq, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("spool: read document %d/%d: %w", d.JobID, d.Seq, err)
+	}
+	return data, nil
+}
+
+type nopCloser struct{ *bytes.Reader }
+
+func (nopCloser) Close() error { return nil }

@@ -71,7 +71,7 @@ func TestConcurrentSubmitsAreDurable(t *testing.T) {
 		t.Fatalf("%d jobs after restart, want %d", len(jobs), len(want))
 	}
 	for _, j := range jobs {
-		if want[j.ID] != j.SHA256() || fileSum(t, j.Documents[0].Path) != j.SHA256() {
+		if want[j.ID] != j.SHA256() || docSum(t, s, j.Documents[0]) != j.SHA256() {
 			t.Errorf("job %d after restart: hash %s, file differs or unexpected", j.ID, j.SHA256())
 		}
 		if evs := jobEvents(t, s, j.ID); len(evs) != 1 || evs[0].To != string(StatePending) {
@@ -221,14 +221,15 @@ func TestWriterKeepsStatementJournalInMemory(t *testing.T) {
 // (here: its file vanished) fails its own submission, with no job row, while the submissions
 // sharing the group commit still commit.
 func TestUnsyncableDocumentFailsOnlyItsJob(t *testing.T) {
-	s := openStore(t, Options{})
+	s := openStore(t, Options{InlineMaxBytes: -1}) // every document in a file
+
 	ctx := context.Background()
 	before, err := s.CountJobs(ctx, JobFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	bad := stage(t, s, []byte("%PDF-1.4 doomed"))
-	if err := os.Remove(bad.Path()); err != nil {
+	if err := os.Remove(bad.abs); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup

@@ -151,6 +151,26 @@ func dirNames(t testing.TB, dir string) []string {
 	return out
 }
 
+// docSum is the sha256 of a stored document's bytes, read back through the store (inline or file).
+func docSum(t testing.TB, s *Store, d Document) string {
+	t.Helper()
+	b, err := s.DocumentBytes(context.Background(), d)
+	if err != nil {
+		t.Fatalf("read document %d/%d: %v", d.JobID, d.Seq, err)
+	}
+	return sum(b)
+}
+
+// storedDocuments counts document files under docs/ plus documents kept in the database.
+func storedDocuments(t testing.TB, s *Store) int {
+	t.Helper()
+	var rows int
+	if err := s.rdb.QueryRow(`SELECT count(*) FROM document_bytes`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	return len(dirNames(t, s.docsDir)) + rows
+}
+
 // fileSum is the sha256 of the file at path.
 func fileSum(t testing.TB, path string) string {
 	t.Helper()

@@ -131,11 +131,17 @@ type Document struct {
 	Pages  int    `json:"pages"`
 	// PagesEstimated is true when Pages was guessed from the size (formats we cannot count).
 	PagesEstimated bool `json:"pages_estimated,omitempty"`
-	// Path is the document file, empty once retention removed it.
+	// Path is the document file; empty for an inline document and once retention removed it.
 	Path string `json:"-"`
-	// Deleted is when retention removed the file; zero while it exists.
+	// Inline is true when the bytes are kept inside the database (Store.OpenDocument reads
+	// them) rather than in a file.
+	Inline bool `json:"-"`
+	// Deleted is when retention removed the document's bytes; zero while they exist.
 	Deleted time.Time `json:"deleted,omitzero"`
 }
+
+// Available reports whether the document's bytes are still in the spool.
+func (d Document) Available() bool { return d.Deleted.IsZero() && (d.Path != "" || d.Inline) }
 
 // Job is one print job as stored.
 type Job struct {

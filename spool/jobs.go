@@ -107,15 +107,24 @@ func (s *Store) insertJob(ctx context.Context, nj NewJob, state State, docs []*S
 	}
 	for i, d := range docs {
 		j.Documents = append(j.Documents, Document{JobID: id, Seq: i + 1, Name: d.Name, Format: d.Format,
-			Size: d.Size, SHA256: d.SHA256, Pages: d.Pages, PagesEstimated: d.PagesEstimated, Path: d.abs})
-		d.store = nil // attached: Discard must no longer remove it
+			Size: d.Size, SHA256: d.SHA256, Pages: d.Pages, PagesEstimated: d.PagesEstimated, Path: d.abs, Inline: d.inline()})
+		d.committed() // attached: Discard must no longer remove it
 	}
 	return j, nil
 }
 
 func insertDocument(tx *sql.Tx, jobID int64, seq int, d *Staged) error {
-	_, err := tx.Exec(`INSERT INTO documents (job_id, seq, name, format, size, sha256, pages, pages_estimated, path)
-		VALUES (?,?,?,?,?,?,?,?,?)`, jobID, seq, d.Name, d.Format, d.Size, d.SHA256, d.Pages, d.PagesEstimated, d.rel)
+	if !d.attachable() {
+		return ErrEmptyDocument
+	}
+	if _, err := tx.Exec(`INSERT INTO documents (job_id, seq, name, format, size, sha256, pages, pages_estimated, path, inline)
+		VALUES (?,?,?,?,?,?,?,?,?,?)`, jobID, seq, d.Name, d.Format, d.Size, d.SHA256, d.Pages, d.PagesEstimated, d.rel, d.inline()); err != nil {
+		return err
+	}
+	if !d.inline() {
+		return nil
+	}
+	_, err := tx.Exec(`INSERT INTO document_bytes (job_id, seq, bytes) VALUES (?,?,?)`, jobID, seq, d.data)
 	return err
 }
 
@@ -162,7 +171,7 @@ func (s *Store) AddDocument(ctx context.Context, jobID int64, doc *Staged, last 
 	if err != nil {
 		return nil, fmt.Errorf("spool: add document to job %d: %w", jobID, err)
 	}
-	doc.store = nil
+	doc.committed()
 	return s.Job(ctx, jobID)
 }
 
@@ -503,7 +512,7 @@ func (s *Store) loadDocuments(ctx context.Context, jobs []*Job) error {
 			args[i] = j.ID
 		}
 		rows, err := s.rdb.QueryContext(ctx, `SELECT job_id, seq, name, format, size, sha256, pages, pages_estimated,
-			path, deleted FROM documents WHERE job_id IN (`+placeholders(len(chunk))+`) ORDER BY job_id, seq`, args...)
+			path, inline, deleted FROM documents WHERE job_id IN (`+placeholders(len(chunk))+`) ORDER BY job_id, seq`, args...)
 		if err != nil {
 			return fmt.Errorf("spool: load documents: %w", err)
 		}
@@ -512,13 +521,15 @@ func (s *Store) loadDocuments(ctx context.Context, jobs []*Job) error {
 			var rel string
 			var deleted int64
 			if err := rows.Scan(&d.JobID, &d.Seq, &d.Name, &d.Format, &d.Size, &d.SHA256, &d.Pages,
-				&d.PagesEstimated, &rel, &deleted); err != nil {
+				&d.PagesEstimated, &rel, &d.Inline, &deleted); err != nil {
 				rows.Close()
 				return fmt.Errorf("spool: load documents: %w", err)
 			}
-			if deleted > 0 {
+			switch {
+			case deleted > 0:
 				d.Deleted = time.Unix(0, deleted)
-			} else {
+				d.Inline = false
+			case !d.Inline:
 				d.Path = s.abs(rel)
 			}
 			j := byID[d.JobID]

@@ -128,21 +128,22 @@ func (s *Store) Retention(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	cutoff := s.now().Add(-s.opts.Retention).UnixNano()
-	rows, err := s.rdb.QueryContext(ctx, `SELECT d.job_id, d.seq, d.path FROM documents d JOIN jobs j ON j.id = d.job_id
+	rows, err := s.rdb.QueryContext(ctx, `SELECT d.job_id, d.seq, d.path, d.inline FROM documents d JOIN jobs j ON j.id = d.job_id
 		WHERE d.deleted = 0 AND j.state IN ('completed', 'canceled', 'aborted') AND j.finished > 0 AND j.finished < ?
 		LIMIT 5000`, cutoff)
 	if err != nil {
 		return 0, fmt.Errorf("spool: retention: %w", err)
 	}
 	type doc struct {
-		job  int64
-		seq  int
-		path string
+		job    int64
+		seq    int
+		path   string
+		inline bool
 	}
 	var docs []doc
 	for rows.Next() {
 		var d doc
-		if err := rows.Scan(&d.job, &d.seq, &d.path); err != nil {
+		if err := rows.Scan(&d.job, &d.seq, &d.path, &d.inline); err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("spool: retention: %w", err)
 		}
@@ -152,21 +153,29 @@ func (s *Store) Retention(ctx context.Context) (int, error) {
 	if len(docs) == 0 {
 		return 0, nil
 	}
-	// Mark first, then delete: a crash in between leaves a file that removeOrphans cleans up,
-	// never a row pointing at a missing file.
+	// Mark first, then delete the files: a crash in between leaves a file that removeOrphans
+	// cleans up, never a row pointing at a missing file. Inline bytes go in the same commit.
 	now := s.now()
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		for _, d := range docs {
 			if _, err := tx.Exec(`UPDATE documents SET deleted = ? WHERE job_id = ? AND seq = ?`, now.UnixNano(), d.job, d.seq); err != nil {
 				return err
 			}
+			if d.inline {
+				if _, err := tx.Exec(`DELETE FROM document_bytes WHERE job_id = ? AND seq = ?`, d.job, d.seq); err != nil {
+					return err
+				}
+			}
 		}
-		return insertEvent(tx, now, Event{Kind: EventRetention, Message: fmt.Sprintf("removed %d document files past retention", len(docs))})
+		return insertEvent(tx, now, Event{Kind: EventRetention, Message: fmt.Sprintf("removed %d documents past retention", len(docs))})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("spool: retention: %w", err)
 	}
 	for _, d := range docs {
+		if d.inline {
+			continue
+		}
 		if err := os.Remove(s.abs(d.path)); err != nil && !os.IsNotExist(err) {
 			s.log.Warn("spool retention: remove document", "job", d.job, "path", d.path, "err", err)
 		}

@@ -11,9 +11,11 @@ import (
 // never committed, reopens it, and checks what DESIGN.md says recovery does: received ->
 // aborted, assigned -> pending, sending -> pending with possible-duplicate and one more attempt,
 // printing and every other state untouched, uncommitted files removed, committed ones kept.
+// TestRecovery runs with every document in a file, which is where a crash can leave debris;
+// TestInlineDocumentsSurviveRestart covers documents kept in the database.
 func TestRecovery(t *testing.T) {
 	t.Parallel()
-	s := openStore(t, Options{})
+	s := openStore(t, Options{InlineMaxBytes: -1})
 	ctx := context.Background()
 	doc := letter(t, 3)
 
@@ -70,7 +72,7 @@ func TestRecovery(t *testing.T) {
 				tt.state, tt.printer, tt.attempt, tt.dup, tt.reason)
 		}
 		for _, d := range got.Documents {
-			if fileSum(t, d.Path) != d.SHA256 {
+			if docSum(t, s, d) != d.SHA256 {
 				t.Errorf("job %d document %d damaged by recovery", got.ID, d.Seq)
 			}
 		}
@@ -96,8 +98,8 @@ func TestRecovery(t *testing.T) {
 	if len(dirNames(t, s.tmpDir)) != 0 {
 		t.Errorf("tmp/ after recovery: %v", dirNames(t, s.tmpDir))
 	}
-	if _, err := os.Stat(orphan.Path()); !os.IsNotExist(err) {
-		t.Errorf("uncommitted staged document %s survived recovery (%v)", orphan.Path(), err)
+	if _, err := os.Stat(orphan.abs); !os.IsNotExist(err) {
+		t.Errorf("uncommitted staged document %s survived recovery (%v)", orphan.abs, err)
 	}
 	// 8 submitted jobs (the received one has none) plus the partial one's first document.
 	if docs := dirNames(t, s.docsDir); len(docs) != 9 {

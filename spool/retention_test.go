@@ -2,6 +2,7 @@ package spool
 
 import (
 	"context"
+	"errors"
 	"os"
 	"testing"
 	"time"
@@ -11,8 +12,20 @@ import (
 // rows keep hash, size and pages; documents of unfinished or recently finished jobs stay.
 func TestRetention(t *testing.T) {
 	t.Parallel()
+	for _, mode := range []struct {
+		name      string
+		inlineMax int64
+	}{{"documents in files", -1}, {"documents inline", 0}} {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			testRetention(t, mode.inlineMax)
+		})
+	}
+}
+
+func testRetention(t *testing.T, inlineMax int64) {
 	clk := newClock()
-	s := openStore(t, Options{Retention: 24 * time.Hour, Now: clk.Now})
+	s := openStore(t, Options{Retention: 24 * time.Hour, Now: clk.Now, InlineMaxBytes: inlineMax})
 	ctx := context.Background()
 	doc := letter(t, 2)
 
@@ -44,16 +57,24 @@ func TestRetention(t *testing.T) {
 		if got.State != st || d.SHA256 != sum(doc) || d.Size != int64(len(doc)) || got.Pages != j.Pages {
 			t.Errorf("%s job lost its record: %+v", st, got)
 		}
-		if d.Path != "" || !d.Deleted.Equal(clk.Now()) {
-			t.Errorf("%s job document: path %q deleted %v, want no path and deleted now", st, d.Path, d.Deleted)
+		if d.Available() || d.Path != "" || !d.Deleted.Equal(clk.Now()) {
+			t.Errorf("%s job document: path %q deleted %v, want none and deleted now", st, d.Path, d.Deleted)
 		}
-		if _, err := os.Stat(j.Documents[0].Path); !os.IsNotExist(err) {
-			t.Errorf("%s job document file still there (%v)", st, err)
+		if j.Documents[0].Inline != (inlineMax == 0) {
+			t.Errorf("%s job document inline=%v with InlineMaxBytes %d", st, j.Documents[0].Inline, inlineMax)
+		}
+		if p := j.Documents[0].Path; p != "" {
+			if _, err := os.Stat(p); !os.IsNotExist(err) {
+				t.Errorf("%s job document file still there (%v)", st, err)
+			}
+		}
+		if _, err := s.DocumentBytes(ctx, d); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s job document still readable after retention (%v)", st, err)
 		}
 	}
 	for _, j := range []*Job{pending, printing, held, recent} {
 		got, _ := s.Job(ctx, j.ID)
-		if got.Documents[0].Path == "" || fileSum(t, got.Documents[0].Path) != sum(doc) {
+		if !got.Documents[0].Available() || docSum(t, s, got.Documents[0]) != sum(doc) {
 			t.Errorf("%s job's document removed by retention", j.State)
 		}
 	}
@@ -63,7 +84,7 @@ func TestRetention(t *testing.T) {
 
 	// A restart does not resurrect or trip over deleted documents.
 	s = reopen(t, s)
-	if got, err := s.Job(ctx, old[StateCompleted].ID); err != nil || got.Documents[0].Path != "" {
+	if got, err := s.Job(ctx, old[StateCompleted].ID); err != nil || got.Documents[0].Available() {
 		t.Fatalf("after restart: %+v, %v", got, err)
 	}
 	clk.Advance(12 * time.Hour)
@@ -73,8 +94,8 @@ func TestRetention(t *testing.T) {
 	if n, err := s.Retention(ctx); err != nil || n != 0 {
 		t.Fatalf("third pass removed %d (%v), want nothing", n, err)
 	}
-	if docs := dirNames(t, s.docsDir); len(docs) != 3 {
-		t.Errorf("docs/ holds %v, want the pending, printing and held jobs' documents", docs)
+	if n := storedDocuments(t, s); n != 3 {
+		t.Errorf("%d documents stored, want the pending, printing and held jobs' ones", n)
 	}
 }
 
@@ -88,7 +109,7 @@ func TestRetentionDisabled(t *testing.T) {
 	if n, err := s.Retention(context.Background()); err != nil || n != 0 {
 		t.Fatalf("Retention with none configured removed %d (%v)", n, err)
 	}
-	if fileSum(t, j.Documents[0].Path) != sum(letter(t, 1)) {
+	if docSum(t, s, j.Documents[0]) != sum(letter(t, 1)) {
 		t.Fatal("document changed")
 	}
 }

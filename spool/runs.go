@@ -255,7 +255,7 @@ func (s *Store) AddLetters(ctx context.Context, runID, firstSeq int64, letters [
 		return nil, fmt.Errorf("spool: run %d: add %d letters: %w", runID, len(letters), err)
 	}
 	for _, l := range letters {
-		l.Doc.store = nil // attached: Discard must no longer remove it
+		l.Doc.committed() // attached: Discard must no longer remove it
 	}
 	return out, nil
 }
@@ -282,11 +282,16 @@ func insertLetters(tx *sql.Tx, now time.Time, r *Run, letters []NewLetter,
 	}
 	defer ins.Close()
 	insDoc, err := tx.Prepare(`INSERT INTO documents (job_id, seq, name, format, size, sha256, pages,
-		pages_estimated, path) VALUES (?,?,?,?,?,?,?,?,?)`)
+		pages_estimated, path, inline) VALUES (?,?,?,?,?,?,?,?,?,?)`)
 	if err != nil {
 		return 0, nil, err
 	}
 	defer insDoc.Close()
+	insBytes, err := tx.Prepare(`INSERT INTO document_bytes (job_id, seq, bytes) VALUES (?,?,?)`)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer insBytes.Close()
 	insEv, err := tx.Prepare(`INSERT INTO events (at, kind, job_id, printer, run_id, from_state, to_state, actor, message)
 		VALUES (?,?,?,?,?,?,?,?,?)`)
 	if err != nil {
@@ -296,7 +301,7 @@ func insertLetters(tx *sql.Tx, now time.Time, r *Run, letters []NewLetter,
 	total := 0
 	ids := make([]int64, 0, len(letters))
 	for i, l := range letters {
-		if l.Doc == nil || l.Doc.rel == "" {
+		if !l.Doc.attachable() {
 			return 0, nil, fmt.Errorf("letter %d (%s): %w", i+1, l.Source, ErrEmptyDocument)
 		}
 		seq, origin, reason, msg := meta(i)
@@ -312,8 +317,13 @@ func insertLetters(tx *sql.Tx, now time.Time, r *Run, letters []NewLetter,
 			return 0, nil, err
 		}
 		d := l.Doc
-		if _, err := insDoc.Exec(id, 1, d.Name, d.Format, d.Size, d.SHA256, d.Pages, d.PagesEstimated, d.rel); err != nil {
+		if _, err := insDoc.Exec(id, 1, d.Name, d.Format, d.Size, d.SHA256, d.Pages, d.PagesEstimated, d.rel, d.inline()); err != nil {
 			return 0, nil, err
+		}
+		if d.inline() {
+			if _, err := insBytes.Exec(id, 1, d.data); err != nil {
+				return 0, nil, err
+			}
 		}
 		if _, err := insEv.Exec(now.UnixNano(), EventJobState, id, "", r.ID, "", string(state), r.Owner, msg); err != nil {
 			return 0, nil, err
@@ -659,7 +669,7 @@ func (s *Store) DiscardRun(ctx context.Context, id int64, reason string) error {
 		if r.State != RunUploading {
 			return &RunStateError{RunID: id, State: r.State, Action: "discard"}
 		}
-		rows, err := tx.Query(`SELECT d.path FROM documents d JOIN jobs j ON j.id = d.job_id WHERE j.run_id = ?`, id)
+		rows, err := tx.Query(`SELECT d.path FROM documents d JOIN jobs j ON j.id = d.job_id WHERE j.run_id = ? AND d.inline = 0`, id)
 		if err != nil {
 			return err
 		}
@@ -674,6 +684,7 @@ func (s *Store) DiscardRun(ctx context.Context, id int64, reason string) error {
 		rows.Close()
 		for _, q := range []string{
 			`DELETE FROM events WHERE run_id = ? AND job_id <> 0`,
+			`DELETE FROM document_bytes WHERE job_id IN (SELECT id FROM jobs WHERE run_id = ?)`,
 			`DELETE FROM documents WHERE job_id IN (SELECT id FROM jobs WHERE run_id = ?)`,
 			`DELETE FROM jobs WHERE run_id = ?`,
 		} {
@@ -981,7 +992,7 @@ func (s *Store) AddReprints(ctx context.Context, runID int64, reprints []Reprint
 		return nil, fmt.Errorf("spool: reprint letters of run %d: %w", runID, err)
 	}
 	for _, rp := range reprints {
-		rp.Doc.store = nil
+		rp.Doc.committed()
 	}
 	jobs, err := s.Jobs(ctx, JobFilter{IDs: ids, Order: "oldest"})
 	if err != nil {

@@ -34,9 +34,9 @@ func (c *testClock) Add(d time.Duration) {
 func openRunStore(t *testing.T, dir string, clock *testClock) *Store {
 	t.Helper()
 	opts := Options{Dir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		PageCounter: func(path, format string) (int, bool) {
+		PageCounter: func(rs io.ReadSeeker, _ int64, _ string) (int, bool) {
 			// "pages=N" inside the test document says how many pages it has.
-			b, err := os.ReadFile(path)
+			b, err := io.ReadAll(rs)
 			if err != nil {
 				return 1, true
 			}
@@ -176,9 +176,21 @@ func TestRunRegistrationIsAtomic(t *testing.T) {
 
 func TestUncommittedRunIsDiscardedAtRecovery(t *testing.T) {
 	t.Parallel()
+	for _, mode := range []struct {
+		name      string
+		inlineMax int64
+	}{{"letters in files", -1}, {"letters inline", 0}} {
+		t.Run(mode.name, func(t *testing.T) { testUncommittedRunDiscarded(t, mode.inlineMax) })
+	}
+}
+
+func testUncommittedRunDiscarded(t *testing.T, inlineMax int64) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	s := openRunStore(t, dir, nil)
+	if inlineMax != 0 {
+		s.opts.InlineMaxBytes = inlineMax // read at each Stage; nothing is staged yet
+	}
 	kept := registerRun(t, s, "kept", 3, time.Time{})
 	r, err := s.CreateRun(ctx, NewRun{Name: "half", VirtualPrinter: "letters"})
 	if err != nil {
@@ -190,7 +202,12 @@ func TestUncommittedRunIsDiscardedAtRecovery(t *testing.T) {
 	}
 	var paths []string
 	for _, l := range letters {
-		paths = append(paths, l.Doc.Path())
+		if l.Doc.Inline() != (inlineMax == 0) {
+			t.Fatalf("letter staged inline=%v with InlineMaxBytes %d", l.Doc.Inline(), inlineMax)
+		}
+		if l.Doc.abs != "" {
+			paths = append(paths, l.Doc.abs)
+		}
 	}
 	// The gateway dies before the commit.
 	s.Close()
@@ -216,6 +233,14 @@ func TestUncommittedRunIsDiscardedAtRecovery(t *testing.T) {
 		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
 			t.Fatalf("document %s of the discarded run still exists (%v)", p, err)
 		}
+	}
+	var held int
+	if err := s.rdb.QueryRow(`SELECT count(*) FROM document_bytes`).Scan(&held); err != nil {
+		t.Fatal(err)
+	}
+	// Only the kept run's three letters, and only when they are inline.
+	if want := map[bool]int{true: 3, false: 0}[inlineMax == 0]; held != want {
+		t.Fatalf("%d inline documents in the database after the discard, want %d", held, want)
 	}
 	// The committed run is untouched.
 	if n, _ := s.CountJobs(ctx, JobFilter{RunID: kept.ID, States: []State{StatePending}}); n != 3 {
@@ -372,7 +397,7 @@ func TestRunCompletesAndReprints(t *testing.T) {
 	}
 	var rps []Reprint
 	for _, j := range originals {
-		f, err := os.Open(j.Documents[0].Path)
+		f, err := s.OpenDocument(ctx, j.Documents[0])
 		if err != nil {
 			t.Fatal(err)
 		}

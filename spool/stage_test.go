@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 )
@@ -80,9 +79,8 @@ func TestStageRefusals(t *testing.T) {
 			if tmp := dirNames(t, s.tmpDir); len(tmp) != 0 {
 				t.Errorf("tmp/ after refusal: %v", tmp)
 			}
-			docs := dirNames(t, s.docsDir)
-			if len(docs) != 1 || filepath.Join(s.docsDir, docs[0]) != earlier.Documents[0].Path {
-				t.Errorf("docs/ after refusal: %v, want only the earlier job's %s", docs, earlier.Documents[0].Path)
+			if n := storedDocuments(t, s); n != 1 {
+				t.Errorf("%d documents stored after refusal, want only the earlier job's", n)
 			}
 			if n, _ := s.CountJobs(ctx, JobFilter{}); n != 1 {
 				t.Errorf("%d jobs after refusal, want the earlier one only", n)
@@ -92,7 +90,7 @@ func TestStageRefusals(t *testing.T) {
 			if err != nil {
 				t.Fatalf("earlier job: %v", err)
 			}
-			if got.State != StatePending || got.SHA256() != sum(letter(t, 2)) || fileSum(t, got.Documents[0].Path) != got.SHA256() {
+			if got.State != StatePending || got.SHA256() != sum(letter(t, 2)) || docSum(t, s, got.Documents[0]) != got.SHA256() {
 				t.Fatalf("earlier job harmed: %+v", got)
 			}
 			p := "p1"
@@ -112,7 +110,7 @@ func TestStageLimits(t *testing.T) {
 	t.Parallel()
 	var free atomic.Uint64
 	free.Store(1 << 30)
-	s := openStore(t, Options{MinFreeBytes: 1 << 20, MaxDocumentBytes: 4096,
+	s := openStore(t, Options{MinFreeBytes: 1 << 20, MaxDocumentBytes: 4096, InlineMaxBytes: -1,
 		FreeSpace: func(string) (uint64, error) { return free.Load(), nil }})
 	ctx := context.Background()
 	exact := bytes.Repeat([]byte{'x'}, 4096)
@@ -123,7 +121,7 @@ func TestStageLimits(t *testing.T) {
 	if st.Size != 4096 || st.SHA256 != sum(exact) || st.Format != "application/octet-stream" {
 		t.Fatalf("staged %+v", st)
 	}
-	if fileSum(t, st.Path()) != sum(exact) {
+	if fileSum(t, st.abs) != sum(exact) {
 		t.Fatal("staged file differs from the upload")
 	}
 	st.Discard()
@@ -151,7 +149,7 @@ func TestStageLimits(t *testing.T) {
 // and the file on disk is the upload byte for byte.
 func TestSubmitRecordsDocuments(t *testing.T) {
 	t.Parallel()
-	s := openStore(t, Options{PageCounter: func(path, format string) (int, bool) { return 3, false }})
+	s := openStore(t, Options{PageCounter: func(io.ReadSeeker, int64, string) (int, bool) { return 3, false }})
 	ctx := context.Background()
 	a, b := letter(t, 1), letter(t, 4)
 	j, err := s.Submit(ctx, NewJob{VirtualPrinter: "letters", Attributes: Attributes{Copies: 2}},
@@ -168,7 +166,7 @@ func TestSubmitRecordsDocuments(t *testing.T) {
 	}
 	for i, want := range [][]byte{a, b} {
 		d := got.Documents[i]
-		if d.Seq != i+1 || d.SHA256 != sum(want) || d.Size != int64(len(want)) || fileSum(t, d.Path) != sum(want) {
+		if d.Seq != i+1 || d.SHA256 != sum(want) || d.Size != int64(len(want)) || docSum(t, s, d) != sum(want) {
 			t.Errorf("document %d: %+v", i+1, d)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -40,13 +42,32 @@ type Options struct {
 	Now func() time.Time
 	// FreeSpace reports free bytes on the file system of dir; statfs when nil (tests inject).
 	FreeSpace func(dir string) (uint64, error)
-	// PageCounter counts pages of a staged document; estimated is true when it guessed.
-	// When nil, every document counts as one estimated page.
-	PageCounter func(path, format string) (pages int, estimated bool)
+	// PageCounter counts pages of a staged document of size bytes read from rs; estimated is
+	// true when it guessed. When nil, every document counts as one estimated page.
+	PageCounter func(rs io.ReadSeeker, size int64, format string) (pages int, estimated bool)
+	// InlineMaxBytes: documents up to this size are kept inside the database, written and
+	// made durable with their job's row, instead of in a file of their own under docs/.
+	// 0 means DefaultInlineMaxBytes; negative keeps every document in a file.
+	InlineMaxBytes int64
+	// InlineBudgetBytes bounds the bytes of inline documents held in memory between Stage
+	// and their commit (a bulk batch stages up to a thousand letters before committing them);
+	// past it, documents go to files. 0 means DefaultInlineBudgetBytes.
+	InlineBudgetBytes int64
 	// MaxBatch caps how many writes share one commit (group commit); default 256.
 	MaxBatch int
 	Logger   *slog.Logger
 }
+
+// Defaults for Options.
+const (
+	// DefaultInlineMaxBytes covers a typical text letter of a few pages. SQLite reads and
+	// writes blobs of this size faster than separate files (sqlite.org/intern-v-extern-blob.html),
+	// and the database file does not have to grow much for them: retention frees their pages
+	// for reuse.
+	DefaultInlineMaxBytes = 64 << 10
+	// DefaultInlineBudgetBytes bounds memory held by staged inline documents.
+	DefaultInlineBudgetBytes = 64 << 20
+)
 
 // Store is the durable spool. Its methods are safe for concurrent use.
 type Store struct {
@@ -58,6 +79,10 @@ type Store struct {
 
 	wdb *sql.DB // the single writer connection, owned by the committer goroutine
 	rdb *sql.DB // readers (WAL lets them run beside the writer)
+
+	// inlineHeld is how many bytes of inline documents are staged and not yet committed
+	// (InlineBudgetBytes).
+	inlineHeld atomic.Int64
 
 	writes chan *writeReq
 	// syncs feed the syncer: writes that attach documents, whose files it fsyncs before
@@ -82,7 +107,13 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		opts.FreeSpace = freeSpace
 	}
 	if opts.PageCounter == nil {
-		opts.PageCounter = func(string, string) (int, bool) { return 1, true }
+		opts.PageCounter = func(io.ReadSeeker, int64, string) (int, bool) { return 1, true }
+	}
+	if opts.InlineMaxBytes == 0 {
+		opts.InlineMaxBytes = DefaultInlineMaxBytes
+	}
+	if opts.InlineBudgetBytes <= 0 {
+		opts.InlineBudgetBytes = DefaultInlineBudgetBytes
 	}
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 256

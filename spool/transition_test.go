@@ -145,7 +145,7 @@ func TestTransitionSideEffects(t *testing.T) {
 // with a *TransitionError, the job keeps its documents and the staged file can be discarded.
 func TestAddDocumentOnlyToReceived(t *testing.T) {
 	t.Parallel()
-	s := openStore(t, Options{})
+	s := openStore(t, Options{InlineMaxBytes: -1}) // the refused document is a file to clean up
 	ctx := context.Background()
 	j := jobIn(t, s, StatePending, letter(t, 1))
 	st := stage(t, s, letter(t, 2))
@@ -158,7 +158,7 @@ func TestAddDocumentOnlyToReceived(t *testing.T) {
 	if len(got.Documents) != 1 || got.Pages != j.Pages {
 		t.Fatalf("refused AddDocument changed the job: %+v", got)
 	}
-	path := st.Path()
+	path := st.abs
 	st.Discard()
 	if names := dirNames(t, s.docsDir); len(names) != 1 {
 		t.Fatalf("docs/ after discard: %v (want only the pending job's document, not %s)", names, path)

@@ -123,17 +123,24 @@ func (u *uploadServer) submit(t *testing.T, body []byte) (int, map[string]any) {
 	return resp.StatusCode, out
 }
 
-// checkNothingStored: only the earlier job's document is in docs/, tmp/ is empty, and the
-// earlier job is intact.
+// checkNothingStored: tmp/ is empty, docs/ holds at most the earlier job's document (none
+// when the spool keeps it inline), and the earlier job is intact, bytes included.
 func (u *uploadServer) checkNothingStored(t *testing.T, earlier int64, earlierDoc []byte) {
 	t.Helper()
+	ej, err := u.store.Job(context.Background(), earlier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := u.store.DocumentBytes(context.Background(), ej.Documents[0]); err != nil || !bytes.Equal(b, earlierDoc) {
+		t.Errorf("earlier job's document: %d bytes read back (%v), want the %d uploaded", len(b), err, len(earlierDoc))
+	}
 	for _, sub := range []string{"tmp", "docs"} {
 		es, err := os.ReadDir(filepath.Join(u.dir, sub))
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := 0
-		if sub == "docs" {
+		if sub == "docs" && !ej.Documents[0].Inline {
 			want = 1
 		}
 		if len(es) != want {

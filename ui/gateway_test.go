@@ -68,7 +68,7 @@ func newTestGateway(t *testing.T, o gwOptions) *testGateway {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
-	store, err := spool.Open(ctx, spool.Options{Dir: dir, Logger: quietLog, PageCounter: document.NewCounter().Count,
+	store, err := spool.Open(ctx, spool.Options{Dir: dir, Logger: quietLog, PageCounter: document.NewCounter().CountReader,
 		FreeSpace: func(string) (uint64, error) { return 50 << 30, nil }})
 	if err != nil {
 		t.Fatal(err)

@@ -83,7 +83,8 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	counter := document.NewCounter()
 	store, err := spool.Open(ctx, spool.Options{
 		Dir: cfg.Spool, MinFreeBytes: uint64(cfg.MinFreeDisk), MaxDocumentBytes: int64(cfg.MaxDocumentSize),
-		Retention: cfg.Retention.D(), PageCounter: counter.Count, Logger: log,
+		InlineMaxBytes: int64(cfg.InlineDocumentMax),
+		Retention: cfg.Retention.D(), PageCounter: counter.CountReader, Logger: log,
 	})
 	if err != nil {
 		return err

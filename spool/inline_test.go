@@ -1,0 +1,96 @@
+package spool
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"testing"
+)
+
+// TestStageInline: a document up to InlineMaxBytes is kept in memory and then in the database,
+// never as a file; a larger one, or one past the memory budget, goes to a file; the bytes read
+// back are the ones uploaded, also after a restart.
+func TestStageInline(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openStore(t, Options{InlineMaxBytes: 4096, InlineBudgetBytes: 10000,
+		PageCounter: func(rs io.ReadSeeker, size int64, _ string) (int, bool) {
+			b, _ := io.ReadAll(rs)
+			if int64(len(b)) != size {
+				t.Errorf("page counter got %d bytes, told %d", len(b), size)
+			}
+			return 2, false
+		}})
+	small := bytes.Repeat([]byte("a"), 4096)
+	big := bytes.Repeat([]byte("b"), 4097)
+
+	a := stage(t, s, small)
+	if !a.Inline() || a.abs != "" || a.Pages != 2 || a.SHA256 != sum(small) {
+		t.Fatalf("4096-byte document: inline=%v path=%q pages=%d", a.Inline(), a.abs, a.Pages)
+	}
+	if n := len(dirNames(t, s.docsDir)) + len(dirNames(t, s.tmpDir)); n != 0 {
+		t.Fatalf("an inline document left %d files", n)
+	}
+	if b := stage(t, s, big); b.Inline() || b.abs == "" || fileSum(t, b.abs) != sum(big) {
+		t.Fatalf("4097-byte document: inline=%v path=%q", b.Inline(), b.abs)
+	} else {
+		b.Discard()
+	}
+
+	// The budget holds two 4096-byte documents waiting for their commit, not three.
+	b := stage(t, s, small)
+	c := stage(t, s, small)
+	if !b.Inline() || c.Inline() {
+		t.Fatalf("past the budget: second inline=%v third inline=%v, want true, false", b.Inline(), c.Inline())
+	}
+	c.Discard()
+	b.Discard() // gives its share back
+	if d := stage(t, s, small); !d.Inline() {
+		t.Fatal("a discarded inline document did not give back its budget")
+	} else {
+		d.Discard()
+	}
+
+	j, err := s.Submit(ctx, NewJob{VirtualPrinter: "letters", Origin: "test"}, []*Staged{a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held := s.inlineHeld.Load(); held != 0 {
+		t.Fatalf("%d bytes of the inline budget still held after the commit", held)
+	}
+	s = reopen(t, s)
+	got, err := s.Job(ctx, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := got.Documents[0]
+	if !d.Inline || d.Path != "" || !d.Available() || d.SHA256 != sum(small) {
+		t.Fatalf("stored document after restart: %+v", d)
+	}
+	r, err := s.OpenDocument(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := io.ReadAll(r)
+	r.Close()
+	if err != nil || !bytes.Equal(back, small) {
+		t.Fatalf("read back %d bytes (%v), want the 4096 uploaded", len(back), err)
+	}
+}
+
+// TestStageInlineLimits: MaxDocumentBytes applies to inline documents too, and a refused one
+// holds none of the budget.
+func TestStageInlineLimits(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, Options{InlineMaxBytes: 4096, MaxDocumentBytes: 100})
+	if _, err := s.Stage(context.Background(), bytes.NewReader(make([]byte, 101)), "x", ""); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("101 bytes over a 100-byte maximum: err %v, want ErrTooLarge", err)
+	}
+	if _, err := s.Stage(context.Background(), bytes.NewReader(nil), "x", ""); !errors.Is(err, ErrEmptyDocument) {
+		t.Fatalf("empty document: err %v, want ErrEmptyDocument", err)
+	}
+	if held := s.inlineHeld.Load(); held != 0 {
+		t.Fatalf("refused documents hold %d bytes of the budget", held)
+	}
+}
