@@ -84,7 +84,7 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	store, err := spool.Open(ctx, spool.Options{
 		Dir: cfg.Spool, MinFreeBytes: uint64(cfg.MinFreeDisk), MaxDocumentBytes: int64(cfg.MaxDocumentSize),
 		InlineMaxBytes: int64(cfg.InlineDocumentMax),
-		Retention: cfg.Retention.D(), PageCounter: counter.CountReader, Logger: log,
+		Retention:      cfg.Retention.D(), PageCounter: counter.CountReader, Logger: log,
 	})
 	if err != nil {
 		return err
