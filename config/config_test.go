@@ -68,6 +68,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad duration", strings.Replace(good, "48h", "two days", 1), "bad.yaml:4: bad duration"},
 		{"wrong type", strings.Replace(good, "ppm: 60", "ppm: fast", 1), "bad.yaml:8: cannot unmarshal"},
 		{"no printers", "listen: x\n", "no printers configured"},
+		{"inline document limit too large", "inline_document_max: 32MiB\n" + good, "inline_document_max 33554432 bytes is over the largest allowed, 16MiB"},
 		{"raw port reused", good + "  - name: second\n    pool: [ward-lpd]\n    raw_port: 9100\n", "bad.yaml:16: virtual printer \"second\": raw_port 9100 already used"},
 		{"not yaml", "printers: [\n", "bad.yaml"},
 	}

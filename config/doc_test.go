@@ -174,6 +174,8 @@ func defaults(v reflect.Value, prefix string, out map[string]string) {
 				out[prefix+name] = fmt.Sprintf("%dGiB", x>>30)
 			case x != 0 && x%(1<<20) == 0:
 				out[prefix+name] = fmt.Sprintf("%dMiB", x>>20)
+			case x != 0 && x%(1<<10) == 0:
+				out[prefix+name] = fmt.Sprintf("%dKiB", x>>10)
 			default:
 				out[prefix+name] = fmt.Sprint(int64(x))
 			}

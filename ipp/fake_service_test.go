@@ -92,14 +92,26 @@ func (f *fakeService) VirtualPrinter(_ context.Context, name string) (*PrinterIn
 		return nil, fmt.Errorf("fake: printer %q: %w", name, ErrNotFound)
 	}
 	cp := *p
-	cp.QueuedJobs = 0
+	return &cp, nil
+}
+
+func (f *fakeService) QueuedJobs(_ context.Context, name string) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if name == "" {
+		name = f.defaultName
+	}
+	if _, ok := f.printers[name]; !ok {
+		return 0, fmt.Errorf("fake: printer %q: %w", name, ErrNotFound)
+	}
+	n := 0
 	for _, j := range f.jobs {
 		f.advance(j)
 		if j.VirtualPrinter == name && !j.State.Final() {
-			cp.QueuedJobs++
+			n++
 		}
 	}
-	return &cp, nil
+	return n, nil
 }
 
 func (f *fakeService) Stage(ctx context.Context, r io.Reader, name, format string) (*spool.Staged, error) {

@@ -266,7 +266,15 @@ func (s *Server) printerAttributes(rq *request, req requested) goipp.Attributes 
 		b.strings(d, "pwg-raster-document-sheet-back", goipp.TagKeyword, "normal")
 		b.strings(d, "pwg-raster-document-type-supported", goipp.TagKeyword, c.RasterTypes...)
 	}
-	b.ints(d, "queued-job-count", goipp.TagInteger, max(p.QueuedJobs, 0))
+	if b.want("queued-job-count", d) {
+		// Counted only when asked for: the count reads the spool, and every other request
+		// (a Print-Job above all) would pay for it.
+		n, err := s.svc.QueuedJobs(rq.hr.Context(), p.Name)
+		if err != nil {
+			s.log.Warn("ipp: count queued jobs", "printer", p.Name, "err", err)
+		}
+		b.ints(d, "queued-job-count", goipp.TagInteger, max(n, 0))
+	}
 	b.strings(d, "uri-authentication-supported", goipp.TagKeyword, "requesting-user-name")
 	if rq.secure() {
 		b.strings(d, "uri-security-supported", goipp.TagKeyword, "tls")

@@ -83,7 +83,7 @@ func TestGetPrinterAttributesValues(t *testing.T) {
 	t.Parallel()
 	svc := newFakeService()
 	p := svc.printers["letters"]
-	p.State, p.Reasons, p.Message, p.QueuedJobs = PrinterStopped, []string{"paused", "media-empty-error"}, "pool empty", 7
+	p.State, p.Reasons, p.Message = PrinterStopped, []string{"paused", "media-empty-error"}, "pool empty"
 	p.Caps.MediaSources = []string{"tray-1", "5", "auto"}
 	svc.jobs[1] = &spool.Job{ID: 1, VirtualPrinter: "letters", State: spool.StatePending}
 	svc.jobs[2] = &spool.Job{ID: 2, VirtualPrinter: "letters", State: spool.StatePrinting}

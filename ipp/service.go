@@ -19,8 +19,12 @@ import (
 // choose the IPP status yourself (e.g. server-error-not-accepting-jobs). Anything else is
 // answered server-error-internal-error and logged.
 type Service interface {
-	// VirtualPrinter describes the named virtual printer; name "" is the default one.
+	// VirtualPrinter describes the named virtual printer; name "" is the default one. Every
+	// request calls it, so it must be cheap: what costs a query is asked for separately.
 	VirtualPrinter(ctx context.Context, name string) (*PrinterInfo, error)
+	// QueuedJobs counts the named virtual printer's unfinished jobs (queued-job-count); only
+	// Get-Printer-Attributes asks, and only when the client wants that attribute.
+	QueuedJobs(ctx context.Context, name string) (int, error)
 
 	// Stage streams a document durably into the spool (spool.Store.Stage).
 	Stage(ctx context.Context, r io.Reader, name, format string) (*spool.Staged, error)
@@ -85,8 +89,6 @@ type PrinterInfo struct {
 	Message string
 	// Accepting is printer-is-accepting-jobs. A paused (hold-new-jobs) printer still accepts.
 	Accepting bool
-	// QueuedJobs counts the virtual printer's unfinished jobs (queued-job-count).
-	QueuedJobs int
 	// UpSince is when the gateway started serving this printer.
 	UpSince time.Time
 	// StateChanged and ConfigChanged are when State and the configuration last changed; zero

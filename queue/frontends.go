@@ -62,10 +62,6 @@ func (a IPPService) VirtualPrinter(ctx context.Context, name string) (*ipp.Print
 	if err != nil {
 		return nil, ippErr(err)
 	}
-	queued, err := a.store.CountJobs(ctx, spool.JobFilter{VirtualPrinter: vi.Name, States: unfinished})
-	if err != nil {
-		return nil, err
-	}
 	state := ipp.PrinterIdle
 	switch vi.State {
 	case "processing":
@@ -87,10 +83,19 @@ func (a IPPService) VirtualPrinter(ctx context.Context, name string) (*ipp.Print
 	}
 	return &ipp.PrinterInfo{
 		Name: vi.Name, UUID: uuid, Info: vi.Info, Location: vi.Location, MakeModel: mm,
-		State: state, Reasons: vi.Reasons, Message: msg, Accepting: true, QueuedJobs: queued, UpSince: vi.UpSince,
+		State: state, Reasons: vi.Reasons, Message: msg, Accepting: true, UpSince: vi.UpSince,
 		Caps: ipp.Capabilities{Formats: vi.Caps.Formats, Media: vi.Caps.Media, Sides: vi.Caps.Sides,
 			ColorModes: vi.Caps.ColorModes, PPM: max(vi.MaxPPM, 1)},
 	}, nil
+}
+
+// QueuedJobs implements ipp.Service.
+func (a IPPService) QueuedJobs(ctx context.Context, name string) (int, error) {
+	vi, err := a.VirtualState(name)
+	if err != nil {
+		return 0, ippErr(err)
+	}
+	return a.store.CountJobs(ctx, spool.JobFilter{VirtualPrinter: vi.Name, States: unfinished})
 }
 
 // Stage implements ipp.Service.
