@@ -135,16 +135,32 @@ func (m *Metrics) Start(ctx context.Context) error {
 	return nil
 }
 
-// Run keeps the counters current: it reads new events whenever changes signals, until ctx ends.
+// observeEvery is the shortest time between two reads of the event log by Run.
+const observeEvery = time.Second
+
+// Run keeps the counters current between scrapes, until ctx ends: after changes signals it reads
+// the new events, but at most once every observeEvery. A scrape reads them itself, so this only
+// keeps the backlog short; reading after every change cost a query per accepted job under load.
 func (m *Metrics) Run(ctx context.Context, changes <-chan struct{}) {
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-changes:
-			if err := m.Observe(ctx); err != nil && ctx.Err() == nil {
-				m.log.Warn("metrics: read event log", "err", err)
+		}
+		if wait := observeEvery - time.Since(last); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
 			}
+		}
+		last = time.Now()
+		if err := m.Observe(ctx); err != nil && ctx.Err() == nil {
+			m.log.Warn("metrics: read event log", "err", err)
 		}
 	}
 }
