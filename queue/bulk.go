@@ -541,9 +541,9 @@ func (b *Bulk) Reprint(ctx context.Context, id int64, ranges [][2]int64, actor s
 			return nil, fmt.Errorf("%w: the document of letter %d (job %d) was removed by retention", ErrNotPossible, j.Seq, j.ID)
 		}
 	}
-	src := &storedSource{ctx: ctx, store: b.store}
+	// The letters are read back from the spool (inline or files).
+	src := &listSource{open: func(i int) (io.ReadCloser, error) { return b.store.OpenDocument(ctx, originals[i].Documents[0]) }}
 	for _, j := range originals {
-		src.docs = append(src.docs, j.Documents[0])
 		src.names = append(src.names, j.Name)
 	}
 	letters, err := b.stageLetters(ctx, src, MaxReprint, false)
@@ -570,51 +570,25 @@ func (b *Bulk) Reprint(ctx context.Context, id int64, ranges [][2]int64, actor s
 	return jobs, nil
 }
 
-// fileSource yields files as letters.
-type fileSource struct {
-	paths, names []string
-	i            int
-	cur          *os.File
-}
-
-func (f *fileSource) Next() (string, io.Reader, error) {
-	f.close()
-	if f.i >= len(f.paths) {
-		return "", nil, io.EOF
-	}
-	fh, err := os.Open(f.paths[f.i])
-	if err != nil {
-		return "", nil, err
-	}
-	f.cur = fh
-	name := f.names[f.i]
-	f.i++
-	return name, fh, nil
-}
-
-func (f *fileSource) close() {
-	if f.cur != nil {
-		f.cur.Close()
-		f.cur = nil
-	}
-}
-
-// storedSource yields documents already in the spool (inline or files) as letters.
-type storedSource struct {
-	ctx   context.Context
-	store *spool.Store
-	docs  []spool.Document
+// listSource yields a list of letters, each opened when its turn comes.
+type listSource struct {
 	names []string
+	open  func(i int) (io.ReadCloser, error)
 	i     int
 	cur   io.Closer
 }
 
-func (f *storedSource) Next() (string, io.Reader, error) {
+// fileSource yields the files at paths as letters named names.
+func fileSource(paths, names []string) *listSource {
+	return &listSource{names: names, open: func(i int) (io.ReadCloser, error) { return os.Open(paths[i]) }}
+}
+
+func (f *listSource) Next() (string, io.Reader, error) {
 	f.close()
-	if f.i >= len(f.docs) {
+	if f.i >= len(f.names) {
 		return "", nil, io.EOF
 	}
-	r, err := f.store.OpenDocument(f.ctx, f.docs[f.i])
+	r, err := f.open(f.i)
 	if err != nil {
 		return "", nil, err
 	}
@@ -624,7 +598,7 @@ func (f *storedSource) Next() (string, io.Reader, error) {
 	return name, r, nil
 }
 
-func (f *storedSource) close() {
+func (f *listSource) close() {
 	if f.cur != nil {
 		f.cur.Close()
 		f.cur = nil

@@ -223,11 +223,12 @@ func (b *Bulk) fire(ctx context.Context, sc *spool.Schedule, due, fired time.Tim
 		return errors.Join(err, derr, record(fmt.Sprintf("%s: run %d not registered: %v", what, r.ID, err)))
 	}
 	for start := 0; start < len(files); start += MaxBatchLetters {
-		src := &fileSource{}
+		var paths, names []string
 		for _, f := range files[start:min(start+MaxBatchLetters, len(files))] {
-			src.paths = append(src.paths, f.path)
-			src.names = append(src.names, f.name)
+			paths = append(paths, f.path)
+			names = append(names, f.name)
 		}
+		src := fileSource(paths, names)
 		letters, err := b.stageLetters(ctx, src, MaxBatchLetters, true)
 		src.close()
 		if err != nil {

@@ -311,31 +311,26 @@ func (s *Store) OpenDocument(ctx context.Context, d Document) (io.ReadSeekCloser
 		}
 		return f, nil
 	}
-	data, err := s.DocumentBytes(ctx, d)
+	var data []byte
+	err := s.rdb.QueryRowContext(ctx, `SELECT bytes FROM document_bytes WHERE job_id = ? AND seq = ?`, d.JobID, d.Seq).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("spool: read document %d/%d: %w", d.JobID, d.Seq, err)
 	}
 	return nopCloser{bytes.NewReader(data)}, nil
 }
 
-// DocumentBytes reads a whole stored document (inline or a file) into memory. Meant for the
-// small documents kept inline; OpenDocument streams a file instead.
+// DocumentBytes reads a whole stored document into memory. Meant for the small documents kept
+// inline (at most InlineMaxBytes); OpenDocument streams a file.
 func (s *Store) DocumentBytes(ctx context.Context, d Document) ([]byte, error) {
-	if !d.Available() {
-		return nil, fmt.Errorf("spool: read document %d/%d: %w (removed after the retention period)", d.JobID, d.Seq, ErrNotFound)
+	r, err := s.OpenDocument(ctx, d)
+	if err != nil {
+		return nil, err
 	}
-	if !d.Inline {
-		data, err := os.ReadFile(d.Path)
-		if err != nil {
-			return nil, fmt.Errorf("spool: read document %d/%d: %w", d.JobID, d.Seq, err)
-		}
-		return data, nil
-	}
-	var data []byte
-	err := s.rdb.QueryRowContext(ctx, `SELECT bytes FROM document_bytes WHERE job_id = ? AND seq = ?`, d.JobID, d.Seq).Scan(&data)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("spool: read document %d/%d: %w", d.JobID, d.Seq, ErrNotFound)
-	}
+	defer r.Close()
+	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("spool: read document %d/%d: %w", d.JobID, d.Seq, err)
 	}
