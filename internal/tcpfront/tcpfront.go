@@ -78,8 +78,12 @@ func (l Listener) Serve(ctx context.Context, ln net.Listener) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() { <-slots }()
-			l.Handle(ctx, nc)
+			func() {
+				defer func() { <-slots }()
+				l.Handle(ctx, nc)
+			}()
+			// The slot is free before Done says the connection ended: a test that waits on
+			// Done and then connects again must find room.
 			if l.Done != nil {
 				l.Done()
 			}
