@@ -9,6 +9,7 @@ package e2e
 import (
 	"bytes"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -513,7 +514,16 @@ func TestBulkUploadCutByCrashRegistersNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(docs) != 0 {
-		t.Fatalf("%d document files remain in the spool", len(docs))
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(g.spool, "spool.db")+"?_query_only=1&_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var inline int
+	if err := db.QueryRow(`SELECT count(*) FROM document_bytes`).Scan(&inline); err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) != 0 || inline != 0 {
+		t.Fatalf("%d document files and %d documents inside spool.db remain in the spool", len(docs), inline)
 	}
 }

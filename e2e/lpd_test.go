@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -737,10 +738,19 @@ func (g *feGateway) assertPrinted(t testing.TB, j *spool.Job, want []byte) {
 	}
 }
 
-// docFiles counts document files in the spool, staged or attached, finished or not.
+// docFiles counts the documents in the spool: files, staged or attached, finished or not, and
+// the small documents kept inside its database (read from spool.db, as an operator could).
 func (g *feGateway) docFiles(t testing.TB) int {
 	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(g.Spool, "spool.db")+"?_query_only=1&_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
 	n := 0
+	if err := db.QueryRow(`SELECT count(*) FROM document_bytes`).Scan(&n); err != nil {
+		t.Fatalf("count documents inside spool.db: %v", err)
+	}
 	for _, sub := range []string{"docs", "tmp"} {
 		es, err := os.ReadDir(filepath.Join(g.Spool, sub))
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -769,7 +779,7 @@ func (g *feGateway) assertNothingSpooled(t testing.TB, jobs, docs int) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Errorf("%d document files in the spool, want %d: a refused job left files behind", n, docs)
+			t.Errorf("%d documents in the spool, want %d: a refused job left something behind", n, docs)
 			return
 		}
 		time.Sleep(20 * time.Millisecond)

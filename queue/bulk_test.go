@@ -3,6 +3,7 @@ package queue
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -198,13 +199,23 @@ func (r *bulkRig) register(t *testing.T, name string, letters int, startAt time.
 	return run
 }
 
+// docCount counts the spool's documents: files under docs/ and those kept inside spool.db.
 func docCount(t *testing.T, dir string) int {
 	t.Helper()
 	es, err := os.ReadDir(filepath.Join(dir, "docs"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return len(es)
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "spool.db")+"?_query_only=1&_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var inline int
+	if err := db.QueryRow(`SELECT count(*) FROM document_bytes`).Scan(&inline); err != nil {
+		t.Fatal(err)
+	}
+	return len(es) + inline
 }
 
 func TestUploadLettersInOrderWithPageCounts(t *testing.T) {

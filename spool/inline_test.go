@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 )
@@ -92,5 +93,34 @@ func TestStageInlineLimits(t *testing.T) {
 	}
 	if held := s.inlineHeld.Load(); held != 0 {
 		t.Fatalf("refused documents hold %d bytes of the budget", held)
+	}
+}
+
+// TestFullDatabaseIsDiskFull: when the database cannot grow (here: SQLite's max_page_count, as
+// a full disk would), an inline document's submission fails with ErrDiskFull, and the jobs
+// accepted before are untouched.
+func TestFullDatabaseIsDiskFull(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openStore(t, Options{})
+	earlier := submit(t, s, letter(t, 2))
+	var pages int
+	if err := s.wdb.QueryRow(`PRAGMA page_count`).Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.wdb.Exec(fmt.Sprintf(`PRAGMA max_page_count = %d`, pages)); err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat([]byte("x"), 60<<10) // inline, and more pages than the database has left
+	_, err := s.Submit(ctx, NewJob{VirtualPrinter: "letters", Origin: "test"}, []*Staged{stage(t, s, big)})
+	if !errors.Is(err, ErrDiskFull) {
+		t.Fatalf("submission into a full database: err %v, want ErrDiskFull", err)
+	}
+	got, err := s.Job(ctx, earlier.ID)
+	if err != nil || got.State != StatePending || docSum(t, s, got.Documents[0]) != earlier.SHA256() {
+		t.Fatalf("earlier job after the refusal: %+v, %v", got, err)
+	}
+	if n, _ := s.CountJobs(ctx, JobFilter{}); n != 1 {
+		t.Fatalf("%d jobs stored, want only the earlier one", n)
 	}
 }

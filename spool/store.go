@@ -414,7 +414,7 @@ func (s *Store) commitBatch(batch []*writeReq) {
 	}
 	for i, r := range batch {
 		if len(batch) == 1 {
-			errs[i] = r.fn(tx)
+			errs[i] = diskFull(r.fn(tx))
 			break
 		}
 		if _, err := tx.Exec(`SAVEPOINT w`); err != nil {
@@ -422,7 +422,7 @@ func (s *Store) commitBatch(batch []*writeReq) {
 			continue
 		}
 		if err := r.fn(tx); err != nil {
-			errs[i] = err
+			errs[i] = diskFull(err)
 			if _, rerr := tx.Exec(`ROLLBACK TO w`); rerr != nil {
 				tx.Rollback()
 				fail(fmt.Errorf("spool: rollback to savepoint: %w (after %v)", rerr, err))
@@ -441,12 +441,23 @@ func (s *Store) commitBatch(batch []*writeReq) {
 		return
 	}
 	if err := tx.Commit(); err != nil {
-		fail(fmt.Errorf("spool: commit: %w", err))
+		fail(fmt.Errorf("spool: commit: %w", diskFull(err)))
 		return
 	}
 	for i, r := range batch {
 		r.done <- errs[i]
 	}
+}
+
+// diskFull marks SQLite's "database or disk is full" as ErrDiskFull: with small documents
+// inside the database, a full disk shows there first, and the front-ends answer it as they
+// answer a document that did not fit (API 507, IPP server-error-...).
+func diskFull(err error) error {
+	var se sqlite3.Error
+	if errors.As(err, &se) && se.Code == sqlite3.ErrFull {
+		return fmt.Errorf("%w: %v", ErrDiskFull, err)
+	}
+	return err
 }
 
 // syncFiles fsyncs the staged documents of a batch and the documents directory all at once, so
