@@ -239,15 +239,11 @@ func (b *Bulk) fire(ctx context.Context, sc *spool.Schedule, due, fired time.Tim
 			return abandon(err)
 		}
 	}
-	// The commit records the letters as seen and the firing as handled, atomically.
-	r, err = b.store.CommitRun(ctx, r.ID, spool.CommitOptions{Actor: sc.Owner, Fired: fired})
+	// The commit records the letters as seen, the firing as handled and its event, atomically.
+	msg := fmt.Sprintf("%s: run %d with %d letters from %s%s", what, r.ID, len(files), sc.Dir, note)
+	r, err = b.store.CommitRun(ctx, r.ID, spool.CommitOptions{Actor: sc.Owner, Fired: fired, FiredMessage: msg})
 	if err != nil {
 		return abandon(err)
-	}
-	msg := fmt.Sprintf("%s: run %d with %d letters from %s%s", what, r.ID, r.Letters, sc.Dir, note)
-	if err := b.store.RecordEvent(context.WithoutCancel(ctx), spool.Event{Kind: spool.EventSchedule, RunID: r.ID,
-		Actor: sc.Owner, Message: msg}); err != nil {
-		b.log.Warn("record schedule event", "err", err)
 	}
 	b.log.Info(msg, "schedule", sc.ID, "run", r.ID)
 	poke(b.wake)

@@ -341,6 +341,9 @@ type CommitOptions struct {
 	// schedule's last firing in the same commit, so a crash before it makes the firing count as
 	// missed (and fire again at start) rather than lost.
 	Fired time.Time
+	// FiredMessage, with Fired, is the schedule event recorded in the same commit, so whoever
+	// sees the run also sees why it was made.
+	FiredMessage string
 }
 
 // CommitRun ends an upload: in one transaction every letter becomes schedulable (pending), or
@@ -385,6 +388,12 @@ func (s *Store) CommitRun(ctx context.Context, runID int64, o CommitOptions) (*R
 			if !o.Fired.IsZero() {
 				if _, err := tx.Exec(`UPDATE run_schedules SET last_fired = ? WHERE id = ?`, o.Fired.UnixNano(), r.ScheduleID); err != nil {
 					return err
+				}
+				if o.FiredMessage != "" {
+					if err := insertEvent(tx, now, Event{Kind: EventSchedule, RunID: runID, Actor: o.Actor,
+						Message: o.FiredMessage}); err != nil {
+						return err
+					}
 				}
 			}
 		}
