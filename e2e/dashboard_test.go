@@ -99,6 +99,21 @@ func browser(t *testing.T) context.Context {
 }
 
 // waitJS polls a JavaScript expression in the page until it is true.
+// clickLive clicks the element sel. The dashboard replaces its live regions as events arrive,
+// so the node chromedp found can be gone before the click lands ("Could not find node", raised
+// before any mouse event is sent); then it looks the element up again, at most five times.
+func clickLive(ctx context.Context, sel string) error {
+	var err error
+	for range 5 {
+		err = chromedp.Run(ctx, chromedp.Click(sel, chromedp.ByQuery))
+		if err == nil || !strings.Contains(err.Error(), "Could not find node") {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return err
+}
+
 func waitJS(ctx context.Context, t *testing.T, what, expr string, timeout time.Duration) {
 	t.Helper()
 	if err := chromedp.Run(ctx, chromedp.Poll(expr, nil, chromedp.WithPollingTimeout(timeout))); err != nil {
@@ -213,8 +228,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 
 	// Drain demo-a with its button: the card says Drained, without a reload.
-	err = chromedp.Run(ctx, chromedp.Click(`button[data-key="drain-demo-a"]`, chromedp.ByQuery))
-	if err != nil {
+	if err := clickLive(ctx, `button[data-key="drain-demo-a"]`); err != nil {
 		t.Fatal(err)
 	}
 	waitJS(ctx, t, "demo-a drained on the page", `(function(){var c=document.querySelector('li[data-printer="demo-a"]');`+
@@ -252,9 +266,11 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.Navigate(g.Base+"/ui/runs"),
 		chromedp.WaitVisible(fmt.Sprintf(`button[data-key="pause-run-%d"]`, run.ID), chromedp.ByQuery),
 		chromedp.Evaluate(`window.__noReload = 'kept'`, nil),
-		chromedp.Click(fmt.Sprintf(`button[data-key="pause-run-%d"]`, run.ID), chromedp.ByQuery),
 	)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := clickLive(ctx, fmt.Sprintf(`button[data-key="pause-run-%d"]`, run.ID)); err != nil {
 		t.Fatal(err)
 	}
 	waitJS(ctx, t, "run paused on the page", fmt.Sprintf(`(function(){var r=document.querySelector('li[data-run="%d"]');`+
