@@ -40,9 +40,6 @@ type Staged struct {
 	store *Store
 }
 
-// inline reports whether the document goes (or went) into the database rather than a file.
-func (st *Staged) inline() bool { return st.inDB }
-
 // attachable reports whether the document still has its bytes (not discarded, not committed).
 func (st *Staged) attachable() bool { return st != nil && (st.abs != "" || st.data != nil) }
 
@@ -71,8 +68,8 @@ func stagedPaths(docs ...*Staged) []string {
 	return paths
 }
 
-// syncFile fsyncs the file at path.
-func syncFile(path string) error {
+// syncPath fsyncs the file or directory at path.
+func syncPath(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -81,8 +78,8 @@ func syncFile(path string) error {
 	return f.Sync()
 }
 
-// Inline reports whether the document is kept inside the database (no file of its own).
-func (st *Staged) Inline() bool { return st.inline() }
+// Inline reports whether the document goes (or went) into the database rather than a file.
+func (st *Staged) Inline() bool { return st.inDB }
 
 // Discard removes a staged document that will not be submitted. Safe to call twice and on a
 // document already attached to a job (then it does nothing).
@@ -260,15 +257,6 @@ func freeSpace(dir string) (uint64, error) {
 	return st.Bavail * uint64(st.Bsize), nil
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
 func randomID() (string, error) {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -301,36 +289,58 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 // OpenDocument opens the bytes of a stored document: its file, or for an inline document a
 // reader over the bytes read from the database. ErrNotFound when retention removed them.
 func (s *Store) OpenDocument(ctx context.Context, d Document) (io.ReadSeekCloser, error) {
-	if !d.Available() {
-		return nil, fmt.Errorf("spool: open document %d/%d: %w (removed after the retention period)", d.JobID, d.Seq, ErrNotFound)
-	}
-	if !d.Inline {
-		f, err := os.Open(d.Path)
+	if !d.Inline || !d.Available() {
+		f, err := s.openFile(d)
 		if err != nil {
-			return nil, fmt.Errorf("spool: open document %d/%d: %w", d.JobID, d.Seq, err)
+			return nil, err
 		}
 		return f, nil
 	}
-	var data []byte
-	err := s.rdb.QueryRowContext(ctx, `SELECT bytes FROM document_bytes WHERE job_id = ? AND seq = ?`, d.JobID, d.Seq).Scan(&data)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = ErrNotFound
-	}
+	data, err := s.inlineBytes(ctx, d)
 	if err != nil {
-		return nil, fmt.Errorf("spool: read document %d/%d: %w", d.JobID, d.Seq, err)
+		return nil, err
 	}
 	return nopCloser{bytes.NewReader(data)}, nil
 }
 
 // DocumentBytes reads a whole stored document into memory. Meant for the small documents kept
-// inline (at most InlineMaxBytes); OpenDocument streams a file.
+// inline (at most InlineMaxBytes), whose bytes it returns as the database gives them;
+// OpenDocument streams a file.
 func (s *Store) DocumentBytes(ctx context.Context, d Document) ([]byte, error) {
-	r, err := s.OpenDocument(ctx, d)
+	if d.Inline && d.Available() {
+		return s.inlineBytes(ctx, d)
+	}
+	f, err := s.openFile(d)
 	if err != nil {
 		return nil, err
 	}
-	defer r.Close()
-	data, err := io.ReadAll(r)
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("spool: read document %d/%d: %w", d.JobID, d.Seq, err)
+	}
+	return data, nil
+}
+
+// openFile opens a document kept in a file; ErrNotFound when retention removed it.
+func (s *Store) openFile(d Document) (*os.File, error) {
+	if !d.Available() {
+		return nil, fmt.Errorf("spool: open document %d/%d: %w (removed after the retention period)", d.JobID, d.Seq, ErrNotFound)
+	}
+	f, err := os.Open(d.Path)
+	if err != nil {
+		return nil, fmt.Errorf("spool: open document %d/%d: %w", d.JobID, d.Seq, err)
+	}
+	return f, nil
+}
+
+// inlineBytes reads an inline document's bytes from the database.
+func (s *Store) inlineBytes(ctx context.Context, d Document) ([]byte, error) {
+	var data []byte
+	err := s.rdb.QueryRowContext(ctx, `SELECT bytes FROM document_bytes WHERE job_id = ? AND seq = ?`, d.JobID, d.Seq).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
 	if err != nil {
 		return nil, fmt.Errorf("spool: read document %d/%d: %w", d.JobID, d.Seq, err)
 	}

@@ -88,8 +88,10 @@ func (s *Store) insertJob(ctx context.Context, nj NewJob, state State, docs []*S
 		if id, err = res.LastInsertId(); err != nil {
 			return err
 		}
+		w := &docWriter{tx: tx}
+		defer w.close()
 		for i, d := range docs {
-			if err := insertDocument(tx, id, i+1, d); err != nil {
+			if err := w.insert(id, i+1, d); err != nil {
 				return err
 			}
 		}
@@ -107,26 +109,54 @@ func (s *Store) insertJob(ctx context.Context, nj NewJob, state State, docs []*S
 	}
 	for i, d := range docs {
 		j.Documents = append(j.Documents, Document{JobID: id, Seq: i + 1, Name: d.Name, Format: d.Format,
-			Size: d.Size, SHA256: d.SHA256, Pages: d.Pages, PagesEstimated: d.PagesEstimated, Path: d.abs, Inline: d.inline()})
+			Size: d.Size, SHA256: d.SHA256, Pages: d.Pages, PagesEstimated: d.PagesEstimated, Path: d.abs, Inline: d.Inline()})
 		d.committed() // attached: Discard must no longer remove it
 	}
 	return j, nil
 }
 
-func insertDocument(tx *sql.Tx, jobID int64, seq int, d *Staged) error {
+// docWriter records staged documents in a transaction: the documents row and, for an inline
+// document, its bytes. Its statements are prepared on first use and kept for the transaction,
+// so a bulk batch of a thousand letters prepares them once.
+type docWriter struct {
+	tx         *sql.Tx
+	doc, bytes *sql.Stmt
+}
+
+func (w *docWriter) insert(jobID int64, seq int, d *Staged) error {
 	if !d.attachable() {
 		return ErrEmptyDocument
 	}
-	if _, err := tx.Exec(`INSERT INTO documents (job_id, seq, name, format, size, sha256, pages, pages_estimated, path, inline)
-		VALUES (?,?,?,?,?,?,?,?,?,?)`, jobID, seq, d.Name, d.Format, d.Size, d.SHA256, d.Pages, d.PagesEstimated, d.rel, d.inline()); err != nil {
+	var err error
+	if w.doc == nil {
+		if w.doc, err = w.tx.Prepare(`INSERT INTO documents (job_id, seq, name, format, size, sha256, pages,
+			pages_estimated, path, inline) VALUES (?,?,?,?,?,?,?,?,?,?)`); err != nil {
+			return err
+		}
+	}
+	if _, err := w.doc.Exec(jobID, seq, d.Name, d.Format, d.Size, d.SHA256, d.Pages, d.PagesEstimated, d.rel, d.Inline()); err != nil {
 		return err
 	}
-	if !d.inline() {
+	if !d.Inline() {
 		return nil
 	}
-	_, err := tx.Exec(`INSERT INTO document_bytes (job_id, seq, bytes) VALUES (?,?,?)`, jobID, seq, d.data)
+	if w.bytes == nil {
+		if w.bytes, err = w.tx.Prepare(`INSERT INTO document_bytes (job_id, seq, bytes) VALUES (?,?,?)`); err != nil {
+			return err
+		}
+	}
+	_, err = w.bytes.Exec(jobID, seq, d.data)
 	return err
 }
+
+func (w *docWriter) close() {
+	for _, st := range []*sql.Stmt{w.doc, w.bytes} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
 
 // AddDocument attaches one more document to a received job (IPP Send-Document). With last set
 // the job becomes pending (or held, when it was created held).
@@ -152,7 +182,9 @@ func (s *Store) AddDocument(ctx context.Context, jobID int64, doc *Staged, last 
 		if err := tx.QueryRow(`SELECT coalesce(max(seq), 0) + 1 FROM documents WHERE job_id = ?`, jobID).Scan(&seq); err != nil {
 			return err
 		}
-		if err := insertDocument(tx, jobID, seq, doc); err != nil {
+		w := &docWriter{tx: tx}
+		defer w.close()
+		if err := w.insert(jobID, seq, doc); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(`UPDATE jobs SET pages = pages + ?, pages_estimated = pages_estimated OR ?, updated = ? WHERE id = ?`,

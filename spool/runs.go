@@ -281,17 +281,8 @@ func insertLetters(tx *sql.Tx, now time.Time, r *Run, letters []NewLetter,
 		return 0, nil, err
 	}
 	defer ins.Close()
-	insDoc, err := tx.Prepare(`INSERT INTO documents (job_id, seq, name, format, size, sha256, pages,
-		pages_estimated, path, inline) VALUES (?,?,?,?,?,?,?,?,?,?)`)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer insDoc.Close()
-	insBytes, err := tx.Prepare(`INSERT INTO document_bytes (job_id, seq, bytes) VALUES (?,?,?)`)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer insBytes.Close()
+	docs := &docWriter{tx: tx}
+	defer docs.close()
 	insEv, err := tx.Prepare(`INSERT INTO events (at, kind, job_id, printer, run_id, from_state, to_state, actor, message)
 		VALUES (?,?,?,?,?,?,?,?,?)`)
 	if err != nil {
@@ -316,14 +307,8 @@ func insertLetters(tx *sql.Tx, now time.Time, r *Run, letters []NewLetter,
 		if err != nil {
 			return 0, nil, err
 		}
-		d := l.Doc
-		if _, err := insDoc.Exec(id, 1, d.Name, d.Format, d.Size, d.SHA256, d.Pages, d.PagesEstimated, d.rel, d.inline()); err != nil {
+		if err := docs.insert(id, 1, l.Doc); err != nil {
 			return 0, nil, err
-		}
-		if d.inline() {
-			if _, err := insBytes.Exec(id, 1, d.data); err != nil {
-				return 0, nil, err
-			}
 		}
 		if _, err := insEv.Exec(now.UnixNano(), EventJobState, id, "", r.ID, "", string(state), r.Owner, msg); err != nil {
 			return 0, nil, err

@@ -474,7 +474,7 @@ func (s *Store) syncFiles(batch []*writeReq) []*writeReq {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		dirErr = syncDir(s.docsDir)
+		dirErr = syncPath(s.docsDir)
 	}()
 	for i, r := range batch {
 		for _, path := range r.files {
@@ -483,7 +483,7 @@ func (s *Store) syncFiles(batch []*writeReq) []*writeReq {
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				if err := syncFile(path); err != nil {
+				if err := syncPath(path); err != nil {
 					if errors.Is(err, syscall.ENOSPC) {
 						err = fmt.Errorf("%w: %v", ErrDiskFull, err)
 					}
