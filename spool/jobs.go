@@ -157,7 +157,6 @@ func (w *docWriter) close() {
 	}
 }
 
-
 // AddDocument attaches one more document to a received job (IPP Send-Document). With last set
 // the job becomes pending (or held, when it was created held).
 func (s *Store) AddDocument(ctx context.Context, jobID int64, doc *Staged, last bool) (*Job, error) {
