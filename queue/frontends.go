@@ -91,11 +91,11 @@ func (a IPPService) VirtualPrinter(ctx context.Context, name string) (*ipp.Print
 
 // QueuedJobs implements ipp.Service.
 func (a IPPService) QueuedJobs(ctx context.Context, name string) (int, error) {
-	vi, err := a.VirtualState(name)
+	v, err := a.Virtual(name)
 	if err != nil {
 		return 0, ippErr(err)
 	}
-	return a.store.CountJobs(ctx, spool.JobFilter{VirtualPrinter: vi.Name, States: unfinished})
+	return a.store.CountJobs(ctx, spool.JobFilter{VirtualPrinter: v.Name, States: unfinished})
 }
 
 // Stage implements ipp.Service.
