@@ -9,7 +9,6 @@ package e2e
 import (
 	"bytes"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -26,6 +25,7 @@ import (
 	"github.com/printgate/printgate/document"
 	"github.com/printgate/printgate/queue"
 	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/spool/spooltest"
 	"github.com/printgate/printgate/ui"
 )
 
@@ -510,20 +510,7 @@ func TestBulkUploadCutByCrashRegistersNothing(t *testing.T) {
 	if err != nil || len(jobs) != 0 {
 		t.Fatalf("%d jobs of the cut run remain (%v)", len(jobs), err)
 	}
-	docs, err := os.ReadDir(filepath.Join(g.spool, "docs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(g.spool, "spool.db")+"?_query_only=1&_busy_timeout=5000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var inline int
-	if err := db.QueryRow(`SELECT count(*) FROM document_bytes`).Scan(&inline); err != nil {
-		t.Fatal(err)
-	}
-	if len(docs) != 0 || inline != 0 {
-		t.Fatalf("%d document files and %d documents inside spool.db remain in the spool", len(docs), inline)
+	if n := spooltest.Documents(t, g.spool); n != 0 {
+		t.Fatalf("%d documents remain in the spool", n)
 	}
 }

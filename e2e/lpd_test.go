@@ -10,9 +10,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -30,6 +28,7 @@ import (
 	"github.com/printgate/printgate/e2e/peer"
 	"github.com/printgate/printgate/lpd"
 	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/spool/spooltest"
 	"github.com/printgate/printgate/ui"
 )
 
@@ -273,7 +272,7 @@ func TestLPDRefusesMalformedTruncatedOversizeAndKeepsServing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			jobs, docs, mark := len(g.jobIDs(t)), g.docFiles(t), g.logSize()
+			jobs, docs, mark := len(g.jobIDs(t)), spooltest.Documents(t, g.Spool), g.logSize()
 			c := dialFELPD(t, g.LPDAddr)
 			ack, err := tt.talk(c)
 			c.close()
@@ -291,7 +290,7 @@ func TestLPDRefusesMalformedTruncatedOversizeAndKeepsServing(t *testing.T) {
 
 	// A client that hangs up mid data file gets no answer; it must leave nothing behind.
 	t.Run("connection cut mid data file", func(t *testing.T) {
-		jobs, docs := len(g.jobIDs(t)), g.docFiles(t)
+		jobs, docs := len(g.jobIDs(t)), spooltest.Documents(t, g.Spool)
 		mark := g.logSize()
 		c := dialFELPD(t, g.LPDAddr)
 		if err := c.expectOK("\x02letters\n", fmt.Sprintf("\x03%d dfA001localhost\n", len(letter))); err != nil {
@@ -328,7 +327,7 @@ func TestLPDRefusesMalformedTruncatedOversizeAndKeepsServing(t *testing.T) {
 
 	// A client stalled mid-transfer must not keep others out.
 	t.Run("stalled client does not block others", func(t *testing.T) {
-		jobs, docs := len(g.jobIDs(t)), g.docFiles(t)
+		jobs, docs := len(g.jobIDs(t)), spooltest.Documents(t, g.Spool)
 		c := dialFELPD(t, g.LPDAddr)
 		cf := control("stalled")
 		if err := c.expectOK("\x02letters\n", fmt.Sprintf("\x02%d cfA001localhost\n", len(cf)), string(cf)+"\x00",
@@ -738,35 +737,8 @@ func (g *feGateway) assertPrinted(t testing.TB, j *spool.Job, want []byte) {
 	}
 }
 
-// docFiles counts the documents in the spool: files, staged or attached, finished or not, and
-// the small documents kept inside its database (read from spool.db, as an operator could).
-func (g *feGateway) docFiles(t testing.TB) int {
-	t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(g.Spool, "spool.db")+"?_query_only=1&_busy_timeout=5000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	n := 0
-	if err := db.QueryRow(`SELECT count(*) FROM document_bytes`).Scan(&n); err != nil {
-		t.Fatalf("count documents inside spool.db: %v", err)
-	}
-	for _, sub := range []string{"docs", "tmp"} {
-		es, err := os.ReadDir(filepath.Join(g.Spool, sub))
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			t.Fatal(err)
-		}
-		for _, e := range es {
-			if e.Type().IsRegular() {
-				n++
-			}
-		}
-	}
-	return n
-}
-
 // assertNothingSpooled checks the job count is jobs and, within a few seconds (a refused job's
-// staged files are removed as its connection handler unwinds), the spool holds docs files.
+// staged files are removed as its connection handler unwinds), the spool holds docs documents.
 func (g *feGateway) assertNothingSpooled(t testing.TB, jobs, docs int) {
 	t.Helper()
 	if n := len(g.jobIDs(t)); n != jobs {
@@ -774,7 +746,7 @@ func (g *feGateway) assertNothingSpooled(t testing.TB, jobs, docs int) {
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		n := g.docFiles(t)
+		n := spooltest.Documents(t, g.Spool)
 		if n == docs {
 			return
 		}

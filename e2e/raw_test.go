@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/raw"
+	"github.com/printgate/printgate/spool/spooltest"
 )
 
 // feNetcatPath is Debian's netcat-openbsd, whose -N half-closes after the input ends and then
@@ -134,7 +135,7 @@ func TestRawEmptyOversizeAndResetConnectionsSpoolNothing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			jobs, docs, mark := len(g.jobIDs(t)), g.docFiles(t), g.logSize()
+			jobs, docs, mark := len(g.jobIDs(t)), spooltest.Documents(t, g.Spool), g.logSize()
 			tt.send(t)
 			g.waitLog(t, mark, tt.logLine, 10*time.Second)
 			g.assertNothingSpooled(t, jobs, docs)
@@ -162,7 +163,7 @@ func TestRawEmptyOversizeAndResetConnectionsSpoolNothing(t *testing.T) {
 
 	// A client that connects and sends nothing more must not keep the port from others.
 	t.Run("stalled client does not block others", func(t *testing.T) {
-		jobs, docs := len(g.jobIDs(t)), g.docFiles(t)
+		jobs, docs := len(g.jobIDs(t)), spooltest.Documents(t, g.Spool)
 		nc := feDial(t, g.RawAddr)
 		if _, err := nc.Write(letter[:100]); err != nil {
 			t.Fatal(err)

@@ -3,12 +3,10 @@ package queue
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -19,6 +17,7 @@ import (
 	"github.com/printgate/printgate/document"
 	"github.com/printgate/printgate/printers"
 	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/spool/spooltest"
 )
 
 // bulkClock is an injectable clock shared by the store, the scheduler and the bulk service.
@@ -199,25 +198,6 @@ func (r *bulkRig) register(t *testing.T, name string, letters int, startAt time.
 	return run
 }
 
-// docCount counts the spool's documents: files under docs/ and those kept inside spool.db.
-func docCount(t *testing.T, dir string) int {
-	t.Helper()
-	es, err := os.ReadDir(filepath.Join(dir, "docs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "spool.db")+"?_query_only=1&_busy_timeout=5000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var inline int
-	if err := db.QueryRow(`SELECT count(*) FROM document_bytes`).Scan(&inline); err != nil {
-		t.Fatal(err)
-	}
-	return len(es) + inline
-}
-
 func TestUploadLettersInOrderWithPageCounts(t *testing.T) {
 	t.Parallel()
 	r := newBulkRig(t, t.TempDir(), nil)
@@ -257,7 +237,7 @@ func TestUploadRefusesBadLetterAndLeavesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := docCount(t, dir)
+	before := spooltest.Documents(t, dir)
 	for _, tc := range []struct {
 		name string
 		doc  []byte
@@ -271,7 +251,7 @@ func TestUploadRefusesBadLetterAndLeavesNothing(t *testing.T) {
 		if !errors.Is(err, ErrBadLetter) || !strings.Contains(err.Error(), tc.name) {
 			t.Fatalf("%s: UploadLetters = %v, want ErrBadLetter naming the letter", tc.name, err)
 		}
-		if n := docCount(t, dir); n != before {
+		if n := spooltest.Documents(t, dir); n != before {
 			t.Fatalf("%s: %d documents left in the spool after a refused batch (before: %d)", tc.name, n, before)
 		}
 	}
@@ -282,7 +262,7 @@ func TestUploadRefusesBadLetterAndLeavesNothing(t *testing.T) {
 	if _, err := r.bulk.UploadLetters(ctx, run.ID, 1, bulkLetters(1, MaxBatchLetters+1)); !errors.Is(err, ErrBatchTooLarge) {
 		t.Fatalf("oversized batch: %v", err)
 	}
-	if n := docCount(t, dir); n != before {
+	if n := spooltest.Documents(t, dir); n != before {
 		t.Fatalf("%d documents left after the oversized batch", n)
 	}
 	// A batch that does not continue the run is refused before staging anything.

@@ -161,16 +161,6 @@ func docSum(t testing.TB, s *Store, d Document) string {
 	return sum(b)
 }
 
-// storedDocuments counts document files under docs/ plus documents kept in the database.
-func storedDocuments(t testing.TB, s *Store) int {
-	t.Helper()
-	var rows int
-	if err := s.rdb.QueryRow(`SELECT count(*) FROM document_bytes`).Scan(&rows); err != nil {
-		t.Fatal(err)
-	}
-	return len(dirNames(t, s.docsDir)) + rows
-}
-
 // fileSum is the sha256 of the file at path.
 func fileSum(t testing.TB, path string) string {
 	t.Helper()

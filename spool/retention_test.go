@@ -6,6 +6,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/printgate/printgate/spool/spooltest"
 )
 
 // TestRetention: documents of jobs finished longer ago than the retention are deleted, their
@@ -94,7 +96,7 @@ func testRetention(t *testing.T, inlineMax int64) {
 	if n, err := s.Retention(ctx); err != nil || n != 0 {
 		t.Fatalf("third pass removed %d (%v), want nothing", n, err)
 	}
-	if n := storedDocuments(t, s); n != 3 {
+	if n := spooltest.Documents(t, s.opts.Dir); n != 3 {
 		t.Errorf("%d documents stored, want the pending, printing and held jobs' ones", n)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"sync/atomic"
 	"testing"
+
+	"github.com/printgate/printgate/spool/spooltest"
 )
 
 // failingReader yields n bytes of data, then err: a client that went away mid-upload.
@@ -79,7 +81,7 @@ func TestStageRefusals(t *testing.T) {
 			if tmp := dirNames(t, s.tmpDir); len(tmp) != 0 {
 				t.Errorf("tmp/ after refusal: %v", tmp)
 			}
-			if n := storedDocuments(t, s); n != 1 {
+			if n := spooltest.Documents(t, s.opts.Dir); n != 1 {
 				t.Errorf("%d documents stored after refusal, want only the earlier job's", n)
 			}
 			if n, _ := s.CountJobs(ctx, JobFilter{}); n != 1 {

@@ -22,7 +22,7 @@ import (
 	"syscall"
 	"time"
 
-	sqlite3 "github.com/mattn/go-sqlite3" // the SQLite driver; only this package imports it
+	sqlite3 "github.com/mattn/go-sqlite3" // the SQLite driver; only this package (and its test helper spooltest) imports it
 )
 
 //go:embed migrations/*.sql

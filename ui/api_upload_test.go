@@ -29,6 +29,7 @@ import (
 	"github.com/printgate/printgate/printers"
 	"github.com/printgate/printgate/queue"
 	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/spool/spooltest"
 )
 
 // operatorAuth treats every caller as the operator "tester".
@@ -123,8 +124,8 @@ func (u *uploadServer) submit(t *testing.T, body []byte) (int, map[string]any) {
 	return resp.StatusCode, out
 }
 
-// checkNothingStored: tmp/ is empty, docs/ holds at most the earlier job's document (none
-// when the spool keeps it inline), and the earlier job is intact, bytes included.
+// checkNothingStored: the spool holds the earlier job's document and nothing else (no file in
+// tmp/ or docs/, no row inside spool.db), and the earlier job is intact, bytes included.
 func (u *uploadServer) checkNothingStored(t *testing.T, earlier int64, earlierDoc []byte) {
 	t.Helper()
 	ej, err := u.store.Job(context.Background(), earlier)
@@ -134,18 +135,8 @@ func (u *uploadServer) checkNothingStored(t *testing.T, earlier int64, earlierDo
 	if b, err := u.store.DocumentBytes(context.Background(), ej.Documents[0]); err != nil || !bytes.Equal(b, earlierDoc) {
 		t.Errorf("earlier job's document: %d bytes read back (%v), want the %d uploaded", len(b), err, len(earlierDoc))
 	}
-	for _, sub := range []string{"tmp", "docs"} {
-		es, err := os.ReadDir(filepath.Join(u.dir, sub))
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := 0
-		if sub == "docs" && !ej.Documents[0].Inline {
-			want = 1
-		}
-		if len(es) != want {
-			t.Errorf("%s/ holds %d files, want %d", sub, len(es), want)
-		}
+	if n := spooltest.Documents(t, u.dir); n != 1 {
+		t.Errorf("the spool holds %d documents, want only the earlier job's", n)
 	}
 	if n, _ := u.store.CountJobs(context.Background(), spool.JobFilter{}); n != 1 {
 		t.Errorf("%d jobs stored, want only the earlier one", n)
