@@ -293,21 +293,37 @@ func opWaitBusy(t *testing.T, g *gateway, eve *peer.IPPEve, printing string, wai
 	}
 }
 
+// opBusyEve is the scene the drain and move tests start from: an ippeveprinter "eve" (60 ppm)
+// printing job a (4 pages, 4 s) while job b (1 page) waits for it, answered busy, and a file
+// printer "spare" (600 ppm), drained so that everything went to eve.
+type opBusyEve struct {
+	g        *gateway
+	eve      *peer.IPPEve
+	spareDir string
+	letter1  string // b's document
+	a, b     int64
+}
+
+func startOpBusyEve(t *testing.T, nameA, nameB string) opBusyEve {
+	t.Helper()
+	eve := peer.StartIPPEvePrinter(t, peer.IPPEveOptions{Name: "eve", PPM: 60})
+	spare, spareDir := opFilePrinter(t, "spare", 600)
+	g := startOpGateway(t, []opPrinter{{name: "eve", uri: eve.URI(), ppm: 60}, spare}, "")
+	letter1, letter4 := repoFile(t, "testdata/letter-1p.pdf"), repoFile(t, "testdata/letter-4p.pdf")
+	opDrain(t, g, "drain", "spare")
+	a := opSubmit(t, g, nameA, letter4)
+	b := opSubmit(t, g, nameB, letter1)
+	opWaitBusy(t, g, eve, nameA, b)
+	return opBusyEve{g: g, eve: eve, spareDir: spareDir, letter1: letter1, a: a, b: b}
+}
+
 // TestOperatorDrainResume: a drained printer gets nothing new; the job waiting for it (an
 // ippeveprinter answering server-error-busy while it prints another) moves to the other printer
 // at once; the job it is printing finishes there; resumed, it prints again.
 func TestOperatorDrainResume(t *testing.T) {
 	t.Parallel()
-	eve := peer.StartIPPEvePrinter(t, peer.IPPEveOptions{Name: "eve", PPM: 60})
-	spare, spareDir := opFilePrinter(t, "spare", 600)
-	g := startOpGateway(t, []opPrinter{{name: "eve", uri: eve.URI(), ppm: 60}, spare}, "")
-	letter1, letter4 := repoFile(t, "testdata/letter-1p.pdf"), repoFile(t, "testdata/letter-4p.pdf")
-
-	// Everything to eve: A prints (4 pages, 4 s), B waits for it, answered busy.
-	opDrain(t, g, "drain", "spare")
-	a := opSubmit(t, g, "drain-A", letter4)
-	b := opSubmit(t, g, "drain-B", letter1)
-	opWaitBusy(t, g, eve, "drain-A", b)
+	sc := startOpBusyEve(t, "drain-A", "drain-B")
+	g, eve, spareDir, letter1, a, b := sc.g, sc.eve, sc.spareDir, sc.letter1, sc.a, sc.b
 
 	opDrain(t, g, "resume", "spare")
 	opDrain(t, g, "drain", "eve")
@@ -579,15 +595,8 @@ func TestOperatorMovePending(t *testing.T) {
 // a file printer and prints there; the job the ippeveprinter is printing cannot move.
 func TestOperatorMoveAssigned(t *testing.T) {
 	t.Parallel()
-	eve := peer.StartIPPEvePrinter(t, peer.IPPEveOptions{Name: "eve", PPM: 60})
-	spare, spareDir := opFilePrinter(t, "spare", 600)
-	g := startOpGateway(t, []opPrinter{{name: "eve", uri: eve.URI(), ppm: 60}, spare}, "")
-	letter1, letter4 := repoFile(t, "testdata/letter-1p.pdf"), repoFile(t, "testdata/letter-4p.pdf")
-
-	opDrain(t, g, "drain", "spare")
-	a := opSubmit(t, g, "busy-A", letter4)
-	b := opSubmit(t, g, "waiting-B", letter1)
-	opWaitBusy(t, g, eve, "busy-A", b)
+	sc := startOpBusyEve(t, "busy-A", "waiting-B")
+	g, eve, spareDir, letter1, a, b := sc.g, sc.eve, sc.spareDir, sc.letter1, sc.a, sc.b
 
 	// B's first hand-over to eve may still be on the wire, when the gateway cannot know whether
 	// eve took it and refuses the move; it answers busy within milliseconds, then B can move.
