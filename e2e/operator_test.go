@@ -385,14 +385,20 @@ func TestOperatorDrainResume(t *testing.T) {
 	}
 }
 
+// startOpTwoFilePrinters runs a gateway over two file printers "pa" and "pb" (300 ppm) and
+// returns it with their output directories by name.
+func startOpTwoFilePrinters(t *testing.T) (*gateway, map[string]string) {
+	t.Helper()
+	pa, dirA := opFilePrinter(t, "pa", 300)
+	pb, dirB := opFilePrinter(t, "pb", 300)
+	return startOpGateway(t, []opPrinter{pa, pb}, ""), map[string]string{"pa": dirA, "pb": dirB}
+}
+
 // TestOperatorCancel: a pending job canceled by the operator ends canceled and never reaches a
 // printer, while the job behind it prints; canceling it again is refused.
 func TestOperatorCancel(t *testing.T) {
 	t.Parallel()
-	pa, dirA := opFilePrinter(t, "pa", 300)
-	pb, dirB := opFilePrinter(t, "pb", 300)
-	g := startOpGateway(t, []opPrinter{pa, pb}, "")
-	dirs := map[string]string{"pa": dirA, "pb": dirB}
+	g, dirs := startOpTwoFilePrinters(t)
 	letter := repoFile(t, "testdata/letter-2p.pdf")
 
 	opDrain(t, g, "drain", "pa", "pb")
@@ -425,10 +431,7 @@ func TestOperatorCancel(t *testing.T) {
 // it prints.
 func TestOperatorHoldRelease(t *testing.T) {
 	t.Parallel()
-	pa, dirA := opFilePrinter(t, "pa", 300)
-	pb, dirB := opFilePrinter(t, "pb", 300)
-	g := startOpGateway(t, []opPrinter{pa, pb}, "")
-	dirs := map[string]string{"pa": dirA, "pb": dirB}
+	g, dirs := startOpTwoFilePrinters(t)
 	letter := repoFile(t, "testdata/letter-3p.pdf")
 
 	opDrain(t, g, "drain", "pa", "pb")
