@@ -67,24 +67,23 @@ virtual_printers:
 `, listen, spoolDir, outA, outB)
 	}})
 
-	accepted := map[int64]acceptedJob{}
+	transport := &http.Transport{MaxIdleConnsPerHost: crashSubmitters}
+	defer transport.CloseIdleConnections()
+	client := &http.Client{Transport: transport, Timeout: 10 * time.Second}
 	started := time.Now()
-	for round := range crashRounds {
-		if round > 0 {
-			g.Start()
+	accepted := killRounds(t, g, crashRounds, crashSubmitters, func() time.Duration {
+		return time.Duration(100+rng.IntN(600)) * time.Millisecond
+	}, func(ctx context.Context, round, c, i int) (acceptedJob, bool) {
+		doc := append(bytes.Clone(base), fmt.Sprintf("%% round %d client %d letter %d\n", round, c, i)...)
+		id, sum, ok := postJob(ctx, client, g.Base, doc, fmt.Sprintf("r%d-c%d-%d", round, c, i))
+		if !ok {
+			return acceptedJob{}, false // refused or cut off by the kill: not accepted
 		}
-		checkAccepted(t, g, accepted, fmt.Sprintf("after restart %d", round))
-		got := submitUntilKilled(t, g, round, base, time.Duration(100+rng.IntN(600))*time.Millisecond)
-		for _, a := range got {
-			if _, dup := accepted[a.id]; dup {
-				t.Fatalf("job id %d accepted twice (rounds %d and %d)", a.id, accepted[a.id].round, a.round)
-			}
-			accepted[a.id] = a
+		if sum != sha256Hex(doc) {
+			t.Errorf("job %d: gateway recorded sha256 %s for a document with %s", id, sum, sha256Hex(doc))
 		}
-		t.Logf("round %d: %d jobs accepted before SIGKILL (%d in total)", round, len(got), len(accepted))
-	}
-	g.Start()
-	checkAccepted(t, g, accepted, "after the last restart")
+		return acceptedJob{id: id, sha256: sha256Hex(doc), round: round}, true
+	})
 	if len(accepted) < crashRounds {
 		t.Fatalf("only %d jobs accepted in %d rounds: the test did not exercise the gateway", len(accepted), crashRounds)
 	}
@@ -156,33 +155,57 @@ func checkAccepted(t *testing.T, g *gateway, accepted map[int64]acceptedJob, whe
 	}
 }
 
-// submitUntilKilled runs crashSubmitters clients posting unique letters to the gateway, kills
-// the gateway with SIGKILL after d, and returns the jobs whose submission got a 201.
-func submitUntilKilled(t *testing.T, g *gateway, round int, letter []byte, d time.Duration) []acceptedJob {
+// killRounds is the crash tests' loop: rounds times, clients goroutines call send in a loop
+// (send builds a unique letter, submits it and says whether the gateway acknowledged it) until
+// the gateway is killed with SIGKILL after wait(); then the gateway restarts, and every job
+// acknowledged so far must be there with its sha256 (checkAccepted). It returns every
+// acknowledged job, the gateway running.
+func killRounds(t *testing.T, g *gateway, rounds, clients int, wait func() time.Duration,
+	send func(ctx context.Context, round, client, i int) (acceptedJob, bool)) map[int64]acceptedJob {
 	t.Helper()
+	accepted := map[int64]acceptedJob{}
+	for round := range rounds {
+		if round > 0 {
+			g.Start()
+		}
+		checkAccepted(t, g, accepted, fmt.Sprintf("after restart %d", round))
+		got := sendUntilKilled(g, round, clients, wait(), send)
+		for _, a := range got {
+			if prev, dup := accepted[a.id]; dup {
+				t.Fatalf("job id %d acknowledged twice (rounds %d and %d)", a.id, prev.round, a.round)
+			}
+			accepted[a.id] = a
+		}
+		t.Logf("round %d: %d jobs acknowledged before SIGKILL (%d in total)", round, len(got), len(accepted))
+	}
+	g.Start()
+	checkAccepted(t, g, accepted, "after the last restart")
+	return accepted
+}
+
+// sendUntilKilled runs clients goroutines calling send until the gateway is killed after d, and
+// returns what they were acknowledged.
+func sendUntilKilled(g *gateway, round, clients int, d time.Duration,
+	send func(ctx context.Context, round, client, i int) (acceptedJob, bool)) []acceptedJob {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	transport := &http.Transport{MaxIdleConnsPerHost: crashSubmitters}
-	defer transport.CloseIdleConnections()
-	client := &http.Client{Transport: transport, Timeout: 10 * time.Second}
 	var mu sync.Mutex
 	var got []acceptedJob
 	var wg sync.WaitGroup
-	for c := range crashSubmitters {
+	for c := range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := 0; ctx.Err() == nil; i++ {
-				doc := append(bytes.Clone(letter), fmt.Sprintf("%% round %d client %d letter %d\n", round, c, i)...)
-				id, sum, ok := postJob(ctx, client, g.Base, doc, fmt.Sprintf("r%d-c%d-%d", round, c, i))
+				a, ok := send(ctx, round, c, i)
 				if !ok {
-					continue // refused or cut off by the kill: not accepted, nothing to check
-				}
-				if sum != sha256Hex(doc) {
-					t.Errorf("job %d: gateway recorded sha256 %s for a document with %s", id, sum, sha256Hex(doc))
+					if ctx.Err() == nil {
+						time.Sleep(5 * time.Millisecond) // the gateway may be gone; don't spin until the round ends
+					}
+					continue
 				}
 				mu.Lock()
-				got = append(got, acceptedJob{id: id, sha256: sha256Hex(doc), round: round})
+				got = append(got, a)
 				mu.Unlock()
 			}
 		}()
@@ -203,9 +226,6 @@ func postJob(ctx context.Context, c *http.Client, base string, doc []byte, name 
 	req.Header.Set("Content-Type", "application/pdf")
 	resp, err := c.Do(req)
 	if err != nil {
-		if ctx.Err() == nil {
-			time.Sleep(5 * time.Millisecond) // the gateway is gone; don't spin until the round ends
-		}
 		return 0, "", false
 	}
 	defer resp.Body.Close()

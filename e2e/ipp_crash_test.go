@@ -12,7 +12,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -40,23 +39,29 @@ func TestIPPCrashNeverLosesAcknowledgedPrintJobs(t *testing.T) {
 	// when the kill comes.
 	g := startGateway(t, gatewayOptions{Config: ippFileConfig(6000)})
 
-	accepted := map[int64]acceptedJob{}
-	for round := range ippCrashRounds {
-		if round > 0 {
-			g.Start()
-		}
-		checkAccepted(t, g, accepted, fmt.Sprintf("after restart %d", round))
-		got := printJobsUntilKilled(t, g, round, base, time.Duration(150+rng.IntN(600))*time.Millisecond)
-		for _, a := range got {
-			if prev, dup := accepted[a.id]; dup {
-				t.Fatalf("job id %d acknowledged twice (rounds %d and %d)", a.id, prev.round, a.round)
-			}
-			accepted[a.id] = a
-		}
-		t.Logf("round %d: %d Print-Jobs acknowledged before SIGKILL (%d in total)", round, len(got), len(accepted))
+	transport := &http.Transport{MaxIdleConnsPerHost: ippCrashClients}
+	defer transport.CloseIdleConnections()
+	client, err := ipp.NewClient(ippURI(g, "letters"), ipp.ClientOptions{HTTPClient: &http.Client{Transport: transport},
+		UserName: "crash-client"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	g.Start()
-	checkAccepted(t, g, accepted, "after the last restart")
+	accepted := killRounds(t, g, ippCrashRounds, ippCrashClients, func() time.Duration {
+		return time.Duration(150+rng.IntN(600)) * time.Millisecond
+	}, func(ctx context.Context, round, c, i int) (acceptedJob, bool) {
+		// A PDF comment after %%EOF makes each document unique and still a PDF.
+		doc := append(bytes.Clone(base), fmt.Sprintf("%% ipp round %d client %d letter %d\n", round, c, i)...)
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		st, err := client.PrintJob(rctx, ipp.JobRequest{Name: fmt.Sprintf("r%d-c%d-%d", round, c, i)},
+			ipp.Document{Reader: bytes.NewReader(doc), Size: int64(len(doc)), Format: "application/pdf", Name: "letter.pdf"})
+		if err != nil || st.ID <= 0 {
+			// Refused, or cut off by the kill before the status arrived: the client was told
+			// nothing, so nothing is owed to it.
+			return acceptedJob{}, false
+		}
+		return acceptedJob{id: int64(st.ID), sha256: sha256Hex(doc), round: round}, true
+	})
 	if len(accepted) < 2*ippCrashRounds {
 		t.Fatalf("only %d Print-Jobs acknowledged in %d rounds: the test did not exercise the gateway", len(accepted), ippCrashRounds)
 	}
@@ -85,53 +90,4 @@ func TestIPPCrashNeverLosesAcknowledgedPrintJobs(t *testing.T) {
 			}
 		}
 	}
-}
-
-// printJobsUntilKilled runs ippCrashClients IPP clients sending unique letters with Print-Job,
-// kills the gateway with SIGKILL after d, and returns the jobs whose Print-Job got a
-// successful status (with the job-id the client was told).
-func printJobsUntilKilled(t *testing.T, g *gateway, round int, letter []byte, d time.Duration) []acceptedJob {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	transport := &http.Transport{MaxIdleConnsPerHost: ippCrashClients}
-	defer transport.CloseIdleConnections()
-	client, err := ipp.NewClient(ippURI(g, "letters"), ipp.ClientOptions{HTTPClient: &http.Client{Transport: transport},
-		UserName: "crash-client"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var got []acceptedJob
-	var wg sync.WaitGroup
-	for c := range ippCrashClients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ctx.Err() == nil; i++ {
-				// A PDF comment after %%EOF makes each document unique and still a PDF.
-				doc := append(bytes.Clone(letter), fmt.Sprintf("%% ipp round %d client %d letter %d\n", round, c, i)...)
-				rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
-				st, err := client.PrintJob(rctx, ipp.JobRequest{Name: fmt.Sprintf("r%d-c%d-%d", round, c, i)},
-					ipp.Document{Reader: bytes.NewReader(doc), Size: int64(len(doc)), Format: "application/pdf", Name: "letter.pdf"})
-				rcancel()
-				if err != nil || st.ID <= 0 {
-					// Refused, or cut off by the kill before the status arrived: the client
-					// was told nothing, so nothing is owed to it.
-					if ctx.Err() == nil {
-						time.Sleep(5 * time.Millisecond)
-					}
-					continue
-				}
-				mu.Lock()
-				got = append(got, acceptedJob{id: int64(st.ID), sha256: sha256Hex(doc), round: round})
-				mu.Unlock()
-			}
-		}()
-	}
-	time.Sleep(d)
-	g.Kill()
-	cancel()
-	wg.Wait()
-	return got
 }
