@@ -6,21 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/printgate/printgate/internal/fakeclock"
 )
-
-type fileClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fileClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
 
 // TestFileDeliveries: every Send leaves the document byte for byte under its job's name, and a
 // second delivery of the same job is a second file, never an overwrite, so a duplicate print
@@ -72,12 +62,12 @@ func TestFileDeliveries(t *testing.T) {
 // TestFileSimulatedSpeed: with a ppm the engine prints one job after another at that speed.
 func TestFileSimulatedSpeed(t *testing.T) {
 	t.Parallel()
-	clk := &fileClock{t: time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)}
+	clk := fakeclock.New(time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC))
 	src := filepath.Join(t.TempDir(), "doc")
 	if err := os.WriteFile(src, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewFile("f", t.TempDir(), 60, clk.now)
+	p, err := NewFile("f", t.TempDir(), 60, clk.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,10 +79,10 @@ func TestFileSimulatedSpeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := r1.FinishAt.Sub(clk.now()); got != 30*time.Second {
+	if got := r1.FinishAt.Sub(clk.Now()); got != 30*time.Second {
 		t.Errorf("30 pages at 60 ppm finish after %v", got)
 	}
-	if got := r2.FinishAt.Sub(clk.now()); got != 36*time.Second {
+	if got := r2.FinishAt.Sub(clk.Now()); got != 36*time.Second {
 		t.Errorf("the next 6 pages finish after %v, want 36s (queued behind the first)", got)
 	}
 	st, err := p.Probe(context.Background())

@@ -15,28 +15,11 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/document"
+	"github.com/printgate/printgate/internal/fakeclock"
 	"github.com/printgate/printgate/printers"
 	"github.com/printgate/printgate/spool"
 	"github.com/printgate/printgate/spool/spooltest"
 )
-
-// bulkClock is an injectable clock shared by the store, the scheduler and the bulk service.
-type bulkClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *bulkClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *bulkClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
 
 // bulkPDF is a PDF of pages pages whose content says label, so letters differ by content.
 func bulkPDF(label string, pages int) []byte {
@@ -98,12 +81,12 @@ type bulkRig struct {
 	sched *Scheduler
 	bulk  *Bulk
 	dir   string
-	clock *bulkClock
+	clock *fakeclock.Clock
 }
 
 // newBulkRig builds a store, a scheduler over three simulated file printers and the bulk
 // service. clock may be nil (real time).
-func newBulkRig(t *testing.T, dir string, clock *bulkClock) *bulkRig {
+func newBulkRig(t *testing.T, dir string, clock *fakeclock.Clock) *bulkRig {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	now := time.Now
@@ -324,7 +307,7 @@ func TestRunPrintsInSequenceAndCompletes(t *testing.T) {
 func TestScheduledRunStartsAtItsTime(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clock := &bulkClock{t: time.Date(2026, 12, 1, 1, 0, 0, 0, time.Local)}
+	clock := fakeclock.New(time.Date(2026, 12, 1, 1, 0, 0, 0, time.Local))
 	r := newBulkRig(t, t.TempDir(), clock)
 	run := r.register(t, "night", 5, time.Date(2026, 12, 1, 2, 0, 0, 0, time.Local))
 	if run.State != spool.RunScheduled {

@@ -7,36 +7,17 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/printgate/printgate/internal/fakeclock"
 	"github.com/printgate/printgate/printers"
 	"github.com/printgate/printgate/spool"
 )
 
-// sweepClock is a settable clock shared by the spool (job timestamps) and the scheduler (the
-// sweep's "now").
-type sweepClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *sweepClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *sweepClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 // newSweepRig is a store and a scheduler (not running: the test calls the sweep's pass) on one
 // injected clock.
-func newSweepRig(t *testing.T, clock *sweepClock) (*spool.Store, *Scheduler) {
+func newSweepRig(t *testing.T, clock *fakeclock.Clock) (*spool.Store, *Scheduler) {
 	t.Helper()
 	dir := t.TempDir()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -70,7 +51,7 @@ func TestReceivedSweepAbortsOnlyJobsPastTheTimeout(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	clock := &sweepClock{t: t0}
+	clock := fakeclock.New(t0)
 	store, sched := newSweepRig(t, clock)
 	changes, stop := sched.Subscribe()
 	defer stop()

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/printgate/printgate/internal/fakeclock"
 	"github.com/printgate/printgate/spool"
 )
 
@@ -53,7 +54,7 @@ func TestScheduleFiresOnTimeOnceLateAndPrintsEachLetterOnce(t *testing.T) {
 	ctx := context.Background()
 	spoolDir, drop := t.TempDir(), t.TempDir()
 	day := func(d, h, m int) time.Time { return time.Date(2026, 12, d, h, m, 0, 0, time.Local) }
-	clock := &bulkClock{t: day(1, 1, 0)} // Tuesday 1 December 2026, 01:00
+	clock := fakeclock.New(day(1, 1, 0)) // Tuesday 1 December 2026, 01:00
 	r := newBulkRig(t, spoolDir, clock)
 	for i, name := range []string{"b.pdf", "a.pdf", "c.PDF"} {
 		dropLetter(t, drop, name, fmt.Sprintf("first %d", i))
@@ -153,7 +154,7 @@ func TestScheduleSkipsUnreadableAndFreshFiles(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	drop := t.TempDir()
-	clock := &bulkClock{t: time.Date(2026, 12, 1, 1, 0, 0, 0, time.Local)}
+	clock := fakeclock.New(time.Date(2026, 12, 1, 1, 0, 0, 0, time.Local))
 	r := newBulkRig(t, t.TempDir(), clock)
 	r.bulk.opts.Settle = time.Minute
 	dropLetter(t, drop, "good.pdf", "good")

@@ -12,9 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"sync"
 	"testing"
-	"time"
 )
 
 // quietLogger drops log output so test failures stay readable.
@@ -179,26 +177,6 @@ func letter(t testing.TB, pages int) []byte {
 		t.Fatalf("read test letter: %v", err)
 	}
 	return b
-}
-
-// clock is an injectable, settable time source safe for concurrent use.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

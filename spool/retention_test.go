@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/printgate/printgate/internal/fakeclock"
 	"github.com/printgate/printgate/spool/spooltest"
 )
 
@@ -26,7 +27,7 @@ func TestRetention(t *testing.T) {
 }
 
 func testRetention(t *testing.T, inlineMax int64) {
-	clk := newClock()
+	clk := fakeclock.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	s := openStore(t, Options{Retention: 24 * time.Hour, Now: clk.Now, InlineMaxBytes: inlineMax})
 	ctx := context.Background()
 	doc := letter(t, 2)
@@ -104,7 +105,7 @@ func testRetention(t *testing.T, inlineMax int64) {
 // TestRetentionDisabled: without a retention nothing is ever removed.
 func TestRetentionDisabled(t *testing.T) {
 	t.Parallel()
-	clk := newClock()
+	clk := fakeclock.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	s := openStore(t, Options{Now: clk.Now})
 	j := jobIn(t, s, StateCompleted, letter(t, 1))
 	clk.Advance(24 * 365 * time.Hour)

@@ -8,30 +8,13 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/printgate/printgate/internal/fakeclock"
 )
 
-// testClock is an injectable clock for the store.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func openRunStore(t *testing.T, dir string, clock *testClock) *Store {
+func openRunStore(t *testing.T, dir string, clock *fakeclock.Clock) *Store {
 	t.Helper()
 	opts := Options{Dir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		PageCounter: func(rs io.ReadSeeker, _ int64, _ string) (int, bool) {
@@ -254,7 +237,7 @@ func testUncommittedRunDiscarded(t *testing.T, inlineMax int64) {
 func TestScheduledRunWaitsForStart(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clock := &testClock{t: time.Date(2026, 11, 30, 18, 0, 0, 0, time.UTC)}
+	clock := fakeclock.New(time.Date(2026, 11, 30, 18, 0, 0, 0, time.UTC))
 	s := openRunStore(t, t.TempDir(), clock)
 	r := registerRun(t, s, "night", 5, clock.Now().Add(8*time.Hour))
 	if r.State != RunScheduled {
@@ -270,7 +253,7 @@ func TestScheduledRunWaitsForStart(t *testing.T) {
 	if r, _ = s.ResumeRun(ctx, r.ID, "op"); r.State != RunScheduled {
 		t.Fatalf("after resume before start: %s, want scheduled", r.State)
 	}
-	clock.Add(8 * time.Hour)
+	clock.Advance(8 * time.Hour)
 	r, err := s.ActivateRun(ctx, r.ID, "start time reached")
 	if err != nil {
 		t.Fatal(err)
@@ -475,7 +458,7 @@ func TestSchedulesPersistAndRememberContent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
-	clock := &testClock{t: time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC)}
+	clock := fakeclock.New(time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC))
 	s := openRunStore(t, dir, clock)
 	sc, err := s.CreateSchedule(ctx, Schedule{Name: "nightly", VirtualPrinter: "letters", Owner: "op",
 		Spec: "0 2 * * 1-5", Dir: "/srv/drop"})
@@ -524,7 +507,7 @@ func TestSchedulesPersistAndRememberContent(t *testing.T) {
 func TestStaleUploads(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clock := &testClock{t: time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC)}
+	clock := fakeclock.New(time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC))
 	s := openRunStore(t, t.TempDir(), clock)
 	r, err := s.CreateRun(ctx, NewRun{Name: "slow", VirtualPrinter: "letters"})
 	if err != nil {
@@ -533,7 +516,7 @@ func TestStaleUploads(t *testing.T) {
 	if stale, _ := s.StaleUploads(ctx, clock.Now().Add(-time.Minute)); len(stale) != 0 {
 		t.Fatalf("fresh upload reported stale")
 	}
-	clock.Add(2 * time.Hour)
+	clock.Advance(2 * time.Hour)
 	stale, err := s.StaleUploads(ctx, clock.Now().Add(-time.Hour))
 	if err != nil || len(stale) != 1 || stale[0].ID != r.ID {
 		t.Fatalf("StaleUploads = %v, %v", stale, err)

@@ -4,35 +4,24 @@ package ui
 import (
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/printgate/printgate/internal/fakeclock"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newTestAuth(t *testing.T, o AuthOptions) (*Auth, *clock) {
+func newTestAuth(t *testing.T, o AuthOptions) (*Auth, *fakeclock.Clock) {
 	t.Helper()
 	h, err := bcrypt.GenerateFromPassword([]byte("pw-of-alice"), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	c := fakeclock.New(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
 	o.Users = map[string]string{"alice": string(h)}
 	o.Tokens = map[string]string{"tok-abcdefghijklmnop": "robot"}
-	o.Now, o.Logger = c.now, quietLog
+	o.Now, o.Logger = c.Now, quietLog
 	a, err := NewAuth(o)
 	if err != nil {
 		t.Fatal(err)
@@ -110,17 +99,17 @@ func TestSessionExpiry(t *testing.T) {
 	}
 	// Used every 50 minutes it stays, until the absolute limit.
 	for i := 0; i < 3; i++ {
-		c.add(50 * time.Minute)
+		c.Advance(50 * time.Minute)
 		if !get().Operator() {
 			t.Fatalf("session ended after %d uses within the idle limit", i+1)
 		}
 	}
-	c.add(40 * time.Minute) // 3 h 10 min after sign-in
+	c.Advance(40 * time.Minute) // 3 h 10 min after sign-in
 	if get().Operator() {
 		t.Error("session outlived SessionMax")
 	}
 	cookie, _ = signIn(t, a)
-	c.add(61 * time.Minute)
+	c.Advance(61 * time.Minute)
 	if get().Operator() {
 		t.Error("session outlived SessionIdle")
 	}
@@ -148,7 +137,7 @@ func TestSignInThrottle(t *testing.T) {
 	if _, err := a.Login(httptest.NewRecorder(), other, "alice", "pw-of-alice"); err != nil {
 		t.Errorf("other address: %v", err)
 	}
-	c.add(failureWindow + time.Second)
+	c.Advance(failureWindow + time.Second)
 	if _, err := a.Login(httptest.NewRecorder(), r, "alice", "pw-of-alice"); err != nil {
 		t.Errorf("after the window: %v", err)
 	}
@@ -162,7 +151,7 @@ func TestSessionLimit(t *testing.T) {
 	a, c := newTestAuth(t, AuthOptions{MaxSessions: 3})
 	first, _ := signIn(t, a)
 	for i := 0; i < 3; i++ {
-		c.add(time.Second)
+		c.Advance(time.Second)
 		signIn(t, a)
 	}
 	if n := a.Sessions(); n != 3 {
