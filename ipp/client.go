@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 
 	"github.com/OpenPrinting/goipp"
+
+	"github.com/printgate/printgate/internal/capread"
 )
 
 // DefaultMaxResponseBytes caps a decoded response (a large printer's full attribute set with
@@ -164,6 +166,10 @@ func (c *Client) NewRequest(op goipp.Op, user string) *goipp.Message {
 // document's length, or -1 when unknown (the body is then sent chunked, which some printers
 // refuse: give the size whenever it is known). A request-id of 0 is replaced by the next one.
 // An IPP error status returns the decoded response and an *Error.
+
+// errResponseTooLarge ends reading a printer's answer past ClientOptions' maximum.
+var errResponseTooLarge = errors.New("ipp: response too large")
+
 func (c *Client) Do(ctx context.Context, req *goipp.Message, doc io.Reader, docSize int64) (*goipp.Message, error) {
 	if req.RequestID == 0 {
 		req.RequestID = c.nextRequestID()
@@ -203,9 +209,9 @@ func (c *Client) Do(ctx context.Context, req *goipp.Message, doc io.Reader, docS
 		return nil, fmt.Errorf("ipp: %s %s: %w", op, c.uri, &HTTPError{StatusCode: resp.StatusCode, Status: resp.Status})
 	}
 	var rsp goipp.Message
-	lr := &capReader{r: resp.Body, left: c.maxResp}
+	lr := &capread.Reader{R: resp.Body, N: c.maxResp, TooLarge: errResponseTooLarge}
 	if err := rsp.Decode(lr); err != nil {
-		if lr.hit {
+		if lr.Over {
 			return nil, fmt.Errorf("ipp: %s %s: response larger than %d bytes", op, c.uri, c.maxResp)
 		}
 		return nil, fmt.Errorf("ipp: %s %s: decode response: %w", op, c.uri, err)

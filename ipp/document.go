@@ -14,6 +14,7 @@ import (
 
 	"github.com/OpenPrinting/goipp"
 
+	"github.com/printgate/printgate/internal/capread"
 	"github.com/printgate/printgate/spool"
 )
 
@@ -38,32 +39,7 @@ func (t *errorTrap) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// limitReader fails once more than limit bytes have been read.
-type limitReader struct {
-	r    io.Reader
-	left int64
-	hit  bool
-}
-
 var errDocumentTooLarge = errors.New("ipp: document larger than the configured maximum")
-
-func (l *limitReader) Read(p []byte) (int, error) {
-	if l.left < 0 {
-		l.hit = true
-		return 0, errDocumentTooLarge
-	}
-	// Read one byte past the limit so "exactly the limit" is allowed and "one more" is not.
-	if int64(len(p)) > l.left+1 {
-		p = p[:l.left+1]
-	}
-	n, err := l.r.Read(p)
-	l.left -= int64(n)
-	if l.left < 0 {
-		l.hit = true
-		return n, errDocumentTooLarge
-	}
-	return n, err
-}
 
 // stage streams the request's document (decompressed) into the spool. On error nothing is
 // left staged. format application/octet-stream is replaced by the recognised format, and a
@@ -90,15 +66,15 @@ func (s *Server) stage(ctx context.Context, rq *request, format, compression, na
 		trap = &errorTrap{r: src}
 		src = trap
 	}
-	var lim *limitReader
+	var lim *capread.Reader
 	if s.maxDoc > 0 {
-		lim = &limitReader{r: src, left: s.maxDoc}
+		lim = &capread.Reader{R: src, N: s.maxDoc, TooLarge: errDocumentTooLarge}
 		src = lim
 	}
 	br := bufio.NewReaderSize(src, 4096)
 	head, err := br.Peek(16)
 	switch {
-	case lim != nil && lim.hit:
+	case lim != nil && lim.Over:
 		return nil, Errorf(goipp.StatusErrorRequestEntity, "Document is larger than %d bytes.", s.maxDoc)
 	case trap != nil && trap.err != nil:
 		return nil, Errorf(goipp.StatusErrorCompressionError, "Bad %s data: %v.", compression, trap.err)
@@ -118,7 +94,7 @@ func (s *Server) stage(ctx context.Context, rq *request, format, compression, na
 	if err != nil {
 		// Our readers' verdicts are more precise than the spool's "truncated".
 		switch {
-		case lim != nil && lim.hit:
+		case lim != nil && lim.Over:
 			return nil, Errorf(goipp.StatusErrorRequestEntity, "Document is larger than %d bytes.", s.maxDoc)
 		case trap != nil && trap.err != nil:
 			return nil, Errorf(goipp.StatusErrorCompressionError, "Bad %s data: %v.", compression, trap.err)

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/OpenPrinting/goipp"
+
+	"github.com/printgate/printgate/internal/capread"
 )
 
 // Defaults for Options.
@@ -146,12 +148,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := goipp.Op(binary.BigEndian.Uint16(hdr[2:4]))
 	rs := newResponse(version, binary.BigEndian.Uint32(hdr[4:8]))
 
-	capped := &capReader{r: body, left: s.maxAttr}
+	capped := &capread.Reader{R: body, N: s.maxAttr, TooLarge: errAttributesTooLarge}
 	var msg goipp.Message
 	err := msg.Decode(io.MultiReader(bytes.NewReader(hdr[:]), capped))
 	keepAlive := true
 	switch {
-	case capped.hit:
+	case capped.Over:
 		// Do not drain: an oversized section may be endless. Closing is the only safe end.
 		rs.setStatus(goipp.StatusErrorRequestEntity, "Request attributes are larger than the server accepts.")
 		keepAlive = false
@@ -203,24 +205,4 @@ func (s *Server) writeResponse(w http.ResponseWriter, rs *response, keepAlive bo
 	}
 }
 
-// capReader reads at most left bytes from r, then fails (and remembers it did).
-type capReader struct {
-	r    io.Reader
-	left int64
-	hit  bool
-}
-
 var errAttributesTooLarge = errors.New("ipp: attribute section too large")
-
-func (c *capReader) Read(p []byte) (int, error) {
-	if c.left <= 0 {
-		c.hit = true
-		return 0, errAttributesTooLarge
-	}
-	if int64(len(p)) > c.left {
-		p = p[:c.left]
-	}
-	n, err := c.r.Read(p)
-	c.left -= int64(n)
-	return n, err
-}

@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/printgate/printgate/internal/tcpfront"
+	"github.com/printgate/printgate/internal/capread"
 	"github.com/printgate/printgate/spool"
 )
 
@@ -195,10 +195,10 @@ func (c *conn) receiveData(ctx context.Context, j *pendingJob, sub Subcommand) e
 		return errors.New("client gone")
 	}
 	var body io.Reader
-	var capped *tcpfront.CapReader
+	var capped *capread.Reader
 	peek := SniffLen
 	if unknown {
-		capped = &tcpfront.CapReader{R: c.br, N: remaining, TooLarge: errJobTooLarge}
+		capped = &capread.Reader{R: c.br, N: remaining, TooLarge: errJobTooLarge}
 		body = capped
 	} else {
 		body = &exactReader{r: c.br, n: sub.Count}

@@ -13,6 +13,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/printgate/printgate/internal/capread"
 	"github.com/printgate/printgate/internal/tcpfront"
 	"github.com/printgate/printgate/lpd"
 	"github.com/printgate/printgate/spool"
@@ -138,7 +139,7 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 	}
 	format := lpd.FormatMIME(0, head)
 	user, name := pjlInfo(head)
-	body := &tcpfront.CapReader{R: br, N: s.cfg.MaxJobBytes, TooLarge: errTooLarge}
+	body := &capread.Reader{R: br, N: s.cfg.MaxJobBytes, TooLarge: errTooLarge}
 	st, err := s.sp.Stage(ctx, body, firstNonEmpty(name, "raw job"), format)
 	if err != nil {
 		if body.Over {

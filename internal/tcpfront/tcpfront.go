@@ -1,13 +1,13 @@
 // Package tcpfront is the plumbing the gateway's plain-TCP front-ends (LPD on 515, raw on 9100)
-// share: an accept loop with a connection limit, a byte cap on what a client may send, and the
-// decoding of the legacy text those protocols carry.
+// share: an accept loop with a connection limit and the decoding of the legacy text those
+// protocols carry. (The byte cap on what a client may send is internal/capread, which IPP uses
+// too.)
 package tcpfront
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -104,33 +104,6 @@ func (l *limitLog) refused(log *slog.Logger, proto string, remote net.Addr, max 
 			"remote", remote.String(), "max_conns", max, "refused", l.dropped)
 		l.last, l.dropped = now, 0
 	}
-}
-
-// CapReader passes R through up to N bytes and fails with TooLarge past that (setting Over).
-type CapReader struct {
-	R        io.Reader
-	N        int64
-	TooLarge error
-	Over     bool
-}
-
-func (c *CapReader) Read(p []byte) (int, error) {
-	if c.N <= 0 {
-		// One more byte would be over: find out whether it exists.
-		var one [1]byte
-		n, err := c.R.Read(one[:])
-		if n > 0 {
-			c.Over = true
-			return 0, c.TooLarge
-		}
-		return 0, err
-	}
-	if int64(len(p)) > c.N {
-		p = p[:c.N]
-	}
-	n, err := c.R.Read(p)
-	c.N -= int64(n)
-	return n, err
 }
 
 // DecodeText turns protocol text (an LPD control-file operand, a PJL header value) into a safe
