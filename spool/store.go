@@ -332,25 +332,28 @@ func (s *Store) committer() {
 		select {
 		case first = <-s.writes:
 		case <-s.closing:
-			// Finish what was queued before Close, including what the syncer still passes
-			// on, then stop.
-			for {
-				select {
-				case r := <-s.writes:
-					s.commitBatch([]*writeReq{r})
-				case <-s.syncerDone:
-					for {
-						select {
-						case r := <-s.writes:
-							s.commitBatch([]*writeReq{r})
-						default:
-							return
-						}
-					}
-				}
-			}
+			s.commitAtClose()
+			return
 		}
 		s.commitBatch(s.gather(s.writes, first))
+	}
+}
+
+// commitAtClose commits what was queued before Close, including what the syncer still passes
+// on while it drains its own queue. Only the committer receives on s.writes, so once the syncer
+// is done, what the queue holds is the last of it.
+func (s *Store) commitAtClose() {
+	for {
+		select {
+		case r := <-s.writes:
+			s.commitBatch(s.gather(s.writes, r))
+		case <-s.syncerDone:
+			for len(s.writes) > 0 {
+				r := <-s.writes
+				s.commitBatch(s.gather(s.writes, r))
+			}
+			return
+		}
 	}
 }
 
@@ -364,14 +367,12 @@ func (s *Store) syncer() {
 		select {
 		case first = <-s.syncs:
 		case <-s.closing:
-			for {
-				select {
-				case r := <-s.syncs:
-					s.syncAndPass([]*writeReq{r})
-				default:
-					return
-				}
+			// Writes queued before Close still run; only the syncer receives on s.syncs.
+			for len(s.syncs) > 0 {
+				r := <-s.syncs
+				s.syncAndPass(s.gather(s.syncs, r))
 			}
+			return
 		}
 		s.syncAndPass(s.gather(s.syncs, first))
 	}
