@@ -69,11 +69,18 @@ type Counter struct {
 
 var disableConfigOnce sync.Once
 
-// NewCounter returns a page counter. pdfcpu would otherwise write a config file into the
-// user's home directory on first use; a print server must not.
-func NewCounter() *Counter {
+// newConfig is pdfcpu's default configuration without pdfcpu's config file. Left to itself,
+// pdfcpu writes one into the user's home directory on first use (a print server must not), and
+// that first use sets package globals: a data race beside any other pdfcpu call. Every
+// configuration the package (and its tests) uses comes from here.
+func newConfig() *model.Configuration {
 	disableConfigOnce.Do(func() { model.ConfigPath = "disable" })
-	conf := model.NewDefaultConfiguration()
+	return model.NewDefaultConfiguration()
+}
+
+// NewCounter returns a page counter.
+func NewCounter() *Counter {
+	conf := newConfig()
 	conf.ValidationMode = model.ValidationRelaxed
 	return &Counter{conf: conf}
 }

@@ -25,7 +25,7 @@ func readLetter(t testing.TB, pages int) []byte {
 // pdfcpuPages is the reference answer: pdfcpu loading the whole file.
 func pdfcpuPages(t *testing.T, data []byte) int {
 	t.Helper()
-	conf := model.NewDefaultConfiguration()
+	conf := newConfig()
 	conf.ValidationMode = model.ValidationRelaxed
 	ctx, err := api.ReadContext(bytes.NewReader(data), conf)
 	if err != nil {
@@ -90,7 +90,7 @@ func TestFastPDFPagesDeclines(t *testing.T) {
 	t.Parallel()
 	letter := readLetter(t, 3)
 	var xrefStream bytes.Buffer
-	conf := model.NewDefaultConfiguration()
+	conf := newConfig()
 	conf.WriteXRefStream, conf.WriteObjectStream = true, true
 	if err := api.Optimize(bytes.NewReader(letter), &xrefStream, conf); err != nil {
 		t.Fatalf("pdfcpu optimize: %v", err)

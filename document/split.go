@@ -30,7 +30,7 @@ type Letter struct {
 // splitConfig is a fresh pdfcpu configuration per call: pdfcpu writes into it (Cmd), so the
 // counter's shared one must not be used.
 func (c *Counter) splitConfig() *model.Configuration {
-	conf := model.NewDefaultConfiguration()
+	conf := newConfig()
 	conf.ValidationMode = c.conf.ValidationMode
 	conf.Cmd = model.SPLIT
 	return conf
