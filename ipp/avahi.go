@@ -12,12 +12,15 @@
 package ipp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/godbus/dbus/v5"
 	"github.com/holoplot/go-avahi"
@@ -248,4 +251,72 @@ func (a *Advertiser) Close() error {
 		return fmt.Errorf("ipp: dns-sd: withdraw: %w", err)
 	}
 	return nil
+}
+
+// Run publishes the printers list returns, at start and again whenever their records would
+// change, until ctx ends; then it withdraws them (Close). changes signals that they may have
+// (job traffic signals constantly, so signals are debounced for a second, and an unchanged
+// record set is not registered again: every Publish resets the Avahi entry group, which
+// browsers see as the printers vanishing and coming back). While avahi-daemon is unreachable
+// publishing is retried each minute.
+func (a *Advertiser) Run(ctx context.Context, list func(context.Context) ([]*PrinterInfo, error), changes <-chan struct{}) {
+	defer func() {
+		if err := a.Close(); err != nil {
+			a.log.Warn("dns-sd: withdraw printers", "err", err)
+		}
+	}()
+	var last string
+	publish := func() {
+		infos, err := list(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				a.log.Warn("dns-sd: describe virtual printers", "err", err)
+			}
+			return
+		}
+		var key strings.Builder
+		for _, p := range infos {
+			// The host part of adminurl is the Advertiser's; "" is enough to compare records.
+			txt, err := TXTRecord(p, "", false)
+			if err != nil {
+				a.log.Warn("dns-sd: TXT record", "virtual_printer", p.Name, "err", err)
+				return
+			}
+			fmt.Fprintf(&key, "%s\x00%s\x00%s\n", p.Name, p.Info, strings.Join(txt, "\x00"))
+		}
+		if key.String() == last && len(a.Published()) == len(infos) {
+			return
+		}
+		if err := a.Publish(infos); err != nil {
+			a.log.Warn("dns-sd: publish", "err", err)
+			return
+		}
+		if len(a.Published()) == len(infos) {
+			last = key.String()
+		}
+	}
+	publish()
+	retry := time.NewTicker(time.Minute)
+	defer retry.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-retry.C:
+		case <-changes:
+			// Let a burst of changes settle into one publication.
+			settle := time.NewTimer(time.Second)
+			select {
+			case <-ctx.Done():
+				settle.Stop()
+				return
+			case <-settle.C:
+			}
+			select {
+			case <-changes:
+			default:
+			}
+		}
+		publish()
+	}
 }

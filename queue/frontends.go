@@ -89,6 +89,19 @@ func (a IPPService) VirtualPrinter(ctx context.Context, name string) (*ipp.Print
 	}, nil
 }
 
+// PrinterInfos describes every virtual printer, in configuration order (for DNS-SD).
+func (a IPPService) PrinterInfos(ctx context.Context) ([]*ipp.PrinterInfo, error) {
+	var infos []*ipp.PrinterInfo
+	for _, v := range a.VirtualPrinters() {
+		p, err := a.VirtualPrinter(ctx, v.Name)
+		if err != nil {
+			return nil, fmt.Errorf("virtual printer %s: %w", v.Name, err)
+		}
+		infos = append(infos, p)
+	}
+	return infos, nil
+}
+
 // QueuedJobs implements ipp.Service.
 func (a IPPService) QueuedJobs(ctx context.Context, name string) (int, error) {
 	v, err := a.Virtual(name)

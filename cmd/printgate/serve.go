@@ -241,7 +241,7 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			advertise(runCtx, adv, sched, dnssdChanges, log.With("component", "dnssd"))
+			adv.Run(runCtx, queue.IPPService{Scheduler: sched}.PrinterInfos, dnssdChanges)
 		}()
 	}
 	log.Info("printgate ready", "listen", ln.Addr().String(), "spool", cfg.Spool,
@@ -260,77 +260,6 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	cancel()
 	wg.Wait()
 	return runErr
-}
-
-// advertise publishes the virtual printers over DNS-SD (through avahi-daemon) at start, again
-// when their TXT records would change (a pool member coming or going changes pdl, Color and
-// Duplex), and withdraws them when ctx ends. Job traffic signals changes constantly, so
-// signals are debounced and an unchanged record set is not re-registered: every Publish resets
-// the Avahi entry group, which browsers see as the printers vanishing and coming back. While
-// avahi-daemon is unreachable, publishing is retried each minute (the Advertiser logs once).
-func advertise(ctx context.Context, adv *ipp.Advertiser, sched *queue.Scheduler, changes <-chan struct{}, log *slog.Logger) {
-	defer func() {
-		if err := adv.Close(); err != nil {
-			log.Warn("dns-sd: withdraw printers", "err", err)
-		}
-	}()
-	svc := queue.IPPService{Scheduler: sched}
-	var last string
-	publish := func() {
-		var infos []*ipp.PrinterInfo
-		var key strings.Builder
-		for _, v := range sched.VirtualPrinters() {
-			p, err := svc.VirtualPrinter(ctx, v.Name)
-			if err != nil {
-				if ctx.Err() == nil {
-					log.Warn("dns-sd: describe virtual printer", "virtual_printer", v.Name, "err", err)
-				}
-				return
-			}
-			// The host part of adminurl is the Advertiser's; "" is enough to compare records.
-			txt, err := ipp.TXTRecord(p, "", false)
-			if err != nil {
-				log.Warn("dns-sd: TXT record", "virtual_printer", v.Name, "err", err)
-				return
-			}
-			infos = append(infos, p)
-			fmt.Fprintf(&key, "%s\x00%s\x00%s\n", p.Name, p.Info, strings.Join(txt, "\x00"))
-		}
-		if key.String() == last && len(adv.Published()) == len(infos) {
-			return
-		}
-		if err := adv.Publish(infos); err != nil {
-			log.Warn("dns-sd: publish", "err", err)
-			return
-		}
-		if len(adv.Published()) == len(infos) {
-			last = key.String()
-		}
-	}
-	publish()
-	retry := time.NewTicker(time.Minute)
-	defer retry.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-retry.C:
-		case <-changes:
-			// Let a burst of changes settle into one publication.
-			settle := time.NewTimer(time.Second)
-			select {
-			case <-ctx.Done():
-				settle.Stop()
-				return
-			case <-settle.C:
-			}
-			select {
-			case <-changes:
-			default:
-			}
-		}
-		publish()
-	}
 }
 
 // frontend is a TCP front-end other than HTTP: LPD, or a virtual printer's raw port.
