@@ -3,7 +3,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -106,7 +105,7 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	var virt []queue.VirtualSpec
 	for _, v := range cfg.VirtualPrinters {
 		virt = append(virt, queue.VirtualSpec{Name: v.Name, Pool: v.Pool, Default: v.Default, LPDQueue: v.LPDQueue,
-			RawPort: v.RawPort, Location: v.Location, Info: v.Info, UUID: stableUUID(host, abs, v.Name)})
+			RawPort: v.RawPort, Location: v.Location, Info: v.Info, UUID: queue.VirtualUUID(host, abs, v.Name)})
 	}
 	sched, err := queue.New(queue.Options{
 		Store: store, Printers: specs, Virtual: virt, MaxInflight: cfg.MaxInflight,
@@ -311,13 +310,4 @@ func isIPP(r *http.Request, _ *mux.RouteMatch) bool {
 	}
 	return strings.TrimSpace(ct) == "application/ipp" &&
 		(strings.HasPrefix(r.URL.Path, "/ipp/") || r.URL.Path == "/ipp" || strings.HasPrefix(r.URL.Path, "/printers/"))
-}
-
-// stableUUID derives a virtual printer's printer-uuid from the host, the spool and the name, so
-// it stays the same across restarts and differs between installations.
-func stableUUID(host, spool, name string) string {
-	h := sha256.Sum256([]byte("printgate\x00" + host + "\x00" + spool + "\x00" + name))
-	h[6] = (h[6] & 0x0f) | 0x50
-	h[8] = (h[8] & 0x3f) | 0x80
-	return fmt.Sprintf("urn:uuid:%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
 }
