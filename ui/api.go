@@ -65,7 +65,9 @@ func NewAPI(svc Service, auth Authenticator, log *slog.Logger) *API {
 
 // Register adds the API's routes to r.
 func (a *API) Register(r *mux.Router) {
-	r.HandleFunc("/healthz", a.healthz).Methods(http.MethodGet)
+	// HEAD too: load balancers' health checks (HAProxy's "option httpchk HEAD", many
+	// monitoring probes) ask with HEAD and read only the status.
+	r.HandleFunc("/healthz", a.healthz).Methods(http.MethodGet, http.MethodHead)
 	v1 := a.subrouter(r)
 	v1.HandleFunc("/jobs", a.submitJob).Methods(http.MethodPost)
 	v1.HandleFunc("/jobs", a.listJobs).Methods(http.MethodGet)

@@ -62,3 +62,22 @@ func TestAPIUnknownRouteAndMethodAnswerJSON(t *testing.T) {
 		}
 	}
 }
+
+// A health check that asks with HEAD (HAProxy's "option httpchk HEAD /healthz", many
+// monitoring probes) gets the status GET gets, without the body; other methods are refused.
+func TestHealthzAnswersGetAndHead(t *testing.T) {
+	t.Parallel()
+	g := newTestGateway(t, gwOptions{})
+	c := g.client()
+	status, body := g.do(c, http.MethodGet, "/healthz", "", nil)
+	var got map[string]string
+	if err := json.Unmarshal([]byte(body), &got); status != http.StatusOK || err != nil || got["status"] != "ok" {
+		t.Fatalf("GET /healthz: %d %q (%v), want 200 {\"status\":\"ok\"}", status, body, err)
+	}
+	if status, body := g.do(c, http.MethodHead, "/healthz", "", nil); status != http.StatusOK || body != "" {
+		t.Errorf("HEAD /healthz: %d %q, want 200 and no body", status, body)
+	}
+	if status, _ := g.do(c, http.MethodPost, "/healthz", "", nil); status != http.StatusMethodNotAllowed {
+		t.Errorf("POST /healthz: %d, want 405", status)
+	}
+}
