@@ -4,6 +4,7 @@ package config
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +26,13 @@ import (
 type Config struct {
 	// Listen is the one HTTP listener: IPP, dashboard, API and metrics.
 	Listen string `yaml:"listen"`
+	// TLSCertFile and TLSKeyFile (PEM) make the listener speak TLS too: ipps:// and https://
+	// on the same port as ipp:// and http://, as CUPS does (Parse makes relative paths
+	// relative to the file's directory).
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+	// TLSRequired serves TLS only: a plain HTTP or IPP request is refused.
+	TLSRequired bool `yaml:"tls_required"`
 	// Spool is the directory for the database and documents.
 	Spool string `yaml:"spool"`
 	// LPDListen is the LPD front-end address; empty turns LPD off.
@@ -250,9 +258,9 @@ func (es Errors) Error() string {
 
 var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
 
-// Parse decodes data (named file in errors) strictly and validates it. A relative tls_ca_file
-// is taken relative to file's directory, so that it names the same file whatever directory
-// config check and serve are started in.
+// Parse decodes data (named file in errors) strictly and validates it. A relative tls_ca_file,
+// tls_cert_file or tls_key_file is taken relative to file's directory, so that it names the
+// same file whatever directory config check and serve are started in.
 func Parse(file string, data []byte) (*Config, error) {
 	var c Config
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -273,10 +281,15 @@ func Parse(file string, data []byte) (*Config, error) {
 		attachLines(&root, &c)
 	}
 	c.Path = file
-	for i, p := range c.Printers {
-		if p.TLSCAFile != "" && !filepath.IsAbs(p.TLSCAFile) {
-			c.Printers[i].TLSCAFile = filepath.Join(filepath.Dir(file), p.TLSCAFile)
+	besideFile := func(path *string) {
+		if *path != "" && !filepath.IsAbs(*path) {
+			*path = filepath.Join(filepath.Dir(file), *path)
 		}
+	}
+	besideFile(&c.TLSCertFile)
+	besideFile(&c.TLSKeyFile)
+	for i := range c.Printers {
+		besideFile(&c.Printers[i].TLSCAFile)
 	}
 	c.Defaults()
 	if err := c.Validate(); err != nil {
@@ -343,7 +356,25 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 // between its upload and its commit.
 const MaxInlineDocument = 16 << 20
 
-// Validate checks everything Parse cannot: names, URIs, pools and ports.
+// checkTLS loads the listener's certificate and key, as serve will: a pair that does not load
+// is found by config check, not at the first ipps:// client.
+func (c *Config) checkTLS() error {
+	switch {
+	case c.TLSCertFile == "" && c.TLSKeyFile == "":
+		if c.TLSRequired {
+			return errors.New("tls_required needs tls_cert_file and tls_key_file")
+		}
+		return nil
+	case c.TLSCertFile == "" || c.TLSKeyFile == "":
+		return errors.New("tls_cert_file and tls_key_file go together: set both, or neither")
+	}
+	if _, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile); err != nil {
+		return fmt.Errorf("tls_cert_file %s with tls_key_file %s: %w", c.TLSCertFile, c.TLSKeyFile, err)
+	}
+	return nil
+}
+
+// Validate checks everything Parse cannot: names, URIs, pools, ports and the listener's TLS pair.
 func (c *Config) Validate() error {
 	file := c.Path
 	if file == "" {
@@ -361,6 +392,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxInflight < 1 {
 		bad(0, "max_inflight must be at least 1")
+	}
+	if err := c.checkTLS(); err != nil {
+		bad(0, "%v", err)
 	}
 	if c.InlineDocumentMax > MaxInlineDocument {
 		bad(0, "inline_document_max %d bytes is over the largest allowed, 16MiB: larger documents belong in files", c.InlineDocumentMax)

@@ -1,19 +1,13 @@
 package config
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/printgate/printgate/internal/testcert"
 )
 
 const good = `listen: ":9631"
@@ -290,17 +284,7 @@ func TestParseLPDQueueNeedsLPDListen(t *testing.T) {
 // writeCert writes a self-signed certificate, as a printer makes itself, to path as PEM.
 func writeCert(t *testing.T, path string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "NPI1A2B3C.local"},
-		DNSNames: []string{"NPI1A2B3C.local"}, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+	if err := os.WriteFile(path, testcert.Self(t, "NPI1A2B3C.local").CertPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
 }

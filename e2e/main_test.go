@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/e2e/peer"
+	"github.com/printgate/printgate/internal/testcert"
 	"github.com/printgate/printgate/spool"
 	"github.com/printgate/printgate/ui"
 )
@@ -73,6 +75,9 @@ type gatewayOptions struct {
 	// and the spool directory. When nil the gateway runs the built-in demo (no --config) with
 	// --listen and --spool.
 	Config func(listen, spool string) string
+	// TLS is the certificate the configuration gives the listener with tls_required: the
+	// gateway is then reached at https://, its health check, API client and CLI trusting it.
+	TLS *testcert.Pair
 }
 
 // gateway is one `printgate serve` child, restartable on the same spool.
@@ -152,6 +157,13 @@ func (g *gateway) try() string {
 	g.logs = append(g.logs, logPath)
 	g.Base = "http://" + listen
 	g.API = ui.NewClient(g.Base, "")
+	client := &http.Client{Timeout: 2 * time.Second}
+	if g.opts.TLS != nil {
+		g.Base = "https://" + listen
+		g.API = ui.NewClient(g.Base, "")
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: g.opts.TLS.Pool()}}
+		client.Transport, g.API.HTTP.Transport = tr, tr
+	}
 	cmd := exec.Command(g.bin, args...)
 	// The demo writes ./data relative paths nowhere: everything is under the test's temp dir.
 	cmd.Dir = g.dir
@@ -167,7 +179,6 @@ func (g *gateway) try() string {
 		close(g.done)
 	}()
 	deadline := time.Now().Add(30 * time.Second)
-	client := &http.Client{Timeout: 2 * time.Second}
 	for time.Now().Before(deadline) {
 		select {
 		case <-g.done:
@@ -237,6 +248,14 @@ func (g *gateway) CLI(args ...string) (string, error) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, g.bin, args...)
 	cmd.Env = append(os.Environ(), "PRINTGATE_SERVER="+g.Base)
+	if g.opts.TLS != nil {
+		// The CLI's --ca-file, through its environment variable.
+		ca := filepath.Join(g.dir, "gateway-ca.pem")
+		if err := os.WriteFile(ca, g.opts.TLS.CertPEM, 0o644); err != nil {
+			return "", err
+		}
+		cmd.Env = append(cmd.Env, "PRINTGATE_CA_FILE="+ca)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -6,68 +6,22 @@ package printers
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"log/slog"
-	"math/big"
-	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/OpenPrinting/goipp"
+
+	"github.com/printgate/printgate/internal/testcert"
 )
-
-// testCert is a certificate with its private key: a fake printer's, or a CA's.
-type testCert struct {
-	cert *x509.Certificate
-	pair tls.Certificate
-}
-
-// newTestCert makes a certificate valid for an hour from tmpl, issued by parent, or
-// self-signed when parent is nil.
-func newTestCert(t *testing.T, tmpl *x509.Certificate, parent *testCert) *testCert {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl.SerialNumber = serial
-	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
-	tmpl.BasicConstraintsValid = true
-	issuer, issuerKey := tmpl, any(key)
-	if parent != nil {
-		issuer, issuerKey = parent.cert, parent.pair.PrivateKey
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, issuer, &key.PublicKey, issuerKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testCert{cert: cert, pair: tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}}
-}
-
-// serverCert is a template for a printer's certificate naming ips and dnsNames.
-func serverCert(cn string, ips []net.IP, dnsNames ...string) *x509.Certificate {
-	return &x509.Certificate{Subject: pkix.Name{CommonName: cn}, IPAddresses: ips, DNSNames: dnsNames,
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-}
 
 // writePEM writes certs to a PEM file in a temporary directory and returns its path.
 func writePEM(t *testing.T, certs ...*x509.Certificate) string {
@@ -87,29 +41,28 @@ func writePEM(t *testing.T, certs ...*x509.Certificate) string {
 
 func TestIPPOverTLS(t *testing.T) {
 	t.Parallel()
-	localhost := []net.IP{net.IPv4(127, 0, 0, 1)}
-	ca := newTestCert(t, &x509.Certificate{Subject: pkix.Name{CommonName: "Hospital test CA"}, IsCA: true,
+	ca := testcert.New(t, &x509.Certificate{Subject: pkix.Name{CommonName: "Hospital test CA"}, IsCA: true,
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}, nil)
 	// What printers make themselves: self-signed, naming the printer, not the address the
 	// gateway reaches it at.
-	own := newTestCert(t, serverCert("NPI1A2B3C", nil, "NPI1A2B3C.local"), nil)
-	issued := newTestCert(t, serverCert("printer", localhost), ca)
-	issuedForAnother := newTestCert(t, serverCert("another", nil, "another.example"), ca)
-	stranger := newTestCert(t, serverCert("stranger", localhost), nil)
+	own := testcert.New(t, testcert.Server("NPI1A2B3C", "NPI1A2B3C.local"), nil)
+	issued := testcert.New(t, testcert.Server("printer", "127.0.0.1"), ca)
+	issuedForAnother := testcert.New(t, testcert.Server("another", "another.example"), ca)
+	stranger := testcert.New(t, testcert.Server("stranger", "127.0.0.1"), nil)
 
 	serversOwn := func(srv *httptest.Server) []*x509.Certificate { return []*x509.Certificate{srv.Certificate()} }
-	just := func(cs ...*testCert) func(*httptest.Server) []*x509.Certificate {
+	just := func(cs ...*testcert.Pair) func(*httptest.Server) []*x509.Certificate {
 		return func(*httptest.Server) []*x509.Certificate {
 			var out []*x509.Certificate
 			for _, c := range cs {
-				out = append(out, c.cert)
+				out = append(out, c.Cert)
 			}
 			return out
 		}
 	}
 	tests := []struct {
 		name   string
-		server *testCert // nil: httptest's self-signed certificate for 127.0.0.1
+		server *testcert.Pair // nil: httptest's self-signed certificate for 127.0.0.1
 		// trust gives the certificates of tls_ca_file; nil: no file.
 		trust      func(*httptest.Server) []*x509.Certificate
 		skipVerify bool
@@ -121,7 +74,7 @@ func TestIPPOverTLS(t *testing.T) {
 		{name: "self-signed, tls_skip_verify", skipVerify: true},
 		{name: "self-signed, its certificate as tls_ca_file", trust: serversOwn},
 		{name: "self-signed, in a file of several", trust: func(srv *httptest.Server) []*x509.Certificate {
-			return []*x509.Certificate{stranger.cert, srv.Certificate()}
+			return []*x509.Certificate{stranger.Cert, srv.Certificate()}
 		}},
 		{name: "self-signed, another certificate as tls_ca_file", trust: just(stranger),
 			want: []string{"x509: certificate signed by unknown authority", "neither the one in tls_ca_file"}},
@@ -139,7 +92,7 @@ func TestIPPOverTLS(t *testing.T) {
 			t.Parallel()
 			var pair *tls.Certificate
 			if tt.server != nil {
-				pair = &tt.server.pair
+				pair = &tt.server.TLS
 			}
 			f, srv := newFakeIPPS(t, pair)
 			c := Config{Name: "fake", URI: fakeIPPSURI(srv), TLSSkipVerify: tt.skipVerify,
@@ -198,7 +151,7 @@ func TestIPPOverTLS(t *testing.T) {
 func TestOpenTLSOptions(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	cert := writePEM(t, newTestCert(t, serverCert("printer", nil, "printer.example"), nil).cert)
+	cert := writePEM(t, testcert.New(t, testcert.Server("printer", "printer.example"), nil).Cert)
 	noCert := filepath.Join(dir, "empty.pem")
 	if err := os.WriteFile(noCert, []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 0o600); err != nil {
 		t.Fatal(err)

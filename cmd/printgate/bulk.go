@@ -237,7 +237,10 @@ func bulkSubmit(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	case *batch < 1 || *batch > queue.MaxBatchLetters:
 		return &usageError{fmt.Sprintf("bulk submit: --batch between 1 and %d", queue.MaxBatchLetters)}
 	}
-	c := cf.client()
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
 	if *cronSpec != "" {
 		return bulkSchedule(ctx, c, cf, rq, *cronSpec, *dir, stdout)
 	}
@@ -388,7 +391,10 @@ func bulkList(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
-	c := cf.client()
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
 	q := url.Values{"limit": {strconv.Itoa(*limit)}}
 	if *state != "" {
 		q.Set("state", *state)
@@ -440,7 +446,10 @@ func bulkControl(ctx context.Context, sub string, args []string, stdout, stderr 
 	if err != nil {
 		return &usageError{fmt.Sprintf("%q is not a number", pos[0])}
 	}
-	c := cf.client()
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
 	switch sub {
 	case "show":
 		st, err := c.RunStatus(ctx, id)

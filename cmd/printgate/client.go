@@ -3,10 +3,13 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -21,6 +24,7 @@ import (
 type clientFlags struct {
 	server string
 	token  string
+	caFile string
 	json   bool
 }
 
@@ -32,11 +36,32 @@ func addClientFlags(fs *flag.FlagSet) *clientFlags {
 	}
 	fs.StringVar(&c.server, "server", server, "gateway URL (env PRINTGATE_SERVER)")
 	fs.StringVar(&c.token, "token", os.Getenv("PRINTGATE_TOKEN"), "API token (env PRINTGATE_TOKEN)")
+	fs.StringVar(&c.caFile, "ca-file", os.Getenv("PRINTGATE_CA_FILE"),
+		"PEM certificate(s) to trust for an https:// gateway, instead of the system's (env PRINTGATE_CA_FILE)")
 	fs.BoolVar(&c.json, "json", false, "print JSON")
 	return c
 }
 
-func (c *clientFlags) client() *ui.Client { return ui.NewClient(c.server, c.token) }
+// client is the API client the flags describe. With --ca-file only the certificates in that
+// file are trusted for the gateway: its own self-signed certificate, or the CA that issued it.
+func (c *clientFlags) client() (*ui.Client, error) {
+	cl := ui.NewClient(c.server, c.token)
+	if c.caFile == "" {
+		return cl, nil
+	}
+	pem, err := os.ReadFile(c.caFile)
+	if err != nil {
+		return nil, fmt.Errorf("--ca-file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--ca-file %s: no PEM certificate in it", c.caFile)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	cl.HTTP.Transport = tr
+	return cl, nil
+}
 
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
@@ -80,7 +105,10 @@ func submitCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if fs.NArg() == 0 {
 		return &usageError{submitUsage}
 	}
-	c := cf.client()
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
 	var jobs []any
 	for _, path := range fs.Args() {
 		j, err := c.SubmitFile(ctx, path, o)
@@ -115,7 +143,10 @@ func jobsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	c := cf.client()
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
 	switch sub {
 	case "list":
 		q := url.Values{"limit": {strconv.Itoa(*limit)}}
@@ -183,7 +214,10 @@ func printersCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	c := cf.client()
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
 	switch sub {
 	case "list":
 		if len(pos) != 0 {

@@ -3,13 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/printgate/printgate/internal/testcert"
 	"github.com/printgate/printgate/queue"
 )
 
@@ -82,6 +88,49 @@ func TestPrintersCommandFlagsAnywhere(t *testing.T) {
 			}
 			if len(g.requests) != 1 || g.requests[0] != tt.want {
 				t.Errorf("gateway got %q, want %q", g.requests, tt.want)
+			}
+		})
+	}
+}
+
+// --ca-file (or PRINTGATE_CA_FILE) makes the CLI trust a gateway's self-signed certificate;
+// without it the host's store decides and refuses it, and a file with no certificate is an
+// error before anything is sent.
+func TestClientCAFile(t *testing.T) {
+	t.Parallel()
+	pair := testcert.Self(t, "127.0.0.1")
+	dir := t.TempDir()
+	certFile, keyFile := pair.Write(t, dir)
+	g := &fakeGateway{}
+	srv := httptest.NewUnstartedServer(g)
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair.TLS}}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is the point
+	srv.StartTLS()
+	defer srv.Close()
+	tests := []struct {
+		name    string
+		extra   []string
+		wantErr string
+	}{
+		{"trusted with --ca-file", []string{"--ca-file", certFile}, ""},
+		{"trusted with --ca-file before the command", []string{"--ca-file=" + certFile}, ""},
+		{"not trusted without", nil, "certificate"},
+		{"a key is not a certificate", []string{"--ca-file", keyFile}, "no PEM certificate"},
+		{"missing file", []string{"--ca-file", filepath.Join(dir, "nope.pem")}, "nope.pem"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"--server", srv.URL}, tt.extra...)
+			args = append(args, "printers", "list")
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), args, &stdout, &stderr)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("printers list over TLS: %v", err)
+			case tt.wantErr == "" && !strings.Contains(stdout.String(), "ward7"):
+				t.Errorf("output %q does not list the gateway's printer", stdout.String())
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("err %v, want one containing %q", err, tt.wantErr)
 			}
 		})
 	}

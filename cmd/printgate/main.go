@@ -43,8 +43,9 @@ Usage:
   printgate version
 
 Client commands take --server URL (env PRINTGATE_SERVER, default http://127.0.0.1:8631),
---token TOKEN (env PRINTGATE_TOKEN) and --json (machine-readable output), before or after
-the command: printgate --server http://gw:8631 jobs list.
+--token TOKEN (env PRINTGATE_TOKEN), --ca-file FILE (env PRINTGATE_CA_FILE: the certificate
+to trust for an https:// gateway, e.g. its self-signed one) and --json (machine-readable
+output), before or after the command: printgate --server https://gw:8631 jobs list.
 `
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -117,7 +118,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // globalFlags are the client flags that may also come before the command
 // ("printgate --server URL jobs list"); hasValue tells those that take one.
-var globalFlags = map[string]bool{"server": true, "token": true, "json": false}
+var globalFlags = map[string]bool{"server": true, "token": true, "ca-file": true, "json": false}
 
 // hoistGlobalFlags moves client flags written before the command to just after the command's
 // words (the command and, for jobs, printers, bulk and config, its action), where each
@@ -129,7 +130,7 @@ func hoistGlobalFlags(args []string) ([]string, error) {
 		name, _, hasEq := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
 		takesValue, ok := globalFlags[name]
 		if !ok {
-			return nil, &usageError{fmt.Sprintf("unknown flag %q before the command (only --server, --token and --json may come first)", args[i])}
+			return nil, &usageError{fmt.Sprintf("unknown flag %q before the command (only --server, --token, --ca-file and --json may come first)", args[i])}
 		}
 		lead = append(lead, args[i])
 		i++

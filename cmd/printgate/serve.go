@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/printgate/printgate/config"
 	"github.com/printgate/printgate/document"
+	"github.com/printgate/printgate/internal/tlsmux"
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/lpd"
 	"github.com/printgate/printgate/printers"
@@ -165,10 +167,26 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	api.RegisterRuns(router, bulk)
 	router.Handle("/metrics", auth.GuardAPI(metrics.Handler())).Methods(http.MethodGet)
 
+	var tlsConf *tls.Config
+	if cfg.TLSCertFile != "" {
+		conf, leaf, err := tlsmux.ServerConfig(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			return err
+		}
+		if left := time.Until(leaf.NotAfter); left < 30*24*time.Hour {
+			log.Warn("the listener's TLS certificate expires soon (or has expired): replace tls_cert_file and tls_key_file and restart",
+				"file", cfg.TLSCertFile, "not_after", leaf.NotAfter.UTC().Format(time.RFC3339), "subject", leaf.Subject.String())
+		}
+		tlsConf = conf
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	// With a certificate the one port takes TLS as well as plain HTTP (or only TLS), told apart
+	// by each connection's first byte; a connection that says nothing for 30 s is dropped, as
+	// ReadHeaderTimeout drops a silent plain one.
+	listeners := tlsmux.Listeners(ln, tlsConf, cfg.TLSRequired, 30*time.Second)
 	srv := &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	// Shutdown does not end requests in flight; the dashboard's event streams never end alone.
 	srv.RegisterOnShutdown(dash.Shutdown)
@@ -176,7 +194,15 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, 4)
+	// The first error stops the gateway; later ones (other servers failing as it stops) are
+	// dropped rather than left blocking a goroutine that Wait below waits for.
+	errs := make(chan error, 1)
+	report := func(err error) {
+		select {
+		case errs <- err:
+		default:
+		}
+	}
 	if err := metrics.Start(runCtx); err != nil {
 		return err
 	}
@@ -200,16 +226,18 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	go func() {
 		defer wg.Done()
 		if err := sched.Run(runCtx); err != nil {
-			errs <- fmt.Errorf("scheduler: %w", err)
+			report(fmt.Errorf("scheduler: %w", err))
 		}
 	}()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errs <- fmt.Errorf("http: %w", err)
-		}
-	}()
+	for _, l := range listeners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				report(fmt.Errorf("http: %w", err))
+			}
+		}()
+	}
 	for _, fe := range frontends(cfg, sched, log) {
 		fln, err := net.Listen("tcp", fe.addr)
 		if err != nil {
@@ -225,26 +253,36 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 		go func() {
 			defer wg.Done()
 			if err := fe.serve(runCtx, fln); err != nil {
-				errs <- fmt.Errorf("%s: %w", fe.name, err)
+				report(fmt.Errorf("%s: %w", fe.name, err))
 			}
 		}()
 	}
 	if cfg.DNSSD {
-		adv, err := ipp.NewAdvertiser(ipp.AdvertiserOptions{Port: ln.Addr().(*net.TCPAddr).Port,
-			Logger: log.With("component", "dnssd")})
-		if err != nil {
-			return err
+		// One advertisement per scheme the port speaks: _ipp._tcp for plain, _ipps._tcp for TLS.
+		var schemes []bool
+		if !cfg.TLSRequired {
+			schemes = append(schemes, false)
 		}
-		dnssdChanges, dnssdStop := sched.Subscribe()
-		defer dnssdStop()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			adv.Run(runCtx, queue.IPPService{Scheduler: sched}.PrinterInfos, dnssdChanges)
-		}()
+		if tlsConf != nil {
+			schemes = append(schemes, true)
+		}
+		for _, secure := range schemes {
+			adv, err := ipp.NewAdvertiser(ipp.AdvertiserOptions{Port: ln.Addr().(*net.TCPAddr).Port, TLS: secure,
+				Logger: log.With("component", "dnssd", "tls", secure)})
+			if err != nil {
+				return err
+			}
+			dnssdChanges, dnssdStop := sched.Subscribe()
+			defer dnssdStop()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				adv.Run(runCtx, queue.IPPService{Scheduler: sched}.PrinterInfos, dnssdChanges)
+			}()
+		}
 	}
-	log.Info("printgate ready", "listen", ln.Addr().String(), "spool", cfg.Spool,
-		"virtual_printers", len(virt), "printers", len(specs))
+	log.Info("printgate ready", "listen", ln.Addr().String(), "tls", tlsMode(tlsConf != nil, cfg.TLSRequired),
+		"spool", cfg.Spool, "virtual_printers", len(virt), "printers", len(specs))
 
 	var runErr error
 	select {
@@ -310,4 +348,15 @@ func isIPP(r *http.Request, _ *mux.RouteMatch) bool {
 	}
 	return strings.TrimSpace(ct) == "application/ipp" &&
 		(strings.HasPrefix(r.URL.Path, "/ipp/") || r.URL.Path == "/ipp" || strings.HasPrefix(r.URL.Path, "/printers/"))
+}
+
+// tlsMode names what the listener speaks, for the start-up log line.
+func tlsMode(cert, required bool) string {
+	switch {
+	case required:
+		return "only"
+	case cert:
+		return "and plain"
+	}
+	return "off"
 }
