@@ -3,7 +3,8 @@
 // The gateway's one port over TLS, with the real clients: ipptool prints over ipps:// and
 // ipp:// to the same port and gets answers in the scheme it used; with tls_required, CUPS adds
 // the virtual printer over ipps:// (lpadmin -m everywhere) and lp prints through it, the CLI
-// works over https:// with --ca-file, and a plain request is refused without a job.
+// works over https:// with --ca-file, and plain requests are refused (IPP with
+// client-error-forbidden naming the ipps:// address, pages redirected to https://) without a job.
 package e2e
 
 import (
@@ -119,14 +120,28 @@ func TestTLSRequiredCupsOverIPPSAndPlainRefused(t *testing.T) {
 	if passed := len(resultLine("PASS").FindAllString(out, -1)); err == nil || passed != 0 {
 		t.Errorf("plain ipptool against tls_required: %d passed, %v; want every request refused\n%s", passed, err, tail(out, 2000))
 	}
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + hostPort + "/healthz")
+	if !strings.Contains(out, "client-error-forbidden") || !strings.Contains(out, "ipps://") {
+		t.Errorf("plain ipptool against tls_required does not show client-error-forbidden naming the ipps:// address:\n%s", tail(out, 2000))
+	}
+	noFollow := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	resp, err := noFollow.Get("http://" + hostPort + "/ui/")
 	if err != nil {
-		t.Fatalf("plain GET /healthz: %v", err)
+		t.Fatalf("plain GET /ui/: %v", err)
+	}
+	resp.Body.Close()
+	if want := "https://" + hostPort + "/ui/"; resp.StatusCode != http.StatusPermanentRedirect || resp.Header.Get("Location") != want {
+		t.Errorf("plain GET /ui/: %d Location %q, want 308 to %s", resp.StatusCode, resp.Header.Get("Location"), want)
+	}
+	resp, err = noFollow.Post("http://"+hostPort+"/api/v1/jobs", "application/pdf", strings.NewReader("%PDF-1.4"))
+	if err != nil {
+		t.Fatalf("plain POST /api/v1/jobs: %v", err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "HTTPS") {
-		t.Errorf("plain GET /healthz: %d %q, want 400 saying to use HTTPS", resp.StatusCode, body)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "https://") {
+		t.Errorf("plain POST /api/v1/jobs: %d %q, want 403 saying to use https://", resp.StatusCode, body)
 	}
 	if jobs, err := g.allJobs(); err != nil || len(jobs) != 0 {
 		t.Fatalf("after plain requests the gateway holds %d jobs (%v), want none", len(jobs), err)

@@ -51,6 +51,10 @@ type Options struct {
 	// Create-Job job may wait for its next Send-Document. The Service enforces it.
 	// DefaultMultipleOperationTimeout when 0.
 	MultipleOperationTimeout time.Duration
+	// RequireTLS refuses every request that did not come over TLS with client-error-forbidden
+	// and a status-message naming the ipps:// address, before its attributes are read: the
+	// gateway's tls_required. (An https:// client reaches the same port over TLS.)
+	RequireTLS bool
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -66,6 +70,7 @@ type Server struct {
 	maxDoc    int64
 	drain     int64
 	opTimeout time.Duration
+	tlsOnly   bool
 	now       func() time.Time
 	ops       map[goipp.Op]operation
 }
@@ -86,6 +91,7 @@ func NewServer(opts Options) (*Server, error) {
 		maxDoc:    opts.MaxDocumentBytes,
 		drain:     opts.DrainBytes,
 		opTimeout: opts.MultipleOperationTimeout,
+		tlsOnly:   opts.RequireTLS,
 		now:       opts.Now,
 	}
 	if s.log == nil {
@@ -147,6 +153,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	version := goipp.Version(binary.BigEndian.Uint16(hdr[0:2]))
 	op := goipp.Op(binary.BigEndian.Uint16(hdr[2:4]))
 	rs := newResponse(version, binary.BigEndian.Uint32(hdr[4:8]))
+	if s.tlsOnly && r.TLS == nil {
+		// Refused before the attributes are decoded: nothing sent in the clear is used or
+		// kept. The rest is read and dropped (up to the drain bound) so that a client that
+		// writes its whole request before reading sees this status, not a broken pipe.
+		rs.setStatus(goipp.StatusErrorForbidden, "This printer takes jobs only over TLS: print to ipps://"+
+			r.Host+r.URL.Path+" (https:// for Windows).")
+		s.drainBody(body)
+		s.log.Debug("ipp: plain request refused", "op", op.String(), "path", r.URL.Path, "remote", r.RemoteAddr)
+		s.writeResponse(w, rs, false)
+		return
+	}
 
 	capped := &capread.Reader{R: body, N: s.maxAttr, TooLarge: errAttributesTooLarge}
 	var msg goipp.Message

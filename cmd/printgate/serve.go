@@ -152,7 +152,7 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	router := mux.NewRouter()
 	router.Use(metrics.Middleware)
 	ippSrv, err := ipp.NewServer(ipp.Options{Service: queue.IPPService{Scheduler: sched},
-		Logger: log.With("frontend", "ipp"), MaxDocumentBytes: int64(cfg.MaxDocumentSize)})
+		Logger: log.With("frontend", "ipp"), MaxDocumentBytes: int64(cfg.MaxDocumentSize), RequireTLS: cfg.TLSRequired})
 	if err != nil {
 		return err
 	}
@@ -183,11 +183,21 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	// With a certificate the one port takes TLS as well as plain HTTP (or only TLS), told apart
-	// by each connection's first byte; a connection that says nothing for 30 s is dropped, as
-	// ReadHeaderTimeout drops a silent plain one.
-	listeners := tlsmux.Listeners(ln, tlsConf, cfg.TLSRequired, 30*time.Second)
+	// With a certificate the one port takes TLS as well as plain HTTP, told apart by each
+	// connection's first byte; a connection that says nothing for 30 s is dropped, as
+	// ReadHeaderTimeout drops a silent plain one. With tls_required the plain side only
+	// redirects pages to https:// and refuses the rest.
+	plainLn, tlsLn := tlsmux.Split(ln, tlsConf, 30*time.Second)
 	srv := &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	plainSrv := srv
+	if cfg.TLSRequired {
+		// IPP clients get an IPP answer they show their user (client-error-forbidden naming the
+		// ipps:// address); browsers and scripts a redirect to https://, or a refusal.
+		plain := mux.NewRouter()
+		plain.MatcherFunc(isIPP).Handler(ippSrv)
+		plain.PathPrefix("/").Handler(tlsmux.RedirectToTLS())
+		plainSrv = &http.Server{Handler: plain, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: time.Minute}
+	}
 	// Shutdown does not end requests in flight; the dashboard's event streams never end alone.
 	srv.RegisterOnShutdown(dash.Shutdown)
 
@@ -229,14 +239,17 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 			report(fmt.Errorf("scheduler: %w", err))
 		}
 	}()
-	for _, l := range listeners {
+	serve := func(hs *http.Server, l net.Listener) {
+		defer wg.Done()
+		if err := hs.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			report(fmt.Errorf("http: %w", err))
+		}
+	}
+	wg.Add(1)
+	go serve(plainSrv, plainLn)
+	if tlsLn != nil {
 		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				report(fmt.Errorf("http: %w", err))
-			}
-		}()
+		go serve(srv, tlsLn)
 	}
 	for _, fe := range frontends(cfg, sched, log) {
 		fln, err := net.Listen("tcp", fe.addr)
@@ -294,6 +307,9 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	shutCtx, shutCancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer shutCancel()
 	_ = srv.Shutdown(shutCtx)
+	if plainSrv != srv {
+		_ = plainSrv.Shutdown(shutCtx)
+	}
 	cancel()
 	wg.Wait()
 	return runErr

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 )
@@ -18,8 +19,9 @@ import (
 // recordHandshake is the first byte of every TLS connection (RFC 8446, section 5.1).
 const recordHandshake = 0x16
 
-// Mux sorts the connections of one listener. Plain and TLS are its two sides; closing
-// either, or the Mux, closes the listener.
+// Mux sorts the connections of one listener. Plain and TLS are its two sides, each closed on
+// its own (each may belong to its own http.Server); the listener closes with the second, or
+// with the Mux.
 type Mux struct {
 	ln      net.Listener
 	timeout time.Duration
@@ -28,14 +30,17 @@ type Mux struct {
 	closeOnce  sync.Once
 	closed     chan struct{}
 	acceptErr  error // why the accept loop ended; read after closed
+
+	mu          sync.Mutex
+	sidesClosed int
 }
 
 // New starts sorting ln's connections. A connection that sends nothing within timeout is
 // closed unsorted (it holds only its own goroutine meanwhile).
 func New(ln net.Listener, timeout time.Duration) *Mux {
 	m := &Mux{ln: ln, timeout: timeout, closed: make(chan struct{})}
-	m.plain = &side{m: m, conns: make(chan net.Conn)}
-	m.tls = &side{m: m, conns: make(chan net.Conn)}
+	m.plain = &side{m: m, conns: make(chan net.Conn), closed: make(chan struct{})}
+	m.tls = &side{m: m, conns: make(chan net.Conn), closed: make(chan struct{})}
 	go m.loop()
 	return m
 }
@@ -46,8 +51,7 @@ func (m *Mux) Plain() net.Listener { return m.plain }
 // TLS is the listener of connections that start a TLS handshake; wrap it with tls.NewListener.
 func (m *Mux) TLS() net.Listener { return m.tls }
 
-// Close closes the listener; Accept on both sides then fails. Closing again (the other side,
-// as http.Server.Shutdown does with every listener it serves) is not an error.
+// Close closes the listener; Accept on both sides then fails. Closing again is not an error.
 func (m *Mux) Close() error { return m.shut(nil) }
 
 // shut closes the listener once, recording why when the accept loop ended on an error (read
@@ -104,6 +108,8 @@ func (m *Mux) sort(c net.Conn) {
 	}
 	select {
 	case to.conns <- &peekedConn{Conn: c, r: br}:
+	case <-to.closed:
+		c.Close()
 	case <-m.closed:
 		c.Close()
 	}
@@ -111,14 +117,18 @@ func (m *Mux) sort(c net.Conn) {
 
 // side is one of the two listeners a Mux hands connections to.
 type side struct {
-	m     *Mux
-	conns chan net.Conn
+	m         *Mux
+	conns     chan net.Conn
+	closeOnce sync.Once
+	closed    chan struct{}
 }
 
 func (s *side) Accept() (net.Conn, error) {
 	select {
 	case c := <-s.conns:
 		return c, nil
+	case <-s.closed:
+		return nil, net.ErrClosed
 	case <-s.m.closed:
 		if s.m.acceptErr != nil {
 			return nil, s.m.acceptErr
@@ -127,7 +137,23 @@ func (s *side) Accept() (net.Conn, error) {
 	}
 }
 
-func (s *side) Close() error   { return s.m.Close() }
+// Close ends this side's Accept; closing the second side closes the listener. Closing again
+// is not an error.
+func (s *side) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		s.m.mu.Lock()
+		s.m.sidesClosed++
+		both := s.m.sidesClosed == 2
+		s.m.mu.Unlock()
+		if both {
+			err = s.m.Close()
+		}
+	})
+	return err
+}
+
 func (s *side) Addr() net.Addr { return s.m.ln.Addr() }
 
 // peekedConn reads first what sort peeked, then the connection.
@@ -154,15 +180,35 @@ func ServerConfig(certFile, keyFile string) (*tls.Config, *x509.Certificate, err
 	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, leaf, nil
 }
 
-// Listeners is what one HTTP server serves on ln: ln itself without conf (plain only); only
-// TLS when required; otherwise both sides of a Mux, plain and TLS on the one port.
-func Listeners(ln net.Listener, conf *tls.Config, required bool, sniffTimeout time.Duration) []net.Listener {
-	switch {
-	case conf == nil:
-		return []net.Listener{ln}
-	case required:
-		return []net.Listener{tls.NewListener(ln, conf)}
+// Split is what the gateway serves on ln: without conf, ln itself as the plain side and no
+// TLS side; with conf, both sides of a Mux, the TLS one already speaking TLS.
+func Split(ln net.Listener, conf *tls.Config, sniffTimeout time.Duration) (plain, secure net.Listener) {
+	if conf == nil {
+		return ln, nil
 	}
 	m := New(ln, sniffTimeout)
-	return []net.Listener{m.Plain(), tls.NewListener(m.TLS(), conf)}
+	return m.Plain(), tls.NewListener(m.TLS(), conf)
+}
+
+// RedirectToTLS serves the plain side of a port that requires TLS: a page or API read (GET,
+// HEAD) is redirected to the same URL over https://, so a bookmarked http:// address still
+// works; anything else, an IPP request above all, is refused before its body is read, so
+// nothing sent in the clear is accepted.
+func RedirectToTLS() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if host == "" {
+			// HTTP/1.0 without Host: the address the client reached.
+			if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+				host = a.String()
+			}
+		}
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusPermanentRedirect)
+			return
+		}
+		w.Header().Set("Connection", "close")
+		http.Error(w, "this gateway takes requests only over TLS: use https://"+host+r.URL.RequestURI()+
+			" (ipps:// for printing)", http.StatusForbidden)
+	})
 }

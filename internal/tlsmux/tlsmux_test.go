@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -105,8 +106,72 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// Closing the mux (what http.Server.Shutdown does through either side) ends Accept on both.
-func TestCloseEndsAcceptOnBothSides(t *testing.T) {
+// Each side closes on its own (each may be served by its own http.Server, shut down in turn):
+// closing one ends its Accept only, closing the second closes the port.
+func TestSidesCloseOnTheirOwnThenThePort(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := New(ln, time.Second)
+	accepted := func(l net.Listener) chan error {
+		errs := make(chan error, 1)
+		go func() {
+			_, err := l.Accept()
+			errs <- err
+		}()
+		return errs
+	}
+	wantClosed := func(name string, errs chan error) {
+		t.Helper()
+		select {
+		case err := <-errs:
+			if !errors.Is(err, net.ErrClosed) {
+				t.Errorf("%s accept after close: %v, want net.ErrClosed", name, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s accept still blocked 5 s after close", name)
+		}
+	}
+	plainErrs, tlsErrs := accepted(m.Plain()), accepted(m.TLS())
+	if err := m.Plain().Close(); err != nil {
+		t.Fatalf("close plain: %v", err)
+	}
+	wantClosed("plain", plainErrs)
+	// The TLS side still takes connections (one that opens like a TLS handshake is enough).
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatalf("the port refused a connection with the TLS side open: %v", err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte{recordHandshake, 3, 1}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-tlsErrs:
+		if err != nil {
+			t.Fatalf("TLS side after the plain side closed: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("TLS side did not get a TLS connection after the plain side closed")
+	}
+	tlsErrs = accepted(m.TLS())
+	if err := m.TLS().Close(); err != nil {
+		t.Fatalf("close TLS: %v", err)
+	}
+	wantClosed("TLS", tlsErrs)
+	if err := m.Plain().Close(); err != nil {
+		t.Errorf("closing a side again: %v", err)
+	}
+	if c, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+		c.Close()
+		t.Error("the port still accepts connections after both sides closed")
+	}
+}
+
+// Closing the Mux ends Accept on both sides at once.
+func TestMuxCloseEndsBothSides(t *testing.T) {
 	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -120,7 +185,7 @@ func TestCloseEndsAcceptOnBothSides(t *testing.T) {
 			errs <- err
 		}()
 	}
-	if err := m.Plain().Close(); err != nil {
+	if err := m.Close(); err != nil {
 		t.Fatalf("close: %v", err)
 	}
 	for range 2 {
@@ -133,14 +198,12 @@ func TestCloseEndsAcceptOnBothSides(t *testing.T) {
 			t.Fatal("accept still blocked 5 s after close")
 		}
 	}
-	if _, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
-		t.Error("the port still accepts connections after close")
-	}
 }
 
-// With TLS required there is no plain side: a plain request gets net/http's own "400 Client
-// sent an HTTP request to an HTTPS server", and TLS works.
-func TestListenersRequiredServesOnlyTLS(t *testing.T) {
+// A port that requires TLS, as serve wires it: the router on the TLS side, RedirectToTLS on
+// the plain side. Pages and reads are redirected to the same URL over https://; anything else
+// is refused before its body is read.
+func TestRequiredTLSRedirectsReadsAndRefusesTheRest(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	pair := testcert.Self(t, "127.0.0.1")
@@ -156,37 +219,97 @@ func TestListenersRequiredServesOnlyTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ls := Listeners(ln, conf, true, time.Second)
-	if len(ls) != 1 {
-		t.Fatalf("%d listeners, want only the TLS one", len(ls))
-	}
+	plainLn, tlsLn := Split(ln, conf, time.Second)
+	var bodies atomicCount
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "tls=%v", r.TLS != nil)
 	})}
-	go srv.Serve(ls[0])
+	plainSrv := &http.Server{Handler: countBodies(&bodies, RedirectToTLS())}
+	go srv.Serve(tlsLn)
+	go plainSrv.Serve(plainLn)
 	defer srv.Close()
+	defer plainSrv.Close()
 	addr := ln.Addr().String()
+	noFollow := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
 
-	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + addr + "/")
+	tests := []struct {
+		method, path string
+		status       int
+		location     string
+	}{
+		{http.MethodGet, "/ui/jobs?state=pending", http.StatusPermanentRedirect, "https://" + addr + "/ui/jobs?state=pending"},
+		{http.MethodHead, "/healthz", http.StatusPermanentRedirect, "https://" + addr + "/healthz"},
+		{http.MethodPost, "/ipp/print/letters", http.StatusForbidden, ""},
+		{http.MethodPost, "/api/v1/jobs", http.StatusForbidden, ""},
+	}
+	for _, tt := range tests {
+		req, err := http.NewRequest(tt.method, "http://"+addr+tt.path, strings.NewReader("%PDF-1.4 a letter sent in the clear"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", tt.method, tt.path, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.status || resp.Header.Get("Location") != tt.location {
+			t.Errorf("%s %s: %d Location %q, want %d %q", tt.method, tt.path, resp.StatusCode, resp.Header.Get("Location"), tt.status, tt.location)
+		}
+		if tt.status == http.StatusForbidden && !strings.Contains(string(body), "https://"+addr+tt.path) {
+			t.Errorf("%s %s: %q does not say where to go instead", tt.method, tt.path, body)
+		}
+	}
+	if n := bodies.load(); n != 0 {
+		t.Errorf("the plain side read %d request bodies, want none", n)
+	}
+	// Followed, the redirect arrives over TLS.
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pair.Pool()}}}
+	resp, err := c.Get("http://" + addr + "/ui/")
 	if err != nil {
-		t.Fatalf("plain request: %v", err)
+		t.Fatalf("following the redirect: %v", err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "HTTPS") {
-		t.Errorf("plain request: %d %q, want 400 naming HTTPS", resp.StatusCode, body)
-	}
-	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pair.Pool()}}}
-	resp, err = c.Get("https://" + addr + "/")
-	if err != nil {
-		t.Fatalf("TLS request: %v", err)
-	}
-	body, _ = io.ReadAll(resp.Body)
-	resp.Body.Close()
 	if string(body) != "tls=true" {
-		t.Errorf("TLS request: %q", body)
+		t.Errorf("after the redirect: %q, want the TLS side's answer", body)
 	}
 }
+
+// atomicCount counts across handler goroutines.
+type atomicCount struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *atomicCount) add()      { c.mu.Lock(); c.n++; c.mu.Unlock() }
+func (c *atomicCount) load() int { c.mu.Lock(); defer c.mu.Unlock(); return c.n }
+
+// countBodies counts the requests whose body h read at least a byte of.
+func countBodies(c *atomicCount, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cr := &countingReader{r: r.Body}
+		r.Body = cr
+		h.ServeHTTP(w, r)
+		if cr.n > 0 {
+			c.add()
+		}
+	})
+}
+
+type countingReader struct {
+	r io.ReadCloser
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+func (c *countingReader) Close() error { return c.r.Close() }
 
 func TestServerConfigRefusesAMismatchedKey(t *testing.T) {
 	t.Parallel()
