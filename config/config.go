@@ -4,7 +4,6 @@ package config
 
 import (
 	"bytes"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"gopkg.in/yaml.v3"
 
+	"github.com/printgate/printgate/internal/certfile"
 	backends "github.com/printgate/printgate/printers"
 )
 
@@ -368,7 +368,7 @@ func (c *Config) checkTLS() error {
 	case c.TLSCertFile == "" || c.TLSKeyFile == "":
 		return errors.New("tls_cert_file and tls_key_file go together: set both, or neither")
 	}
-	if _, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile); err != nil {
+	if _, err := certfile.Open(certfile.Options{CertFile: c.TLSCertFile, KeyFile: c.TLSKeyFile}); err != nil {
 		return fmt.Errorf("tls_cert_file %s with tls_key_file %s: %w", c.TLSCertFile, c.TLSKeyFile, err)
 	}
 	return nil

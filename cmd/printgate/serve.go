@@ -4,6 +4,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/printgate/printgate/config"
 	"github.com/printgate/printgate/document"
+	"github.com/printgate/printgate/internal/certfile"
 	"github.com/printgate/printgate/internal/tlsmux"
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/lpd"
@@ -169,15 +171,27 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 
 	var tlsConf *tls.Config
 	if cfg.TLSCertFile != "" {
-		conf, leaf, err := tlsmux.ServerConfig(cfg.TLSCertFile, cfg.TLSKeyFile)
+		warnExpiry := func(leaf *x509.Certificate) {
+			if time.Until(leaf.NotAfter) < 30*24*time.Hour {
+				log.Warn("the listener's TLS certificate expires soon (or has expired): replace tls_cert_file and tls_key_file",
+					"file", cfg.TLSCertFile, "not_after", leaf.NotAfter.UTC().Format(time.RFC3339), "subject", leaf.Subject.String())
+			}
+		}
+		certs, err := certfile.Open(certfile.Options{CertFile: cfg.TLSCertFile, KeyFile: cfg.TLSKeyFile,
+			Reloaded: func(leaf *x509.Certificate, err error) {
+				if err != nil {
+					log.Error("the listener's TLS certificate files changed but do not load; still serving the previous certificate", "err", err)
+					return
+				}
+				log.Info("the listener's TLS certificate was reloaded", "subject", leaf.Subject.String(),
+					"not_after", leaf.NotAfter.UTC().Format(time.RFC3339))
+				warnExpiry(leaf)
+			}})
 		if err != nil {
 			return err
 		}
-		if left := time.Until(leaf.NotAfter); left < 30*24*time.Hour {
-			log.Warn("the listener's TLS certificate expires soon (or has expired): replace tls_cert_file and tls_key_file and restart",
-				"file", cfg.TLSCertFile, "not_after", leaf.NotAfter.UTC().Format(time.RFC3339), "subject", leaf.Subject.String())
-		}
-		tlsConf = conf
+		warnExpiry(certs.Leaf())
+		tlsConf = certs.Config()
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

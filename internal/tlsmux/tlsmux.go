@@ -7,9 +7,7 @@ package tlsmux
 import (
 	"bufio"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"sync"
@@ -163,22 +161,6 @@ type peekedConn struct {
 }
 
 func (c *peekedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
-
-// ServerConfig loads a listener's certificate chain and key (PEM files) for a TLS server of
-// TLS 1.2 or newer, and returns the leaf certificate too, for its dates.
-func ServerConfig(certFile, keyFile string) (*tls.Config, *x509.Certificate, error) {
-	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
-	if err != nil {
-		return nil, nil, fmt.Errorf("tls: load %s and %s: %w", certFile, keyFile, err)
-	}
-	leaf := pair.Leaf
-	if leaf == nil {
-		if leaf, err = x509.ParseCertificate(pair.Certificate[0]); err != nil {
-			return nil, nil, fmt.Errorf("tls: parse %s: %w", certFile, err)
-		}
-	}
-	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, leaf, nil
-}
 
 // Split is what the gateway serves on ln: without conf, ln itself as the plain side and no
 // TLS side; with conf, both sides of a Mux, the TLS one already speaking TLS.

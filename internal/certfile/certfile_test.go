@@ -1,0 +1,133 @@
+package certfile
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/printgate/printgate/internal/fakeclock"
+	"github.com/printgate/printgate/internal/testcert"
+)
+
+// served is the certificate cfg gives a handshake.
+func served(t *testing.T, cfg *tls.Config) *x509.Certificate {
+	t.Helper()
+	cert, err := cfg.GetCertificate(&tls.ClientHelloInfo{ServerName: "gateway"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert.Leaf
+}
+
+// install writes pair over certFile and keyFile, with a modification time of its own (file
+// systems with coarse timestamps could otherwise hide a quick replacement).
+func install(t *testing.T, pair *testcert.Pair, certFile, keyFile string, mtime time.Time) {
+	t.Helper()
+	for _, f := range []struct {
+		path string
+		data []byte
+	}{{certFile, pair.CertPEM}, {keyFile, pair.KeyPEM}} {
+		if err := os.WriteFile(f.path, f.data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(f.path, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestRenewedPairIsServedWithoutRestart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "gateway.pem"), filepath.Join(dir, "gateway.key")
+	first, second := testcert.Self(t, "gateway-2026"), testcert.Self(t, "gateway-2027")
+	base := time.Now().Add(-time.Hour)
+	install(t, first, certFile, keyFile, base)
+	clock := fakeclock.New(time.Now())
+	var mu sync.Mutex
+	var reloads []string
+	src, err := Open(Options{CertFile: certFile, KeyFile: keyFile, Now: clock.Now,
+		Reloaded: func(leaf *x509.Certificate, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				reloads = append(reloads, "error: "+err.Error())
+				return
+			}
+			reloads = append(reloads, leaf.Subject.CommonName)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := src.Config()
+	if cfg.MinVersion != tls.VersionTLS12 {
+		t.Errorf("MinVersion %x, want TLS 1.2", cfg.MinVersion)
+	}
+	if got := served(t, cfg); !got.Equal(first.Cert) || !src.Leaf().Equal(first.Cert) {
+		t.Fatalf("serving %s, want the first certificate", got.Subject)
+	}
+
+	// Renewed: not looked at before CheckEvery has passed, served after.
+	install(t, second, certFile, keyFile, base.Add(time.Minute))
+	clock.Advance(CheckEvery / 2)
+	if got := served(t, cfg); !got.Equal(first.Cert) {
+		t.Errorf("files looked at again after %v: serving %s", CheckEvery/2, got.Subject)
+	}
+	clock.Advance(CheckEvery)
+	if got := served(t, cfg); !got.Equal(second.Cert) || !src.Leaf().Equal(second.Cert) {
+		t.Errorf("after renewal serving %s, want the second certificate", got.Subject)
+	}
+
+	// Half-replaced (a new certificate, the old key): the good pair stays, the problem is
+	// reported once, not at every handshake.
+	third := testcert.Self(t, "gateway-2028")
+	if err := os.WriteFile(certFile, third.CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(certFile, base.Add(2*time.Minute), base.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		clock.Advance(CheckEvery)
+		if got := served(t, cfg); !got.Equal(second.Cert) {
+			t.Errorf("with a mismatched pair on disk serving %s, want the last good one", got.Subject)
+		}
+	}
+	// The key follows: the pair loads again.
+	install(t, third, certFile, keyFile, base.Add(3*time.Minute))
+	clock.Advance(CheckEvery)
+	if got := served(t, cfg); !got.Equal(third.Cert) {
+		t.Errorf("after the key followed serving %s, want the third certificate", got.Subject)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(reloads) != 3 || reloads[0] != "gateway-2027" || !strings.Contains(reloads[1], "private key does not match") ||
+		reloads[2] != "gateway-2028" {
+		t.Errorf("reloads reported %q, want gateway-2027, one mismatch error, gateway-2028", reloads)
+	}
+}
+
+func TestOpenRefusesWhatDoesNotLoad(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	certFile, keyFile := testcert.Self(t, "a").Write(t, dir)
+	_, otherKey := testcert.Self(t, "b").Write(t, t.TempDir())
+	tests := []struct {
+		name, cert, key, want string
+	}{
+		{"key of another certificate", certFile, otherKey, "private key does not match"},
+		{"missing key", certFile, filepath.Join(dir, "nope.key"), "nope.key"},
+		{"key as certificate", keyFile, keyFile, keyFile},
+	}
+	for _, tt := range tests {
+		if _, err := Open(Options{CertFile: tt.cert, KeyFile: tt.key}); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want an error containing %q", tt.name, err, tt.want)
+		}
+	}
+}
