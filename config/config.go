@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -368,7 +369,9 @@ func (c *Config) checkTLS() error {
 	case c.TLSCertFile == "" || c.TLSKeyFile == "":
 		return errors.New("tls_cert_file and tls_key_file go together: set both, or neither")
 	}
-	if _, err := certfile.Open(certfile.Options{CertFile: c.TLSCertFile, KeyFile: c.TLSKeyFile}); err != nil {
+	// Quietly: serve opens it again and logs then (an expiry warning, say), once.
+	quiet := slog.New(slog.DiscardHandler)
+	if _, err := certfile.Open(certfile.Options{CertFile: c.TLSCertFile, KeyFile: c.TLSKeyFile, Logger: quiet}); err != nil {
 		return fmt.Errorf("tls_cert_file %s with tls_key_file %s: %w", c.TLSCertFile, c.TLSKeyFile, err)
 	}
 	return nil

@@ -4,7 +4,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -171,26 +170,11 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 
 	var tlsConf *tls.Config
 	if cfg.TLSCertFile != "" {
-		warnExpiry := func(leaf *x509.Certificate) {
-			if time.Until(leaf.NotAfter) < 30*24*time.Hour {
-				log.Warn("the listener's TLS certificate expires soon (or has expired): replace tls_cert_file and tls_key_file",
-					"file", cfg.TLSCertFile, "not_after", leaf.NotAfter.UTC().Format(time.RFC3339), "subject", leaf.Subject.String())
-			}
-		}
 		certs, err := certfile.Open(certfile.Options{CertFile: cfg.TLSCertFile, KeyFile: cfg.TLSKeyFile,
-			Reloaded: func(leaf *x509.Certificate, err error) {
-				if err != nil {
-					log.Error("the listener's TLS certificate files changed but do not load; still serving the previous certificate", "err", err)
-					return
-				}
-				log.Info("the listener's TLS certificate was reloaded", "subject", leaf.Subject.String(),
-					"not_after", leaf.NotAfter.UTC().Format(time.RFC3339))
-				warnExpiry(leaf)
-			}})
+			Logger: log.With("component", "tls")})
 		if err != nil {
 			return err
 		}
-		warnExpiry(certs.Leaf())
 		tlsConf = certs.Config()
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"log/slog"
 	"os"
 	"sync"
 	"time"
@@ -16,11 +17,21 @@ import (
 // CheckEvery is how often, at most, the files are looked at for a change.
 const CheckEvery = 10 * time.Second
 
+// DefaultWarnWithin is how close to its expiry a certificate in service is logged as a
+// warning, at start and at each reload.
+const DefaultWarnWithin = 30 * 24 * time.Hour
+
 // Options configure a Source.
 type Options struct {
 	CertFile, KeyFile string
-	// Reloaded is told about every change seen after the first load: the new leaf, or why
-	// the files did not load (the previous pair stays in service). It may be nil.
+	// Logger gets a line for each reload (or a pair that did not load) and the expiry
+	// warnings; slog.Default() when nil.
+	Logger *slog.Logger
+	// WarnWithin: a certificate expiring sooner than this is warned about; DefaultWarnWithin
+	// when 0.
+	WarnWithin time.Duration
+	// Reloaded, when set, is told about every change seen after the first load: the new leaf,
+	// or why the files did not load (the previous pair stays in service).
 	Reloaded func(leaf *x509.Certificate, err error)
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -41,6 +52,12 @@ func Open(opts Options) (*Source, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.WarnWithin == 0 {
+		opts.WarnWithin = DefaultWarnWithin
+	}
 	s := &Source{opts: opts}
 	stamp, err := s.stampNow()
 	if err != nil {
@@ -51,7 +68,16 @@ func Open(opts Options) (*Source, error) {
 		return nil, err
 	}
 	s.pair, s.stamp, s.checked = pair, stamp, opts.Now()
+	s.warnExpiry(pair.Leaf)
 	return s, nil
+}
+
+// warnExpiry logs a certificate in service that expires within WarnWithin (or has expired).
+func (s *Source) warnExpiry(leaf *x509.Certificate) {
+	if leaf.NotAfter.Sub(s.opts.Now()) < s.opts.WarnWithin {
+		s.opts.Logger.Warn("the listener's TLS certificate expires soon (or has expired): replace tls_cert_file and tls_key_file",
+			"file", s.opts.CertFile, "not_after", leaf.NotAfter.UTC().Format(time.RFC3339), "subject", leaf.Subject.String())
+	}
 }
 
 // Leaf is the certificate in service, for its dates and names.
@@ -87,12 +113,16 @@ func (s *Source) certificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 		if stamp != "" {
 			s.stamp = stamp
 		}
+		s.opts.Logger.Error("the listener's TLS certificate files changed but do not load; still serving the previous certificate", "err", err)
 		if s.opts.Reloaded != nil {
 			s.opts.Reloaded(nil, err)
 		}
 		return s.pair, nil
 	}
 	s.pair, s.stamp = pair, stamp
+	s.opts.Logger.Info("the listener's TLS certificate was reloaded", "subject", pair.Leaf.Subject.String(),
+		"not_after", pair.Leaf.NotAfter.UTC().Format(time.RFC3339))
+	s.warnExpiry(pair.Leaf)
 	if s.opts.Reloaded != nil {
 		s.opts.Reloaded(pair.Leaf, nil)
 	}

@@ -1,8 +1,10 @@
 package certfile
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,7 +53,8 @@ func TestRenewedPairIsServedWithoutRestart(t *testing.T) {
 	clock := fakeclock.New(time.Now())
 	var mu sync.Mutex
 	var reloads []string
-	src, err := Open(Options{CertFile: certFile, KeyFile: keyFile, Now: clock.Now,
+	var logged bytes.Buffer
+	src, err := Open(Options{CertFile: certFile, KeyFile: keyFile, Now: clock.Now, Logger: slog.New(slog.NewTextHandler(&logged, nil)),
 		Reloaded: func(leaf *x509.Certificate, err error) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -105,6 +108,14 @@ func TestRenewedPairIsServedWithoutRestart(t *testing.T) {
 		t.Errorf("after the key followed serving %s, want the third certificate", got.Subject)
 	}
 
+	// Each event is logged for the operator: the two reloads, the pair that did not load
+	// (once), and, since the test certificates expire within the hour, the expiry warning at
+	// start and at each reload.
+	for what, want := range map[string]int{"was reloaded": 2, "do not load": 1, "expires soon": 3} {
+		if got := strings.Count(logged.String(), what); got != want {
+			t.Errorf("log has %d lines with %q, want %d:\n%s", got, what, want, logged.String())
+		}
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if len(reloads) != 3 || reloads[0] != "gateway-2027" || !strings.Contains(reloads[1], "private key does not match") ||
@@ -129,5 +140,20 @@ func TestOpenRefusesWhatDoesNotLoad(t *testing.T) {
 		if _, err := Open(Options{CertFile: tt.cert, KeyFile: tt.key}); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v, want an error containing %q", tt.name, err, tt.want)
 		}
+	}
+}
+
+// A certificate far from its expiry is not warned about.
+func TestNoExpiryWarningForALongLivedCertificate(t *testing.T) {
+	t.Parallel()
+	certFile, keyFile := testcert.Self(t, "gateway").Write(t, t.TempDir())
+	var logged bytes.Buffer
+	// testcert certificates live an hour: warn only within a minute of the end.
+	if _, err := Open(Options{CertFile: certFile, KeyFile: keyFile, WarnWithin: time.Minute,
+		Logger: slog.New(slog.NewTextHandler(&logged, nil))}); err != nil {
+		t.Fatal(err)
+	}
+	if logged.Len() != 0 {
+		t.Errorf("logged %q for a certificate an hour from its expiry", logged.String())
 	}
 }
