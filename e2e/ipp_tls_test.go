@@ -22,11 +22,16 @@ import (
 	"github.com/printgate/printgate/spool"
 )
 
-// tlsFileConfig is ippFileConfig with the listener's certificate and key.
-func tlsFileConfig(certFile, keyFile string, required bool) func(listen, spool string) string {
+// tlsFileConfig is ippFileConfig with the listener's certificate and key, and a raw port
+// (raw_port > 0) for the virtual printer.
+func tlsFileConfig(certFile, keyFile string, required bool, rawPort int) func(listen, spool string) string {
 	base := ippFileConfig(0)
 	return func(listen, spoolDir string) string {
-		return base(listen, spoolDir) + fmt.Sprintf("tls_cert_file: %q\ntls_key_file: %q\ntls_required: %v\n", certFile, keyFile, required)
+		var raw string
+		if rawPort > 0 {
+			raw = fmt.Sprintf("    raw_port: %d\n", rawPort) // inside the last virtual printer
+		}
+		return base(listen, spoolDir) + raw + fmt.Sprintf("tls_cert_file: %q\ntls_key_file: %q\ntls_required: %v\n", certFile, keyFile, required)
 	}
 }
 
@@ -80,7 +85,7 @@ func TestIPPOverTLSAndPlainOnOnePort(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	cert, key := testcert.Self(t, "127.0.0.1").Write(t, dir)
-	g := startGateway(t, gatewayOptions{Config: tlsFileConfig(cert, key, false)})
+	g := startGateway(t, gatewayOptions{Config: tlsFileConfig(cert, key, false, 0)})
 	hostPort := strings.TrimPrefix(g.Base, "http://")
 	letter := repoFile(t, "testdata/letter-1p.pdf")
 
@@ -110,9 +115,15 @@ func TestTLSRequiredCupsOverIPPSAndPlainRefused(t *testing.T) {
 	dir := t.TempDir()
 	pair := testcert.Self(t, "127.0.0.1")
 	cert, key := pair.Write(t, dir)
-	g := startGateway(t, gatewayOptions{Config: tlsFileConfig(cert, key, true), TLS: pair})
+	g := startGateway(t, gatewayOptions{Config: tlsFileConfig(cert, key, true, peer.FreePort(t)), TLS: pair})
 	hostPort := strings.TrimPrefix(g.Base, "https://")
 	letter := repoFile(t, "testdata/letter-2p.pdf")
+
+	// The raw port cannot be encrypted; the operator is told, not left believing otherwise.
+	if log := g.log(); !strings.Contains(log, "tls_required is set, but this front-end takes jobs unencrypted") ||
+		!strings.Contains(log, "frontend=\"raw letters\"") {
+		t.Errorf("no warning that the raw front-end is unencrypted under tls_required:\n%s", tail(log, 3000))
+	}
 
 	// Plain IPP and HTTP on the port are refused, and nothing is stored.
 	file := writeTestFile(t, dir, "ipp.test", schemeTest("ipp"))

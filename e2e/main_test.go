@@ -200,6 +200,19 @@ func (g *gateway) try() string {
 	return fmt.Sprintf("no healthy /healthz within 30s:\n%s", tail(string(b), 2000))
 }
 
+// log is what the current (or last) run of the child has logged so far.
+func (g *gateway) log() string {
+	g.t.Helper()
+	if len(g.logs) == 0 {
+		return ""
+	}
+	b, err := os.ReadFile(g.logs[len(g.logs)-1])
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	return string(b)
+}
+
 func (g *gateway) running() bool {
 	if g.done == nil {
 		return false

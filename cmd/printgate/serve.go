@@ -260,6 +260,12 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 			return fmt.Errorf("%s: listen on %s: %w", fe.name, fe.addr, err)
 		}
 		log.Info("front-end listening", "frontend", fe.name, "listen", fln.Addr().String())
+		if cfg.TLSRequired {
+			// LPD and raw have no TLS: tls_required cannot cover them, so say so rather than
+			// let the setting promise more than it does.
+			log.Warn("tls_required is set, but this front-end takes jobs unencrypted (its protocol has no TLS)",
+				"frontend", fe.name, "listen", fln.Addr().String())
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
