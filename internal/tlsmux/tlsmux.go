@@ -174,8 +174,9 @@ func Split(ln net.Listener, conf *tls.Config, sniffTimeout time.Duration) (plain
 
 // RedirectToTLS serves the plain side of a port that requires TLS: a page or API read (GET,
 // HEAD) is redirected to the same URL over https://, so a bookmarked http:// address still
-// works; anything else, an IPP request above all, is refused before its body is read, so
-// nothing sent in the clear is accepted.
+// works; anything else is refused (403) before its body is read, so nothing sent in the clear
+// is accepted. (The gateway hands IPP requests to its IPP server first, which refuses them in
+// IPP, where a printing client shows the reason.)
 func RedirectToTLS() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host := r.Host
