@@ -6,14 +6,13 @@ package printers
 
 import (
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
+
+	"github.com/printgate/printgate/internal/tlstrust"
 )
 
 // httpTransport returns the HTTP transport for the IPP printer of c: one of its own, cloned
@@ -50,7 +49,7 @@ func CheckTLS(c Config) error {
 		return err
 	}
 	if c.TLSCAFile != "" {
-		_, err = readCertFile(c.TLSCAFile)
+		_, err = tlstrust.ReadFile("tls_ca_file", c.TLSCAFile)
 	}
 	return err
 }
@@ -81,86 +80,20 @@ func tlsConfig(c Config, u *url.URL) (*tls.Config, error) {
 	if err := checkTLSOptions(c, u.Scheme); err != nil {
 		return nil, err
 	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	switch {
 	case c.TLSSkipVerify:
 		// What the operator asked for: encrypted, but anyone answering at the address is taken
 		// for the printer.
-		cfg.InsecureSkipVerify = true
+		return &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: true}, nil
 	case c.TLSCAFile != "":
-		certs, err := readCertFile(c.TLSCAFile)
+		certs, err := tlstrust.ReadFile("tls_ca_file", c.TLSCAFile)
 		if err != nil {
 			return nil, err
 		}
-		// crypto/tls's own verification is off only so that verifyWith does it, against the
-		// file: it accepts the pinned certificate itself before any name check, which
-		// crypto/tls's verification (RootCAs) has no way to express.
-		cfg.InsecureSkipVerify = true
-		cfg.VerifyConnection = verifyWith(certs, u.Hostname())
+		return tlstrust.ClientConfig(certs, u.Hostname()), nil
 	}
 	// Neither: crypto/tls verifies against the system's certificate store.
-	return cfg, nil
-}
-
-// readCertFile reads the PEM certificates in path (blocks of any other type are skipped);
-// a file without one is an error.
-func readCertFile(path string) ([]*x509.Certificate, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("tls_ca_file: %w", err)
-	}
-	var certs []*x509.Certificate
-	for {
-		var b *pem.Block
-		b, data = pem.Decode(data)
-		if b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		cert, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("tls_ca_file %s: certificate %d: %w", path, len(certs)+1, err)
-		}
-		certs = append(certs, cert)
-	}
-	if len(certs) == 0 {
-		return nil, fmt.Errorf("tls_ca_file %s: no PEM certificate (-----BEGIN CERTIFICATE-----) in it", path)
-	}
-	return certs, nil
-}
-
-// verifyWith accepts the printer's certificate when it is one of certs itself, whatever name and
-// dates it carries (the printer's self-signed certificate, pinned: the handshake has proved the
-// printer holds its private key, and printers' own certificates name themselves, e.g.
-// NPI1A2B3C.local, not the address the gateway uses); or else when one of certs issued it for
-// host and it is valid now, as for any web site. The system's certificate store plays no part.
-// It runs on every connection, resumed ones too.
-func verifyWith(certs []*x509.Certificate, host string) func(tls.ConnectionState) error {
-	roots := x509.NewCertPool()
-	for _, c := range certs {
-		roots.AddCert(c)
-	}
-	return func(cs tls.ConnectionState) error {
-		peer := cs.PeerCertificates
-		if len(peer) == 0 {
-			return errors.New("tls: the printer sent no certificate")
-		}
-		for _, c := range certs {
-			if c.Equal(peer[0]) {
-				return nil
-			}
-		}
-		opts := x509.VerifyOptions{Roots: roots, DNSName: host, Intermediates: x509.NewCertPool()}
-		for _, c := range peer[1:] {
-			opts.Intermediates.AddCert(c)
-		}
-		if _, err := peer[0].Verify(opts); err != nil {
-			return &tls.CertificateVerificationError{UnverifiedCertificates: peer, Err: err}
-		}
-		return nil
-	}
+	return &tls.Config{MinVersion: tls.VersionTLS12}, nil
 }
 
 // certError reports whether err is the printer's certificate failing verification: the

@@ -3,8 +3,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -17,6 +15,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/printgate/printgate/config"
+	"github.com/printgate/printgate/internal/tlstrust"
 	"github.com/printgate/printgate/ui"
 )
 
@@ -43,22 +42,23 @@ func addClientFlags(fs *flag.FlagSet) *clientFlags {
 }
 
 // client is the API client the flags describe. With --ca-file only the certificates in that
-// file are trusted for the gateway: its own self-signed certificate, or the CA that issued it.
+// file are trusted for the gateway: its own (self-signed) certificate, pinned, or the CA that
+// issued it, as a printer's tls_ca_file is.
 func (c *clientFlags) client() (*ui.Client, error) {
 	cl := ui.NewClient(c.server, c.token)
 	if c.caFile == "" {
 		return cl, nil
 	}
-	pem, err := os.ReadFile(c.caFile)
+	certs, err := tlstrust.ReadFile("--ca-file", c.caFile)
 	if err != nil {
-		return nil, fmt.Errorf("--ca-file: %w", err)
+		return nil, err
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("--ca-file %s: no PEM certificate in it", c.caFile)
+	u, err := url.Parse(c.server)
+	if err != nil {
+		return nil, fmt.Errorf("--server %q: %w", c.server, err)
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	tr.TLSClientConfig = tlstrust.ClientConfig(certs, u.Hostname())
 	cl.HTTP.Transport = tr
 	return cl, nil
 }

@@ -107,17 +107,31 @@ func TestClientCAFile(t *testing.T) {
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is the point
 	srv.StartTLS()
 	defer srv.Close()
-	tests := []struct {
+	type caCase struct {
 		name    string
 		extra   []string
 		wantErr string
-	}{
+	}
+	tests := []caCase{
 		{"trusted with --ca-file", []string{"--ca-file", certFile}, ""},
 		{"trusted with --ca-file before the command", []string{"--ca-file=" + certFile}, ""},
 		{"not trusted without", nil, "certificate"},
 		{"a key is not a certificate", []string{"--ca-file", keyFile}, "no PEM certificate"},
 		{"missing file", []string{"--ca-file", filepath.Join(dir, "nope.pem")}, "nope.pem"},
 	}
+	// A gateway whose self-signed certificate names the host desktops use, reached by the CLI
+	// at 127.0.0.1: the file pins that certificate, so its names do not matter.
+	named := testcert.Self(t, "printgate.example.org")
+	namedFile, _ := named.Write(t, t.TempDir())
+	namedSrv := httptest.NewUnstartedServer(g)
+	namedSrv.TLS = &tls.Config{Certificates: []tls.Certificate{named.TLS}}
+	namedSrv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	namedSrv.StartTLS()
+	defer namedSrv.Close()
+	// (A later --server wins.)
+	tests = append(tests,
+		caCase{"pinned certificate naming another host", []string{"--server", namedSrv.URL, "--ca-file", namedFile}, ""},
+		caCase{"another server's certificate is not pinned", []string{"--server", namedSrv.URL, "--ca-file", certFile}, "certificate"})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append([]string{"--server", srv.URL}, tt.extra...)
