@@ -30,9 +30,6 @@ type Options struct {
 	// WarnWithin: a certificate expiring sooner than this is warned about; DefaultWarnWithin
 	// when 0.
 	WarnWithin time.Duration
-	// Reloaded, when set, is told about every change seen after the first load: the new leaf,
-	// or why the files did not load (the previous pair stays in service).
-	Reloaded func(leaf *x509.Certificate, err error)
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -80,13 +77,6 @@ func (s *Source) warnExpiry(leaf *x509.Certificate) {
 	}
 }
 
-// Leaf is the certificate in service, for its dates and names.
-func (s *Source) Leaf() *x509.Certificate {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.pair.Leaf
-}
-
 // Config is a TLS 1.2+ server configuration serving the Source's current pair.
 func (s *Source) Config() *tls.Config {
 	return &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.certificate}
@@ -114,18 +104,12 @@ func (s *Source) certificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 			s.stamp = stamp
 		}
 		s.opts.Logger.Error("the listener's TLS certificate files changed but do not load; still serving the previous certificate", "err", err)
-		if s.opts.Reloaded != nil {
-			s.opts.Reloaded(nil, err)
-		}
 		return s.pair, nil
 	}
 	s.pair, s.stamp = pair, stamp
 	s.opts.Logger.Info("the listener's TLS certificate was reloaded", "subject", pair.Leaf.Subject.String(),
 		"not_after", pair.Leaf.NotAfter.UTC().Format(time.RFC3339))
 	s.warnExpiry(pair.Leaf)
-	if s.opts.Reloaded != nil {
-		s.opts.Reloaded(pair.Leaf, nil)
-	}
 	return s.pair, nil
 }
 
