@@ -91,6 +91,8 @@ type gateway struct {
 	// Base is the current HTTP base URL; API a client for it.
 	Base string
 	API  *ui.Client
+	// caFile holds opts.TLS's certificate, for the CLI.
+	caFile string
 
 	starts  int
 	cmd     *exec.Cmd
@@ -104,6 +106,12 @@ func startGateway(t testing.TB, o gatewayOptions) *gateway {
 	t.Helper()
 	dir := t.TempDir()
 	g := &gateway{t: t, bin: printgateBinary(t), dir: dir, opts: o, Spool: filepath.Join(dir, "spool")}
+	if o.TLS != nil {
+		g.caFile = filepath.Join(dir, "gateway-ca.pem")
+		if err := os.WriteFile(g.caFile, o.TLS.CertPEM, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	t.Cleanup(func() {
 		g.Stop()
 		if t.Failed() {
@@ -261,13 +269,8 @@ func (g *gateway) CLI(args ...string) (string, error) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, g.bin, args...)
 	cmd.Env = append(os.Environ(), "PRINTGATE_SERVER="+g.Base)
-	if g.opts.TLS != nil {
-		// The CLI's --ca-file, through its environment variable.
-		ca := filepath.Join(g.dir, "gateway-ca.pem")
-		if err := os.WriteFile(ca, g.opts.TLS.CertPEM, 0o644); err != nil {
-			return "", err
-		}
-		cmd.Env = append(cmd.Env, "PRINTGATE_CA_FILE="+ca)
+	if g.caFile != "" {
+		cmd.Env = append(cmd.Env, "PRINTGATE_CA_FILE="+g.caFile) // the CLI's --ca-file
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
