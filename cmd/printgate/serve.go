@@ -185,7 +185,7 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	// connection's first byte; a connection that says nothing for 30 s is dropped, as
 	// ReadHeaderTimeout drops a silent plain one. With tls_required the plain side only
 	// redirects pages to https:// and refuses the rest.
-	plainLn, tlsLn := tlsmux.Split(ln, tlsConf, 30*time.Second)
+	plainLn, tlsLn := tlsmux.Split(ln, tlsConf, 30*time.Second, log)
 	srv := &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	plainSrv := srv
 	if cfg.TLSRequired {

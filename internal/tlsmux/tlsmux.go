@@ -6,16 +6,24 @@ package tlsmux
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
-	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/printgate/printgate/internal/tcpfront"
 )
 
 // recordHandshake is the first byte of every TLS connection (RFC 8446, section 5.1).
 const recordHandshake = 0x16
+
+// MaxSorting bounds the connections accepted and not yet handed to a side (waiting for their
+// first byte, at most the sniff timeout each); past it new ones are refused, so a flood of
+// silent connections costs a bounded number of goroutines.
+const MaxSorting = 1024
 
 // Mux sorts the connections of one listener. Plain and TLS are its two sides, each closed on
 // its own (each may belong to its own http.Server); the listener closes with the second, or
@@ -23,6 +31,7 @@ const recordHandshake = 0x16
 type Mux struct {
 	ln      net.Listener
 	timeout time.Duration
+	stop    context.CancelFunc
 
 	plain, tls *side
 	closeOnce  sync.Once
@@ -33,13 +42,21 @@ type Mux struct {
 	sidesClosed int
 }
 
-// New starts sorting ln's connections. A connection that sends nothing within timeout is
-// closed unsorted (it holds only its own goroutine meanwhile).
-func New(ln net.Listener, timeout time.Duration) *Mux {
-	m := &Mux{ln: ln, timeout: timeout, closed: make(chan struct{})}
+// New starts sorting ln's connections. The accept loop is the one LPD and raw use
+// (tcpfront.Listener: transient accept errors logged and retried with a backoff, at most
+// MaxSorting connections in hand). A connection that sends nothing within timeout is closed
+// unsorted.
+func New(ln net.Listener, timeout time.Duration, log *slog.Logger) *Mux {
+	ctx, stop := context.WithCancel(context.Background())
+	m := &Mux{ln: ln, timeout: timeout, stop: stop, closed: make(chan struct{})}
 	m.plain = &side{m: m, conns: make(chan net.Conn), closed: make(chan struct{})}
 	m.tls = &side{m: m, conns: make(chan net.Conn), closed: make(chan struct{})}
-	go m.loop()
+	accept := tcpfront.Listener{Proto: "http", MaxConns: MaxSorting, Log: log,
+		Refuse: func(c net.Conn) { c.Close() }, Handle: m.sort}
+	go func() {
+		// nil once Close stopped it; otherwise the error that made the listener unusable.
+		m.shut(accept.Serve(ctx, ln))
+	}()
 	return m
 }
 
@@ -53,49 +70,31 @@ func (m *Mux) TLS() net.Listener { return m.tls }
 func (m *Mux) Close() error { return m.shut(nil) }
 
 // shut closes the listener once, recording why when the accept loop ended on an error (read
-// only after closed is closed).
+// only after closed is closed). The listener is closed here, not only by the accept loop as it
+// stops, so that the port is shut when Close returns.
 func (m *Mux) shut(why error) error {
 	var err error
 	m.closeOnce.Do(func() {
 		m.acceptErr = why
+		m.stop()
 		err = m.ln.Close()
 		close(m.closed)
 	})
 	return err
 }
 
-func (m *Mux) loop() {
-	var backoff time.Duration
-	for {
-		c, err := m.ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				m.shut(err)
-				return
-			}
-			// Out of file descriptors and the like: wait and try again, as net/http's own
-			// accept loop does, rather than closing the gateway's front door for good.
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			select {
-			case <-time.After(backoff):
-				continue
-			case <-m.closed:
-				return
-			}
-		}
-		backoff = 0
-		go m.sort(c)
-	}
-}
-
-// sort reads the connection's first byte and hands it, byte and all, to its side.
-func (m *Mux) sort(c net.Conn) {
+// sort reads the connection's first byte and hands it, byte and all, to its side. It gives up
+// when the Mux stops (ctx).
+func (m *Mux) sort(ctx context.Context, c net.Conn) {
 	if m.timeout > 0 {
 		c.SetReadDeadline(time.Now().Add(m.timeout))
 	}
+	unblock := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Now()) })
 	br := bufio.NewReaderSize(c, 16)
 	first, err := br.Peek(1)
-	if err != nil {
+	// Stopped before it ran, or the Mux is stopping: either way no deadline is set after the
+	// one cleared below.
+	if stillWaiting := unblock(); err != nil || !stillWaiting {
 		c.Close()
 		return
 	}
@@ -164,11 +163,11 @@ func (c *peekedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 // Split is what the gateway serves on ln: without conf, ln itself as the plain side and no
 // TLS side; with conf, both sides of a Mux, the TLS one already speaking TLS.
-func Split(ln net.Listener, conf *tls.Config, sniffTimeout time.Duration) (plain, secure net.Listener) {
+func Split(ln net.Listener, conf *tls.Config, sniffTimeout time.Duration, log *slog.Logger) (plain, secure net.Listener) {
 	if conf == nil {
 		return ln, nil
 	}
-	m := New(ln, sniffTimeout)
+	m := New(ln, sniffTimeout, log)
 	return m.Plain(), tls.NewListener(m.TLS(), conf)
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -16,6 +17,9 @@ import (
 	"github.com/printgate/printgate/internal/testcert"
 )
 
+// quiet drops the accept loop's log lines.
+var quiet = slog.New(slog.DiscardHandler)
+
 // serveBoth runs one http.Server on both sides of a Mux over a loopback listener, as the
 // gateway does, answering which side a request came in on.
 func serveBoth(t *testing.T, timeout time.Duration) (addr string, pair *testcert.Pair, m *Mux) {
@@ -25,7 +29,7 @@ func serveBoth(t *testing.T, timeout time.Duration) (addr string, pair *testcert
 		t.Fatal(err)
 	}
 	pair = testcert.Self(t, "127.0.0.1")
-	m = New(ln, timeout)
+	m = New(ln, timeout, quiet)
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		fmt.Fprintf(w, "tls=%v body=%s", r.TLS != nil, body)
@@ -114,7 +118,7 @@ func TestSidesCloseOnTheirOwnThenThePort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := New(ln, time.Second)
+	m := New(ln, time.Second, quiet)
 	accepted := func(l net.Listener) chan error {
 		errs := make(chan error, 1)
 		go func() {
@@ -177,7 +181,7 @@ func TestMuxCloseEndsBothSides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := New(ln, time.Second)
+	m := New(ln, time.Second, quiet)
 	errs := make(chan error, 2)
 	for _, l := range []net.Listener{m.Plain(), m.TLS()} {
 		go func() {
@@ -211,7 +215,7 @@ func TestRequiredTLSRedirectsReadsAndRefusesTheRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plainLn, tlsLn := Split(ln, conf, time.Second)
+	plainLn, tlsLn := Split(ln, conf, time.Second, quiet)
 	var bodies atomicCount
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "tls=%v", r.TLS != nil)
