@@ -1,6 +1,7 @@
 // Package tcpfront is the plumbing the gateway's plain-TCP front-ends (LPD on 515, raw on 9100)
-// share: an accept loop with a connection limit and the decoding of the legacy text those
-// protocols carry. (The byte cap on what a client may send is internal/capread, which IPP uses
+// share: an accept loop with a connection limit (which also sorts the HTTP port's connections
+// into plain and TLS, internal/tlsmux) and the decoding of the legacy text those protocols
+// carry. (The byte cap on what a client may send is internal/capread, which IPP uses
 // too.)
 package tcpfront
 
