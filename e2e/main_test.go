@@ -38,6 +38,7 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
+	logPeerVersions()
 	if os.Getenv("PRINTGATE_BIN") == "" {
 		dir, err := os.MkdirTemp("", "printgate-e2e-bin-")
 		if err != nil {
@@ -389,4 +390,17 @@ func tail(s string, n int) string {
 func repoFile(t testing.TB, rel string) string {
 	t.Helper()
 	return filepath.Join(peer.RepoRoot(t), rel)
+}
+
+// logPeerVersions prints, once per run, the Debian version of every peer the suite talks to, as
+// scripts/install-peers.sh --versions reports them: peers change under the suite with Debian's
+// security updates, and a failure has to be matched to the update that caused it.
+func logPeerVersions() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "bash", "../scripts/install-peers.sh", "--versions").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: peer versions: %v\n", err)
+	}
+	fmt.Fprintf(os.Stderr, "e2e: peer versions (scripts/install-peers.sh --versions):\n%s", out)
 }

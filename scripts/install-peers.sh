@@ -44,6 +44,25 @@ lprng_programs=(usr/bin/lpr usr/bin/lpq usr/bin/lprm)
 
 log() { printf 'install-peers: %s\n' "$*" >&2; }
 
+# print_versions prints one "peer package version" line per package the tests use, installed or
+# not, so that a red run can be matched to a Debian update of a peer (cups 2.4.2-3+deb12u10
+# changed how cupsd opens file: devices). The e2e suite runs this with --versions at its start.
+print_versions() {
+	local pkg v
+	for pkg in "${base_pkgs[@]}" cups-daemon cups-common libcups2; do
+		v="$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || true)"
+		printf 'peer %s %s\n' "$pkg" "${v:-not-installed}"
+	done
+	v="not-unpacked"
+	[ -f "$lprng_dir/VERSION" ] && v="$(cat "$lprng_dir/VERSION")"
+	printf 'peer lprng %s (clients unpacked in %s)\n' "$v" "$lprng_dir"
+}
+
+if [ "${1:-}" = "--versions" ]; then
+	print_versions
+	exit 0
+fi
+
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then
 		"$@"
@@ -67,13 +86,14 @@ lprng_ok() {
 	for p in "${lprng_programs[@]}"; do
 		[ -x "$lprng_dir/$p" ] || return 1
 	done
-	[ -f /etc/lprng/lpd.conf ] && [ -f /etc/lprng/printcap ]
+	[ -f "$lprng_dir/VERSION" ] && [ -f /etc/lprng/lpd.conf ] && [ -f /etc/lprng/printcap ]
 }
 
 lpd_backend_ok() { [ -x /usr/lib/cups/backend/lpd ]; }
 
 if [ -z "$(missing_programs)" ] && lprng_ok && lpd_backend_ok; then
 	log "all peers present"
+	print_versions >&2
 	exit 0
 fi
 
@@ -108,6 +128,7 @@ if ! lprng_ok; then
 	fi
 	missing_lprng=0
 	for p in "${lprng_programs[@]}"; do [ -x "$lprng_dir/$p" ] || missing_lprng=1; done
+	[ -f "$lprng_dir/VERSION" ] || missing_lprng=1 # unpacked by an older version of this script
 	if [ "$missing_lprng" -eq 1 ]; then
 		work="$(mktemp -d)"
 		trap 'rm -rf "$work"' EXIT
@@ -120,6 +141,7 @@ if ! lprng_ok; then
 		rm -rf "$lprng_dir.new"
 		mkdir -p "$lprng_dir.new"
 		dpkg-deb -x "$deb" "$lprng_dir.new"
+		dpkg-deb -f "$deb" Version >"$lprng_dir.new/VERSION"
 		rm -rf "$lprng_dir"
 		mv "$lprng_dir.new" "$lprng_dir"
 		log "unpacked $(basename "$deb") into $lprng_dir"
@@ -162,3 +184,4 @@ if [ "${#problems[@]}" -gt 0 ]; then
 	exit 1
 fi
 log "all peers present"
+print_versions >&2

@@ -240,12 +240,31 @@ func (c *Cupsd) AddRawQueue(t testing.TB, name, deviceURI string) {
 }
 
 // AddRawFileQueue adds a queue that writes each job's document unchanged to path (an absolute
-// path; each job replaces the file). It is a pass-through queue rather than "-m raw", which writes
-// nothing for file: URIs; the bytes are the same.
+// path). It is a pass-through queue rather than "-m raw", which writes nothing for file: URIs; the
+// bytes are the same.
+//
+// The file is created here, empty, because cupsd no longer creates it: since Debian's security
+// update 2.4.2-3+deb12u10 cupsd opens a file: device with O_WRONLY|O_EXCL and no O_CREAT, so a
+// missing file stops the job ("the scheduler could not open the output file"). Older packages
+// created it. Give each job whose bytes a test compares a queue of its own: whether a later job
+// truncates the file is not something the harness relies on. TestHarnessCupsdFileQueues checks,
+// on the installed CUPS, that the bytes lp sent arrive unchanged.
 func (c *Cupsd) AddRawFileQueue(t testing.TB, name, path string) {
 	t.Helper()
 	if !filepath.IsAbs(path) {
 		t.Fatalf("peer: AddRawFileQueue: path %q is not absolute", path)
+	}
+	// cupsd opens the file as root, but the filter chain runs as User lp: world-writable so that
+	// either works whichever CUPS version does the writing.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+	if err != nil {
+		t.Fatalf("peer: AddRawFileQueue: create output file: %v", err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatalf("peer: AddRawFileQueue: %v", err)
+	}
+	if err := os.Chmod(path, 0o666); err != nil { // past the umask
+		t.Fatalf("peer: AddRawFileQueue: %v", err)
 	}
 	filter := c.writeFilter(t, name+"-cat", "#!/bin/sh\n# pass-through filter written by e2e/peer: the document goes unchanged to the file: device\n"+
 		"case \"${CONTENT_TYPE:-}\" in *banner) exit 0 ;; esac\n"+
