@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/e2e/peer"
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // beOwner is the owner of every submitted job; LPD and IPP carry it to the server.
@@ -98,12 +98,12 @@ func TestBackendsLPDSocketAndCUPSByteIdentical(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	jobs := g.waitJobs(all, time.Minute, "completed", func(j *spool.Job) bool { return j.State.Final() })
+	jobs := g.waitJobs(all, time.Minute, "completed", func(j *job.Job) bool { return j.State.Final() })
 	t.Logf("%d jobs final %s after the last submission", len(all), time.Since(start).Round(time.Millisecond))
 	for name, list := range ids {
 		for _, id := range list {
 			j := jobs[id]
-			if j.State != spool.StateCompleted || j.Printer != name || j.PossibleDuplicate || j.Attempts != 0 {
+			if j.State != job.StateCompleted || j.Printer != name || j.PossibleDuplicate || j.Attempts != 0 {
 				t.Errorf("job %d (%s): %s (%s) on %q, flagged %v, %d attempts; want completed on %s at the first attempt",
 					id, j.Name, j.State, j.StateReason, j.Printer, j.PossibleDuplicate, j.Attempts, name)
 			}

@@ -23,17 +23,17 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/document"
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/queue"
-	"github.com/printgate/printgate/spool"
 	"github.com/printgate/printgate/spool/spooltest"
 	"github.com/printgate/printgate/ui"
 )
 
 // submitRun runs `printgate bulk submit ... --json` and returns the committed run.
-func submitRun(t *testing.T, g *bulkGW, args ...string) *spool.Run {
+func submitRun(t *testing.T, g *bulkGW, args ...string) *job.Run {
 	t.Helper()
 	out := g.mustCLI(append([]string{"bulk", "submit", "--json"}, args...)...)
-	var r spool.Run
+	var r job.Run
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("bulk submit output %q: %v", out, err)
 	}
@@ -60,13 +60,13 @@ func waitRun(t *testing.T, g *bulkGW, id int64, timeout time.Duration, what stri
 	}
 }
 
-func completed(st *queue.RunStatus) bool { return st.State == spool.RunCompleted }
+func completed(st *queue.RunStatus) bool { return st.State == job.RunCompleted }
 
 // originals returns the manifest's letters that are not reprints, by sequence number, failing
 // the test if one is missing or listed twice.
-func originals(t *testing.T, letters []spool.Letter, n int) map[int64]spool.Letter {
+func originals(t *testing.T, letters []job.Letter, n int) map[int64]job.Letter {
 	t.Helper()
-	out := map[int64]spool.Letter{}
+	out := map[int64]job.Letter{}
 	for _, l := range letters {
 		if l.Reprint {
 			continue
@@ -148,9 +148,9 @@ func TestBulkRunFromFolderAcrossThreePrinters(t *testing.T) {
 	}
 	byseq := originals(t, letters, 1000)
 	files := printed(t, g)
-	perPrinter := map[string][]spool.Letter{}
+	perPrinter := map[string][]job.Letter{}
 	for seq, l := range byseq {
-		if l.State != spool.StateCompleted || l.Printer == "" || l.UpstreamID == "" {
+		if l.State != job.StateCompleted || l.Printer == "" || l.UpstreamID == "" {
 			t.Fatalf("letter %d: %s at %q", seq, l.State, l.Printer)
 		}
 		if l.Source != fmt.Sprintf("letter-%07d.pdf", seq) || l.Pages != 1+int(seq)%4 {
@@ -274,7 +274,7 @@ func TestBulkRunSurvivesThreeSIGKILLs(t *testing.T) {
 	files := printed(t, g)
 	twice, flagged := 0, 0
 	for seq, l := range originals(t, letters, 1000) {
-		if l.State != spool.StateCompleted {
+		if l.State != job.StateCompleted {
 			t.Fatalf("letter %d: %s", seq, l.State)
 		}
 		n := len(files[l.JobID])
@@ -334,7 +334,7 @@ func TestBulkCronScheduleAcrossRestart(t *testing.T) {
 	if len(letters) != 1 || letters[0].Source != "letter-0000003.pdf" {
 		t.Fatalf("firing after restart registered %v, want only letter-0000003.pdf", letters)
 	}
-	evs, err := g.api.Events(g.ctx(), map[string][]string{"kind": {spool.EventSchedule}, "limit": {"1000"}})
+	evs, err := g.api.Events(g.ctx(), map[string][]string{"kind": {job.EventSchedule}, "limit": {"1000"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,7 +377,7 @@ func scheduleRunsOf(t *testing.T, g *bulkGW) []*queue.RunStatus {
 	}
 	var out []*queue.RunStatus
 	for _, r := range runs {
-		if r.ScheduleID != 0 && r.State != spool.RunDiscarded && r.State != spool.RunUploading {
+		if r.ScheduleID != 0 && r.State != job.RunDiscarded && r.State != job.RunUploading {
 			out = append(out, r)
 		}
 	}
@@ -419,25 +419,25 @@ func TestBulkInteractiveJobOvertakesRun(t *testing.T) {
 			inflight[l.JobID] = true
 		}
 	}
-	job, err := g.api.Submit(g.ctx(), bytes.NewReader(bulkPDF("urgent discharge letter", 1)), ui.SubmitOptions{Printer: "letters", Name: "urgent"})
+	j, err := g.api.Submit(g.ctx(), bytes.NewReader(bulkPDF("urgent discharge letter", 1)), ui.SubmitOptions{Printer: "letters", Name: "urgent"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for !job.State.Final() {
+	for !j.State.Final() {
 		if time.Since(t0) > 60*time.Second {
-			t.Fatalf("interactive job still %s after 60 s", job.State)
+			t.Fatalf("interactive job still %s after 60 s", j.State)
 		}
 		time.Sleep(100 * time.Millisecond)
-		if job, err = g.api.Job(g.ctx(), job.ID); err != nil {
+		if j, err = g.api.Job(g.ctx(), j.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
 	took := time.Since(t0)
-	if job.State != spool.StateCompleted {
-		t.Fatalf("interactive job %s", job.State)
+	if j.State != job.StateCompleted {
+		t.Fatalf("interactive job %s", j.State)
 	}
 	st, _ := g.api.RunStatus(g.ctx(), run.ID)
-	t.Logf("interactive job done in %s on %s; the run had %d of 1000 letters done then", took.Round(time.Millisecond), job.Printer, st.Done)
+	t.Logf("interactive job done in %s on %s; the run had %d of 1000 letters done then", took.Round(time.Millisecond), j.Printer, st.Done)
 	if st.Done > 900 {
 		t.Fatalf("the run was nearly over (%d done) before the interactive job finished", st.Done)
 	}
@@ -453,20 +453,20 @@ func TestBulkInteractiveJobOvertakesRun(t *testing.T) {
 	// On the job's printer, no letter that was not yet on its way when the job was queued went
 	// to the printer before it. A letter assigned just before the job's commit reaches
 	// "sending" a moment later: 250 ms of slack cover that on a busy machine.
-	queued := job.Created.Add(250 * time.Millisecond)
+	queued := j.Created.Add(250 * time.Millisecond)
 	for _, l := range after {
-		if l.Printer != job.Printer || l.Started.IsZero() || inflight[l.JobID] {
+		if l.Printer != j.Printer || l.Started.IsZero() || inflight[l.JobID] {
 			continue
 		}
-		if l.Started.After(queued) && l.Started.Before(job.Started) {
+		if l.Started.After(queued) && l.Started.Before(j.Started) {
 			t.Fatalf("letter %d (not in flight when the job was queued at %s) started on %s at %s, before the interactive job (%s)",
-				l.Seq, job.Created.Format(time.RFC3339Nano), l.Printer, l.Started.Format(time.RFC3339Nano),
-				job.Started.Format(time.RFC3339Nano))
+				l.Seq, j.Created.Format(time.RFC3339Nano), l.Printer, l.Started.Format(time.RFC3339Nano),
+				j.Started.Format(time.RFC3339Nano))
 		}
 	}
 	g.mustCLI("bulk", "cancel", strconv.FormatInt(run.ID, 10))
 	waitRun(t, g, run.ID, 30*time.Second, "cancellation", func(st *queue.RunStatus) bool {
-		return st.State == spool.RunCanceled && st.ByState[spool.StatePending]+st.ByState[spool.StateHeld] == 0
+		return st.State == job.RunCanceled && st.ByState[job.StatePending]+st.ByState[job.StateHeld] == 0
 	})
 }
 
@@ -485,7 +485,7 @@ func TestBulkUploadCutByCrashRegistersNothing(t *testing.T) {
 	var up *queue.RunStatus
 	for deadline := time.Now().Add(60 * time.Second); up == nil; {
 		runs, _ := g.api.Runs(g.ctx(), nil)
-		if len(runs) == 1 && runs[0].State == spool.RunUploading && runs[0].Letters >= 200 {
+		if len(runs) == 1 && runs[0].State == job.RunUploading && runs[0].Letters >= 200 {
 			up = runs[0]
 			break
 		}
@@ -503,7 +503,7 @@ func TestBulkUploadCutByCrashRegistersNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.State != spool.RunDiscarded || r.Total != 0 {
+	if r.State != job.RunDiscarded || r.Total != 0 {
 		t.Fatalf("after the restart the cut upload is %s with %d letters; want discarded with none", r.State, r.Total)
 	}
 	jobs, err := g.api.Jobs(g.ctx(), map[string][]string{"run": {strconv.FormatInt(up.ID, 10)}})

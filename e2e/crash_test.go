@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // crashRounds is how many times the gateway is killed (the issue asks for at least 20).
@@ -92,7 +92,7 @@ virtual_printers:
 	for id := range accepted {
 		ids = append(ids, id)
 	}
-	jobs := g.waitJobs(ids, 60*time.Second, "completed", func(j *spool.Job) bool { return j.State == spool.StateCompleted })
+	jobs := g.waitJobs(ids, 60*time.Second, "completed", func(j *job.Job) bool { return j.State == job.StateCompleted })
 	all, err := g.allJobs()
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +134,7 @@ func checkAccepted(t *testing.T, g *gateway, accepted map[int64]acceptedJob, whe
 	if err != nil {
 		t.Fatalf("%s: list jobs: %v", when, err)
 	}
-	byID := make(map[int64]*spool.Job, len(all))
+	byID := make(map[int64]*job.Job, len(all))
 	for _, j := range all {
 		byID[j.ID] = j
 	}
@@ -232,7 +232,7 @@ func postJob(ctx context.Context, c *http.Client, base string, doc []byte, name 
 	if resp.StatusCode != http.StatusCreated {
 		return 0, "", false
 	}
-	var j spool.Job
+	var j job.Job
 	if err := json.NewDecoder(resp.Body).Decode(&j); err != nil {
 		// The status line arrived but the body was cut by the kill: the client cannot know the
 		// job id, so for it the job was not accepted.

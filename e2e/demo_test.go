@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // TestDemoSubmitByteIdentical runs the built-in demo (no --config), submits a letter with the
@@ -36,7 +36,7 @@ func TestDemoSubmitByteIdentical(t *testing.T) {
 		t.Fatalf("submit printed %q, want a job id", out)
 	}
 	// 2 pages at 30 or 60 ppm: 2-4 s of simulated printing.
-	j := g.waitJobs([]int64{id}, 30*time.Second, "completed", func(j *spool.Job) bool { return j.State == spool.StateCompleted })[id]
+	j := g.waitJobs([]int64{id}, 30*time.Second, "completed", func(j *job.Job) bool { return j.State == job.StateCompleted })[id]
 	if j.Printer != "demo-a" && j.Printer != "demo-b" {
 		t.Fatalf("job printed on %q", j.Printer)
 	}
@@ -148,7 +148,7 @@ virtual_printers:
 			if len(ids) != 100 {
 				t.Fatalf("submit printed %d job ids, want 100", len(ids))
 			}
-			jobs := g.waitJobs(ids, tt.timeout, "completed", func(j *spool.Job) bool { return j.State == spool.StateCompleted })
+			jobs := g.waitJobs(ids, tt.timeout, "completed", func(j *job.Job) bool { return j.State == job.StateCompleted })
 			outs := outputs(t, filepath.Join(g.Spool, "out", "demo-a"), filepath.Join(g.Spool, "out", "demo-b"))
 			pagesOn := map[string]int{}
 			counted := 0
@@ -205,7 +205,7 @@ virtual_printers:
 		t.Fatal(err)
 	}
 	id, _ := strconv.ParseInt(strings.TrimSpace(out), 10, 64)
-	g.waitJobs([]int64{id}, 30*time.Second, "completed", func(j *spool.Job) bool { return j.State == spool.StateCompleted })
+	g.waitJobs([]int64{id}, 30*time.Second, "completed", func(j *job.Job) bool { return j.State == job.StateCompleted })
 	g.Stop()
 
 	base := good("127.0.0.1:1", g.Spool)
@@ -244,7 +244,7 @@ virtual_printers:
 
 	g.Start()
 	j, err := g.API.Job(context.Background(), id)
-	if err != nil || j.State != spool.StateCompleted || j.SHA256() != fileSHA256(t, letter) {
+	if err != nil || j.State != job.StateCompleted || j.SHA256() != fileSHA256(t, letter) {
 		t.Fatalf("job %d after the bad configs: %+v, %v", id, j, err)
 	}
 	if files := outputs(t, filepath.Join(g.Spool, "out", "a"), filepath.Join(g.Spool, "out", "b"))[id]; len(files) != 1 {

@@ -19,9 +19,9 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/e2e/peer"
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/printers"
 	"github.com/printgate/printgate/queue"
-	"github.com/printgate/printgate/spool"
 	"github.com/printgate/printgate/ui"
 )
 
@@ -147,7 +147,7 @@ func foWaitPrinter(t *testing.T, g *gateway, name string, timeout time.Duration,
 }
 
 // foEvents lists events (oldest first) matching query (printer=, job=, kind=).
-func foEvents(t *testing.T, g *gateway, query url.Values) []spool.Event {
+func foEvents(t *testing.T, g *gateway, query url.Values) []job.Event {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -206,7 +206,7 @@ func TestFailoverFleetSplitsBySpeed(t *testing.T) {
 	}
 	start := time.Now()
 	ids, names := foSubmit(t, g, "letters", "fleet", pages)
-	jobs := g.waitJobs(ids, 4*time.Minute, "completed", func(j *spool.Job) bool { return j.State == spool.StateCompleted })
+	jobs := g.waitJobs(ids, 4*time.Minute, "completed", func(j *job.Job) bool { return j.State == job.StateCompleted })
 	makespan := time.Since(start)
 
 	byGateway := map[string]int{}
@@ -315,7 +315,7 @@ func TestFailoverKilledPrinter(t *testing.T) {
 		t.Errorf("%s became unreachable %s after it died, want within two probe intervals (%s)", victim.Name, took, 2*foProbe)
 	}
 
-	jobs := g.waitJobs(ids, 3*time.Minute, "completed", func(j *spool.Job) bool { return j.State == spool.StateCompleted })
+	jobs := g.waitJobs(ids, 3*time.Minute, "completed", func(j *job.Job) bool { return j.State == job.StateCompleted })
 	t.Logf("TIMING all done at %s", time.Now().Format("15:04:05.000"))
 	for _, e := range fleet {
 		var prevEnd time.Time
@@ -333,7 +333,7 @@ func TestFailoverKilledPrinter(t *testing.T) {
 	for _, j := range victim.Printed() {
 		onVictim[j.JobName] = true
 	}
-	byName := map[string]*spool.Job{}
+	byName := map[string]*job.Job{}
 	for _, id := range ids {
 		byName[names[id]] = jobs[id]
 	}
@@ -363,7 +363,7 @@ func TestFailoverKilledPrinter(t *testing.T) {
 	// The story in the event log: the printer went unreachable, then each cut letter was
 	// requeued (after the grace period), assigned elsewhere and completed.
 	sawDown := time.Time{}
-	for _, e := range foEvents(t, g, url.Values{"printer": {victim.Name}, "kind": {spool.EventPrinterState}}) {
+	for _, e := range foEvents(t, g, url.Values{"printer": {victim.Name}, "kind": {job.EventPrinterState}}) {
 		if e.To == string(printers.StateUnreachable) && e.At.After(killed.Add(-time.Second)) {
 			sawDown = e.At
 		}
@@ -376,7 +376,7 @@ func TestFailoverKilledPrinter(t *testing.T) {
 		var story []string
 		for _, e := range foEvents(t, g, url.Values{"job": {fmt.Sprint(j.ID)}}) {
 			story = append(story, fmt.Sprintf("%s:%s>%s@%s", e.Kind, e.From, e.To, e.Printer))
-			if e.Kind == spool.EventFailover && e.From == string(spool.StatePrinting) {
+			if e.Kind == job.EventFailover && e.From == string(job.StatePrinting) {
 				if !strings.Contains(e.Message, "grace period") || e.At.Sub(killed) < foGrace {
 					t.Errorf("job %d failover event %q at %s after the kill: want the grace period (%s) to have passed and said",
 						j.ID, e.Message, e.At.Sub(killed).Round(10*time.Millisecond), foGrace)
@@ -396,7 +396,7 @@ func TestFailoverKilledPrinter(t *testing.T) {
 	foWaitPrinter(t, g, victim.Name, 15*time.Second, "back in use", func(p queue.PrinterInfo) bool { return p.State.Usable() })
 	before := len(victim.Printed())
 	more, _ := foSubmit(t, g, "letters", "after", foPages(30, 3))
-	g.waitJobs(more, 2*time.Minute, "completed", func(j *spool.Job) bool { return j.State == spool.StateCompleted })
+	g.waitJobs(more, 2*time.Minute, "completed", func(j *job.Job) bool { return j.State == job.StateCompleted })
 	if got := len(victim.Printed()) - before; got == 0 {
 		t.Errorf("%s printed nothing after its restart", victim.Name)
 	} else {
@@ -433,7 +433,7 @@ func TestFailoverMediaEmpty(t *testing.T) {
 	a.SetMediaEmpty(true)
 	foWaitPrinter(t, g, a.Name, 5*time.Second, "stopped", func(p queue.PrinterInfo) bool { return p.State == printers.StateStopped })
 	ids, _ := foSubmit(t, g, "letters", "empty", foPages(8, 4))
-	jobs := g.waitJobs(ids, 2*time.Minute, "completed", func(j *spool.Job) bool { return j.State == spool.StateCompleted })
+	jobs := g.waitJobs(ids, 2*time.Minute, "completed", func(j *job.Job) bool { return j.State == job.StateCompleted })
 	for _, id := range ids {
 		if jobs[id].Printer != b.Name {
 			t.Errorf("job %d printed on %s while %s was out of paper", id, jobs[id].Printer, a.Name)
@@ -480,7 +480,7 @@ func TestFailoverMediaEmpty(t *testing.T) {
 		t.Errorf("%s was given %d new jobs while out of paper", a.Name, n-seen)
 	}
 	a.SetMediaEmpty(false)
-	jobs = g.waitJobs(ids, 2*time.Minute, "completed", func(j *spool.Job) bool { return j.State == spool.StateCompleted })
+	jobs = g.waitJobs(ids, 2*time.Minute, "completed", func(j *job.Job) bool { return j.State == job.StateCompleted })
 	for _, id := range ids {
 		j := jobs[id]
 		if names[id] == cut {
@@ -489,7 +489,7 @@ func TestFailoverMediaEmpty(t *testing.T) {
 					j.PossibleDuplicate, b.Name)
 			}
 			var requeued time.Time
-			for _, e := range foEvents(t, g, url.Values{"job": {fmt.Sprint(id)}, "kind": {spool.EventFailover}}) {
+			for _, e := range foEvents(t, g, url.Values{"job": {fmt.Sprint(id)}, "kind": {job.EventFailover}}) {
 				requeued = e.At
 			}
 			if d := requeued.Sub(emptied); requeued.IsZero() || d < foGrace {
@@ -501,7 +501,7 @@ func TestFailoverMediaEmpty(t *testing.T) {
 	}
 	// The state changes are in the event log, in order.
 	var path []string
-	for _, e := range foEvents(t, g, url.Values{"printer": {a.Name}, "kind": {spool.EventPrinterState}}) {
+	for _, e := range foEvents(t, g, url.Values{"printer": {a.Name}, "kind": {job.EventPrinterState}}) {
 		to := e.To
 		if printers.State(to).Usable() {
 			to = "up" // ready, or busy when the probe caught the printer finishing something

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/e2e/peer"
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // ippRaster is what a pool of file printers advertises for PWG raster (ipp.Capabilities'
@@ -103,11 +103,11 @@ func TestIPPToolConformance(t *testing.T) {
 			completed, queued := 0, 0
 			for _, j := range jobs {
 				switch j.State {
-				case spool.StateReceived, spool.StateHeld:
+				case job.StateReceived, job.StateHeld:
 					t.Errorf("job %d (%s) is %s after ipptool finished", j.ID, j.Name, j.State)
-				case spool.StatePending, spool.StateAssigned, spool.StateSending, spool.StatePrinting:
+				case job.StatePending, job.StateAssigned, job.StateSending, job.StatePrinting:
 					queued++
-				case spool.StateCompleted:
+				case job.StateCompleted:
 					completed++
 					files := printed[j.ID]
 					if len(files) != 1 {

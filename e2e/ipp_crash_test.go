@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/ipp"
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // ippCrashRounds is how many times the gateway is killed; the HTTP crash test does 24 already,
@@ -70,7 +70,7 @@ func TestIPPCrashNeverLosesAcknowledgedPrintJobs(t *testing.T) {
 	for id := range accepted {
 		ids = append(ids, id)
 	}
-	jobs := g.waitJobs(ids, 90*time.Second, "completed", func(j *spool.Job) bool { return j.State == spool.StateCompleted })
+	jobs := g.waitJobs(ids, 90*time.Second, "completed", func(j *job.Job) bool { return j.State == job.StateCompleted })
 	outs := outputs(t, outDirs(g)...)
 	for _, id := range ids {
 		j, a := jobs[id], accepted[id]

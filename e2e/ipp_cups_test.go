@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/e2e/peer"
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // cupsPPM is the gateway printers' simulated speed: a 2-page letter prints for 10 s, long
@@ -50,9 +50,9 @@ func TestIPPCupsLpadminEverywhereLpLpstat(t *testing.T) {
 
 	// The gateway gets the job from CUPS' ipp backend and prints it for about 10 s. While it
 	// is printing there, CUPS must not call it completed.
-	var gw *spool.Job
+	var gw *job.Job
 	deadline := time.Now().Add(60 * time.Second)
-	for gw == nil || gw.State != spool.StatePrinting {
+	for gw == nil || gw.State != job.StatePrinting {
 		if time.Now().After(deadline) {
 			t.Fatalf("no gateway job printing 60 s after lp (last: %+v)\ncupsd error_log:\n%s", gw, tail(cups.ErrorLog(), 3000))
 		}
@@ -80,7 +80,7 @@ func TestIPPCupsLpadminEverywhereLpLpstat(t *testing.T) {
 	// says otherwise is a real contradiction, not a race of the test.
 	checks := 0
 	deadline = time.Now().Add(120 * time.Second)
-	var done *spool.Job
+	var done *job.Job
 	for {
 		cupsDone := lpstatJobs(t, cups, "completed")[cupsJob]
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -89,17 +89,17 @@ func TestIPPCupsLpadminEverywhereLpLpstat(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cupsDone && j.State != spool.StateCompleted {
+		if cupsDone && j.State != job.StateCompleted {
 			t.Fatalf("lpstat -W completed lists %s while the gateway's job %d is %s", cupsJob, j.ID, j.State)
 		}
-		if j.State.Final() && j.State != spool.StateCompleted {
+		if j.State.Final() && j.State != job.StateCompleted {
 			t.Fatalf("gateway job %d ended %s (%s)", j.ID, j.State, j.StateReason)
 		}
 		if cupsDone {
 			done = j
 			break
 		}
-		if j.State == spool.StatePrinting {
+		if j.State == job.StatePrinting {
 			checks++
 		}
 		if time.Now().After(deadline) {

@@ -19,7 +19,7 @@ import (
 
 	"github.com/printgate/printgate/e2e/peer"
 	"github.com/printgate/printgate/internal/testcert"
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // tlsFileConfig is ippFileConfig with the listener's certificate and key, and a raw port
@@ -166,7 +166,7 @@ func TestTLSRequiredCupsOverIPPSAndPlainRefused(t *testing.T) {
 	if !strings.Contains(out, "request id is gws-") {
 		t.Fatalf("lp printed %q, want a request id", out)
 	}
-	var done *spool.Job
+	var done *job.Job
 	deadline := time.Now().Add(90 * time.Second)
 	for done == nil {
 		if time.Now().After(deadline) {
@@ -181,7 +181,7 @@ func TestTLSRequiredCupsOverIPPSAndPlainRefused(t *testing.T) {
 			t.Fatalf("gateway has %d jobs, want the one lp sent", len(jobs))
 		}
 		if len(jobs) == 1 && jobs[0].State.Final() {
-			if jobs[0].State != spool.StateCompleted {
+			if jobs[0].State != job.StateCompleted {
 				t.Fatalf("gateway job %d ended %s (%s)", jobs[0].ID, jobs[0].State, jobs[0].StateReason)
 			}
 			done = jobs[0]

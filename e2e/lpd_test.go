@@ -26,8 +26,8 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/e2e/peer"
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/lpd"
-	"github.com/printgate/printgate/spool"
 	"github.com/printgate/printgate/spool/spooltest"
 	"github.com/printgate/printgate/ui"
 )
@@ -95,7 +95,7 @@ func TestLPDLpqListsAndLprmRemoves(t *testing.T) {
 	alice := g.newJob(t, before).ID
 	ids = append(ids, alice)
 	for _, id := range ids {
-		if j := g.job(t, id); j.State != spool.StatePending {
+		if j := g.job(t, id); j.State != job.StatePending {
 			t.Fatalf("job %d is %s with every printer drained, want pending", id, j.State)
 		}
 	}
@@ -119,7 +119,7 @@ func TestLPDLpqListsAndLprmRemoves(t *testing.T) {
 	if _, err := l.Lprm(t, "letters", g.LPDPort, "-U", "bob", strconv.FormatInt(alice, 10)); err != nil {
 		t.Logf("lprm -U bob: %v", err) // LPRng's exit status for a refusal varies; the job's state decides
 	}
-	if j := g.job(t, alice); j.State != spool.StatePending {
+	if j := g.job(t, alice); j.State != job.StatePending {
 		t.Errorf("bob's lprm of alice's job %d left it %s, want pending", alice, j.State)
 	}
 
@@ -127,11 +127,11 @@ func TestLPDLpqListsAndLprmRemoves(t *testing.T) {
 	if out, err := l.Lprm(t, "letters", g.LPDPort, strconv.FormatInt(ids[0], 10)); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if j := g.waitFinal(t, ids[0], 10*time.Second); j.State != spool.StateCanceled {
+	if j := g.waitFinal(t, ids[0], 10*time.Second); j.State != job.StateCanceled {
 		t.Errorf("job %d after lprm: %s, want canceled", ids[0], j.State)
 	}
 	for _, id := range ids[1:] {
-		if j := g.job(t, id); j.State != spool.StatePending {
+		if j := g.job(t, id); j.State != job.StatePending {
 			t.Errorf("job %d after lprm of job %d: %s, want pending", id, ids[0], j.State)
 		}
 	}
@@ -147,7 +147,7 @@ func TestLPDLpqListsAndLprmRemoves(t *testing.T) {
 	if out, err := l.Lprm(t, "letters", g.LPDPort, "-U", "alice", strconv.FormatInt(alice, 10)); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if j := g.waitFinal(t, alice, 10*time.Second); j.State != spool.StateCanceled {
+	if j := g.waitFinal(t, alice, 10*time.Second); j.State != job.StateCanceled {
 		t.Errorf("alice's job %d after her lprm: %s, want canceled", alice, j.State)
 	}
 }
@@ -178,8 +178,8 @@ func TestLPDRefusesMalformedTruncatedOversizeAndKeepsServing(t *testing.T) {
 		t.Fatalf("test letter of %d bytes does not fit under the %d-byte limit", len(letter), limit)
 	}
 	big := bytes.Repeat([]byte("%PDF-1.4 oversize "), 2*limit/18+1)
-	control := func(job string) []byte {
-		return []byte("Hlocalhost\nPalice\nJ" + job + "\nldfA001localhost\nNletter.pdf\nUdfA001localhost\n")
+	control := func(jb string) []byte {
+		return []byte("Hlocalhost\nPalice\nJ" + jb + "\nldfA001localhost\nNletter.pdf\nUdfA001localhost\n")
 	}
 
 	tests := []struct {
@@ -647,7 +647,7 @@ func (g *feGateway) cli(t testing.TB, args ...string) string {
 const feAPITimeout = 10 * time.Second
 
 // jobs lists every job the gateway holds.
-func (g *feGateway) jobs(t testing.TB) []*spool.Job {
+func (g *feGateway) jobs(t testing.TB) []*job.Job {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), feAPITimeout)
 	defer cancel()
@@ -669,9 +669,9 @@ func (g *feGateway) jobIDs(t testing.TB) map[int64]bool {
 
 // newJob returns the one job that is not in before. It does not wait: the front-ends answer
 // only after the job is durable, so it must already be listed.
-func (g *feGateway) newJob(t testing.TB, before map[int64]bool) *spool.Job {
+func (g *feGateway) newJob(t testing.TB, before map[int64]bool) *job.Job {
 	t.Helper()
-	var fresh []*spool.Job
+	var fresh []*job.Job
 	for _, j := range g.jobs(t) {
 		if !before[j.ID] {
 			fresh = append(fresh, j)
@@ -683,7 +683,7 @@ func (g *feGateway) newJob(t testing.TB, before map[int64]bool) *spool.Job {
 	return fresh[0]
 }
 
-func (g *feGateway) job(t testing.TB, id int64) *spool.Job {
+func (g *feGateway) job(t testing.TB, id int64) *job.Job {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), feAPITimeout)
 	defer cancel()
@@ -695,7 +695,7 @@ func (g *feGateway) job(t testing.TB, id int64) *spool.Job {
 }
 
 // waitFinal polls job id until it reaches a final state.
-func (g *feGateway) waitFinal(t testing.TB, id int64, timeout time.Duration) *spool.Job {
+func (g *feGateway) waitFinal(t testing.TB, id int64, timeout time.Duration) *job.Job {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -711,9 +711,9 @@ func (g *feGateway) waitFinal(t testing.TB, id int64, timeout time.Duration) *sp
 }
 
 // assertPrinted checks that j completed and that the file printer it ran on wrote exactly want.
-func (g *feGateway) assertPrinted(t testing.TB, j *spool.Job, want []byte) {
+func (g *feGateway) assertPrinted(t testing.TB, j *job.Job, want []byte) {
 	t.Helper()
-	if j.State != spool.StateCompleted {
+	if j.State != job.StateCompleted {
 		t.Fatalf("job %d ended %s (%s), want completed", j.ID, j.State, j.StateReason)
 	}
 	wantSum := feSHA256(want)

@@ -26,7 +26,7 @@ import (
 
 	"github.com/printgate/printgate/e2e/peer"
 	"github.com/printgate/printgate/internal/testcert"
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/ui"
 )
 
@@ -283,7 +283,7 @@ func (g *gateway) CLI(args ...string) (string, error) {
 
 // waitJobs polls the API until every job in ids satisfies done, or fails the test after
 // timeout naming the jobs that did not get there.
-func (g *gateway) waitJobs(ids []int64, timeout time.Duration, what string, done func(*spool.Job) bool) map[int64]*spool.Job {
+func (g *gateway) waitJobs(ids []int64, timeout time.Duration, what string, done func(*job.Job) bool) map[int64]*job.Job {
 	g.t.Helper()
 	want := map[int64]bool{}
 	for _, id := range ids {
@@ -293,7 +293,7 @@ func (g *gateway) waitJobs(ids []int64, timeout time.Duration, what string, done
 	for {
 		jobs, err := g.allJobs()
 		if err == nil {
-			byID := map[int64]*spool.Job{}
+			byID := map[int64]*job.Job{}
 			var missing []string
 			for _, j := range jobs {
 				byID[j.ID] = j
@@ -322,10 +322,10 @@ func (g *gateway) waitJobs(ids []int64, timeout time.Duration, what string, done
 }
 
 // allJobs lists every job, oldest first, paging through the API.
-func (g *gateway) allJobs() ([]*spool.Job, error) {
+func (g *gateway) allJobs() ([]*job.Job, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var out []*spool.Job
+	var out []*job.Job
 	after := int64(0)
 	for {
 		page, err := g.API.Jobs(ctx, map[string][]string{"order": {"oldest"}, "limit": {"5000"},

@@ -29,9 +29,9 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/e2e/peer"
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/printers"
 	"github.com/printgate/printgate/queue"
-	"github.com/printgate/printgate/spool"
 )
 
 // The operator of these tests: every CLI action carries this API token, so the event log must
@@ -151,10 +151,10 @@ func opSubmit(t *testing.T, g *gateway, name, file string) int64 {
 }
 
 // opJobAction runs `printgate jobs ACTION ID [args]` and returns the job it printed.
-func opJobAction(t *testing.T, g *gateway, action string, id int64, args ...string) *spool.Job {
+func opJobAction(t *testing.T, g *gateway, action string, id int64, args ...string) *job.Job {
 	t.Helper()
 	out := opMust(t, g, append([]string{"jobs", action, strconv.FormatInt(id, 10)}, args...)...)
-	j := new(spool.Job)
+	j := new(job.Job)
 	if err := json.Unmarshal([]byte(out), j); err != nil || j.ID != id {
 		t.Fatalf("printgate jobs %s %d printed %q (%v), want job %d as JSON", action, id, out, err, id)
 	}
@@ -162,7 +162,7 @@ func opJobAction(t *testing.T, g *gateway, action string, id int64, args ...stri
 }
 
 // opJob reads one job from the API.
-func opJob(t *testing.T, g *gateway, id int64) *spool.Job {
+func opJob(t *testing.T, g *gateway, id int64) *job.Job {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -174,13 +174,13 @@ func opJob(t *testing.T, g *gateway, id int64) *spool.Job {
 }
 
 // opWait waits until job id satisfies cond and returns it.
-func opWait(t *testing.T, g *gateway, id int64, what string, cond func(*spool.Job) bool) *spool.Job {
+func opWait(t *testing.T, g *gateway, id int64, what string, cond func(*job.Job) bool) *job.Job {
 	t.Helper()
 	return g.waitJobs([]int64{id}, opTimeout, what, cond)[id]
 }
 
-func isState(s spool.State) func(*spool.Job) bool {
-	return func(j *spool.Job) bool { return j.State == s }
+func isState(s job.State) func(*job.Job) bool {
+	return func(j *job.Job) bool { return j.State == s }
 }
 
 // opWaitPrinter polls a printer's live state every 50 ms until cond holds.
@@ -208,11 +208,11 @@ func opWaitPrinter(t *testing.T, g *gateway, name, what string, cond func(queue.
 
 // opOperatorEvent returns the operator event matching query (job= or printer=) whose message
 // contains verb, and fails the test unless there is one naming the operator.
-func opOperatorEvent(t *testing.T, g *gateway, query url.Values, verb string) spool.Event {
+func opOperatorEvent(t *testing.T, g *gateway, query url.Values, verb string) job.Event {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	query.Set("kind", spool.EventOperator)
+	query.Set("kind", job.EventOperator)
 	query.Set("limit", "1000")
 	evs, err := g.API.Events(ctx, query)
 	if err != nil {
@@ -229,20 +229,20 @@ func opOperatorEvent(t *testing.T, g *gateway, query url.Values, verb string) sp
 		seen = append(seen, fmt.Sprintf("%s: %s", e.Actor, e.Message))
 	}
 	t.Fatalf("no operator event %v says %q; operator events: %q", query, verb, seen)
-	return spool.Event{}
+	return job.Event{}
 }
 
 // opJobEvent is opOperatorEvent for one job.
-func opJobEvent(t *testing.T, g *gateway, id int64, verb string) spool.Event {
+func opJobEvent(t *testing.T, g *gateway, id int64, verb string) job.Event {
 	t.Helper()
 	return opOperatorEvent(t, g, url.Values{"job": {strconv.FormatInt(id, 10)}}, verb)
 }
 
 // opPrintedOn checks that job j completed on printer, whose output directory holds exactly one
 // delivery of it, byte-identical to the file submitted; and that no other directory has one.
-func opPrintedOn(t *testing.T, j *spool.Job, printer, file string, dirs map[string]string) {
+func opPrintedOn(t *testing.T, j *job.Job, printer, file string, dirs map[string]string) {
 	t.Helper()
-	if j.State != spool.StateCompleted || j.Printer != printer {
+	if j.State != job.StateCompleted || j.Printer != printer {
 		t.Errorf("job %d (%s): %s on %q, want completed on %s", j.ID, j.Name, j.State, j.Printer, printer)
 	}
 	want, err := os.ReadFile(file)
@@ -282,7 +282,7 @@ func opWaitBusy(t *testing.T, g *gateway, eve *peer.IPPEve, printing string, wai
 		busy := slices.ContainsFunc(eve.Jobs(), func(j peer.PrintedJob) bool { return j.JobName == printing && !j.Completed }) &&
 			strings.Contains(eve.Log(), "server-error-busy")
 		j := opJob(t, g, waiting)
-		if busy && j.State == spool.StateSending && j.Printer == eve.Name {
+		if busy && j.State == job.StateSending && j.Printer == eve.Name {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -331,17 +331,17 @@ func TestOperatorDrainResume(t *testing.T) {
 	if p := opWaitPrinter(t, g, "eve", "drained", func(p queue.PrinterInfo) bool { return p.Drained }); p.State != printers.StateDrained {
 		t.Errorf("drained eve shows state %s, want drained", p.State)
 	}
-	jb := opWait(t, g, b, "completed", isState(spool.StateCompleted))
+	jb := opWait(t, g, b, "completed", isState(job.StateCompleted))
 	dirs := map[string]string{"spare": spareDir}
 	opPrintedOn(t, jb, "spare", letter1, dirs)
 	if jb.PossibleDuplicate {
 		t.Errorf("B, never delivered to eve, is flagged possible-duplicate")
 	}
 	moved := opJobEvent(t, g, b, "moved by operator")
-	if moved.From != string(spool.StateSending) || moved.To != string(spool.StatePending) {
+	if moved.From != string(job.StateSending) || moved.To != string(job.StatePending) {
 		t.Errorf("B's move event went %s -> %s, want sending -> pending", moved.From, moved.To)
 	}
-	ja := opWait(t, g, a, "completed", isState(spool.StateCompleted))
+	ja := opWait(t, g, a, "completed", isState(job.StateCompleted))
 	if ja.Printer != "eve" || ja.PossibleDuplicate || ja.Attempts != 0 {
 		t.Errorf("A, in flight at eve when drained: completed on %s, flagged %v, %d attempts; want finished at eve, unflagged",
 			ja.Printer, ja.PossibleDuplicate, ja.Attempts)
@@ -359,7 +359,7 @@ func TestOperatorDrainResume(t *testing.T) {
 		more = append(more, opSubmit(t, g, fmt.Sprintf("drain-C%d", i), letter1))
 	}
 	for _, id := range more {
-		opPrintedOn(t, opWait(t, g, id, "completed", isState(spool.StateCompleted)), "spare", letter1, dirs)
+		opPrintedOn(t, opWait(t, g, id, "completed", isState(job.StateCompleted)), "spare", letter1, dirs)
 	}
 	var names []string
 	for _, j := range eve.Jobs() {
@@ -375,7 +375,7 @@ func TestOperatorDrainResume(t *testing.T) {
 	opOperatorEvent(t, g, url.Values{"printer": {"eve"}}, "resumed by "+opActor)
 	opWaitPrinter(t, g, "eve", "back in use", func(p queue.PrinterInfo) bool { return !p.Drained && p.State.Usable() })
 	e := opSubmit(t, g, "drain-E", letter1)
-	if je := opWait(t, g, e, "completed", isState(spool.StateCompleted)); je.Printer != "eve" {
+	if je := opWait(t, g, e, "completed", isState(job.StateCompleted)); je.Printer != "eve" {
 		t.Errorf("after resume, job %d completed on %s, want eve", e, je.Printer)
 	}
 	if !slices.ContainsFunc(eve.Printed(), func(j peer.PrintedJob) bool {
@@ -404,25 +404,25 @@ func TestOperatorCancel(t *testing.T) {
 	opDrain(t, g, "drain", "pa", "pb")
 	doomed := opSubmit(t, g, "cancel-me", letter)
 	kept := opSubmit(t, g, "keep-me", letter)
-	if j := opJob(t, g, doomed); j.State != spool.StatePending {
+	if j := opJob(t, g, doomed); j.State != job.StatePending {
 		t.Fatalf("job %d is %s with every printer drained, want pending", doomed, j.State)
 	}
-	if j := opJobAction(t, g, "cancel", doomed); j.State != spool.StateCanceled {
+	if j := opJobAction(t, g, "cancel", doomed); j.State != job.StateCanceled {
 		t.Errorf("printgate jobs cancel answered state %s, want canceled", j.State)
 	}
 	opRefused(t, g, "the job is canceled already", "jobs", "cancel", strconv.FormatInt(doomed, 10))
 
 	opDrain(t, g, "resume", "pa", "pb")
-	jk := opWait(t, g, kept, "completed", isState(spool.StateCompleted))
+	jk := opWait(t, g, kept, "completed", isState(job.StateCompleted))
 	opPrintedOn(t, jk, jk.Printer, letter, dirs)
 	// The canceled job was ahead of the one that printed: had it been schedulable, it would
 	// have gone first.
-	if j := opJob(t, g, doomed); j.State != spool.StateCanceled || j.Printer != "" {
+	if j := opJob(t, g, doomed); j.State != job.StateCanceled || j.Printer != "" {
 		t.Errorf("canceled job %d is %s on %q after the printers came back", doomed, j.State, j.Printer)
 	}
 	opNotPrinted(t, doomed, dirs)
 	e := opJobEvent(t, g, doomed, "canceled by "+opActor)
-	if e.From != string(spool.StatePending) || e.To != string(spool.StateCanceled) {
+	if e.From != string(job.StatePending) || e.To != string(job.StateCanceled) {
 		t.Errorf("cancel event went %s -> %s, want pending -> canceled", e.From, e.To)
 	}
 }
@@ -437,22 +437,22 @@ func TestOperatorHoldRelease(t *testing.T) {
 	opDrain(t, g, "drain", "pa", "pb")
 	held := opSubmit(t, g, "hold-me", letter)
 	other := opSubmit(t, g, "print-me", letter)
-	if j := opJobAction(t, g, "hold", held); j.State != spool.StateHeld {
+	if j := opJobAction(t, g, "hold", held); j.State != job.StateHeld {
 		t.Errorf("printgate jobs hold answered state %s, want held", j.State)
 	}
 	opDrain(t, g, "resume", "pa", "pb")
-	jo := opWait(t, g, other, "completed", isState(spool.StateCompleted))
+	jo := opWait(t, g, other, "completed", isState(job.StateCompleted))
 	opPrintedOn(t, jo, jo.Printer, letter, dirs)
-	if j := opJob(t, g, held); j.State != spool.StateHeld {
+	if j := opJob(t, g, held); j.State != job.StateHeld {
 		t.Errorf("held job %d is %s after the job behind it printed, want held", held, j.State)
 	}
 	opNotPrinted(t, held, dirs)
 	opRefused(t, g, "a completed job cannot be held", "jobs", "hold", strconv.FormatInt(other, 10))
 
-	if j := opJobAction(t, g, "release", held); j.State == spool.StateHeld {
+	if j := opJobAction(t, g, "release", held); j.State == job.StateHeld {
 		t.Errorf("printgate jobs release answered state held")
 	}
-	jh := opWait(t, g, held, "completed", isState(spool.StateCompleted))
+	jh := opWait(t, g, held, "completed", isState(job.StateCompleted))
 	opPrintedOn(t, jh, jh.Printer, letter, dirs)
 	opJobEvent(t, g, held, "held by "+opActor)
 	opJobEvent(t, g, held, "released by "+opActor)
@@ -527,8 +527,8 @@ func TestOperatorRetry(t *testing.T) {
 	t.Run("aborted", func(t *testing.T) {
 		opDrain(t, g, "drain", "good")
 		id := opSubmit(t, g, "retry-aborted", letter)
-		j := opWait(t, g, id, "aborted", func(j *spool.Job) bool { return j.State.Final() })
-		if j.State != spool.StateAborted || !j.PossibleDuplicate || flaky.Jobs() != 1 {
+		j := opWait(t, g, id, "aborted", func(j *job.Job) bool { return j.State.Final() })
+		if j.State != job.StateAborted || !j.PossibleDuplicate || flaky.Jobs() != 1 {
 			t.Fatalf("job %d after an unconfirmed delivery with max_attempts 1: %s (%s), flagged %v, flaky got %d jobs; want aborted, flagged, 1",
 				id, j.State, j.StateReason, j.PossibleDuplicate, flaky.Jobs())
 		}
@@ -537,7 +537,7 @@ func TestOperatorRetry(t *testing.T) {
 		if j := opJobAction(t, g, "retry", id); j.State.Final() {
 			t.Errorf("printgate jobs retry answered state %s", j.State)
 		}
-		opPrintedOn(t, opWait(t, g, id, "completed", isState(spool.StateCompleted)), "good", letter, dirs)
+		opPrintedOn(t, opWait(t, g, id, "completed", isState(job.StateCompleted)), "good", letter, dirs)
 		opJobEvent(t, g, id, "retried by "+opActor)
 		opRefused(t, g, "a completed job cannot be retried", "jobs", "retry", strconv.FormatInt(id, 10))
 	})
@@ -545,14 +545,14 @@ func TestOperatorRetry(t *testing.T) {
 	t.Run("canceled", func(t *testing.T) {
 		opDrain(t, g, "drain", "good") // flaky stays drained
 		id := opSubmit(t, g, "retry-canceled", letter)
-		if j := opJobAction(t, g, "cancel", id); j.State != spool.StateCanceled {
+		if j := opJobAction(t, g, "cancel", id); j.State != job.StateCanceled {
 			t.Fatalf("printgate jobs cancel answered state %s", j.State)
 		}
-		if j := opJobAction(t, g, "retry", id); j.State != spool.StatePending {
+		if j := opJobAction(t, g, "retry", id); j.State != job.StatePending {
 			t.Errorf("printgate jobs retry of a canceled job answered state %s, want pending", j.State)
 		}
 		opDrain(t, g, "resume", "good")
-		opPrintedOn(t, opWait(t, g, id, "completed", isState(spool.StateCompleted)), "good", letter, dirs)
+		opPrintedOn(t, opWait(t, g, id, "completed", isState(job.StateCompleted)), "good", letter, dirs)
 		opJobEvent(t, g, id, "canceled by "+opActor)
 		opJobEvent(t, g, id, "retried by "+opActor)
 	})
@@ -576,20 +576,20 @@ func TestOperatorMovePending(t *testing.T) {
 	moved := opSubmit(t, g, "move-me", letter)
 	other := opSubmit(t, g, "leave-me", letter)
 	j := opJobAction(t, g, "move", moved, "--to", "slow")
-	if j.State != spool.StatePending || j.Printer != "slow" {
+	if j.State != job.StatePending || j.Printer != "slow" {
 		t.Errorf("printgate jobs move answered %s on %q, want pending for slow", j.State, j.Printer)
 	}
 	opRefused(t, g, "no such printer", "jobs", "move", strconv.FormatInt(other, 10), "--to", "nosuch")
 
 	// Only the fast printer back: the other job prints there, the moved one waits for slow.
 	opDrain(t, g, "resume", "fast")
-	opPrintedOn(t, opWait(t, g, other, "completed", isState(spool.StateCompleted)), "fast", letter, dirs)
-	if j := opJob(t, g, moved); j.State != spool.StatePending || j.Printer != "slow" {
+	opPrintedOn(t, opWait(t, g, other, "completed", isState(job.StateCompleted)), "fast", letter, dirs)
+	if j := opJob(t, g, moved); j.State != job.StatePending || j.Printer != "slow" {
 		t.Errorf("moved job %d is %s on %q while slow is drained, want pending for slow", moved, j.State, j.Printer)
 	}
 	opNotPrinted(t, moved, dirs)
 	opDrain(t, g, "resume", "slow")
-	opPrintedOn(t, opWait(t, g, moved, "completed", isState(spool.StateCompleted)), "slow", letter, dirs)
+	opPrintedOn(t, opWait(t, g, moved, "completed", isState(job.StateCompleted)), "slow", letter, dirs)
 	opJobEvent(t, g, moved, "moved to slow by "+opActor)
 	opRefused(t, g, "a completed job cannot move", "jobs", "move", strconv.FormatInt(other, 10), "--to", "slow")
 }
@@ -617,17 +617,17 @@ func TestOperatorMoveAssigned(t *testing.T) {
 	opRefused(t, g, "eve is printing it", "jobs", "move", strconv.FormatInt(a, 10), "--to", "spare")
 	// Taken back from eve's flight, the job is requeued pinned to spare.
 	opJobEvent(t, g, b, "requeued for spare")
-	if j := opJob(t, g, b); j.State != spool.StatePending || j.Printer != "spare" {
+	if j := opJob(t, g, b); j.State != job.StatePending || j.Printer != "spare" {
 		t.Errorf("moved job %d is %s on %q while spare is drained, want pending for spare", b, j.State, j.Printer)
 	}
 
 	opDrain(t, g, "resume", "spare")
-	jb := opWait(t, g, b, "completed", isState(spool.StateCompleted))
+	jb := opWait(t, g, b, "completed", isState(job.StateCompleted))
 	opPrintedOn(t, jb, "spare", letter1, map[string]string{"spare": spareDir})
 	if jb.PossibleDuplicate {
 		t.Errorf("B, never delivered to eve, is flagged possible-duplicate")
 	}
-	if ja := opWait(t, g, a, "completed", isState(spool.StateCompleted)); ja.Printer != "eve" {
+	if ja := opWait(t, g, a, "completed", isState(job.StateCompleted)); ja.Printer != "eve" {
 		t.Errorf("A completed on %s, want eve", ja.Printer)
 	}
 	eve.WaitPrinted(t, 1, opTimeout)

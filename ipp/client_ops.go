@@ -8,8 +8,7 @@ import (
 	"slices"
 
 	"github.com/OpenPrinting/goipp"
-
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // JobRequest describes a job to create upstream.
@@ -71,7 +70,7 @@ type PrinterStatus struct {
 
 // ForwardTemplate is EncodeTemplate without job-hold-until: the gateway holds jobs itself, and
 // a job it has released must not be held again by the printer.
-func ForwardTemplate(a spool.Attributes) goipp.Attributes {
+func ForwardTemplate(a job.Attributes) goipp.Attributes {
 	a.HoldUntil = ""
 	return EncodeTemplate(a)
 }

@@ -21,8 +21,7 @@ import (
 	"time"
 
 	"github.com/OpenPrinting/goipp"
-
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // startIPPEvePrinter runs ippeveprinter with print command cmd (a shell script body) and
@@ -200,7 +199,7 @@ func TestClientAgainstIPPEvePrinter(t *testing.T) {
 
 // forwardTemplateForTest is a typical stored template, as printers would forward it.
 func forwardTemplateForTest() goipp.Attributes {
-	return ForwardTemplate(spool.Attributes{Copies: 1, Sides: "one-sided", Media: "na_letter_8.5x11in",
+	return ForwardTemplate(job.Attributes{Copies: 1, Sides: "one-sided", Media: "na_letter_8.5x11in",
 		ColorMode: "monochrome", PrintQuality: 4, HoldUntil: "indefinite"})
 }
 

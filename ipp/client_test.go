@@ -17,8 +17,7 @@ import (
 	"time"
 
 	"github.com/OpenPrinting/goipp"
-
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 func TestEndpointURL(t *testing.T) {
@@ -87,7 +86,7 @@ func TestClientAgainstOwnServer(t *testing.T) {
 		t.Errorf("requested printer-state: %v %v", ps, err)
 	}
 
-	tmpl := ForwardTemplate(spool.Attributes{Copies: 2, Sides: "two-sided-long-edge", Media: "iso_a4_210x297mm", HoldUntil: "indefinite"})
+	tmpl := ForwardTemplate(job.Attributes{Copies: 2, Sides: "two-sided-long-edge", Media: "iso_a4_210x297mm", HoldUntil: "indefinite"})
 	pdf := testPDF(2)
 	js, err := c.PrintJob(ctx, JobRequest{Name: "letter", User: "alice", Template: tmpl},
 		Document{Reader: bytes.NewReader(pdf), Size: int64(len(pdf)), Format: FormatPDF, Name: "letter.pdf"})
@@ -97,12 +96,12 @@ func TestClientAgainstOwnServer(t *testing.T) {
 	if js.ID <= 0 || js.State != JobPending || !strings.HasSuffix(js.URI, "/ipp/print/letters/1") {
 		t.Errorf("job status %+v", js)
 	}
-	job := svc.job(int64(js.ID))
-	if job.Owner != "alice" || job.Name != "letter" || job.State != spool.StatePending ||
-		job.Attributes.Copies != 2 || job.Attributes.Sides != "two-sided-long-edge" || job.Attributes.HoldUntil != "" {
-		t.Errorf("stored job %+v", job)
+	jb := svc.job(int64(js.ID))
+	if jb.Owner != "alice" || jb.Name != "letter" || jb.State != job.StatePending ||
+		jb.Attributes.Copies != 2 || jb.Attributes.Sides != "two-sided-long-edge" || jb.Attributes.HoldUntil != "" {
+		t.Errorf("stored job %+v", jb)
 	}
-	if !bytes.Equal(svc.document(job.ID, 0), pdf) {
+	if !bytes.Equal(svc.document(jb.ID, 0), pdf) {
 		t.Error("document differs")
 	}
 
@@ -143,7 +142,7 @@ func TestClientAgainstOwnServer(t *testing.T) {
 		t.Errorf("Validate-Job PDF: %v", err)
 	}
 	mono := clientFor(t, hs, "/ipp/print/mono")
-	err = mono.ValidateJob(ctx, JobRequest{Template: EncodeTemplate(spool.Attributes{Sides: "two-sided-long-edge"})}, FormatPDF)
+	err = mono.ValidateJob(ctx, JobRequest{Template: EncodeTemplate(job.Attributes{Sides: "two-sided-long-edge"})}, FormatPDF)
 	var ie *Error
 	if !errors.Is(err, ErrJobRefused) || errors.Is(err, ErrBusy) || !errors.As(err, &ie) || ie.Status != goipp.StatusErrorAttributesOrValues {
 		t.Errorf("Validate-Job duplex on mono: %v", err)
@@ -326,7 +325,7 @@ func TestSupportedTemplate(t *testing.T) {
 		goipp.MakeAttr("print-quality-supported", goipp.TagEnum, goipp.Integer(4)),
 		goipp.MakeAttribute("page-ranges-supported", goipp.TagBoolean, goipp.Boolean(false)),
 	})
-	tmpl := EncodeTemplate(spool.Attributes{Copies: 5, Sides: "two-sided-short-edge", PrintQuality: 4,
+	tmpl := EncodeTemplate(job.Attributes{Copies: 5, Sides: "two-sided-short-edge", PrintQuality: 4,
 		Media: "iso_a4_210x297mm", MediaSource: "tray-1", MediaType: "labels", PageRanges: [][2]int{{1, 2}},
 		ColorMode: "color"})
 	kept, dropped := printer.SupportedTemplate(tmpl)
@@ -340,7 +339,7 @@ func TestSupportedTemplate(t *testing.T) {
 	if !col.Has("media-size") || !col.Has("media-source") || col.Has("media-type") {
 		t.Errorf("media-col narrowed to %v", col)
 	}
-	if _, dropped := printer.SupportedTemplate(EncodeTemplate(spool.Attributes{Copies: 100})); !slices.Equal(dropped, []string{"copies"}) {
+	if _, dropped := printer.SupportedTemplate(EncodeTemplate(job.Attributes{Copies: 100})); !slices.Equal(dropped, []string{"copies"}) {
 		t.Errorf("copies beyond the range kept")
 	}
 }

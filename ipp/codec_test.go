@@ -11,8 +11,7 @@ import (
 	"time"
 
 	"github.com/OpenPrinting/goipp"
-
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 func TestAttrsAccessor(t *testing.T) {
@@ -143,10 +142,10 @@ func TestEveryBuiltResponseRoundTrips(t *testing.T) {
 	t.Parallel()
 	svc := newFakeService()
 	now := time.Now()
-	svc.jobs[1] = &spool.Job{ID: 1, UUID: "00000000-0000-4000-8000-000000000001", VirtualPrinter: "letters",
-		Name: "n", Owner: "alice", OriginHost: "10.0.0.9", State: spool.StateCompleted, Printer: "p1", Pages: 2,
+	svc.jobs[1] = &job.Job{ID: 1, UUID: "00000000-0000-4000-8000-000000000001", VirtualPrinter: "letters",
+		Name: "n", Owner: "alice", OriginHost: "10.0.0.9", State: job.StateCompleted, Printer: "p1", Pages: 2,
 		Created: now, Started: now, Finished: now, StateReason: "done",
-		Attributes: spool.Attributes{Copies: 1, Sides: "one-sided", Media: "iso_a4_210x297mm", MediaSource: "auto",
+		Attributes: job.Attributes{Copies: 1, Sides: "one-sided", Media: "iso_a4_210x297mm", MediaSource: "auto",
 			MediaType: "stationery", ColorMode: "auto", PrintQuality: 4, Orientation: 3, PageRanges: [][2]int{{1, 1}},
 			Finishings: []int{3}, OutputBin: "face-down", PrintScaling: "auto", JobPriority: 50, HoldUntil: "no-hold",
 			DocumentFormat: FormatPDF, Extra: map[string]string{"printer-resolution": "300x300dpi", "number-up": "1",
@@ -168,7 +167,7 @@ func TestEveryBuiltResponseRoundTrips(t *testing.T) {
 
 func TestTemplateRoundTrip(t *testing.T) {
 	t.Parallel()
-	cases := []spool.Attributes{
+	cases := []job.Attributes{
 		{},
 		{Copies: 3, Sides: "two-sided-short-edge", Media: "na_letter_8.5x11in", ColorMode: "monochrome"},
 		{Media: "iso_a4_210x297mm", MediaSource: "tray-2", MediaType: "stationery-letterhead"},
@@ -190,12 +189,12 @@ func TestTemplateRoundTrip(t *testing.T) {
 		}
 	}
 	// media-source and media-type travel in media-col, as CUPS sends them.
-	enc := Attrs(EncodeTemplate(spool.Attributes{Media: "iso_a4_210x297mm", MediaSource: "tray-2"}))
+	enc := Attrs(EncodeTemplate(job.Attributes{Media: "iso_a4_210x297mm", MediaSource: "tray-2"}))
 	if enc.Has("media") || !enc.Has("media-col") {
 		t.Errorf("media with a source: %v", enc)
 	}
 	// Extra entries we cannot encode are not forwarded.
-	if enc := EncodeTemplate(spool.Attributes{Extra: map[string]string{"x-unknown": "1", "number-up": "two"}}); len(enc) != 0 {
+	if enc := EncodeTemplate(job.Attributes{Extra: map[string]string{"x-unknown": "1", "number-up": "two"}}); len(enc) != 0 {
 		t.Errorf("unencodable extras forwarded: %v", enc)
 	}
 }
@@ -291,15 +290,15 @@ func TestStatusOfServiceErrors(t *testing.T) {
 		status goipp.Status
 		known  bool
 	}{
-		{fmt.Errorf("a: %w", spool.ErrNotFound), goipp.StatusErrorNotFound, true},
+		{fmt.Errorf("a: %w", job.ErrNotFound), goipp.StatusErrorNotFound, true},
 		{fmt.Errorf("a: %w", ErrNotFound), goipp.StatusErrorNotFound, true},
-		{fmt.Errorf("a: %w", spool.ErrDiskFull), goipp.StatusErrorBusy, true},
-		{fmt.Errorf("a: %w", spool.ErrTooLarge), goipp.StatusErrorRequestEntity, true},
-		{spool.ErrEmptyDocument, goipp.StatusErrorBadRequest, true},
-		{fmt.Errorf("a: %w", spool.ErrTruncated), goipp.StatusErrorBadRequest, true},
-		{&spool.TransitionError{JobID: 1, From: spool.StateCompleted, To: spool.StateCanceled}, goipp.StatusErrorNotPossible, true},
-		{fmt.Errorf("a: %w", spool.ErrStateChanged), goipp.StatusErrorNotPossible, true},
-		{spool.ErrClosed, goipp.StatusErrorServiceUnavailable, true},
+		{fmt.Errorf("a: %w", job.ErrDiskFull), goipp.StatusErrorBusy, true},
+		{fmt.Errorf("a: %w", job.ErrTooLarge), goipp.StatusErrorRequestEntity, true},
+		{job.ErrEmptyDocument, goipp.StatusErrorBadRequest, true},
+		{fmt.Errorf("a: %w", job.ErrTruncated), goipp.StatusErrorBadRequest, true},
+		{&job.TransitionError{JobID: 1, From: job.StateCompleted, To: job.StateCanceled}, goipp.StatusErrorNotPossible, true},
+		{fmt.Errorf("a: %w", job.ErrStateChanged), goipp.StatusErrorNotPossible, true},
+		{job.ErrClosed, goipp.StatusErrorServiceUnavailable, true},
 		{context.Canceled, goipp.StatusErrorServiceUnavailable, true},
 		{fmt.Errorf("q: %w", Errorf(goipp.StatusErrorNotAcceptingJobs, "x")), goipp.StatusErrorNotAcceptingJobs, true},
 		{errors.New("boom"), goipp.StatusErrorInternal, false},

@@ -15,7 +15,7 @@ import (
 	"github.com/OpenPrinting/goipp"
 
 	"github.com/printgate/printgate/internal/capread"
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // hasDocument reports whether document data follows the attribute section.
@@ -44,7 +44,7 @@ var errDocumentTooLarge = errors.New("ipp: document larger than the configured m
 // stage streams the request's document (decompressed) into the spool. On error nothing is
 // left staged. format application/octet-stream is replaced by the recognised format, and a
 // recognised format no pool member prints is refused.
-func (s *Server) stage(ctx context.Context, rq *request, format, compression, name string) (*spool.Staged, error) {
+func (s *Server) stage(ctx context.Context, rq *request, format, compression, name string) (*job.Staged, error) {
 	if !rq.hasDocument() {
 		return nil, Errorf(goipp.StatusErrorBadRequest, "No document data in request.")
 	}

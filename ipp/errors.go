@@ -8,8 +8,7 @@ import (
 	"fmt"
 
 	"github.com/OpenPrinting/goipp"
-
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // Error is an IPP status other than success: returned by Client calls when the peer answered an
@@ -102,25 +101,25 @@ func statusOf(err error) (*Error, bool) {
 	switch {
 	case errors.As(err, &ie):
 		return ie, true
-	case errors.Is(err, spool.ErrNotFound), errors.Is(err, ErrNotFound):
+	case errors.Is(err, job.ErrNotFound), errors.Is(err, ErrNotFound):
 		return &Error{Status: goipp.StatusErrorNotFound, Message: "Not found."}, true
-	case errors.Is(err, spool.ErrDiskFull):
+	case errors.Is(err, job.ErrDiskFull):
 		// A full spool is transient and nothing already accepted is at risk: busy makes CUPS,
 		// Windows and ipptool retry later instead of failing the user's print, and an operator
 		// freeing space lets the retry succeed. server-error-temporary-error would read as a
 		// fault of this job to some clients.
 		return &Error{Status: goipp.StatusErrorBusy, Message: "Spool is full, try again later."}, true
-	case errors.Is(err, spool.ErrTooLarge):
+	case errors.Is(err, job.ErrTooLarge):
 		return &Error{Status: goipp.StatusErrorRequestEntity, Message: "Document is larger than the configured maximum."}, true
-	case errors.Is(err, spool.ErrEmptyDocument):
+	case errors.Is(err, job.ErrEmptyDocument):
 		return &Error{Status: goipp.StatusErrorBadRequest, Message: "No document data in request."}, true
-	case errors.Is(err, spool.ErrTruncated):
+	case errors.Is(err, job.ErrTruncated):
 		return &Error{Status: goipp.StatusErrorBadRequest, Message: "Document data truncated."}, true
-	case errors.Is(err, spool.ErrIllegalTransition), errors.Is(err, spool.ErrStateChanged), errors.Is(err, ErrNotPossible):
+	case errors.Is(err, job.ErrIllegalTransition), errors.Is(err, job.ErrStateChanged), errors.Is(err, ErrNotPossible):
 		return &Error{Status: goipp.StatusErrorNotPossible, Message: "Not possible in the job's current state."}, true
 	case errors.Is(err, ErrNotAuthorized):
 		return &Error{Status: goipp.StatusErrorForbidden, Message: "Not authorized."}, true
-	case errors.Is(err, spool.ErrClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, job.ErrClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return &Error{Status: goipp.StatusErrorServiceUnavailable, Message: "Service is shutting down."}, true
 	}
 	return &Error{Status: goipp.StatusErrorInternal, Message: "Internal error."}, false

@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 type fakeService struct {
@@ -23,12 +23,12 @@ type fakeService struct {
 	// printers by name; defaultName is what "" resolves to.
 	printers    map[string]*PrinterInfo
 	defaultName string
-	jobs        map[int64]*spool.Job
+	jobs        map[int64]*job.Job
 	nextID      int64
 	// docs holds the bytes of every staged document; live are staged but neither attached
 	// nor discarded.
-	docs map[*spool.Staged][]byte
-	live map[*spool.Staged]bool
+	docs map[*job.Staged][]byte
+	live map[*job.Staged]bool
 	// maxDoc simulates the spool's MaxDocumentBytes (0: none).
 	maxDoc int64
 	// completeAfter makes pending jobs complete that long after creation, when > 0 (checked
@@ -44,9 +44,9 @@ type fakeService struct {
 func newFakeService() *fakeService {
 	f := &fakeService{
 		printers:    map[string]*PrinterInfo{},
-		jobs:        map[int64]*spool.Job{},
-		docs:        map[*spool.Staged][]byte{},
-		live:        map[*spool.Staged]bool{},
+		jobs:        map[int64]*job.Job{},
+		docs:        map[*job.Staged][]byte{},
+		live:        map[*job.Staged]bool{},
 		nextID:      1,
 		now:         time.Now,
 		defaultName: "letters",
@@ -114,26 +114,26 @@ func (f *fakeService) QueuedJobs(_ context.Context, name string) (int, error) {
 	return n, nil
 }
 
-func (f *fakeService) Stage(ctx context.Context, r io.Reader, name, format string) (*spool.Staged, error) {
+func (f *fakeService) Stage(ctx context.Context, r io.Reader, name, format string) (*job.Staged, error) {
 	src := r
 	if f.maxDoc > 0 {
 		src = io.LimitReader(r, f.maxDoc+1)
 	}
 	data, err := io.ReadAll(src)
 	if err != nil {
-		return nil, fmt.Errorf("fake: stage: %w: %v", spool.ErrTruncated, err)
+		return nil, fmt.Errorf("fake: stage: %w: %v", job.ErrTruncated, err)
 	}
 	if f.maxDoc > 0 && int64(len(data)) > f.maxDoc {
-		return nil, fmt.Errorf("fake: stage: %w", spool.ErrTooLarge)
+		return nil, fmt.Errorf("fake: stage: %w", job.ErrTooLarge)
 	}
 	if len(data) == 0 {
-		return nil, spool.ErrEmptyDocument
+		return nil, job.ErrEmptyDocument
 	}
 	if f.stageErr != nil {
 		return nil, f.stageErr
 	}
 	sum := sha256.Sum256(data)
-	st := &spool.Staged{Name: name, Format: format, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)), Pages: 1}
+	st := &job.Staged{Name: name, Format: format, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)), Pages: 1}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.docs[st] = data
@@ -141,7 +141,7 @@ func (f *fakeService) Stage(ctx context.Context, r io.Reader, name, format strin
 	return st, nil
 }
 
-func (f *fakeService) Discard(doc *spool.Staged) {
+func (f *fakeService) Discard(doc *job.Staged) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.live, doc)
@@ -154,10 +154,10 @@ func (f *fakeService) leaked() int {
 	return len(f.live)
 }
 
-func (f *fakeService) newJob(nj spool.NewJob, state spool.State) *spool.Job {
+func (f *fakeService) newJob(nj job.NewJob, state job.State) *job.Job {
 	id := f.nextID
 	f.nextID++
-	j := &spool.Job{
+	j := &job.Job{
 		ID: id, UUID: fmt.Sprintf("00000000-0000-4000-8000-%012d", id), VirtualPrinter: nj.VirtualPrinter,
 		Name: nj.Name, Owner: nj.Owner, OriginHost: nj.OriginHost, Origin: nj.Origin, Lane: nj.Lane,
 		State: state, Attributes: nj.Attributes, Created: f.now(), Updated: f.now(),
@@ -166,7 +166,7 @@ func (f *fakeService) newJob(nj spool.NewJob, state spool.State) *spool.Job {
 	return j
 }
 
-func (f *fakeService) attach(j *spool.Job, docs []*spool.Staged) error {
+func (f *fakeService) attach(j *job.Job, docs []*job.Staged) error {
 	for _, d := range docs {
 		if !f.live[d] {
 			return errors.New("fake: document is not staged (discarded or attached already)")
@@ -174,14 +174,14 @@ func (f *fakeService) attach(j *spool.Job, docs []*spool.Staged) error {
 	}
 	for _, d := range docs {
 		delete(f.live, d)
-		j.Documents = append(j.Documents, spool.Document{JobID: j.ID, Seq: len(j.Documents) + 1, Name: d.Name,
+		j.Documents = append(j.Documents, job.Document{JobID: j.ID, Seq: len(j.Documents) + 1, Name: d.Name,
 			Format: d.Format, Size: d.Size, SHA256: d.SHA256, Pages: d.Pages})
 		j.Pages += d.Pages
 	}
 	return nil
 }
 
-func (f *fakeService) Submit(_ context.Context, nj spool.NewJob, docs []*spool.Staged) (*spool.Job, error) {
+func (f *fakeService) Submit(_ context.Context, nj job.NewJob, docs []*job.Staged) (*job.Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.submitErr != nil {
@@ -190,9 +190,9 @@ func (f *fakeService) Submit(_ context.Context, nj spool.NewJob, docs []*spool.S
 	if len(docs) == 0 {
 		return nil, errors.New("fake: submit without documents")
 	}
-	state := spool.StatePending
+	state := job.StatePending
 	if nj.Hold {
-		state = spool.StateHeld
+		state = job.StateHeld
 	}
 	j := f.newJob(nj, state)
 	if err := f.attach(j, docs); err != nil {
@@ -203,75 +203,75 @@ func (f *fakeService) Submit(_ context.Context, nj spool.NewJob, docs []*spool.S
 	return &cp, nil
 }
 
-func (f *fakeService) Create(_ context.Context, nj spool.NewJob) (*spool.Job, error) {
+func (f *fakeService) Create(_ context.Context, nj job.NewJob) (*job.Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	cp := *f.newJob(nj, spool.StateReceived)
+	cp := *f.newJob(nj, job.StateReceived)
 	return &cp, nil
 }
 
-func (f *fakeService) AddDocument(_ context.Context, jobID int64, doc *spool.Staged, last bool) (*spool.Job, error) {
+func (f *fakeService) AddDocument(_ context.Context, jobID int64, doc *job.Staged, last bool) (*job.Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	j, ok := f.jobs[jobID]
 	if !ok {
-		return nil, spool.ErrNotFound
+		return nil, job.ErrNotFound
 	}
-	if j.State != spool.StateReceived {
-		return nil, &spool.TransitionError{JobID: jobID, From: j.State, To: spool.StatePending}
+	if j.State != job.StateReceived {
+		return nil, &job.TransitionError{JobID: jobID, From: j.State, To: job.StatePending}
 	}
-	if err := f.attach(j, []*spool.Staged{doc}); err != nil {
+	if err := f.attach(j, []*job.Staged{doc}); err != nil {
 		return nil, err
 	}
 	if last {
-		j.State, j.Created = spool.StatePending, f.now()
+		j.State, j.Created = job.StatePending, f.now()
 	}
 	cp := *j
 	return &cp, nil
 }
 
-func (f *fakeService) CloseJob(_ context.Context, jobID int64) (*spool.Job, error) {
+func (f *fakeService) CloseJob(_ context.Context, jobID int64) (*job.Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	j, ok := f.jobs[jobID]
 	if !ok {
-		return nil, spool.ErrNotFound
+		return nil, job.ErrNotFound
 	}
-	if j.State != spool.StateReceived {
-		return nil, &spool.TransitionError{JobID: jobID, From: j.State, To: spool.StatePending}
+	if j.State != job.StateReceived {
+		return nil, &job.TransitionError{JobID: jobID, From: j.State, To: job.StatePending}
 	}
 	if len(j.Documents) == 0 {
-		j.State, j.StateReason, j.Finished = spool.StateAborted, "closed without documents", f.now()
+		j.State, j.StateReason, j.Finished = job.StateAborted, "closed without documents", f.now()
 	} else {
-		j.State = spool.StatePending
+		j.State = job.StatePending
 	}
 	cp := *j
 	return &cp, nil
 }
 
 // advance completes pending jobs completeAfter after creation.
-func (f *fakeService) advance(j *spool.Job) {
-	if f.completeAfter > 0 && j.State == spool.StatePending && f.now().Sub(j.Created) >= f.completeAfter {
-		j.State, j.Started, j.Finished, j.ImpressionsDone = spool.StateCompleted, j.Created, f.now(), j.Pages
+func (f *fakeService) advance(j *job.Job) {
+	if f.completeAfter > 0 && j.State == job.StatePending && f.now().Sub(j.Created) >= f.completeAfter {
+		j.State, j.Started, j.Finished, j.ImpressionsDone = job.StateCompleted, j.Created, f.now(), j.Pages
 	}
 }
 
-func (f *fakeService) Job(_ context.Context, id int64) (*spool.Job, error) {
+func (f *fakeService) Job(_ context.Context, id int64) (*job.Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	j, ok := f.jobs[id]
 	if !ok {
-		return nil, fmt.Errorf("fake: job %d: %w", id, spool.ErrNotFound)
+		return nil, fmt.Errorf("fake: job %d: %w", id, job.ErrNotFound)
 	}
 	f.advance(j)
 	cp := *j
 	return &cp, nil
 }
 
-func (f *fakeService) Jobs(_ context.Context, q JobQuery) ([]*spool.Job, error) {
+func (f *fakeService) Jobs(_ context.Context, q JobQuery) ([]*job.Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var open, done []*spool.Job
+	var open, done []*job.Job
 	for _, j := range f.jobs {
 		f.advance(j)
 		if j.VirtualPrinter != q.Printer || (q.Owner != "" && j.Owner != q.Owner) ||
@@ -294,16 +294,16 @@ func (f *fakeService) Jobs(_ context.Context, q JobQuery) ([]*spool.Job, error) 
 	return out, nil
 }
 
-func (f *fakeService) transition(id int64, to spool.State, actor string) error {
+func (f *fakeService) transition(id int64, to job.State, actor string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	j, ok := f.jobs[id]
 	if !ok {
-		return spool.ErrNotFound
+		return job.ErrNotFound
 	}
 	f.advance(j)
-	if !spool.CanTransition(j.State, to) {
-		return &spool.TransitionError{JobID: id, From: j.State, To: to}
+	if !job.CanTransition(j.State, to) {
+		return &job.TransitionError{JobID: id, From: j.State, To: to}
 	}
 	j.State = to
 	if to.Final() {
@@ -314,15 +314,15 @@ func (f *fakeService) transition(id int64, to spool.State, actor string) error {
 }
 
 func (f *fakeService) CancelJob(_ context.Context, id int64, actor string) error {
-	return f.transition(id, spool.StateCanceled, actor)
+	return f.transition(id, job.StateCanceled, actor)
 }
 
 func (f *fakeService) HoldJob(_ context.Context, id int64, actor string) error {
-	return f.transition(id, spool.StateHeld, actor)
+	return f.transition(id, job.StateHeld, actor)
 }
 
 func (f *fakeService) ReleaseJob(_ context.Context, id int64, actor string) error {
-	return f.transition(id, spool.StatePending, actor)
+	return f.transition(id, job.StatePending, actor)
 }
 
 func (f *fakeService) record(format string, args ...any) error {
@@ -352,7 +352,7 @@ func (f *fakeService) callLog() []string {
 }
 
 // job returns a copy of a stored job (nil when absent), without advancing it.
-func (f *fakeService) job(id int64) *spool.Job {
+func (f *fakeService) job(id int64) *job.Job {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	j, ok := f.jobs[id]

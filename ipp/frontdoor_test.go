@@ -11,8 +11,7 @@ import (
 	"testing"
 
 	"github.com/OpenPrinting/goipp"
-
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 const lettersURI = "ipp://gw.example:8631/ipp/print/letters"
@@ -104,8 +103,8 @@ func TestFrontDoorOrder(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			svc := newFakeService()
-			svc.jobs[1] = &spool.Job{ID: 1, VirtualPrinter: "letters", Owner: "alice", State: spool.StatePending}
-			svc.jobs[2] = &spool.Job{ID: 2, VirtualPrinter: "mono", Owner: "alice", State: spool.StatePending}
+			svc.jobs[1] = &job.Job{ID: 1, VirtualPrinter: "letters", Owner: "alice", State: job.StatePending}
+			svc.jobs[2] = &job.Job{ID: 2, VirtualPrinter: "mono", Owner: "alice", State: job.StatePending}
 			s, rec := newTestServer(t, svc, Options{})
 			w, rsp := serve(t, s, tc.path, bytes.NewReader(tc.body), nil)
 			if rsp == nil {
@@ -279,9 +278,9 @@ func TestParsePath(t *testing.T) {
 		{"/", "", "", "", 0, false},
 	}
 	for _, tc := range cases {
-		name, family, base, job, ok := parsePath(tc.path)
-		if name != tc.name || family != tc.family || base != tc.base || job != tc.job || ok != tc.ok {
-			t.Errorf("parsePath(%q) = %q %q %q %d %v, want %q %q %q %d %v", tc.path, name, family, base, job, ok,
+		name, family, base, j, ok := parsePath(tc.path)
+		if name != tc.name || family != tc.family || base != tc.base || j != tc.job || ok != tc.ok {
+			t.Errorf("parsePath(%q) = %q %q %q %d %v, want %q %q %q %d %v", tc.path, name, family, base, j, ok,
 				tc.name, tc.family, tc.base, tc.job, tc.ok)
 		}
 	}

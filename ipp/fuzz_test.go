@@ -12,8 +12,7 @@ import (
 	"testing"
 
 	"github.com/OpenPrinting/goipp"
-
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // capturedRequests loads testdata/ipp/*.ipp (see capture_test.go).
@@ -37,9 +36,9 @@ func capturedRequests(t testing.TB) map[string][]byte {
 // seededService is a fake with jobs for the captured job operations to find.
 func seededService() *fakeService {
 	svc := newFakeService()
-	for id, st := range map[int64]spool.State{1: spool.StateReceived, 2: spool.StatePending, 3: spool.StateCompleted, 4: spool.StateHeld} {
-		svc.jobs[id] = &spool.Job{ID: id, VirtualPrinter: "letters", Owner: "root", Name: "seed", State: st,
-			Documents: []spool.Document{{Size: 10, Format: FormatPDF}}}
+	for id, st := range map[int64]job.State{1: job.StateReceived, 2: job.StatePending, 3: job.StateCompleted, 4: job.StateHeld} {
+		svc.jobs[id] = &job.Job{ID: id, VirtualPrinter: "letters", Owner: "root", Name: "seed", State: st,
+			Documents: []job.Document{{Size: 10, Format: FormatPDF}}}
 	}
 	svc.jobs[1].Documents = nil
 	svc.nextID = 5
@@ -86,7 +85,7 @@ func checkOneRequest(t *testing.T, data []byte, remote string) goipp.Status {
 		t.Fatalf("status %s but a job was created", st)
 	}
 	for id, j := range svc.jobs {
-		if len(j.Documents) == 0 && j.State != spool.StateReceived && j.State != spool.StateAborted && j.State != spool.StateCanceled {
+		if len(j.Documents) == 0 && j.State != job.StateReceived && j.State != job.StateAborted && j.State != job.StateCanceled {
 			t.Fatalf("job %d is %s without documents", id, j.State)
 		}
 	}

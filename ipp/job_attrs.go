@@ -4,8 +4,7 @@ package ipp
 
 import (
 	"github.com/OpenPrinting/goipp"
-
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // privateValue replaces job-name and job-originating-user-name of other people's jobs for
@@ -13,68 +12,68 @@ import (
 const privateValue = "(private)"
 
 // jobAttributes builds the requested attributes of job.
-func (s *Server) jobAttributes(rq *request, job *spool.Job, req requested) goipp.Attributes {
+func (s *Server) jobAttributes(rq *request, j *job.Job, req requested) goipp.Attributes {
 	b := &attrBuilder{req: req, object: "job"}
 	const d, t = classDescription, classTemplate
-	state, reasons := jobStateOf(job)
-	name, owner := job.Name, job.Owner
+	state, reasons := jobStateOf(j)
+	name, owner := j.Name, j.Owner
 	if name == "" {
 		name = "Untitled"
 	}
-	if !s.mayActOn(rq, job) {
+	if !s.mayActOn(rq, j) {
 		name, owner = privateValue, privateValue
 	}
 
-	b.ints(d, "job-id", goipp.TagInteger, int(job.ID))
-	b.strings(d, "job-uri", goipp.TagURI, rq.jobURI(job.ID))
+	b.ints(d, "job-id", goipp.TagInteger, int(j.ID))
+	b.strings(d, "job-uri", goipp.TagURI, rq.jobURI(j.ID))
 	b.strings(d, "job-printer-uri", goipp.TagURI, rq.jobPrinterURI())
 	b.strings(d, "job-name", goipp.TagName, truncateUTF8(name, 255))
 	b.strings(d, "job-originating-user-name", goipp.TagName, truncateUTF8(owner, 255))
-	if job.OriginHost != "" && owner != privateValue {
-		b.strings(d, "job-originating-host-name", goipp.TagName, truncateUTF8(job.OriginHost, 255))
+	if j.OriginHost != "" && owner != privateValue {
+		b.strings(d, "job-originating-host-name", goipp.TagName, truncateUTF8(j.OriginHost, 255))
 	}
-	if job.UUID != "" {
-		b.strings(d, "job-uuid", goipp.TagURI, "urn:uuid:"+job.UUID)
+	if j.UUID != "" {
+		b.strings(d, "job-uuid", goipp.TagURI, "urn:uuid:"+j.UUID)
 	}
 	b.ints(d, "job-state", goipp.TagEnum, int(state))
 	b.strings(d, "job-state-reasons", goipp.TagKeyword, reasons...)
-	if job.StateReason != "" {
-		b.strings(d, "job-state-message", goipp.TagText, truncateUTF8(job.StateReason, 255))
+	if j.StateReason != "" {
+		b.strings(d, "job-state-message", goipp.TagText, truncateUTF8(j.StateReason, 255))
 	}
-	b.ints(d, "number-of-documents", goipp.TagInteger, len(job.Documents))
-	if job.Printer != "" {
-		b.strings(d, "output-device-assigned", goipp.TagName, text127(job.Printer))
+	b.ints(d, "number-of-documents", goipp.TagInteger, len(j.Documents))
+	if j.Printer != "" {
+		b.strings(d, "output-device-assigned", goipp.TagName, text127(j.Printer))
 	}
-	b.add(d, "time-at-creation", goipp.TagInteger, unixTime(job.Created))
-	b.add(d, "date-time-at-creation", goipp.TagDateTime, ippTime(job.Created))
-	if job.Started.IsZero() {
+	b.add(d, "time-at-creation", goipp.TagInteger, unixTime(j.Created))
+	b.add(d, "date-time-at-creation", goipp.TagDateTime, ippTime(j.Created))
+	if j.Started.IsZero() {
 		b.add(d, "time-at-processing", goipp.TagNoValue, goipp.Void{})
 		b.add(d, "date-time-at-processing", goipp.TagNoValue, goipp.Void{})
 	} else {
-		b.add(d, "time-at-processing", goipp.TagInteger, unixTime(job.Started))
-		b.add(d, "date-time-at-processing", goipp.TagDateTime, ippTime(job.Started))
+		b.add(d, "time-at-processing", goipp.TagInteger, unixTime(j.Started))
+		b.add(d, "date-time-at-processing", goipp.TagDateTime, ippTime(j.Started))
 	}
-	if job.Finished.IsZero() || !state.Final() {
+	if j.Finished.IsZero() || !state.Final() {
 		b.add(d, "time-at-completed", goipp.TagNoValue, goipp.Void{})
 		b.add(d, "date-time-at-completed", goipp.TagNoValue, goipp.Void{})
 	} else {
-		b.add(d, "time-at-completed", goipp.TagInteger, unixTime(job.Finished))
-		b.add(d, "date-time-at-completed", goipp.TagDateTime, ippTime(job.Finished))
+		b.add(d, "time-at-completed", goipp.TagInteger, unixTime(j.Finished))
+		b.add(d, "date-time-at-completed", goipp.TagDateTime, ippTime(j.Finished))
 	}
 	b.add(d, "job-printer-up-time", goipp.TagInteger, unixTime(s.now()))
-	b.ints(d, "job-k-octets", goipp.TagInteger, int(min((job.Size()+1023)/1024, 1<<31-1)))
-	if job.Pages > 0 {
-		b.ints(d, "job-impressions", goipp.TagInteger, job.Pages)
+	b.ints(d, "job-k-octets", goipp.TagInteger, int(min((j.Size()+1023)/1024, 1<<31-1)))
+	if j.Pages > 0 {
+		b.ints(d, "job-impressions", goipp.TagInteger, j.Pages)
 	}
-	b.ints(d, "job-impressions-completed", goipp.TagInteger, max(job.ImpressionsDone, 0))
+	b.ints(d, "job-impressions-completed", goipp.TagInteger, max(j.ImpressionsDone, 0))
 
 	// Job template attributes, as stored.
-	for _, at := range EncodeTemplate(job.Attributes) {
+	for _, at := range EncodeTemplate(j.Attributes) {
 		if b.want(at.Name, t) {
 			b.out.Add(at)
 		}
 	}
-	if f := job.Attributes.DocumentFormat; f != "" {
+	if f := j.Attributes.DocumentFormat; f != "" {
 		b.strings(d, "document-format-supplied", goipp.TagMimeType, f)
 	}
 	return b.out
@@ -82,7 +81,7 @@ func (s *Server) jobAttributes(rq *request, job *spool.Job, req requested) goipp
 
 // jobStatusAttributes are what Print-Job, Create-Job and Send-Document answer: job-id,
 // job-uri, job-state and job-state-reasons (RFC 8011 section 4.2.1.2).
-func (s *Server) jobStatusAttributes(rq *request, job *spool.Job) goipp.Attributes {
-	return s.jobAttributes(rq, job, requestedAttributes(nil,
+func (s *Server) jobStatusAttributes(rq *request, j *job.Job) goipp.Attributes {
+	return s.jobAttributes(rq, j, requestedAttributes(nil,
 		"job-id", "job-uri", "job-state", "job-state-reasons", "job-state-message"))
 }

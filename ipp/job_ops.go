@@ -6,18 +6,17 @@ import (
 	"context"
 
 	"github.com/OpenPrinting/goipp"
-
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // sendDocument adds a document to a Create-Job job; successful-ok only after it is committed.
 func (s *Server) sendDocument(ctx context.Context, rq *request, rs *response) error {
-	job := rq.job
-	if !s.mayActOn(rq, job) {
-		return Errorf(goipp.StatusErrorForbidden, "Job %d is not yours.", job.ID)
+	j := rq.job
+	if !s.mayActOn(rq, j) {
+		return Errorf(goipp.StatusErrorForbidden, "Job %d is not yours.", j.ID)
 	}
-	if job.State != spool.StateReceived {
-		return Errorf(goipp.StatusErrorNotPossible, "Job %d is not waiting for documents.", job.ID)
+	if j.State != job.StateReceived {
+		return Errorf(goipp.StatusErrorNotPossible, "Job %d is not waiting for documents.", j.ID)
 	}
 	last, ok := rq.oper.Bool("last-document")
 	if !ok {
@@ -35,7 +34,7 @@ func (s *Server) sendDocument(ctx context.Context, rq *request, rs *response) er
 			return Errorf(goipp.StatusErrorBadRequest, "No document data in request.")
 		}
 		// RFC 8011 section 4.3.1: last-document with no data just closes the job.
-		closed, err := s.svc.CloseJob(ctx, job.ID)
+		closed, err := s.svc.CloseJob(ctx, j.ID)
 		if err != nil {
 			return err
 		}
@@ -44,13 +43,13 @@ func (s *Server) sendDocument(ctx context.Context, rq *request, rs *response) er
 	}
 	name, _ := rq.oper.String("document-name")
 	if name == "" {
-		name = job.Name
+		name = j.Name
 	}
 	doc, err := s.stage(ctx, rq, format, compression, name)
 	if err != nil {
 		return err
 	}
-	updated, err := s.svc.AddDocument(ctx, job.ID, doc, last)
+	updated, err := s.svc.AddDocument(ctx, j.ID, doc, last)
 	if err != nil {
 		s.svc.Discard(doc)
 		return err
@@ -61,14 +60,14 @@ func (s *Server) sendDocument(ctx context.Context, rq *request, rs *response) er
 
 // closeJob closes a Create-Job job that got its documents with last-document=false.
 func (s *Server) closeJob(ctx context.Context, rq *request, rs *response) error {
-	job := rq.job
-	if !s.mayActOn(rq, job) {
-		return Errorf(goipp.StatusErrorForbidden, "Job %d is not yours.", job.ID)
+	j := rq.job
+	if !s.mayActOn(rq, j) {
+		return Errorf(goipp.StatusErrorForbidden, "Job %d is not yours.", j.ID)
 	}
-	if job.State != spool.StateReceived {
-		return Errorf(goipp.StatusErrorNotPossible, "Job %d is already closed.", job.ID)
+	if j.State != job.StateReceived {
+		return Errorf(goipp.StatusErrorNotPossible, "Job %d is already closed.", j.ID)
 	}
-	closed, err := s.svc.CloseJob(ctx, job.ID)
+	closed, err := s.svc.CloseJob(ctx, j.ID)
 	if err != nil {
 		return err
 	}
@@ -79,14 +78,14 @@ func (s *Server) closeJob(ctx context.Context, rq *request, rs *response) error 
 // cancelJob cancels a job of the requester, or anyone's for an operator. A finished job stays
 // queryable, and canceling it is not-possible (not not-found).
 func (s *Server) cancelJob(ctx context.Context, rq *request, _ *response) error {
-	job := rq.job
-	if job.State.Final() {
-		return Errorf(goipp.StatusErrorNotPossible, "Job %d is already %s.", job.ID, job.State)
+	j := rq.job
+	if j.State.Final() {
+		return Errorf(goipp.StatusErrorNotPossible, "Job %d is already %s.", j.ID, j.State)
 	}
-	if !s.mayActOn(rq, job) {
-		return Errorf(goipp.StatusErrorForbidden, "Job %d is not yours.", job.ID)
+	if !s.mayActOn(rq, j) {
+		return Errorf(goipp.StatusErrorForbidden, "Job %d is not yours.", j.ID)
 	}
-	return s.svc.CancelJob(ctx, job.ID, rq.user)
+	return s.svc.CancelJob(ctx, j.ID, rq.user)
 }
 
 // getJobAttributes answers the requested job attributes (all by default).
@@ -112,7 +111,7 @@ func (s *Server) releaseJob(ctx context.Context, rq *request, _ *response) error
 	if !s.isOperator(rq) {
 		return Errorf(goipp.StatusErrorForbidden, "Only an operator may release jobs.")
 	}
-	if rq.job.State != spool.StateHeld {
+	if rq.job.State != job.StateHeld {
 		return Errorf(goipp.StatusErrorNotPossible, "Job %d is not held.", rq.job.ID)
 	}
 	return s.svc.ReleaseJob(ctx, rq.job.ID, rq.user)

@@ -12,8 +12,7 @@ import (
 	"time"
 
 	"github.com/OpenPrinting/goipp"
-
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // jobReq builds a job operation by job-id for user.
@@ -47,30 +46,30 @@ const (
 func TestJobStateMapping(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		state   spool.State
+		state   job.State
 		dup     bool
 		ipp     JobState
 		reasons []string
 	}{
-		{spool.StateReceived, false, JobPendingHeld, []string{"job-incoming"}},
-		{spool.StatePending, false, JobPending, []string{"job-queued"}},
-		{spool.StateHeld, false, JobPendingHeld, []string{"job-hold-until-specified"}},
-		{spool.StateAssigned, false, JobPending, []string{"job-queued"}},
-		{spool.StateSending, false, JobProcessing, []string{"job-transmitting"}},
-		{spool.StatePrinting, false, JobProcessing, []string{"job-printing"}},
-		{spool.StateCompleted, false, JobCompleted, []string{"job-completed-successfully"}},
-		{spool.StateCanceled, false, JobCanceled, []string{"job-canceled-by-user"}},
-		{spool.StateAborted, false, JobAborted, []string{"aborted-by-system"}},
-		{spool.StatePending, true, JobPending, []string{"job-queued", ReasonPossibleDuplicate}},
-		{spool.StatePrinting, true, JobProcessing, []string{"job-printing", ReasonPossibleDuplicate}},
+		{job.StateReceived, false, JobPendingHeld, []string{"job-incoming"}},
+		{job.StatePending, false, JobPending, []string{"job-queued"}},
+		{job.StateHeld, false, JobPendingHeld, []string{"job-hold-until-specified"}},
+		{job.StateAssigned, false, JobPending, []string{"job-queued"}},
+		{job.StateSending, false, JobProcessing, []string{"job-transmitting"}},
+		{job.StatePrinting, false, JobProcessing, []string{"job-printing"}},
+		{job.StateCompleted, false, JobCompleted, []string{"job-completed-successfully"}},
+		{job.StateCanceled, false, JobCanceled, []string{"job-canceled-by-user"}},
+		{job.StateAborted, false, JobAborted, []string{"aborted-by-system"}},
+		{job.StatePending, true, JobPending, []string{"job-queued", ReasonPossibleDuplicate}},
+		{job.StatePrinting, true, JobProcessing, []string{"job-printing", ReasonPossibleDuplicate}},
 	}
 	for _, tc := range cases {
 		svc := newFakeService()
 		now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
-		svc.jobs[5] = &spool.Job{ID: 5, UUID: "5e1f0000-0000-4000-8000-000000000005", VirtualPrinter: "letters",
+		svc.jobs[5] = &job.Job{ID: 5, UUID: "5e1f0000-0000-4000-8000-000000000005", VirtualPrinter: "letters",
 			Name: "report.pdf", Owner: "alice", State: tc.state, PossibleDuplicate: tc.dup, Printer: "mailroom-1",
 			Pages: 4, ImpressionsDone: 3, Created: now, Started: now.Add(time.Second), Finished: now.Add(time.Minute),
-			Documents: []spool.Document{{Size: 2048, Format: FormatPDF}}}
+			Documents: []job.Document{{Size: 2048, Format: FormatPDF}}}
 		s, _ := newTestServer(t, svc, Options{})
 		rsp := do(t, s, "/ipp/print/letters", jobReq(goipp.OpGetJobAttributes, 5, "alice"), nil)
 		a := Attrs(rsp.Job)
@@ -99,8 +98,8 @@ func TestJobStateMapping(t *testing.T) {
 func TestGetJobAttributesRequestedAndPrivacy(t *testing.T) {
 	t.Parallel()
 	svc := newFakeService()
-	svc.jobs[1] = &spool.Job{ID: 1, VirtualPrinter: "letters", Name: "diagnosis.pdf", Owner: "alice",
-		State: spool.StatePending, Attributes: spool.Attributes{Copies: 2, Sides: "one-sided"}}
+	svc.jobs[1] = &job.Job{ID: 1, VirtualPrinter: "letters", Name: "diagnosis.pdf", Owner: "alice",
+		State: job.StatePending, Attributes: job.Attributes{Copies: 2, Sides: "one-sided"}}
 	s, _ := newTestServer(t, svc, Options{})
 
 	m := jobReq(goipp.OpGetJobAttributes, 1, "alice")
@@ -133,15 +132,15 @@ func TestGetJobAttributesRequestedAndPrivacy(t *testing.T) {
 func TestGetJobs(t *testing.T) {
 	t.Parallel()
 	svc := newFakeService()
-	add := func(id int64, owner string, st spool.State) {
-		svc.jobs[id] = &spool.Job{ID: id, VirtualPrinter: "letters", Owner: owner, State: st, Name: "j"}
+	add := func(id int64, owner string, st job.State) {
+		svc.jobs[id] = &job.Job{ID: id, VirtualPrinter: "letters", Owner: owner, State: st, Name: "j"}
 	}
-	add(1, "alice", spool.StateCompleted)
-	add(2, "bob", spool.StatePending)
-	add(3, "alice", spool.StatePrinting)
-	add(4, "alice", spool.StateCanceled)
-	add(5, "alice", spool.StateHeld)
-	svc.jobs[6] = &spool.Job{ID: 6, VirtualPrinter: "mono", Owner: "alice", State: spool.StatePending}
+	add(1, "alice", job.StateCompleted)
+	add(2, "bob", job.StatePending)
+	add(3, "alice", job.StatePrinting)
+	add(4, "alice", job.StateCanceled)
+	add(5, "alice", job.StateHeld)
+	svc.jobs[6] = &job.Job{ID: 6, VirtualPrinter: "mono", Owner: "alice", State: job.StatePending}
 	s, _ := newTestServer(t, svc, Options{})
 
 	ids := func(rsp *goipp.Message) []int {
@@ -218,27 +217,27 @@ func TestCancelJob(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name   string
-		state  spool.State
+		state  job.State
 		user   string
 		remote string
 		status goipp.Status
 	}{
-		{"owner", spool.StatePending, "alice", fromNetwork, goipp.StatusOk},
-		{"owner while printing", spool.StatePrinting, "alice", fromNetwork, goipp.StatusOk},
-		{"someone else", spool.StatePending, "mallory", fromNetwork, goipp.StatusErrorForbidden},
-		{"operator", spool.StatePending, "root", fromLoopback, goipp.StatusOk},
-		{"completed", spool.StateCompleted, "alice", fromNetwork, goipp.StatusErrorNotPossible},
-		{"aborted", spool.StateAborted, "alice", fromNetwork, goipp.StatusErrorNotPossible},
+		{"owner", job.StatePending, "alice", fromNetwork, goipp.StatusOk},
+		{"owner while printing", job.StatePrinting, "alice", fromNetwork, goipp.StatusOk},
+		{"someone else", job.StatePending, "mallory", fromNetwork, goipp.StatusErrorForbidden},
+		{"operator", job.StatePending, "root", fromLoopback, goipp.StatusOk},
+		{"completed", job.StateCompleted, "alice", fromNetwork, goipp.StatusErrorNotPossible},
+		{"aborted", job.StateAborted, "alice", fromNetwork, goipp.StatusErrorNotPossible},
 	}
 	for _, tc := range cases {
 		svc := newFakeService()
-		svc.jobs[1] = &spool.Job{ID: 1, VirtualPrinter: "letters", Owner: "alice", State: tc.state}
+		svc.jobs[1] = &job.Job{ID: 1, VirtualPrinter: "letters", Owner: "alice", State: tc.state}
 		s, _ := newTestServer(t, svc, Options{})
 		rsp := doFrom(t, s, tc.remote, "/ipp/print/letters", jobReq(goipp.OpCancelJob, 1, tc.user))
 		if status(rsp) != tc.status {
 			t.Errorf("%s: status %s, want %s", tc.name, status(rsp), tc.status)
 		}
-		canceled := svc.job(1).State == spool.StateCanceled
+		canceled := svc.job(1).State == job.StateCanceled
 		if canceled != (tc.status == goipp.StatusOk) {
 			t.Errorf("%s: job %s", tc.name, svc.job(1).State)
 		}
@@ -256,7 +255,7 @@ func TestCancelJob(t *testing.T) {
 func TestCustomAuthorizer(t *testing.T) {
 	t.Parallel()
 	svc := newFakeService()
-	svc.jobs[1] = &spool.Job{ID: 1, VirtualPrinter: "letters", Owner: "alice", State: spool.StatePending}
+	svc.jobs[1] = &job.Job{ID: 1, VirtualPrinter: "letters", Owner: "alice", State: job.StatePending}
 	ops := func(_ *http.Request, user string) bool { return user == "admin" }
 	s, _ := newTestServer(t, svc, Options{Operator: ops})
 	if rsp := doFrom(t, s, fromLoopback, "/ipp/print/letters", jobReq(goipp.OpCancelJob, 1, "bob")); status(rsp) != goipp.StatusErrorForbidden {
@@ -270,10 +269,10 @@ func TestCustomAuthorizer(t *testing.T) {
 func TestCancelMyJobs(t *testing.T) {
 	t.Parallel()
 	svc := newFakeService()
-	for id, st := range map[int64]spool.State{1: spool.StatePending, 2: spool.StatePrinting, 3: spool.StateCompleted} {
-		svc.jobs[id] = &spool.Job{ID: id, VirtualPrinter: "letters", Owner: "alice", State: st}
+	for id, st := range map[int64]job.State{1: job.StatePending, 2: job.StatePrinting, 3: job.StateCompleted} {
+		svc.jobs[id] = &job.Job{ID: id, VirtualPrinter: "letters", Owner: "alice", State: st}
 	}
-	svc.jobs[4] = &spool.Job{ID: 4, VirtualPrinter: "letters", Owner: "bob", State: spool.StatePending}
+	svc.jobs[4] = &job.Job{ID: 4, VirtualPrinter: "letters", Owner: "bob", State: job.StatePending}
 	s, _ := newTestServer(t, svc, Options{})
 
 	m := newReq(goipp.OpCancelMyJobs, lettersURI)
@@ -282,7 +281,7 @@ func TestCancelMyJobs(t *testing.T) {
 	if rsp := do(t, s, "/ipp/print/letters", m, nil); status(rsp) != goipp.StatusErrorForbidden {
 		t.Errorf("job-ids with bob's job: %s", status(rsp))
 	}
-	if svc.job(1).State != spool.StatePending {
+	if svc.job(1).State != job.StatePending {
 		t.Error("a refused Cancel-My-Jobs canceled something")
 	}
 
@@ -291,7 +290,7 @@ func TestCancelMyJobs(t *testing.T) {
 	if rsp := do(t, s, "/ipp/print/letters", m, nil); status(rsp) != goipp.StatusOk {
 		t.Fatalf("Cancel-My-Jobs: %s", status(rsp))
 	}
-	want := map[int64]spool.State{1: spool.StateCanceled, 2: spool.StateCanceled, 3: spool.StateCompleted, 4: spool.StatePending}
+	want := map[int64]job.State{1: job.StateCanceled, 2: job.StateCanceled, 3: job.StateCompleted, 4: job.StatePending}
 	for id, st := range want {
 		if got := svc.job(id).State; got != st {
 			t.Errorf("job %d is %s, want %s", id, got, st)
@@ -304,22 +303,22 @@ func TestOperatorOperations(t *testing.T) {
 	cases := []struct {
 		name   string
 		op     goipp.Op
-		state  spool.State
+		state  job.State
 		remote string
 		status goipp.Status
 		call   string
 	}{
-		{"hold as operator", goipp.OpHoldJob, spool.StatePending, fromLoopback, goipp.StatusOk, "held 1 by root"},
-		{"hold from the network", goipp.OpHoldJob, spool.StatePending, fromNetwork, goipp.StatusErrorForbidden, ""},
-		{"hold a completed job", goipp.OpHoldJob, spool.StateCompleted, fromLoopback, goipp.StatusErrorNotPossible, ""},
-		{"hold a printing job", goipp.OpHoldJob, spool.StatePrinting, fromLoopback, goipp.StatusErrorNotPossible, ""},
-		{"release as operator", goipp.OpReleaseJob, spool.StateHeld, fromLoopback, goipp.StatusOk, "pending 1 by root"},
-		{"release a pending job", goipp.OpReleaseJob, spool.StatePending, fromLoopback, goipp.StatusErrorNotPossible, ""},
-		{"release from the network", goipp.OpReleaseJob, spool.StateHeld, fromNetwork, goipp.StatusErrorForbidden, ""},
+		{"hold as operator", goipp.OpHoldJob, job.StatePending, fromLoopback, goipp.StatusOk, "held 1 by root"},
+		{"hold from the network", goipp.OpHoldJob, job.StatePending, fromNetwork, goipp.StatusErrorForbidden, ""},
+		{"hold a completed job", goipp.OpHoldJob, job.StateCompleted, fromLoopback, goipp.StatusErrorNotPossible, ""},
+		{"hold a printing job", goipp.OpHoldJob, job.StatePrinting, fromLoopback, goipp.StatusErrorNotPossible, ""},
+		{"release as operator", goipp.OpReleaseJob, job.StateHeld, fromLoopback, goipp.StatusOk, "pending 1 by root"},
+		{"release a pending job", goipp.OpReleaseJob, job.StatePending, fromLoopback, goipp.StatusErrorNotPossible, ""},
+		{"release from the network", goipp.OpReleaseJob, job.StateHeld, fromNetwork, goipp.StatusErrorForbidden, ""},
 	}
 	for _, tc := range cases {
 		svc := newFakeService()
-		svc.jobs[1] = &spool.Job{ID: 1, VirtualPrinter: "letters", Owner: "root", State: tc.state}
+		svc.jobs[1] = &job.Job{ID: 1, VirtualPrinter: "letters", Owner: "root", State: tc.state}
 		s, _ := newTestServer(t, svc, Options{})
 		rsp := doFrom(t, s, tc.remote, "/ipp/print/letters", jobReq(tc.op, 1, "root"))
 		if status(rsp) != tc.status {

@@ -12,8 +12,7 @@ import (
 	"strings"
 
 	"github.com/OpenPrinting/goipp"
-
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // jobChecker accumulates the verdict on one request's attributes.
@@ -53,7 +52,7 @@ func (k *jobChecker) accept(at goipp.Attribute) { k.accepted = append(k.accepted
 
 // jobRequest is a checked job creation request.
 type jobRequest struct {
-	nj          spool.NewJob
+	nj          job.NewJob
 	format      string
 	compression string
 	docName     string
@@ -101,13 +100,13 @@ func (s *Server) checkJobRequest(rq *request, rs *response) (jobRequest, bool) {
 		// Send-Document; the stored documents carry their own (detected) formats.
 		attrs.DocumentFormat = jr.format
 	}
-	jr.nj = spool.NewJob{
+	jr.nj = job.NewJob{
 		VirtualPrinter: rq.printer.Name,
 		Name:           truncateUTF8(jobName, 255),
 		Owner:          rq.user,
 		OriginHost:     rq.originHost(),
 		Origin:         "ipp",
-		Lane:           spool.LaneInteractive,
+		Lane:           job.LaneInteractive,
 		Attributes:     attrs,
 	}
 	if attrs.HoldUntil == "indefinite" {

@@ -12,8 +12,7 @@ import (
 	"testing"
 
 	"github.com/OpenPrinting/goipp"
-
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // printReq builds a Print-Job for alice with a document format.
@@ -63,20 +62,20 @@ func TestPrintJobStoresDocumentAndAttributes(t *testing.T) {
 	if !ja.Has("job-state-reasons") {
 		t.Error("no job-state-reasons")
 	}
-	job := svc.job(id)
-	if job == nil {
+	j := svc.job(id)
+	if j == nil {
 		t.Fatal("job not stored")
 	}
 	if !bytes.Equal(svc.document(id, 0), pdf) {
 		t.Error("stored document differs from the one sent")
 	}
-	want := spool.Attributes{Copies: 2, Sides: "two-sided-long-edge", Media: "iso_a4_210x297mm",
+	want := job.Attributes{Copies: 2, Sides: "two-sided-long-edge", Media: "iso_a4_210x297mm",
 		ColorMode: "monochrome", PageRanges: [][2]int{{1, 2}}, DocumentFormat: FormatPDF}
-	if fmt.Sprint(job.Attributes) != fmt.Sprint(want) {
-		t.Errorf("stored attributes\n got %+v\nwant %+v", job.Attributes, want)
+	if fmt.Sprint(j.Attributes) != fmt.Sprint(want) {
+		t.Errorf("stored attributes\n got %+v\nwant %+v", j.Attributes, want)
 	}
-	if job.Owner != "alice" || job.Name != "letter 1" || job.Origin != "ipp" || job.Lane != spool.LaneInteractive {
-		t.Errorf("job %+v", job)
+	if j.Owner != "alice" || j.Name != "letter 1" || j.Origin != "ipp" || j.Lane != job.LaneInteractive {
+		t.Errorf("job %+v", j)
 	}
 	if svc.leaked() != 0 {
 		t.Error("staged document leaked")
@@ -90,8 +89,8 @@ func TestPrintJobDefaultPrinterAndAlias(t *testing.T) {
 	for _, path := range []string{"/ipp/print", "/printers/letters"} {
 		rsp := do(t, s, path, printReq("http://whatever/", FormatPDF), testPDF(1))
 		id := jobID(t, rsp)
-		if job := svc.job(id); job.VirtualPrinter != "letters" {
-			t.Errorf("%s: job on %q", path, job.VirtualPrinter)
+		if j := svc.job(id); j.VirtualPrinter != "letters" {
+			t.Errorf("%s: job on %q", path, j.VirtualPrinter)
 		}
 		uri, _ := Attrs(rsp.Job).String("job-uri")
 		wantPrefix := "ipp://gw.example:8631/ipp/print/letters/"
@@ -348,9 +347,9 @@ func TestPrintJobServiceFailures(t *testing.T) {
 		status    goipp.Status
 		logged    bool
 	}{
-		{"disk full", fmt.Errorf("spool: stage: %w", spool.ErrDiskFull), nil, goipp.StatusErrorBusy, false},
+		{"disk full", fmt.Errorf("spool: stage: %w", job.ErrDiskFull), nil, goipp.StatusErrorBusy, false},
 		{"commit fails", nil, errors.New("database is locked"), goipp.StatusErrorInternal, true},
-		{"store closed", nil, spool.ErrClosed, goipp.StatusErrorServiceUnavailable, false},
+		{"store closed", nil, job.ErrClosed, goipp.StatusErrorServiceUnavailable, false},
 		{"service chooses the status", nil, &Error{Status: goipp.StatusErrorNotAcceptingJobs, Message: "draining"}, goipp.StatusErrorNotAcceptingJobs, false},
 	}
 	for _, tc := range cases {
@@ -401,14 +400,14 @@ func TestJobHoldUntil(t *testing.T) {
 	m := printReq(lettersURI, FormatPDF)
 	m.Job.Add(goipp.MakeAttribute("job-hold-until", goipp.TagKeyword, goipp.String("indefinite")))
 	rsp := do(t, s, "/ipp/print/letters", m, testPDF(1))
-	job := svc.job(jobID(t, rsp))
-	if job.State != spool.StateHeld || job.Attributes.HoldUntil != "indefinite" {
-		t.Fatalf("job %s hold %q", job.State, job.Attributes.HoldUntil)
+	j := svc.job(jobID(t, rsp))
+	if j.State != job.StateHeld || j.Attributes.HoldUntil != "indefinite" {
+		t.Fatalf("job %s hold %q", j.State, j.Attributes.HoldUntil)
 	}
 	if st, _ := Attrs(rsp.Job).Int("job-state"); JobState(st) != JobPendingHeld {
 		t.Errorf("job-state %d, want pending-held", st)
 	}
-	if fwd := ForwardTemplate(job.Attributes); Attrs(fwd).Has("job-hold-until") {
+	if fwd := ForwardTemplate(j.Attributes); Attrs(fwd).Has("job-hold-until") {
 		t.Error("ForwardTemplate passes job-hold-until on to the printer")
 	}
 
@@ -418,9 +417,9 @@ func TestJobHoldUntil(t *testing.T) {
 	addOp(m, "copies", goipp.TagInteger, goipp.Integer(2))
 	m.Job.Add(goipp.MakeAttribute("copies", goipp.TagInteger, goipp.Integer(3)))
 	rsp = do(t, s, "/ipp/print/letters", m, testPDF(1))
-	job = svc.job(jobID(t, rsp))
-	if job.State != spool.StateHeld || job.Attributes.Copies != 2 {
-		t.Errorf("template in the operation group: job %s, copies %d (first occurrence wins)", job.State, job.Attributes.Copies)
+	j = svc.job(jobID(t, rsp))
+	if j.State != job.StateHeld || j.Attributes.Copies != 2 {
+		t.Errorf("template in the operation group: job %s, copies %d (first occurrence wins)", j.State, j.Attributes.Copies)
 	}
 }
 
@@ -457,13 +456,13 @@ func TestCreateJobSendDocumentCloseJob(t *testing.T) {
 	if rsp := send(id, "alice", &no, testPDF(1)); status(rsp) != goipp.StatusOk {
 		t.Fatalf("first Send-Document: %s", status(rsp))
 	}
-	if svc.job(id).State != spool.StateReceived {
+	if svc.job(id).State != job.StateReceived {
 		t.Fatal("job closed by a non-last document")
 	}
 	if rsp := send(id, "alice", &yes, testPDF(2)); status(rsp) != goipp.StatusOk {
 		t.Fatalf("last Send-Document: %s", status(rsp))
 	}
-	if j := svc.job(id); j.State != spool.StatePending || len(j.Documents) != 2 {
+	if j := svc.job(id); j.State != job.StatePending || len(j.Documents) != 2 {
 		t.Fatalf("job %s with %d documents", j.State, len(j.Documents))
 	}
 	// Create-Job named no format (as CUPS sends it): none is stored for the job, and each
@@ -495,7 +494,7 @@ func TestCreateJobSendDocumentCloseJob(t *testing.T) {
 	if rsp := do(t, s, "/ipp/print/letters", closeJob, nil); status(rsp) != goipp.StatusOk {
 		t.Fatalf("Close-Job: %s", status(rsp))
 	}
-	if svc.job(id2).State != spool.StatePending {
+	if svc.job(id2).State != job.StatePending {
 		t.Error("Close-Job did not close the job")
 	}
 	if rsp := do(t, s, "/ipp/print/letters", closeJob, nil); status(rsp) != goipp.StatusErrorNotPossible {
@@ -506,7 +505,7 @@ func TestCreateJobSendDocumentCloseJob(t *testing.T) {
 	if rsp := send(id3, "alice", &yes, nil); status(rsp) != goipp.StatusOk {
 		t.Errorf("last-document without data: %s", status(rsp))
 	}
-	if j := svc.job(id3); j.State != spool.StateAborted {
+	if j := svc.job(id3); j.State != job.StateAborted {
 		t.Errorf("job closed with no document is %s, want aborted by the service", j.State)
 	}
 	if svc.leaked() != 0 {

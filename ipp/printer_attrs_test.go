@@ -10,8 +10,7 @@ import (
 	"time"
 
 	"github.com/OpenPrinting/goipp"
-
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 func getPrinterAttrs(t *testing.T, s *Server, requested ...string) Attrs {
@@ -85,9 +84,9 @@ func TestGetPrinterAttributesValues(t *testing.T) {
 	p := svc.printers["letters"]
 	p.State, p.Reasons, p.Message = PrinterStopped, []string{"paused", "media-empty-error"}, "pool empty"
 	p.Caps.MediaSources = []string{"tray-1", "5", "auto"}
-	svc.jobs[1] = &spool.Job{ID: 1, VirtualPrinter: "letters", State: spool.StatePending}
-	svc.jobs[2] = &spool.Job{ID: 2, VirtualPrinter: "letters", State: spool.StatePrinting}
-	svc.jobs[3] = &spool.Job{ID: 3, VirtualPrinter: "letters", State: spool.StateCompleted}
+	svc.jobs[1] = &job.Job{ID: 1, VirtualPrinter: "letters", State: job.StatePending}
+	svc.jobs[2] = &job.Job{ID: 2, VirtualPrinter: "letters", State: job.StatePrinting}
+	svc.jobs[3] = &job.Job{ID: 3, VirtualPrinter: "letters", State: job.StateCompleted}
 	p.Caps.Resolutions = []int{300, 600}
 	now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
 	s, _ := newTestServer(t, svc, Options{Now: func() time.Time { return now }, MultipleOperationTimeout: 90 * time.Second})

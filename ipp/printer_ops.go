@@ -7,8 +7,7 @@ import (
 	"slices"
 
 	"github.com/OpenPrinting/goipp"
-
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // printJob answers successful-ok only once the document and the job row are committed; every
@@ -28,12 +27,12 @@ func (s *Server) printJob(ctx context.Context, rq *request, rs *response) error 
 	if err != nil {
 		return err
 	}
-	job, err := s.svc.Submit(ctx, jr.nj, []*spool.Staged{doc})
+	j, err := s.svc.Submit(ctx, jr.nj, []*job.Staged{doc})
 	if err != nil {
 		s.svc.Discard(doc)
 		return err
 	}
-	rs.addGroup(goipp.TagJobGroup, s.jobStatusAttributes(rq, job))
+	rs.addGroup(goipp.TagJobGroup, s.jobStatusAttributes(rq, j))
 	return nil
 }
 
@@ -55,11 +54,11 @@ func (s *Server) createJob(ctx context.Context, rq *request, rs *response) error
 	if !ok {
 		return nil
 	}
-	job, err := s.svc.Create(ctx, jr.nj)
+	j, err := s.svc.Create(ctx, jr.nj)
 	if err != nil {
 		return err
 	}
-	rs.addGroup(goipp.TagJobGroup, s.jobStatusAttributes(rq, job))
+	rs.addGroup(goipp.TagJobGroup, s.jobStatusAttributes(rq, j))
 	return nil
 }
 
@@ -135,7 +134,7 @@ func positiveInt(rq *request, rs *response, name string) (int, error) {
 // cancelMyJobs cancels the requester's unfinished jobs on this printer, or the ones listed in
 // job-ids (which must all be theirs).
 func (s *Server) cancelMyJobs(ctx context.Context, rq *request, rs *response) error {
-	var jobs []*spool.Job
+	var jobs []*job.Job
 	if at, ok := rq.oper.Get("job-ids"); ok {
 		ids := rq.oper.Ints("job-ids")
 		if len(ids) != len(at.Values) || rq.oper.Tag("job-ids") != goipp.TagInteger {

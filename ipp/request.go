@@ -14,8 +14,7 @@ import (
 	"strings"
 
 	"github.com/OpenPrinting/goipp"
-
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // URL paths the server answers, relative to the gateway root.
@@ -54,7 +53,7 @@ type request struct {
 	// base is the printer's path as the client addressed it (/ipp/print for the default).
 	base string
 	// job is the target job of job operations.
-	job *spool.Job
+	job *job.Job
 	// user is requesting-user-name, "anonymous" when not given.
 	user string
 	// operatorKnown and operator cache the Authorizer's answer.
@@ -178,7 +177,7 @@ func (s *Server) frontDoor(ctx context.Context, rq *request, rs *response) (oper
 	if id == 0 {
 		return operation{}, Errorf(goipp.StatusErrorBadRequest, "Missing job-id attribute.")
 	}
-	job, err := s.svc.Job(ctx, id)
+	j, err := s.svc.Job(ctx, id)
 	if err != nil {
 		e, known := statusOf(err)
 		if !known {
@@ -186,17 +185,17 @@ func (s *Server) frontDoor(ctx context.Context, rq *request, rs *response) (oper
 		}
 		return operation{}, e
 	}
-	if job.VirtualPrinter != info.Name {
+	if j.VirtualPrinter != info.Name {
 		return operation{}, Errorf(goipp.StatusErrorNotFound, "Job %d not found.", id)
 	}
-	rq.job = job
+	rq.job = j
 	return entry, nil
 }
 
 // parsePath splits a request path into the virtual printer name ("" for the default), the path
 // family (PathPrint or PathPrinters), the printer's path as addressed, and a job id when the
 // path is a job URI ({printer path}/{job-id}).
-func parsePath(p string) (name, family, base string, job int64, ok bool) {
+func parsePath(p string) (name, family, base string, j int64, ok bool) {
 	p = strings.TrimRight(p, "/")
 	var rest string
 	switch {
@@ -291,8 +290,8 @@ func (s *Server) isOperator(rq *request) bool {
 }
 
 // mayActOn reports whether the requester owns job or is an operator.
-func (s *Server) mayActOn(rq *request, job *spool.Job) bool {
-	return job.Owner == rq.user || s.isOperator(rq)
+func (s *Server) mayActOn(rq *request, j *job.Job) bool {
+	return j.Owner == rq.user || s.isOperator(rq)
 }
 
 // originHost is the client's address, for job-originating-host-name.

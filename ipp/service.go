@@ -9,12 +9,12 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // Service is what the IPP server needs from the gateway: virtual printers and their spooled jobs.
 //
-// Errors: return ErrNotFound (or spool.ErrNotFound) for an unknown printer or job, the spool's
+// Errors: return ErrNotFound (or job.ErrNotFound) for an unknown printer or job, the spool's
 // sentinels as they come (ErrDiskFull, ErrTooLarge, ErrIllegalTransition, ...), or an *Error to
 // choose the IPP status yourself (e.g. server-error-not-accepting-jobs). Anything else is
 // answered server-error-internal-error and logged.
@@ -27,24 +27,24 @@ type Service interface {
 	QueuedJobs(ctx context.Context, name string) (int, error)
 
 	// Stage streams a document durably into the spool (spool.Store.Stage).
-	Stage(ctx context.Context, r io.Reader, name, format string) (*spool.Staged, error)
-	// Discard removes a staged document that will not be submitted (spool.Staged.Discard). The
+	Stage(ctx context.Context, r io.Reader, name, format string) (*job.Staged, error)
+	// Discard removes a staged document that will not be submitted (job.Staged.Discard). The
 	// server calls it for every staged document not handed to Submit or AddDocument.
-	Discard(doc *spool.Staged)
+	Discard(doc *job.Staged)
 	// Submit stores a job with its documents and returns only after the commit (Print-Job).
-	Submit(ctx context.Context, nj spool.NewJob, docs []*spool.Staged) (*spool.Job, error)
+	Submit(ctx context.Context, nj job.NewJob, docs []*job.Staged) (*job.Job, error)
 	// Create stores a job without documents, in state received (Create-Job).
-	Create(ctx context.Context, nj spool.NewJob) (*spool.Job, error)
+	Create(ctx context.Context, nj job.NewJob) (*job.Job, error)
 	// AddDocument attaches a document to a received job; last closes it (Send-Document).
-	AddDocument(ctx context.Context, jobID int64, doc *spool.Staged, last bool) (*spool.Job, error)
+	AddDocument(ctx context.Context, jobID int64, doc *job.Staged, last bool) (*job.Job, error)
 	// CloseJob closes a received job without another document (Close-Job, or Send-Document with
 	// last-document and no data). A job closed with no document at all should be aborted.
-	CloseJob(ctx context.Context, jobID int64) (*spool.Job, error)
+	CloseJob(ctx context.Context, jobID int64) (*job.Job, error)
 
 	// Job returns one job, in any state (finished jobs stay queryable).
-	Job(ctx context.Context, id int64) (*spool.Job, error)
+	Job(ctx context.Context, id int64) (*job.Job, error)
 	// Jobs lists jobs of one virtual printer; see JobQuery for filter and order.
-	Jobs(ctx context.Context, q JobQuery) ([]*spool.Job, error)
+	Jobs(ctx context.Context, q JobQuery) ([]*job.Job, error)
 
 	// CancelJob cancels a job; actor is recorded in the event log. The server has already
 	// checked that actor owns the job or is an operator.
@@ -64,7 +64,7 @@ type JobQuery struct {
 	// Printer is the virtual printer name (never empty).
 	Printer string
 	// States keeps only jobs in these states; nil means every state.
-	States []spool.State
+	States []job.State
 	// Owner keeps only jobs of this owner; "" means everyone's.
 	Owner string
 	// Limit caps the result when > 0. Jobs come in the order Get-Jobs shows them: unfinished

@@ -4,7 +4,7 @@ package ipp
 import (
 	"fmt"
 
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // JobState is the IPP job-state enum (RFC 8011 section 5.3.7).
@@ -67,7 +67,7 @@ func (s PrinterState) String() string {
 }
 
 // ReasonPossibleDuplicate is the job-state-reasons keyword for a job re-sent after an uncertain
-// outcome (spool.Job.PossibleDuplicate): it may print twice. No registered keyword says this, so
+// outcome (job.Job.PossibleDuplicate): it may print twice. No registered keyword says this, so
 // it is a private one, prefixed with the product name as RFC 8011 section 5.3.8 allows for
 // implementation-defined values; lpstat -l and the Windows queue show it as written.
 const ReasonPossibleDuplicate = "printgate-possible-duplicate"
@@ -85,25 +85,25 @@ const ReasonPossibleDuplicate = "printgate-possible-duplicate"
 //	aborted   → aborted, aborted-by-system
 //
 // A possible duplicate adds ReasonPossibleDuplicate to any of them.
-func jobStateOf(j *spool.Job) (JobState, []string) {
+func jobStateOf(j *job.Job) (JobState, []string) {
 	var st JobState
 	var reasons []string
 	switch j.State {
-	case spool.StateReceived:
+	case job.StateReceived:
 		st, reasons = JobPendingHeld, []string{"job-incoming"}
-	case spool.StatePending, spool.StateAssigned:
+	case job.StatePending, job.StateAssigned:
 		st, reasons = JobPending, []string{"job-queued"}
-	case spool.StateHeld:
+	case job.StateHeld:
 		st, reasons = JobPendingHeld, []string{"job-hold-until-specified"}
-	case spool.StateSending:
+	case job.StateSending:
 		st, reasons = JobProcessing, []string{"job-transmitting"}
-	case spool.StatePrinting:
+	case job.StatePrinting:
 		st, reasons = JobProcessing, []string{"job-printing"}
-	case spool.StateCompleted:
+	case job.StateCompleted:
 		st, reasons = JobCompleted, []string{"job-completed-successfully"}
-	case spool.StateCanceled:
+	case job.StateCanceled:
 		st, reasons = JobCanceled, []string{"job-canceled-by-user"}
-	case spool.StateAborted:
+	case job.StateAborted:
 		st, reasons = JobAborted, []string{"aborted-by-system"}
 	default:
 		st, reasons = JobPending, []string{"none"}
@@ -116,25 +116,25 @@ func jobStateOf(j *spool.Job) (JobState, []string) {
 
 // whichJobs maps a which-jobs keyword (RFC 8011 and PWG 5100.7) to the spool states it selects.
 // ok is false for keywords we do not support.
-func whichJobs(keyword string) (states []spool.State, ok bool) {
+func whichJobs(keyword string) (states []job.State, ok bool) {
 	switch keyword {
 	case "not-completed":
-		return []spool.State{spool.StateReceived, spool.StatePending, spool.StateHeld,
-			spool.StateAssigned, spool.StateSending, spool.StatePrinting}, true
+		return []job.State{job.StateReceived, job.StatePending, job.StateHeld,
+			job.StateAssigned, job.StateSending, job.StatePrinting}, true
 	case "completed":
-		return []spool.State{spool.StateCompleted, spool.StateCanceled, spool.StateAborted}, true
+		return []job.State{job.StateCompleted, job.StateCanceled, job.StateAborted}, true
 	case "all":
 		return nil, true
 	case "pending":
-		return []spool.State{spool.StatePending, spool.StateAssigned}, true
+		return []job.State{job.StatePending, job.StateAssigned}, true
 	case "pending-held":
-		return []spool.State{spool.StateReceived, spool.StateHeld}, true
+		return []job.State{job.StateReceived, job.StateHeld}, true
 	case "processing":
-		return []spool.State{spool.StateSending, spool.StatePrinting}, true
+		return []job.State{job.StateSending, job.StatePrinting}, true
 	case "canceled":
-		return []spool.State{spool.StateCanceled}, true
+		return []job.State{job.StateCanceled}, true
 	case "aborted":
-		return []spool.State{spool.StateAborted}, true
+		return []job.State{job.StateAborted}, true
 	}
 	return nil, false
 }

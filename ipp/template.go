@@ -1,4 +1,4 @@
-// The job-template codec: spool.Attributes to IPP attributes (what the client forwards to a
+// The job-template codec: job.Attributes to IPP attributes (what the client forwards to a
 // printer) and back (what the server stores). Validation against a printer's capabilities
 // lives in jobtemplate.go.
 package ipp
@@ -10,11 +10,10 @@ import (
 	"strings"
 
 	"github.com/OpenPrinting/goipp"
-
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
-// extraTag is the IPP syntax of the job-template attributes kept in spool.Attributes.Extra,
+// extraTag is the IPP syntax of the job-template attributes kept in job.Attributes.Extra,
 // ok=false for names not kept there. Extra values are text: keywords as they are, integers in
 // decimal, resolutions as "600x600dpi".
 func extraTag(name string) (goipp.Tag, bool) {
@@ -33,7 +32,7 @@ func extraTag(name string) (goipp.Tag, bool) {
 // or Create-Job job group. Zero fields are left out. media-source and media-type can only travel
 // inside media-col, so when either is set the size goes there too (as x/y dimensions, the way
 // CUPS sends it) instead of as media.
-func EncodeTemplate(a spool.Attributes) goipp.Attributes {
+func EncodeTemplate(a job.Attributes) goipp.Attributes {
 	var out goipp.Attributes
 	add := func(name string, tag goipp.Tag, vals ...goipp.Value) {
 		if len(vals) > 0 {
@@ -137,8 +136,8 @@ func encodeExtra(name, value string) (goipp.Attribute, bool) {
 // DecodeTemplate reads the job-template attributes we store from a job group. It does not
 // validate (see Server for that) and skips values of the wrong syntax. A media-col size without
 // a media-size-name is named after the standard size it matches, else a custom_ name.
-func DecodeTemplate(attrs Attrs) spool.Attributes {
-	var a spool.Attributes
+func DecodeTemplate(attrs Attrs) job.Attributes {
+	var a job.Attributes
 	for _, at := range attrs {
 		one := Attrs{at}
 		switch at.Name {

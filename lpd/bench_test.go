@@ -34,9 +34,9 @@ func BenchmarkLPDSubmit(b *testing.B) {
 		go func() {
 			defer wg.Done()
 			for next.Add(1) <= int64(b.N) {
-				job := ClientJob{Name: "letter", User: "bench", Files: []ClientFile{
+				j := ClientJob{Name: "letter", User: "bench", Files: []ClientFile{
 					{Reader: bytes.NewReader(benchDoc), Size: int64(len(benchDoc)), Name: "letter.pdf"}}}
-				if err := client.Send(ctx, h.addr, "letters", job); err != nil {
+				if err := client.Send(ctx, h.addr, "letters", j); err != nil {
 					failed.Add(1)
 					b.Error(err)
 					return

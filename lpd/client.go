@@ -84,8 +84,8 @@ type ClientFile struct {
 
 // Send transfers job to queue at addr (host:port) and returns nil once the server has
 // acknowledged the last file. ctx bounds the whole conversation; StepTimeout each step.
-func (c *Client) Send(ctx context.Context, addr, queue string, job ClientJob) error {
-	if err := c.send(ctx, addr, queue, job); err != nil {
+func (c *Client) Send(ctx context.Context, addr, queue string, j ClientJob) error {
+	if err := c.send(ctx, addr, queue, j); err != nil {
 		return fmt.Errorf("lpd: send to %s/%s: %w", addr, queue, err)
 	}
 	return nil
@@ -98,32 +98,32 @@ type openFile struct {
 	name string // dfA... on the wire
 }
 
-func (c *Client) send(ctx context.Context, addr, queue string, job ClientJob) error {
+func (c *Client) send(ctx context.Context, addr, queue string, j ClientJob) error {
 	if err := checkToken([]byte(queue)); err != nil {
 		return fmt.Errorf("queue name: %w", err)
 	}
-	if len(job.Files) == 0 {
+	if len(j.Files) == 0 {
 		return errors.New("job has no files")
 	}
-	if len(job.Files) > MaxDataFiles {
-		return fmt.Errorf("job has %d files, at most %d fit one job", len(job.Files), MaxDataFiles)
+	if len(j.Files) > MaxDataFiles {
+		return fmt.Errorf("job has %d files, at most %d fit one job", len(j.Files), MaxDataFiles)
 	}
-	host := firstNonEmpty(job.Host, c.Host)
+	host := firstNonEmpty(j.Host, c.Host)
 	if host == "" {
 		host, _ = os.Hostname()
 	}
 	host = cleanOperand(firstNonEmpty(host, "localhost"), 31)
-	num := job.Number
+	num := j.Number
 	if num <= 0 || num > 999 {
 		num = 1 + rand.IntN(999)
 	}
 	cf := &ControlFile{
 		Host:    host,
-		User:    cleanOperand(firstNonEmpty(job.User, "anonymous"), 31),
-		JobName: cleanOperand(job.Name, 99),
+		User:    cleanOperand(firstNonEmpty(j.User, "anonymous"), 31),
+		JobName: cleanOperand(j.Name, 99),
 	}
-	files := make([]openFile, len(job.Files))
-	for i, f := range job.Files {
+	files := make([]openFile, len(j.Files))
+	for i, f := range j.Files {
 		of := openFile{r: f.Reader, size: f.Size, name: DataFileName(num, i, host)}
 		if f.Path != "" {
 			fh, err := os.Open(f.Path)
@@ -155,7 +155,7 @@ func (c *Client) send(ctx context.Context, addr, queue string, job ClientJob) er
 		if name == "" && f.Path != "" {
 			name = baseName(f.Path)
 		}
-		cf.Files = append(cf.Files, DataFile{Name: of.name, Format: format, Copies: max(job.Copies, 1),
+		cf.Files = append(cf.Files, DataFile{Name: of.name, Format: format, Copies: max(j.Copies, 1),
 			SourceName: cleanOperand(name, 131)})
 		files[i] = of
 	}

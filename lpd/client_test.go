@@ -203,14 +203,14 @@ func silentServer(t *testing.T) string {
 func TestClientTimeouts(t *testing.T) {
 	t.Parallel()
 	addr := silentServer(t)
-	job := ClientJob{User: "u", Files: []ClientFile{{Reader: strings.NewReader("x"), Size: 1}}}
+	j := ClientJob{User: "u", Files: []ClientFile{{Reader: strings.NewReader("x"), Size: 1}}}
 
 	t.Run("context deadline", func(t *testing.T) {
 		t.Parallel()
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer cancel()
 		start := time.Now()
-		err := (&Client{}).Send(ctx, addr, "q", job)
+		err := (&Client{}).Send(ctx, addr, "q", j)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err = %v, want context.DeadlineExceeded", err)
 		}
@@ -221,7 +221,7 @@ func TestClientTimeouts(t *testing.T) {
 	t.Run("step timeout", func(t *testing.T) {
 		t.Parallel()
 		start := time.Now()
-		err := (&Client{StepTimeout: 200 * time.Millisecond}).Send(context.Background(), addr, "q", job)
+		err := (&Client{StepTimeout: 200 * time.Millisecond}).Send(context.Background(), addr, "q", j)
 		var ne net.Error
 		if !errors.As(err, &ne) || !ne.Timeout() || !strings.Contains(err.Error(), "receive-job") {
 			t.Fatalf("err = %v, want a timeout in the receive-job step", err)

@@ -244,13 +244,13 @@ func setOnce(dst *string, v string) {
 }
 
 // ControlFileName is the RFC 1179 name of a job's control file: cfA, three digits, host.
-func ControlFileName(job int, host string) string {
-	return fmt.Sprintf("cfA%03d%s", job%1000, fileHost(host))
+func ControlFileName(j int, host string) string {
+	return fmt.Sprintf("cfA%03d%s", j%1000, fileHost(host))
 }
 
 // DataFileName is the name of a job's index-th data file (0-based): dfA, dfB, ... dfZ, dfa, ...
-func DataFileName(job, index int, host string) string {
-	return fmt.Sprintf("df%c%03d%s", dataLetter(index), job%1000, fileHost(host))
+func DataFileName(j, index int, host string) string {
+	return fmt.Sprintf("df%c%03d%s", dataLetter(index), j%1000, fileHost(host))
 }
 
 func dataLetter(i int) byte {

@@ -14,18 +14,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // fakeSpool is an in-memory Spooler that records what happened to every staged document.
 type fakeSpool struct {
 	mu        sync.Mutex
 	nextID    int64
-	live      map[*spool.Staged][]byte // staged, neither submitted nor discarded
+	live      map[*job.Staged][]byte // staged, neither submitted nor discarded
 	submitted []fakeJob
 	discarded int
 	canceled  []int64
-	queued    []*spool.Job // returned by QueueJobs in addition to submitted jobs
+	queued    []*job.Job // returned by QueueJobs in addition to submitted jobs
 	submitErr error
 	// submitGate, when set, makes Submit wait for a receive before returning.
 	submitGate chan struct{}
@@ -35,13 +35,13 @@ type fakeSpool struct {
 }
 
 type fakeJob struct {
-	nj   spool.NewJob
-	job  *spool.Job
+	nj   job.NewJob
+	job  *job.Job
 	docs [][]byte
 }
 
 func newFakeSpool() *fakeSpool {
-	return &fakeSpool{live: map[*spool.Staged][]byte{}, keepBytes: true, events: make(chan string, 4096)}
+	return &fakeSpool{live: map[*job.Staged][]byte{}, keepBytes: true, events: make(chan string, 4096)}
 }
 
 func (f *fakeSpool) event(e string) {
@@ -51,7 +51,7 @@ func (f *fakeSpool) event(e string) {
 	}
 }
 
-func (f *fakeSpool) Stage(ctx context.Context, r io.Reader, name, format string) (*spool.Staged, error) {
+func (f *fakeSpool) Stage(ctx context.Context, r io.Reader, name, format string) (*job.Staged, error) {
 	h := sha256.New()
 	sink := &byteSink{}
 	// Benchmarks keep nothing and hash nothing: they measure the protocol, not the spool.
@@ -62,13 +62,13 @@ func (f *fakeSpool) Stage(ctx context.Context, r io.Reader, name, format string)
 	n, err := io.Copy(w, &ctxReader{ctx, r})
 	if err != nil {
 		f.event("stage-failed")
-		return nil, fmt.Errorf("fake stage: %w: %v", spool.ErrTruncated, err)
+		return nil, fmt.Errorf("fake stage: %w: %v", job.ErrTruncated, err)
 	}
 	if n == 0 {
 		f.event("stage-failed")
-		return nil, spool.ErrEmptyDocument
+		return nil, job.ErrEmptyDocument
 	}
-	st := &spool.Staged{Name: name, Format: format, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Pages: 1}
+	st := &job.Staged{Name: name, Format: format, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Pages: 1}
 	f.mu.Lock()
 	f.live[st] = sink.b
 	f.mu.Unlock()
@@ -76,7 +76,7 @@ func (f *fakeSpool) Stage(ctx context.Context, r io.Reader, name, format string)
 	return st, nil
 }
 
-func (f *fakeSpool) Discard(st *spool.Staged) {
+func (f *fakeSpool) Discard(st *job.Staged) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.live[st]; ok {
@@ -86,7 +86,7 @@ func (f *fakeSpool) Discard(st *spool.Staged) {
 	}
 }
 
-func (f *fakeSpool) Submit(ctx context.Context, nj spool.NewJob, docs []*spool.Staged) (*spool.Job, error) {
+func (f *fakeSpool) Submit(ctx context.Context, nj job.NewJob, docs []*job.Staged) (*job.Job, error) {
 	f.event("submit-start")
 	if f.submitGate != nil {
 		select {
@@ -102,8 +102,8 @@ func (f *fakeSpool) Submit(ctx context.Context, nj spool.NewJob, docs []*spool.S
 		return nil, f.submitErr
 	}
 	f.nextID++
-	j := &spool.Job{ID: f.nextID, VirtualPrinter: nj.VirtualPrinter, Name: nj.Name, Owner: nj.Owner,
-		OriginHost: nj.OriginHost, Origin: nj.Origin, State: spool.StatePending, Attributes: nj.Attributes}
+	j := &job.Job{ID: f.nextID, VirtualPrinter: nj.VirtualPrinter, Name: nj.Name, Owner: nj.Owner,
+		OriginHost: nj.OriginHost, Origin: nj.Origin, State: job.StatePending, Attributes: nj.Attributes}
 	fj := fakeJob{nj: nj, job: j}
 	for i, d := range docs {
 		b, ok := f.live[d]
@@ -112,7 +112,7 @@ func (f *fakeSpool) Submit(ctx context.Context, nj spool.NewJob, docs []*spool.S
 		}
 		delete(f.live, d)
 		fj.docs = append(fj.docs, b)
-		j.Documents = append(j.Documents, spool.Document{JobID: j.ID, Seq: i + 1, Name: d.Name,
+		j.Documents = append(j.Documents, job.Document{JobID: j.ID, Seq: i + 1, Name: d.Name,
 			Format: d.Format, Size: d.Size, SHA256: d.SHA256})
 	}
 	f.submitted = append(f.submitted, fj)
@@ -120,10 +120,10 @@ func (f *fakeSpool) Submit(ctx context.Context, nj spool.NewJob, docs []*spool.S
 	return j, nil
 }
 
-func (f *fakeSpool) QueueJobs(ctx context.Context, vp string) ([]*spool.Job, error) {
+func (f *fakeSpool) QueueJobs(ctx context.Context, vp string) ([]*job.Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []*spool.Job
+	var out []*job.Job
 	for _, j := range f.queued {
 		if j.VirtualPrinter == vp && !j.State.Final() {
 			out = append(out, j)
@@ -142,13 +142,13 @@ func (f *fakeSpool) CancelJob(ctx context.Context, id int64, actor string) error
 	defer f.mu.Unlock()
 	for _, j := range f.queued {
 		if j.ID == id {
-			j.State = spool.StateCanceled
+			j.State = job.StateCanceled
 			f.canceled = append(f.canceled, id)
 			f.event("cancel")
 			return nil
 		}
 	}
-	return spool.ErrNotFound
+	return job.ErrNotFound
 }
 
 // snapshot returns the counters under the lock.

@@ -102,9 +102,9 @@ func FuzzControlFile(f *testing.F) {
 // FuzzServerConn feeds one whole client stream to a server connection. Whatever the bytes, the
 // server must not panic or hang, and must leave no staged document behind.
 func FuzzServerConn(f *testing.F) {
-	job := "\x02letters\n" + "\x0213 cfA1h\n" + "Pp\nldfA1h\nNx\n\x00" + "\x035 dfA1h\n" + "hello\x00"
+	jb := "\x02letters\n" + "\x0213 cfA1h\n" + "Pp\nldfA1h\nNx\n\x00" + "\x035 dfA1h\n" + "hello\x00"
 	for _, s := range []string{
-		job,
+		jb,
 		"\x02letters\n\x035 dfA1h\nhello\x00\x0210 cfA1h\nPp\nldfA1h\n\x00",
 		"\x02letters\n\x0210 cfA1h\nPp\nldfA1h\n\x00\x030 dfA1h\nstream until close",
 		"\x02letters\n\x035 dfA1h\nhello\x00\x01\n",

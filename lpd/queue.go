@@ -9,7 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // SuperUser is the agent name that may remove any job, but only when the request comes from
@@ -20,7 +20,7 @@ const SuperUser = "root"
 
 // mayRemove is the lprm rule: the job's owner (case-insensitively, since Windows user names
 // are), or the local superuser.
-func mayRemove(j *spool.Job, agent string, loopback bool) bool {
+func mayRemove(j *job.Job, agent string, loopback bool) bool {
 	return (agent == SuperUser && loopback) || strings.EqualFold(j.Owner, agent)
 }
 
@@ -50,7 +50,7 @@ func (c *conn) write(s string) {
 // formatQueue renders a queue listing in the BSD lpq layout that LPRng and CUPS clients show
 // verbatim. list filters by user names and job numbers (a job matching any item is shown);
 // names are shown only with showNames, since the request carries no identity.
-func formatQueue(queue string, jobs []*spool.Job, list []string, long, showNames bool) string {
+func formatQueue(queue string, jobs []*job.Job, list []string, long, showNames bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s is ready\n", queue)
 	shown := 0
@@ -91,11 +91,11 @@ func formatQueue(queue string, jobs []*spool.Job, list []string, long, showNames
 	return b.String()
 }
 
-func rankLabel(s spool.State, rank int) string {
+func rankLabel(s job.State, rank int) string {
 	switch {
 	case s.Active():
 		return "active"
-	case s == spool.StateHeld:
+	case s == job.StateHeld:
 		return "held"
 	}
 	suffix := "th"
@@ -112,7 +112,7 @@ func rankLabel(s spool.State, rank int) string {
 	return strconv.Itoa(rank) + suffix
 }
 
-func jobFiles(j *spool.Job) string {
+func jobFiles(j *job.Job) string {
 	var names []string
 	for _, d := range j.Documents {
 		names = append(names, d.Name)
@@ -133,7 +133,7 @@ func clip(s string, n int) string {
 }
 
 // matchesList: an empty list matches every job; otherwise a job number or owner name must.
-func matchesList(j *spool.Job, list []string) bool {
+func matchesList(j *job.Job, list []string) bool {
 	if len(list) == 0 {
 		return true
 	}
@@ -160,10 +160,10 @@ type removal struct {
 // each. An empty list means the agent's first job in the queue; "-" or "all" every job the
 // agent may remove; a number that job; a user name that user's jobs. Jobs named explicitly that
 // the agent may not remove come back with Allowed false, so the reply can say so.
-func selectRemovals(jobs []*spool.Job, agent string, list []string, loopback bool) []removal {
+func selectRemovals(jobs []*job.Job, agent string, list []string, loopback bool) []removal {
 	var out []removal
 	seen := map[int64]bool{}
-	add := func(j *spool.Job, explicit bool) {
+	add := func(j *job.Job, explicit bool) {
 		if seen[j.ID] {
 			return
 		}

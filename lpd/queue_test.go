@@ -5,17 +5,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
-func queueFixture(vp string) []*spool.Job {
-	return []*spool.Job{
-		{ID: 11, VirtualPrinter: vp, Owner: "alice", OriginHost: "pc-1", State: spool.StatePrinting, Name: "Letter to Mr Jones",
-			Documents: []spool.Document{{Name: "jones.pdf", Size: 1200}}},
-		{ID: 12, VirtualPrinter: vp, Owner: "bob", OriginHost: "pc-2", State: spool.StatePending, Name: "Rota",
-			Documents: []spool.Document{{Name: "rota.pdf", Size: 300}, {Name: "cover.txt", Size: 20}}},
-		{ID: 13, VirtualPrinter: vp, Owner: "Alice", OriginHost: "pc-1", State: spool.StatePending, Name: "Second"},
-		{ID: 14, VirtualPrinter: vp, Owner: "carol", OriginHost: "pc-3", State: spool.StateHeld, Name: "Held one"},
+func queueFixture(vp string) []*job.Job {
+	return []*job.Job{
+		{ID: 11, VirtualPrinter: vp, Owner: "alice", OriginHost: "pc-1", State: job.StatePrinting, Name: "Letter to Mr Jones",
+			Documents: []job.Document{{Name: "jones.pdf", Size: 1200}}},
+		{ID: 12, VirtualPrinter: vp, Owner: "bob", OriginHost: "pc-2", State: job.StatePending, Name: "Rota",
+			Documents: []job.Document{{Name: "rota.pdf", Size: 300}, {Name: "cover.txt", Size: 20}}},
+		{ID: 13, VirtualPrinter: vp, Owner: "Alice", OriginHost: "pc-1", State: job.StatePending, Name: "Second"},
+		{ID: 14, VirtualPrinter: vp, Owner: "carol", OriginHost: "pc-3", State: job.StateHeld, Name: "Held one"},
 	}
 }
 
@@ -24,7 +24,7 @@ func TestFormatQueue(t *testing.T) {
 	jobs := queueFixture("vp")
 	tests := []struct {
 		name      string
-		jobs      []*spool.Job
+		jobs      []*job.Job
 		list      []string
 		long      bool
 		showNames bool
@@ -102,7 +102,7 @@ func TestRankLabel(t *testing.T) {
 	t.Parallel()
 	for rank, want := range map[int]string{1: "1st", 2: "2nd", 3: "3rd", 4: "4th", 11: "11th", 12: "12th",
 		13: "13th", 21: "21st", 22: "22nd", 101: "101st", 111: "111th"} {
-		if got := rankLabel(spool.StatePending, rank); got != want {
+		if got := rankLabel(job.StatePending, rank); got != want {
 			t.Errorf("rankLabel(%d) = %q, want %q", rank, got, want)
 		}
 	}
@@ -148,9 +148,9 @@ func TestSelectRemovals(t *testing.T) {
 func TestServerQueueState(t *testing.T) {
 	t.Parallel()
 	fs := newFakeSpool()
-	fs.queued = append(queueFixture("letters-vp"), &spool.Job{ID: 50, VirtualPrinter: "other-vp", Owner: "zed",
-		State: spool.StatePending}, &spool.Job{ID: 51, VirtualPrinter: "letters-vp", Owner: "done",
-		State: spool.StateCompleted})
+	fs.queued = append(queueFixture("letters-vp"), &job.Job{ID: 50, VirtualPrinter: "other-vp", Owner: "zed",
+		State: job.StatePending}, &job.Job{ID: 51, VirtualPrinter: "letters-vp", Owner: "done",
+		State: job.StateCompleted})
 	h := startServer(t, Config{ShowNames: true}, fs)
 	tests := []struct {
 		cmd  string

@@ -10,7 +10,7 @@ import (
 	"io"
 
 	"github.com/printgate/printgate/internal/capread"
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // errJobTooLarge: a data file would take the job past Config.MaxJobBytes.
@@ -33,7 +33,7 @@ type pendingJob struct {
 }
 
 type receivedDoc struct {
-	staged *spool.Staged
+	staged *job.Staged
 	// sniffed is the type recognised from the content, "" if none.
 	sniffed string
 }
@@ -125,18 +125,18 @@ func (c *conn) receiveJob(ctx context.Context, cmd Command) {
 			}
 			continue
 		}
-		job, err := c.submit(ctx, j)
+		jb, err := c.submit(ctx, j)
 		if err != nil {
 			log.Error("lpd: job not stored", "err", err)
 			c.reply(ackFail)
 			return
 		}
-		log.Info("lpd: job received", "job", job.ID, "owner", job.Owner, "documents", len(job.Documents),
-			"copies", j.copies, "bytes", job.Size())
+		log.Info("lpd: job received", "job", jb.ID, "owner", jb.Owner, "documents", len(jb.Documents),
+			"copies", j.copies, "bytes", jb.Size())
 		// The final acknowledgement goes out only now that the job is durable. After a data
 		// file of unknown length the client has closed its side and may not read it.
 		if !c.reply(ackOK) && !j.eof {
-			log.Warn("lpd: client left before the final acknowledgement of a stored job", "job", job.ID)
+			log.Warn("lpd: client left before the final acknowledgement of a stored job", "job", jb.ID)
 		}
 		next := newPendingJob(cmd.Queue, printer)
 		next.eof = j.eof
@@ -274,9 +274,9 @@ func (j *pendingJob) letterFor(name string) byte {
 }
 
 // submit stores the complete job and discards data files its control file does not print.
-func (c *conn) submit(ctx context.Context, j *pendingJob) (*spool.Job, error) {
+func (c *conn) submit(ctx context.Context, j *pendingJob) (*job.Job, error) {
 	cf := j.control
-	docs := make([]*spool.Staged, 0, len(cf.Files))
+	docs := make([]*job.Staged, 0, len(cf.Files))
 	used := map[string]bool{}
 	for _, f := range cf.Files {
 		d := j.data[f.Name]
@@ -298,18 +298,18 @@ func (c *conn) submit(ctx context.Context, j *pendingJob) (*spool.Job, error) {
 			c.srv.sp.Discard(j.data[name].staged)
 		}
 	}
-	nj := spool.NewJob{
+	nj := job.NewJob{
 		VirtualPrinter: j.printer,
 		Name:           firstNonEmpty(cf.JobName, baseName(cf.Files[0].SourceName), cf.Title, cf.Files[0].Name),
 		Owner:          firstNonEmpty(cf.User, cf.Banner, "anonymous"),
 		OriginHost:     firstNonEmpty(cf.Host, c.remoteIP),
 		Origin:         "lpd",
-		Attributes: spool.Attributes{
+		Attributes: job.Attributes{
 			Copies: j.copies,
 			Extra:  map[string]string{"lpd-queue": j.queue},
 		},
 	}
-	job, err := c.srv.sp.Submit(ctx, nj, docs)
+	jb, err := c.srv.sp.Submit(ctx, nj, docs)
 	// Whatever happened, the staged documents are no longer this connection's: either
 	// attached to the job, or discarded here.
 	if err != nil {
@@ -327,7 +327,7 @@ func (c *conn) submit(ctx context.Context, j *pendingJob) (*spool.Job, error) {
 			j.stored[f.Name] = true
 		}
 	}
-	return job, nil
+	return jb, nil
 }
 
 func firstNonEmpty(s ...string) string {

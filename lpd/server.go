@@ -14,21 +14,21 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/internal/tcpfront"
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // Spooler is what the LPD server needs from the spool and the queue service.
 type Spooler interface {
 	// Stage streams one document durably into the spool (see spool.Store.Stage).
-	Stage(ctx context.Context, r io.Reader, name, format string) (*spool.Staged, error)
-	// Discard removes a staged document that will not be submitted (see spool.Staged.Discard).
-	Discard(st *spool.Staged)
+	Stage(ctx context.Context, r io.Reader, name, format string) (*job.Staged, error)
+	// Discard removes a staged document that will not be submitted (see job.Staged.Discard).
+	Discard(st *job.Staged)
 	// Submit stores a job with its staged documents and returns once it is durable. The server
 	// sets each Staged's Name and Format before the call; Submit must record them as given.
-	Submit(ctx context.Context, nj spool.NewJob, docs []*spool.Staged) (*spool.Job, error)
+	Submit(ctx context.Context, nj job.NewJob, docs []*job.Staged) (*job.Job, error)
 	// QueueJobs lists a virtual printer's unfinished jobs in queue order, with their Documents
 	// (names and sizes) where available. It serves lpq and lprm.
-	QueueJobs(ctx context.Context, virtualPrinter string) ([]*spool.Job, error)
+	QueueJobs(ctx context.Context, virtualPrinter string) ([]*job.Job, error)
 	// CancelJob cancels one job. The server has already checked that agent may remove it;
 	// actor names who asked, for the audit log.
 	CancelJob(ctx context.Context, id int64, actor string) error

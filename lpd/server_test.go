@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // Script steps for a receive-job conversation.
@@ -274,7 +274,7 @@ func TestServerReceiveJob(t *testing.T) {
 		},
 		{
 			name:      "spool refuses the job",
-			submitErr: spool.ErrDiskFull,
+			submitErr: job.ErrDiskFull,
 			steps: script(exp("\x02letters\n", 0), sendControl("cfA027h", "Pp\nldfA027h\n", 0),
 				sendData("dfA027h", pdfDoc, 1)),
 			wantDiscarded: 1,

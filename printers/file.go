@@ -55,24 +55,24 @@ var extensions = map[string]string{
 
 // Send implements Printer: each document is copied to a temporary name, fsynced and renamed, so
 // a file under its final name is always whole.
-func (f *File) Send(ctx context.Context, job *Job) (Receipt, error) {
-	for i, d := range job.Documents {
+func (f *File) Send(ctx context.Context, j *Job) (Receipt, error) {
+	for i, d := range j.Documents {
 		ext := extensions[d.Format]
 		if ext == "" {
 			ext = ".bin"
 		}
-		base := fmt.Sprintf("job-%06d-%d", job.ID, i+1)
+		base := fmt.Sprintf("job-%06d-%d", j.ID, i+1)
 		if err := copyFile(ctx, d, f.dir, base, ext); err != nil {
 			return Receipt{}, fmt.Errorf("printers: %s: write %s%s: %w", f.name, base, ext, err)
 		}
 	}
-	r := Receipt{UpstreamID: "file-" + strconv.FormatInt(job.ID, 10), Done: f.ppm <= 0}
+	r := Receipt{UpstreamID: "file-" + strconv.FormatInt(j.ID, 10), Done: f.ppm <= 0}
 	if r.Done {
 		// No simulated engine: the job is out the moment its file is written.
 		r.FinishAt = f.now()
 	}
 	if f.ppm > 0 {
-		pages := max(job.Pages, 1)
+		pages := max(j.Pages, 1)
 		d := time.Duration(float64(pages) / float64(f.ppm) * float64(time.Minute))
 		f.mu.Lock()
 		start := f.now()

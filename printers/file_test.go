@@ -27,9 +27,9 @@ func TestFileDeliveries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	job := &Job{ID: 42, Documents: []Document{{Path: src, Format: "application/pdf"}, {Path: src, Format: "text/plain"}}}
+	j := &Job{ID: 42, Documents: []Document{{Path: src, Format: "application/pdf"}, {Path: src, Format: "text/plain"}}}
 	for range 3 {
-		r, err := p.Send(context.Background(), job)
+		r, err := p.Send(context.Background(), j)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -19,7 +19,7 @@ import (
 	"github.com/OpenPrinting/goipp"
 
 	"github.com/printgate/printgate/ipp"
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // IPP is one IPP printer or print-server queue.
@@ -98,19 +98,19 @@ func (p *IPP) status(ctx context.Context) (*ipp.PrinterStatus, error) {
 
 // Send implements Printer. Job-template attributes the printer does not list as supported are
 // left out rather than risk a refusal of the whole job.
-func (p *IPP) Send(ctx context.Context, job *Job) (Receipt, error) {
-	if len(job.Documents) == 0 {
+func (p *IPP) Send(ctx context.Context, j *Job) (Receipt, error) {
+	if len(j.Documents) == 0 {
 		return Receipt{}, &JobError{Printer: p.name, Err: errors.New("job has no document")}
 	}
 	st, err := p.status(ctx)
 	if err != nil {
 		return Receipt{}, p.sendError(err)
 	}
-	tmpl, dropped := st.SupportedTemplate(ipp.ForwardTemplate(templateOf(job)))
+	tmpl, dropped := st.SupportedTemplate(ipp.ForwardTemplate(templateOf(j)))
 	if len(dropped) > 0 {
-		p.log.Debug("attributes the printer does not support left out", "job", job.ID, "attributes", dropped)
+		p.log.Debug("attributes the printer does not support left out", "job", j.ID, "attributes", dropped)
 	}
-	jr := ipp.JobRequest{Name: job.Name, User: job.Owner, Template: tmpl}
+	jr := ipp.JobRequest{Name: j.Name, User: j.Owner, Template: tmpl}
 	ops := st.Attrs.Ints("operations-supported")
 	hasOp := func(op goipp.Op) bool { return len(ops) == 0 || slices.Contains(ops, int(op)) }
 	// Create-Job + Send-Document where the printer has both, as CUPS' ipp backend does: a busy
@@ -118,17 +118,17 @@ func (p *IPP) Send(ctx context.Context, job *Job) (Receipt, error) {
 	// the scheduler asks again and again while the printer finishes another job.
 	createSend := len(ops) > 0 && hasOp(goipp.OpCreateJob) && hasOp(goipp.OpSendDocument)
 	var js *ipp.JobStatus
-	if len(job.Documents) == 1 && hasOp(goipp.OpPrintJob) && !createSend {
-		js, err = p.printJob(ctx, st, jr, job.Documents[0])
+	if len(j.Documents) == 1 && hasOp(goipp.OpPrintJob) && !createSend {
+		js, err = p.printJob(ctx, st, jr, j.Documents[0])
 	} else {
-		js, err = p.createAndSend(ctx, st, jr, job.Documents)
+		js, err = p.createAndSend(ctx, st, jr, j.Documents)
 	}
 	if err != nil {
 		return Receipt{}, err
 	}
 	r := Receipt{UpstreamID: strconv.Itoa(js.ID)}
 	if ppm := p.speed(st); ppm > 0 {
-		r.FinishAt = p.now().Add(time.Duration(float64(max(job.Pages, 1)) / float64(ppm) * float64(time.Minute)))
+		r.FinishAt = p.now().Add(time.Duration(float64(max(j.Pages, 1)) / float64(ppm) * float64(time.Minute)))
 	}
 	return r, nil
 }
@@ -386,12 +386,12 @@ func (p *IPP) Close() error {
 }
 
 // templateOf rebuilds the job-template attributes from the flat map the scheduler passes.
-func templateOf(job *Job) spool.Attributes {
-	a := spool.Attributes{Extra: map[string]string{}}
-	if job.Copies > 1 {
-		a.Copies = job.Copies
+func templateOf(j *Job) job.Attributes {
+	a := job.Attributes{Extra: map[string]string{}}
+	if j.Copies > 1 {
+		a.Copies = j.Copies
 	}
-	for k, v := range job.Attributes {
+	for k, v := range j.Attributes {
 		n, nerr := strconv.Atoi(v)
 		switch k {
 		case "copies":

@@ -259,10 +259,10 @@ func TestIPPSendPassesAttributesThrough(t *testing.T) {
 			f.set(func(f *fakeIPP) { f.noCreate = printJob })
 			p := newTestIPP(t, srv)
 			data := []byte("%PDF-1.4 a letter")
-			job := &Job{ID: 7, Name: "letter 7", Owner: "alice", Pages: 2, Copies: 2, Documents: []Document{writeDoc(t, "l.pdf", data)},
+			j := &Job{ID: 7, Name: "letter 7", Owner: "alice", Pages: 2, Copies: 2, Documents: []Document{writeDoc(t, "l.pdf", data)},
 				Attributes: map[string]string{"copies": "2", "sides": "two-sided-long-edge", "media": "iso_a4_210x297mm",
 					"print-color-mode": "color", "output-bin": "face-up"}}
-			r, err := p.Send(context.Background(), job)
+			r, err := p.Send(context.Background(), j)
 			if err != nil {
 				t.Fatalf("Send: %v", err)
 			}

@@ -40,9 +40,9 @@ func (p *LPD) Name() string { return p.name }
 // Send implements Printer: one LPD job whose data files are the job's documents, in order.
 // A refusal at any step, or a server that cannot be reached, delivered nothing: LPD servers
 // queue a job only once its last file is acknowledged.
-func (p *LPD) Send(ctx context.Context, job *Job) (Receipt, error) {
-	cj := lpd.ClientJob{Name: job.Name, User: job.Owner, Copies: max(job.Copies, 1)}
-	for _, d := range job.Documents {
+func (p *LPD) Send(ctx context.Context, j *Job) (Receipt, error) {
+	cj := lpd.ClientJob{Name: j.Name, User: j.Owner, Copies: max(j.Copies, 1)}
+	for _, d := range j.Documents {
 		f := lpd.ClientFile{Name: d.Name, Path: d.Path, Format: lpd.FormatLetter(d.Format)}
 		if d.Data != nil {
 			f.Path, f.Reader, f.Size = "", bytes.NewReader(d.Data), int64(len(d.Data))

@@ -71,7 +71,7 @@ func (f *fakeLPD) serve(c net.Conn) {
 		return
 	}
 	c.Write([]byte{0})
-	job := fakeLPDJob{queue: strings.TrimSpace(line[1:])}
+	j := fakeLPDJob{queue: strings.TrimSpace(line[1:])}
 	for {
 		sub, err := r.ReadString('\n')
 		if err != nil {
@@ -85,14 +85,14 @@ func (f *fakeLPD) serve(c net.Conn) {
 			return
 		}
 		if sub[0] == 2 {
-			job.control = string(buf[:n])
+			j.control = string(buf[:n])
 		} else {
-			job.data = append(job.data, buf[:n])
+			j.data = append(j.data, buf[:n])
 		}
 		c.Write([]byte{0})
 	}
 	f.mu.Lock()
-	f.jobs = append(f.jobs, job)
+	f.jobs = append(f.jobs, j)
 	f.mu.Unlock()
 	f.done <- struct{}{}
 }

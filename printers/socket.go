@@ -36,9 +36,9 @@ func (p *Socket) Name() string { return p.name }
 // a wait for the printer's clean close. A printer that could not be reached delivered nothing;
 // one that got every byte but reset the connection or never closed it (raw.ErrUnconfirmed) may
 // print the job, so that is a plain failure and a re-send is flagged as a possible duplicate.
-func (p *Socket) Send(ctx context.Context, job *Job) (Receipt, error) {
+func (p *Socket) Send(ctx context.Context, j *Job) (Receipt, error) {
 	var readers []io.Reader
-	for _, d := range job.Documents {
+	for _, d := range j.Documents {
 		f, err := d.Open()
 		if err != nil {
 			return Receipt{}, fmt.Errorf("printers: %s: %w", p.name, err)

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/printers"
-	"github.com/printgate/printgate/spool"
 )
 
 // schedulePage bounds how many pending jobs one pass plans; the rest wait for a later pass.
@@ -50,7 +50,7 @@ func (s *Scheduler) schedule(ctx context.Context) error {
 	if !free || allPaused {
 		return nil
 	}
-	jobs, err := s.store.Jobs(ctx, spool.JobFilter{States: []spool.State{spool.StatePending}, Order: "schedule",
+	jobs, err := s.store.Jobs(ctx, job.JobFilter{States: []job.State{job.StatePending}, Order: "schedule",
 		NotVirtualPrinters: paused, Limit: schedulePage, WithoutDocuments: true})
 	if err != nil {
 		return err
@@ -123,7 +123,7 @@ func (s *Scheduler) newPlan(now time.Time) *plan {
 // bestFor returns the usable pool member that would finish j soonest under plan p, or nil when
 // none can print it. A job an operator moved (pending with a printer set) goes only there. Ties
 // go to the member with more free slots, then to the first in pool order.
-func (s *Scheduler) bestFor(p *plan, j *spool.Job) *member {
+func (s *Scheduler) bestFor(p *plan, j *job.Job) *member {
 	v := s.virtual[j.VirtualPrinter]
 	if v == nil {
 		return nil
@@ -172,17 +172,17 @@ type runOrder struct {
 }
 
 // ordered reports whether j is a bulk letter whose order counts.
-func ordered(j *spool.Job) bool {
-	return j.RunID != 0 && j.Lane == spool.LaneBulk && j.Attempts == 0 && j.Origin != spool.OriginBulkReprint
+func ordered(j *job.Job) bool {
+	return j.RunID != 0 && j.Lane == job.LaneBulk && j.Attempts == 0 && j.Origin != job.OriginBulkReprint
 }
 
 // inRunOrder: may j start on m without m printing its run out of sequence? Called with s.mu held.
-func (s *Scheduler) inRunOrder(j *spool.Job, m *member) bool {
+func (s *Scheduler) inRunOrder(j *job.Job, m *member) bool {
 	return !ordered(j) || s.letters.maxSeq[j.RunID][m.spec.Name] < j.Seq
 }
 
 // letterStarted records that letter j started on m. Called with s.mu held.
-func (s *Scheduler) letterStarted(j *spool.Job, m *member) {
+func (s *Scheduler) letterStarted(j *job.Job, m *member) {
 	if !ordered(j) {
 		return
 	}
@@ -210,7 +210,7 @@ func (m *member) remainingMinutes(now time.Time) float64 {
 		r = m.busyUntil.Sub(now).Minutes()
 	}
 	for _, f := range m.flights {
-		if f.state != spool.StatePrinting {
+		if f.state != job.StatePrinting {
 			r += jobMinutes(m, f.pages)
 		}
 	}
@@ -260,7 +260,7 @@ func (m *member) accepted(now time.Time, pages int, r printers.Receipt) {
 func (m *member) finished(now time.Time, done *flight) {
 	pages := 0
 	for _, f := range m.flights {
-		if f != done && f.state == spool.StatePrinting {
+		if f != done && f.state == job.StatePrinting {
 			pages += f.pages
 		}
 	}
@@ -308,7 +308,7 @@ func (s *Scheduler) armHandoverTimer(now time.Time) {
 
 // supports reports whether a printer with capabilities c can print j as asked. Unknown
 // capabilities (nil, or an empty list) are taken as "can": a printer that cannot say is trusted.
-func supports(c *printers.Capabilities, j *spool.Job) bool {
+func supports(c *printers.Capabilities, j *job.Job) bool {
 	if c == nil {
 		return true
 	}
@@ -330,14 +330,14 @@ func supports(c *printers.Capabilities, j *spool.Job) bool {
 
 // SupportedBy reports which members of virtual printer vp could print a job with attrs; the
 // front-ends refuse a job no member supports (feature routing).
-func (s *Scheduler) SupportedBy(vp string, attrs spool.Attributes) []string {
+func (s *Scheduler) SupportedBy(vp string, attrs job.Attributes) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v := s.virtual[vp]
 	if v == nil {
 		return nil
 	}
-	j := &spool.Job{Attributes: attrs}
+	j := &job.Job{Attributes: attrs}
 	var out []string
 	for _, name := range v.Pool {
 		m := s.members[name]

@@ -20,6 +20,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/printgate/printgate/document"
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/spool"
 )
 
@@ -196,7 +197,7 @@ func (b *Bulk) Run(ctx context.Context) error {
 func (b *Bulk) sweep(ctx context.Context) time.Time {
 	now := b.now()
 	var next time.Time
-	scheduled, err := b.store.Runs(ctx, spool.RunFilter{States: []spool.RunState{spool.RunScheduled}})
+	scheduled, err := b.store.Runs(ctx, job.RunFilter{States: []job.RunState{job.RunScheduled}})
 	if err != nil {
 		b.log.Error("list scheduled runs", "err", err)
 	}
@@ -212,7 +213,7 @@ func (b *Bulk) sweep(ctx context.Context) time.Time {
 			msg = fmt.Sprintf("run %d started late: it was due at %s, %s ago (gateway down or busy)", r.ID,
 				r.StartAt.Format(time.RFC3339), late.Round(time.Second))
 		}
-		if _, err := b.store.ActivateRun(ctx, r.ID, msg); err != nil && !errors.Is(err, spool.ErrRunState) {
+		if _, err := b.store.ActivateRun(ctx, r.ID, msg); err != nil && !errors.Is(err, job.ErrRunState) {
 			b.log.Error("start scheduled run", "run", r.ID, "err", err)
 			continue
 		}
@@ -258,14 +259,14 @@ type RunRequest struct {
 	Source     string
 	// StartAt holds the run's letters until then; zero prints at once.
 	StartAt    time.Time
-	Attributes spool.Attributes
+	Attributes job.Attributes
 	// Separator asks for a banner page per printer batch: stored, not printed yet.
 	Separator bool
 }
 
 // CreateRun registers a run in state uploading after checking that its virtual printer exists
 // and that some pool member can print its letters as asked.
-func (b *Bulk) CreateRun(ctx context.Context, rq RunRequest) (*spool.Run, error) {
+func (b *Bulk) CreateRun(ctx context.Context, rq RunRequest) (*job.Run, error) {
 	nr, err := b.newRun(rq)
 	if err != nil {
 		return nil, err
@@ -278,19 +279,19 @@ func (b *Bulk) CreateRun(ctx context.Context, rq RunRequest) (*spool.Run, error)
 	return r, nil
 }
 
-func (b *Bulk) newRun(rq RunRequest) (spool.NewRun, error) {
+func (b *Bulk) newRun(rq RunRequest) (job.NewRun, error) {
 	if strings.TrimSpace(rq.Name) == "" {
-		return spool.NewRun{}, fmt.Errorf("%w: a run needs a name", ErrBadRun)
+		return job.NewRun{}, fmt.Errorf("%w: a run needs a name", ErrBadRun)
 	}
 	v, err := b.s.Virtual(rq.Printer)
 	if err != nil {
-		return spool.NewRun{}, err
+		return job.NewRun{}, err
 	}
 	rq.Attributes.DocumentFormat = document.PDF
 	if len(b.s.SupportedBy(v.Name, rq.Attributes)) == 0 {
-		return spool.NewRun{}, fmt.Errorf("%w (virtual printer %s)", ErrUnsupported, v.Name)
+		return job.NewRun{}, fmt.Errorf("%w (virtual printer %s)", ErrUnsupported, v.Name)
 	}
-	return spool.NewRun{Name: rq.Name, VirtualPrinter: v.Name, Owner: rq.Owner, OriginHost: rq.OriginHost,
+	return job.NewRun{Name: rq.Name, VirtualPrinter: v.Name, Owner: rq.Owner, OriginHost: rq.OriginHost,
 		Source: rq.Source, StartAt: rq.StartAt, Attributes: rq.Attributes, Separator: rq.Separator}, nil
 }
 
@@ -303,17 +304,17 @@ type LetterSource interface {
 // UploadLetters stages the letters src yields and registers them as letters firstSeq, ... of
 // an uploading run, in one commit. Any failure (a letter that is not a readable PDF, a full
 // disk, a batch that does not continue the run) registers none of them.
-func (b *Bulk) UploadLetters(ctx context.Context, runID, firstSeq int64, src LetterSource) (*spool.Run, error) {
+func (b *Bulk) UploadLetters(ctx context.Context, runID, firstSeq int64, src LetterSource) (*job.Run, error) {
 	r, err := b.store.Run(ctx, runID)
 	if err != nil {
 		return nil, err
 	}
-	if r.State != spool.RunUploading {
-		return nil, &spool.RunStateError{RunID: runID, State: r.State, Action: "add letters"}
+	if r.State != job.RunUploading {
+		return nil, &job.RunStateError{RunID: runID, State: r.State, Action: "add letters"}
 	}
 	if want := int64(r.Letters) + 1; want != firstSeq {
 		// Cheap refusal before staging anything; AddLetters checks again in its commit.
-		return nil, &spool.SequenceError{RunID: runID, Want: want, Got: firstSeq}
+		return nil, &job.SequenceError{RunID: runID, Want: want, Got: firstSeq}
 	}
 	letters, err := b.stageLetters(ctx, src, MaxBatchLetters, true)
 	if err != nil {
@@ -330,7 +331,7 @@ func (b *Bulk) UploadLetters(ctx context.Context, runID, firstSeq int64, src Let
 	return r, nil
 }
 
-func discardLetters(ls []spool.NewLetter) {
+func discardLetters(ls []job.NewLetter) {
 	for _, l := range ls {
 		l.Doc.Discard()
 	}
@@ -339,7 +340,7 @@ func discardLetters(ls []spool.NewLetter) {
 // stageLetters reads src to the end and stages every letter with StageWorkers in parallel,
 // keeping their order. strict refuses letters whose pages could not be counted (not a readable
 // PDF). On error nothing staged is left behind.
-func (b *Bulk) stageLetters(ctx context.Context, src LetterSource, limit int, strict bool) ([]spool.NewLetter, error) {
+func (b *Bulk) stageLetters(ctx context.Context, src LetterSource, limit int, strict bool) ([]job.NewLetter, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	type item struct {
@@ -349,18 +350,18 @@ func (b *Bulk) stageLetters(ctx context.Context, src LetterSource, limit int, st
 	}
 	var (
 		mu      sync.Mutex
-		letters []spool.NewLetter
+		letters []job.NewLetter
 		wg      sync.WaitGroup
 	)
 	fail := func(err error) { cancel(err) }
-	put := func(i int, source string, st *spool.Staged, err error) {
+	put := func(i int, source string, st *job.Staged, err error) {
 		if err == nil && strict && st.PagesEstimated {
 			err = fmt.Errorf("%w: letter %d (%s) is not a readable PDF", ErrBadLetter, i+1, source)
 		}
 		mu.Lock()
 		defer mu.Unlock()
 		if st != nil {
-			letters[i] = spool.NewLetter{Source: source, Doc: st}
+			letters[i] = job.NewLetter{Source: source, Doc: st}
 		}
 		if err != nil {
 			fail(err)
@@ -393,7 +394,7 @@ func (b *Bulk) stageLetters(ctx context.Context, src LetterSource, limit int, st
 				return nil
 			}
 			if err != nil {
-				return fmt.Errorf("%w: reading letter %d: %v", spool.ErrTruncated, i+1, err)
+				return fmt.Errorf("%w: reading letter %d: %v", job.ErrTruncated, i+1, err)
 			}
 			if i >= limit {
 				return fmt.Errorf("%w: more than %d", ErrBatchTooLarge, limit)
@@ -403,13 +404,13 @@ func (b *Bulk) stageLetters(ctx context.Context, src LetterSource, limit int, st
 			}
 			data, err := io.ReadAll(io.LimitReader(r, b.opts.MaxLetterBytes+1))
 			if err != nil {
-				return fmt.Errorf("%w: reading letter %d (%s): %v", spool.ErrTruncated, i+1, source, err)
+				return fmt.Errorf("%w: reading letter %d (%s): %v", job.ErrTruncated, i+1, source, err)
 			}
 			if f := document.Sniff(data); f != document.PDF {
 				return fmt.Errorf("%w: letter %d (%s) is not a PDF (%s)", ErrBadLetter, i+1, source, f)
 			}
 			mu.Lock()
-			letters = append(letters, spool.NewLetter{Source: source})
+			letters = append(letters, job.NewLetter{Source: source})
 			mu.Unlock()
 			if int64(len(data)) > b.opts.MaxLetterBytes {
 				// Too big to hold: stage it here, from the stream, while the workers go on.
@@ -450,8 +451,8 @@ func (b *Bulk) stageLetters(ctx context.Context, src LetterSource, limit int, st
 }
 
 // CommitRun makes an uploaded run schedulable (or scheduled, when it has a start time).
-func (b *Bulk) CommitRun(ctx context.Context, id int64, actor string) (*spool.Run, error) {
-	r, err := b.store.CommitRun(ctx, id, spool.CommitOptions{Actor: actor})
+func (b *Bulk) CommitRun(ctx context.Context, id int64, actor string) (*job.Run, error) {
+	r, err := b.store.CommitRun(ctx, id, job.CommitOptions{Actor: actor})
 	if err != nil {
 		return nil, err
 	}
@@ -472,7 +473,7 @@ func (b *Bulk) DiscardRun(ctx context.Context, id int64, actor string) error {
 }
 
 // PauseRun holds the run's letters that are not yet at a printer.
-func (b *Bulk) PauseRun(ctx context.Context, id int64, actor string) (*spool.Run, error) {
+func (b *Bulk) PauseRun(ctx context.Context, id int64, actor string) (*job.Run, error) {
 	r, err := b.store.PauseRun(ctx, id, actor)
 	if err != nil {
 		return nil, err
@@ -483,7 +484,7 @@ func (b *Bulk) PauseRun(ctx context.Context, id int64, actor string) (*spool.Run
 }
 
 // ResumeRun releases a paused run's letters.
-func (b *Bulk) ResumeRun(ctx context.Context, id int64, actor string) (*spool.Run, error) {
+func (b *Bulk) ResumeRun(ctx context.Context, id int64, actor string) (*job.Run, error) {
 	r, err := b.store.ResumeRun(ctx, id, actor)
 	if err != nil {
 		return nil, err
@@ -495,12 +496,12 @@ func (b *Bulk) ResumeRun(ctx context.Context, id int64, actor string) (*spool.Ru
 
 // CancelRun cancels every letter of the run that has not printed, at the printer too for
 // those already there. An upload in progress is discarded instead.
-func (b *Bulk) CancelRun(ctx context.Context, id int64, actor string) (*spool.Run, error) {
+func (b *Bulk) CancelRun(ctx context.Context, id int64, actor string) (*job.Run, error) {
 	r, err := b.store.Run(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if r.State == spool.RunUploading {
+	if r.State == job.RunUploading {
 		if err := b.DiscardRun(ctx, id, actor); err != nil {
 			return nil, err
 		}
@@ -525,7 +526,7 @@ const MaxReprint = 10000
 
 // Reprint queues new jobs for the run's letters in ranges (inclusive sequence numbers), cloned
 // from the stored documents (their hash is checked) and flagged as reprints.
-func (b *Bulk) Reprint(ctx context.Context, id int64, ranges [][2]int64, actor string) ([]*spool.Job, error) {
+func (b *Bulk) Reprint(ctx context.Context, id int64, ranges [][2]int64, actor string) ([]*job.Job, error) {
 	if len(ranges) == 0 {
 		return nil, fmt.Errorf("%w: no letters selected", ErrNotPossible)
 	}
@@ -551,13 +552,13 @@ func (b *Bulk) Reprint(ctx context.Context, id int64, ranges [][2]int64, actor s
 	if err != nil {
 		return nil, err
 	}
-	reprints := make([]spool.Reprint, len(letters))
+	reprints := make([]job.Reprint, len(letters))
 	for i, l := range letters {
 		if l.Doc.SHA256 != originals[i].Documents[0].SHA256 {
 			discardLetters(letters)
 			return nil, fmt.Errorf("queue: letter %d (job %d): stored document no longer matches its hash", originals[i].Seq, originals[i].ID)
 		}
-		reprints[i] = spool.Reprint{Of: originals[i].ID, Seq: originals[i].Seq, NewLetter: l}
+		reprints[i] = job.Reprint{Of: originals[i].ID, Seq: originals[i].Seq, NewLetter: l}
 	}
 	jobs, err := b.store.AddReprints(ctx, id, reprints, actor)
 	if err != nil {
@@ -606,10 +607,10 @@ func (f *listSource) close() {
 }
 
 // GetRun returns one run.
-func (b *Bulk) GetRun(ctx context.Context, id int64) (*spool.Run, error) { return b.store.Run(ctx, id) }
+func (b *Bulk) GetRun(ctx context.Context, id int64) (*job.Run, error) { return b.store.Run(ctx, id) }
 
 // Runs lists runs newest first.
-func (b *Bulk) Runs(ctx context.Context, f spool.RunFilter) ([]*spool.Run, error) {
+func (b *Bulk) Runs(ctx context.Context, f job.RunFilter) ([]*job.Run, error) {
 	return b.store.Runs(ctx, f)
 }
 
@@ -629,14 +630,14 @@ type RunPrinter struct {
 
 // RunStatus is a run with its progress.
 type RunStatus struct {
-	*spool.Run
+	*job.Run
 	// ByState counts letters (reprints included) by job state.
-	ByState   map[spool.State]int `json:"letters_by_state"`
-	Done      int                 `json:"letters_done"`
-	Total     int                 `json:"letters_total"`
-	PagesDone int                 `json:"pages_done"`
-	PagesLeft int                 `json:"pages_left"`
-	Reprints  int                 `json:"reprints"`
+	ByState   map[job.State]int `json:"letters_by_state"`
+	Done      int               `json:"letters_done"`
+	Total     int               `json:"letters_total"`
+	PagesDone int               `json:"pages_done"`
+	PagesLeft int               `json:"pages_left"`
+	Reprints  int               `json:"reprints"`
 	// Duplicates counts letters flagged possible-duplicate.
 	Duplicates int `json:"possible_duplicates"`
 	// Printers is each printer's share; letters not yet at a printer are not in it.
@@ -657,7 +658,7 @@ func (b *Bulk) RunStatus(ctx context.Context, id int64, detail bool) (*RunStatus
 	if err != nil {
 		return nil, err
 	}
-	st := &RunStatus{Run: r, ByState: map[spool.State]int{}, Printers: []RunPrinter{}}
+	st := &RunStatus{Run: r, ByState: map[job.State]int{}, Printers: []RunPrinter{}}
 	per := map[string]*RunPrinter{}
 	for _, t := range tallies {
 		st.ByState[t.State] += t.Letters
@@ -666,7 +667,7 @@ func (b *Bulk) RunStatus(ctx context.Context, id int64, detail bool) (*RunStatus
 			st.Reprints += t.Letters
 		}
 		switch {
-		case t.State == spool.StateCompleted:
+		case t.State == job.StateCompleted:
 			st.Done += t.Letters
 			st.PagesDone += t.Pages
 		case !t.State.Final():
@@ -682,14 +683,14 @@ func (b *Bulk) RunStatus(ctx context.Context, id int64, detail bool) (*RunStatus
 		}
 		p.Letters += t.Letters
 		p.Pages += t.Pages
-		if t.State == spool.StateCompleted {
+		if t.State == job.StateCompleted {
 			p.Done += t.Letters
 			p.PagesDone += t.Pages
 		}
 		p.FirstSeq = min(p.FirstSeq, t.FirstSeq)
 		p.LastSeq = max(p.LastSeq, t.LastSeq)
 	}
-	if st.Duplicates, err = b.store.CountJobs(ctx, spool.JobFilter{RunID: id, PossibleDuplicate: true}); err != nil {
+	if st.Duplicates, err = b.store.CountJobs(ctx, job.JobFilter{RunID: id, PossibleDuplicate: true}); err != nil {
 		return nil, err
 	}
 	if detail {
@@ -713,8 +714,8 @@ func (b *Bulk) RunStatus(ctx context.Context, id int64, detail bool) (*RunStatus
 
 // eta: the pages left over the summed speed of the pool members that can take work now. The
 // run shares the printers with interactive jobs, so this is the earliest it can be done.
-func (b *Bulk) eta(r *spool.Run, pagesLeft int) time.Time {
-	if pagesLeft == 0 || r.State == spool.RunPaused || r.State.Final() || r.State == spool.RunUploading {
+func (b *Bulk) eta(r *job.Run, pagesLeft int) time.Time {
+	if pagesLeft == 0 || r.State == job.RunPaused || r.State.Final() || r.State == job.RunUploading {
 		return time.Time{}
 	}
 	v, err := b.s.Virtual(r.VirtualPrinter)
@@ -734,7 +735,7 @@ func (b *Bulk) eta(r *spool.Run, pagesLeft int) time.Time {
 		return time.Time{}
 	}
 	start := b.now()
-	if r.State == spool.RunScheduled && r.StartAt.After(start) {
+	if r.State == job.RunScheduled && r.StartAt.After(start) {
 		start = r.StartAt
 	}
 	return start.Add(time.Duration(float64(pagesLeft) / float64(ppm) * float64(time.Minute)))
@@ -744,7 +745,7 @@ func (b *Bulk) eta(r *spool.Run, pagesLeft int) time.Time {
 // sequence numbers of its letters (reprints left out).
 func (b *Bulk) printerRanges(ctx context.Context, id int64) (map[string][][2]int64, error) {
 	out := map[string][][2]int64{}
-	err := b.Manifest(ctx, id, func(l spool.Letter) error {
+	err := b.Manifest(ctx, id, func(l job.Letter) error {
 		if l.Printer == "" || l.Reprint {
 			return nil
 		}
@@ -762,7 +763,7 @@ func (b *Bulk) printerRanges(ctx context.Context, id int64) (map[string][][2]int
 
 // Manifest calls fn for every letter of the run (reprints after their original) in sequence
 // order, reading the spool a page at a time so that a 100,000-letter run streams.
-func (b *Bulk) Manifest(ctx context.Context, id int64, fn func(spool.Letter) error) error {
+func (b *Bulk) Manifest(ctx context.Context, id int64, fn func(job.Letter) error) error {
 	if _, err := b.store.Run(ctx, id); err != nil {
 		return err
 	}

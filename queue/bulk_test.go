@@ -16,6 +16,7 @@ import (
 
 	"github.com/printgate/printgate/document"
 	"github.com/printgate/printgate/internal/fakeclock"
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/printers"
 	"github.com/printgate/printgate/spool"
 	"github.com/printgate/printgate/spool/spooltest"
@@ -162,7 +163,7 @@ func (r *bulkRig) waitRun(t *testing.T, id int64, what string, cond func(*RunSta
 	}
 }
 
-func (r *bulkRig) register(t *testing.T, name string, letters int, startAt time.Time) *spool.Run {
+func (r *bulkRig) register(t *testing.T, name string, letters int, startAt time.Time) *job.Run {
 	t.Helper()
 	ctx := context.Background()
 	run, err := r.bulk.CreateRun(ctx, RunRequest{Name: name, Owner: "mailroom", StartAt: startAt})
@@ -185,7 +186,7 @@ func TestUploadLettersInOrderWithPageCounts(t *testing.T) {
 	t.Parallel()
 	r := newBulkRig(t, t.TempDir(), nil)
 	run := r.register(t, "shielded", 60, time.Time{})
-	if run.State != spool.RunActive || run.Letters != 60 {
+	if run.State != job.RunActive || run.Letters != 60 {
 		t.Fatalf("run %s with %d letters, want active 60", run.State, run.Letters)
 	}
 	want := 0
@@ -196,7 +197,7 @@ func TestUploadLettersInOrderWithPageCounts(t *testing.T) {
 		t.Fatalf("run pages %d, want %d (counted from the PDFs)", run.Pages, want)
 	}
 	var seqs []int64
-	err := r.bulk.Manifest(context.Background(), run.ID, func(l spool.Letter) error {
+	err := r.bulk.Manifest(context.Background(), run.ID, func(l job.Letter) error {
 		if l.Source != fmt.Sprintf("letter-%04d.pdf", l.Seq) || l.Pages != 1+int(l.Seq)%4 {
 			t.Errorf("letter %d: source %q pages %d", l.Seq, l.Source, l.Pages)
 		}
@@ -249,7 +250,7 @@ func TestUploadRefusesBadLetterAndLeavesNothing(t *testing.T) {
 		t.Fatalf("%d documents left after the oversized batch", n)
 	}
 	// A batch that does not continue the run is refused before staging anything.
-	var se *spool.SequenceError
+	var se *job.SequenceError
 	if _, err := r.bulk.UploadLetters(ctx, run.ID, 5, bulkLetters(5, 2)); !errors.As(err, &se) || se.Want != 1 {
 		t.Fatalf("out-of-sequence batch: %v", err)
 	}
@@ -267,7 +268,7 @@ func TestRunPrintsInSequenceAndCompletes(t *testing.T) {
 	r := newBulkRig(t, t.TempDir(), nil)
 	r.start(t)
 	run := r.register(t, "mailing", 120, time.Time{})
-	st := r.waitRun(t, run.ID, "completion", func(s *RunStatus) bool { return s.State == spool.RunCompleted })
+	st := r.waitRun(t, run.ID, "completion", func(s *RunStatus) bool { return s.State == job.RunCompleted })
 	if st.Done != 120 || st.Total != 120 || st.PagesLeft != 0 || !st.ETA.IsZero() {
 		t.Fatalf("completed run status: done %d/%d, pages left %d, eta %v", st.Done, st.Total, st.PagesLeft, st.ETA)
 	}
@@ -281,9 +282,9 @@ func TestRunPrintsInSequenceAndCompletes(t *testing.T) {
 	// Every letter printed once, with its printer; per printer the sequence increases.
 	last := map[string]int64{}
 	n := 0
-	err := r.bulk.Manifest(context.Background(), run.ID, func(l spool.Letter) error {
+	err := r.bulk.Manifest(context.Background(), run.ID, func(l job.Letter) error {
 		n++
-		if l.State != spool.StateCompleted || l.Printer == "" || l.UpstreamID == "" {
+		if l.State != job.StateCompleted || l.Printer == "" || l.UpstreamID == "" {
 			t.Errorf("letter %d: %s at %q", l.Seq, l.State, l.Printer)
 		}
 		return nil
@@ -291,7 +292,7 @@ func TestRunPrintsInSequenceAndCompletes(t *testing.T) {
 	if err != nil || n != 120 {
 		t.Fatalf("manifest: %d letters, %v", n, err)
 	}
-	jobs, err := r.store.Jobs(context.Background(), spool.JobFilter{RunID: run.ID, Order: "oldest", WithoutDocuments: true})
+	jobs, err := r.store.Jobs(context.Background(), job.JobFilter{RunID: run.ID, Order: "oldest", WithoutDocuments: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,16 +311,16 @@ func TestScheduledRunStartsAtItsTime(t *testing.T) {
 	clock := fakeclock.New(time.Date(2026, 12, 1, 1, 0, 0, 0, time.Local))
 	r := newBulkRig(t, t.TempDir(), clock)
 	run := r.register(t, "night", 5, time.Date(2026, 12, 1, 2, 0, 0, 0, time.Local))
-	if run.State != spool.RunScheduled {
+	if run.State != job.RunScheduled {
 		t.Fatalf("state %s, want scheduled", run.State)
 	}
 	if next := r.bulk.sweep(ctx); !next.Equal(run.StartAt) {
 		t.Fatalf("sweep says next start %v, want %v", next, run.StartAt)
 	}
-	if got, _ := r.bulk.GetRun(ctx, run.ID); got.State != spool.RunScheduled {
+	if got, _ := r.bulk.GetRun(ctx, run.ID); got.State != job.RunScheduled {
 		t.Fatalf("started early: %s", got.State)
 	}
-	if n, _ := r.store.CountJobs(ctx, spool.JobFilter{RunID: run.ID, States: []spool.State{spool.StatePending}}); n != 0 {
+	if n, _ := r.store.CountJobs(ctx, job.JobFilter{RunID: run.ID, States: []job.State{job.StatePending}}); n != 0 {
 		t.Fatalf("%d letters pending before the start time", n)
 	}
 	// The gateway was down at 02:00 and is back at 05:00: the run starts, late, and says so.
@@ -327,13 +328,13 @@ func TestScheduledRunStartsAtItsTime(t *testing.T) {
 	if next := r.bulk.sweep(ctx); !next.IsZero() {
 		t.Fatalf("next start %v after the only scheduled run started", next)
 	}
-	if got, _ := r.bulk.GetRun(ctx, run.ID); got.State != spool.RunActive {
+	if got, _ := r.bulk.GetRun(ctx, run.ID); got.State != job.RunActive {
 		t.Fatalf("state %s at 05:00, want active", got.State)
 	}
-	if n, _ := r.store.CountJobs(ctx, spool.JobFilter{RunID: run.ID, States: []spool.State{spool.StatePending}}); n != 5 {
+	if n, _ := r.store.CountJobs(ctx, job.JobFilter{RunID: run.ID, States: []job.State{job.StatePending}}); n != 5 {
 		t.Fatalf("%d letters pending after the start, want 5", n)
 	}
-	evs, err := r.store.Events(ctx, spool.EventFilter{RunID: run.ID, Kinds: []string{spool.EventRun}})
+	evs, err := r.store.Events(ctx, job.EventFilter{RunID: run.ID, Kinds: []string{job.EventRun}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,22 +357,22 @@ func TestPauseResumeCancelThroughTheScheduler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.State != spool.RunPaused || st.ByState[spool.StateHeld] != 40 || !st.ETA.IsZero() {
+	if st.State != job.RunPaused || st.ByState[job.StateHeld] != 40 || !st.ETA.IsZero() {
 		t.Fatalf("paused run: %s, %v, eta %v", st.State, st.ByState, st.ETA)
 	}
 	if _, err := r.bulk.ResumeRun(ctx, run.ID, "op"); err != nil {
 		t.Fatal(err)
 	}
-	r.waitRun(t, run.ID, "completion", func(s *RunStatus) bool { return s.State == spool.RunCompleted })
+	r.waitRun(t, run.ID, "completion", func(s *RunStatus) bool { return s.State == job.RunCompleted })
 	// Reprint two ranges of a completed run: new jobs, same sequence numbers, flagged.
 	jobs, err := r.bulk.Reprint(ctx, run.ID, [][2]int64{{3, 4}, {40, 45}}, "op")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(jobs) != 3 || jobs[0].Seq != 3 || jobs[2].Seq != 40 || jobs[0].Origin != spool.OriginBulkReprint {
+	if len(jobs) != 3 || jobs[0].Seq != 3 || jobs[2].Seq != 40 || jobs[0].Origin != job.OriginBulkReprint {
 		t.Fatalf("reprints: %d jobs", len(jobs))
 	}
-	st = r.waitRun(t, run.ID, "reprints printed", func(s *RunStatus) bool { return s.State == spool.RunCompleted && s.Done == 43 })
+	st = r.waitRun(t, run.ID, "reprints printed", func(s *RunStatus) bool { return s.State == job.RunCompleted && s.Done == 43 })
 	if st.Reprints != 3 {
 		t.Fatalf("status counts %d reprints, want 3", st.Reprints)
 	}
@@ -384,9 +385,9 @@ func TestPauseResumeCancelThroughTheScheduler(t *testing.T) {
 		t.Fatal(err)
 	}
 	st = r.waitRun(t, run2.ID, "cancellation", func(s *RunStatus) bool {
-		return s.ByState[spool.StateCanceled]+s.ByState[spool.StateCompleted] == 30
+		return s.ByState[job.StateCanceled]+s.ByState[job.StateCompleted] == 30
 	})
-	if st.State != spool.RunCanceled || st.ByState[spool.StateCanceled] == 0 {
+	if st.State != job.RunCanceled || st.ByState[job.StateCanceled] == 0 {
 		t.Fatalf("canceled run: %s %v", st.State, st.ByState)
 	}
 	// Canceling an upload discards it.
@@ -397,7 +398,7 @@ func TestPauseResumeCancelThroughTheScheduler(t *testing.T) {
 	if _, err := r.bulk.UploadLetters(ctx, up.ID, 1, bulkLetters(1, 3)); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := r.bulk.CancelRun(ctx, up.ID, "op"); err != nil || got.State != spool.RunDiscarded {
+	if got, err := r.bulk.CancelRun(ctx, up.ID, "op"); err != nil || got.State != job.RunDiscarded {
 		t.Fatalf("cancel upload: %v, %v", got, err)
 	}
 }
@@ -444,7 +445,7 @@ func TestCreateRunWithoutNameIsABadRequest(t *testing.T) {
 	if !errors.Is(err, ErrBadRun) {
 		t.Errorf("schedule without a name: %v, want ErrBadRun", err)
 	}
-	if runs, err := r.store.Runs(ctx, spool.RunFilter{Limit: 10}); err != nil || len(runs) != 0 {
+	if runs, err := r.store.Runs(ctx, job.RunFilter{Limit: 10}); err != nil || len(runs) != 0 {
 		t.Errorf("runs after the refusals: %v, %v", runs, err)
 	}
 }

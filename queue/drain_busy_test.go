@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/printers"
 	"github.com/printgate/printgate/spool"
 )
@@ -21,8 +22,8 @@ type gatedPrinter struct {
 	onWire chan struct{} // closed when that answer is being held
 }
 
-func (p *gatedPrinter) Send(ctx context.Context, job *printers.Job) (printers.Receipt, error) {
-	r, err := p.simPrinter.Send(ctx, job)
+func (p *gatedPrinter) Send(ctx context.Context, j *printers.Job) (printers.Receipt, error) {
+	r, err := p.simPrinter.Send(ctx, j)
 	if errors.Is(err, printers.ErrBusy) {
 		p.mu.Lock()
 		gate, onWire := p.gate, p.onWire
@@ -90,16 +91,16 @@ func TestDrainDuringBusyHandOver(t *testing.T) {
 	r.waitFinal(t, 2, 10*time.Second)
 	j1, _ := store.Job(ctx, ids[0])
 	j2, _ := store.Job(ctx, ids[1])
-	if j1.State != spool.StateCompleted || j1.Printer != "a" {
+	if j1.State != job.StateCompleted || j1.Printer != "a" {
 		t.Errorf("job 1 (in flight at a when drained): %s on %s, want completed on a", j1.State, j1.Printer)
 	}
-	if j2.State != spool.StateCompleted || j2.Printer != "b" || j2.PossibleDuplicate {
+	if j2.State != job.StateCompleted || j2.Printer != "b" || j2.PossibleDuplicate {
 		t.Errorf("job 2 (answered busy by a after the drain): %s on %s, flagged %v; want completed on b, unflagged",
 			j2.State, j2.Printer, j2.PossibleDuplicate)
 	}
 	var moved bool
-	for _, e := range simEvents(t, r, spool.EventFilter{JobID: ids[1]}) {
-		moved = moved || (e.Kind == spool.EventOperator && e.Actor == "ops" && e.To == string(spool.StatePending))
+	for _, e := range simEvents(t, r, job.EventFilter{JobID: ids[1]}) {
+		moved = moved || (e.Kind == job.EventOperator && e.Actor == "ops" && e.To == string(job.StatePending))
 	}
 	if !moved {
 		t.Errorf("no operator event by ops requeued job 2")

@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/printers"
-	"github.com/printgate/printgate/spool"
 )
 
 // simEvents returns every event, oldest first.
-func simEvents(t *testing.T, r *simRig, f spool.EventFilter) []spool.Event {
+func simEvents(t *testing.T, r *simRig, f job.EventFilter) []job.Event {
 	t.Helper()
 	f.Limit = 100000
 	evs, err := r.store.Events(context.Background(), f)
@@ -73,7 +73,7 @@ func TestFailoverDeadPrinter(t *testing.T) {
 	}
 	flagged := 0
 	for _, j := range jobs {
-		if j.State != spool.StateCompleted {
+		if j.State != job.StateCompleted {
 			t.Errorf("job %d is %s (%s), want completed", j.ID, j.State, j.StateReason)
 		}
 		if onA[j.ID] && j.Printer != "a" {
@@ -91,13 +91,13 @@ func TestFailoverDeadPrinter(t *testing.T) {
 	if flagged == 0 {
 		t.Errorf("no job flagged possible-duplicate; a died holding jobs")
 	}
-	evs := simEvents(t, r, spool.EventFilter{})
+	evs := simEvents(t, r, job.EventFilter{})
 	var story []string
 	for _, e := range evs {
 		switch {
-		case e.Kind == spool.EventPrinterState && e.Printer == "a" && e.To == string(printers.StateUnreachable):
+		case e.Kind == job.EventPrinterState && e.Printer == "a" && e.To == string(printers.StateUnreachable):
 			story = append(story, "a unreachable")
-		case e.Kind == spool.EventFailover && e.From == string(spool.StatePrinting) && e.To == string(spool.StatePending):
+		case e.Kind == job.EventFailover && e.From == string(job.StatePrinting) && e.To == string(job.StatePending):
 			if !strings.Contains(e.Message, "grace period") {
 				t.Errorf("failover event %q does not say why", e.Message)
 			}
@@ -108,8 +108,8 @@ func TestFailoverDeadPrinter(t *testing.T) {
 		t.Errorf("event log story = %v, want a unreachable, then its printing jobs requeued", story)
 	}
 	for _, e := range evs {
-		if e.Kind == spool.EventFailover && e.To == string(spool.StatePending) && time.Since(killed) > 0 &&
-			e.At.Sub(killed) < 100*time.Millisecond && e.From == string(spool.StatePrinting) {
+		if e.Kind == job.EventFailover && e.To == string(job.StatePending) && time.Since(killed) > 0 &&
+			e.At.Sub(killed) < 100*time.Millisecond && e.From == string(job.StatePrinting) {
 			t.Errorf("job %d requeued %s after the printer died, before the grace period (100 ms)", e.JobID, e.At.Sub(killed))
 		}
 	}
@@ -146,7 +146,7 @@ func TestFailoverStoppedPrinter(t *testing.T) {
 	}
 	a.SetStopped(nil)
 	r.waitFinal(t, len(ids), 20*time.Second)
-	evs := simEvents(t, r, spool.EventFilter{Printer: "a", Kinds: []string{spool.EventPrinterState}})
+	evs := simEvents(t, r, job.EventFilter{Printer: "a", Kinds: []string{job.EventPrinterState}})
 	var path []string
 	for _, e := range evs {
 		path = append(path, e.To)
@@ -167,18 +167,18 @@ func TestFailoverStoppedWhilePrinting(t *testing.T) {
 	ids := r.submit(t, "only-a", simPages(1, 4))
 	simWaitFor(t, 5*time.Second, "a printing", func() bool {
 		j, _ := r.store.Job(context.Background(), ids[0])
-		return j.State == spool.StatePrinting
+		return j.State == job.StatePrinting
 	})
 	a.SetStopped([]string{"media-empty"})
 	// Its job has nowhere else to go (pool only-a): it is requeued after the grace period,
 	// flagged, and waits for a.
 	simWaitFor(t, 5*time.Second, "the job requeued", func() bool {
 		j, _ := r.store.Job(context.Background(), ids[0])
-		return j.State == spool.StatePending && j.PossibleDuplicate
+		return j.State == job.StatePending && j.PossibleDuplicate
 	})
 	a.SetStopped(nil)
 	jobs := r.waitFinal(t, 1, 10*time.Second)
-	if jobs[0].State != spool.StateCompleted || jobs[0].Printer != "a" {
+	if jobs[0].State != job.StateCompleted || jobs[0].Printer != "a" {
 		t.Errorf("job ended %s on %q, want completed on a", jobs[0].State, jobs[0].Printer)
 	}
 }
@@ -192,12 +192,12 @@ func TestBusyIsNotAFailure(t *testing.T) {
 	r.start(t)
 	jobs := r.waitFinal(t, len(ids), 10*time.Second)
 	for _, j := range jobs {
-		if j.State != spool.StateCompleted || j.Attempts != 0 || j.PossibleDuplicate {
+		if j.State != job.StateCompleted || j.Attempts != 0 || j.PossibleDuplicate {
 			t.Errorf("job %d: %s, %d attempts, duplicate %v; want completed at the first attempt", j.ID, j.State,
 				j.Attempts, j.PossibleDuplicate)
 		}
 	}
-	for _, e := range simEvents(t, r, spool.EventFilter{Printer: "a", Kinds: []string{spool.EventPrinterState}}) {
+	for _, e := range simEvents(t, r, job.EventFilter{Printer: "a", Kinds: []string{job.EventPrinterState}}) {
 		if e.To == "breaker-open" {
 			t.Errorf("busy answers opened the circuit breaker: %s", e.Message)
 		}
@@ -225,7 +225,7 @@ func TestSendFailures(t *testing.T) {
 			jobs := r.waitFinal(t, len(ids), 20*time.Second)
 			dups := 0
 			for _, j := range jobs {
-				if j.State != spool.StateCompleted || j.Printer != "good" {
+				if j.State != job.StateCompleted || j.Printer != "good" {
 					t.Errorf("job %d ended %s on %q, want completed on good", j.ID, j.State, j.Printer)
 				}
 				if j.PossibleDuplicate {
@@ -241,8 +241,8 @@ func TestSendFailures(t *testing.T) {
 			// Each failure also makes bad look slower (errorPenalty), so after a failure or two
 			// the work goes to good; at most breakerThreshold+1 jobs ever fail at bad.
 			fails := 0
-			for _, e := range simEvents(t, r, spool.EventFilter{}) {
-				if e.From == string(spool.StateSending) && e.To == string(spool.StatePending) &&
+			for _, e := range simEvents(t, r, job.EventFilter{}) {
+				if e.From == string(job.StateSending) && e.To == string(job.StatePending) &&
 					strings.Contains(e.Message, "send to bad failed") {
 					fails++
 				}
@@ -262,9 +262,9 @@ func TestCircuitBreaker(t *testing.T) {
 	r := newSimRig(t, []*simPrinter{bad}, simOptions{probeInterval: probe, maxAttempts: 100})
 	ids := r.submit(t, "letters", simPages(6, 1))
 	r.start(t)
-	breakerEvents := func() []spool.Event {
-		var out []spool.Event
-		for _, e := range simEvents(t, r, spool.EventFilter{Printer: "bad", Kinds: []string{spool.EventPrinterState}}) {
+	breakerEvents := func() []job.Event {
+		var out []job.Event
+		for _, e := range simEvents(t, r, job.EventFilter{Printer: "bad", Kinds: []string{job.EventPrinterState}}) {
 			if e.To == "breaker-open" || e.From == "breaker-open" {
 				out = append(out, e)
 			}
@@ -281,7 +281,7 @@ func TestCircuitBreaker(t *testing.T) {
 	bad.setFailSend(nil)
 	jobs := r.waitFinal(t, len(ids), 10*time.Second)
 	for _, j := range jobs {
-		if j.State != spool.StateCompleted {
+		if j.State != job.StateCompleted {
 			t.Errorf("job %d is %s after the printer recovered", j.ID, j.State)
 		}
 	}
@@ -300,12 +300,12 @@ func TestAttemptLimitAborts(t *testing.T) {
 	r.start(t)
 	jobs := r.waitFinal(t, 1, 20*time.Second)
 	j := jobs[0]
-	if j.ID != ids[0] || j.State != spool.StateAborted || j.Attempts != 2 || j.StateReason != "aborted-by-system" {
+	if j.ID != ids[0] || j.State != job.StateAborted || j.Attempts != 2 || j.StateReason != "aborted-by-system" {
 		t.Fatalf("job %d: %s (%s) after %d attempts, want aborted-by-system after 2", j.ID, j.State, j.StateReason, j.Attempts)
 	}
-	evs := simEvents(t, r, spool.EventFilter{JobID: j.ID})
+	evs := simEvents(t, r, job.EventFilter{JobID: j.ID})
 	last := evs[len(evs)-1]
-	if last.To != string(spool.StateAborted) || !strings.Contains(last.Message, "aborted after 2 attempts") {
+	if last.To != string(job.StateAborted) || !strings.Contains(last.Message, "aborted after 2 attempts") {
 		t.Errorf("last event %+v does not record why the job was aborted", last)
 	}
 }

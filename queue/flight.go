@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/printers"
-	"github.com/printgate/printgate/spool"
 )
 
 // Why a flight was stopped from outside.
@@ -33,7 +33,7 @@ type flight struct {
 	// state is what the flight has reached: pending (just started), assigned, sending or
 	// printing. It becomes sending under s.mu before the store is told, so that once it says
 	// sending an operator move no longer treats the job as merely assigned.
-	state spool.State
+	state job.State
 	// undelivered is true while the flight waits after a busy answer: the job is sending in the
 	// store, but nothing is at the printer, so failover and drain move it at once.
 	undelivered bool
@@ -57,9 +57,9 @@ func (f *flight) sendDone() {
 }
 
 // startFlight records the assignment in memory and starts the flight. Called with s.mu held.
-func (s *Scheduler) startFlight(ctx context.Context, j *spool.Job, m *member) {
+func (s *Scheduler) startFlight(ctx context.Context, j *job.Job, m *member) {
 	fctx, cancel := context.WithCancelCause(ctx)
-	f := &flight{m: m, jobID: j.ID, pages: max(j.Pages, 1), state: spool.StatePending, cancel: cancel,
+	f := &flight{m: m, jobID: j.ID, pages: max(j.Pages, 1), state: job.StatePending, cancel: cancel,
 		landed: make(chan struct{}), prevSent: m.lastSent, sent: make(chan struct{})}
 	m.lastSent = f.sent
 	m.flights[j.ID] = f
@@ -93,12 +93,12 @@ type flightLog interface {
 }
 
 // fly runs one job to completion at m. resume, when not nil, is a job found printing at start.
-func (s *Scheduler) fly(ctx context.Context, m *member, f *flight, resume *spool.Job) {
+func (s *Scheduler) fly(ctx context.Context, m *member, f *flight, resume *job.Job) {
 	name := m.spec.Name
 	log := s.log.With("job", f.jobID, "printer", name)
 	// Store writes use a context that outlives a canceled flight: the outcome must be recorded.
 	bg := context.WithoutCancel(ctx)
-	set := func(to spool.State, c spool.Change) bool {
+	set := func(to job.State, c job.Change) bool {
 		if err := s.store.Transition(bg, f.jobID, to, c); err != nil {
 			log.Warn("job transition refused", "to", to, "err", err)
 			return false
@@ -109,35 +109,35 @@ func (s *Scheduler) fly(ctx context.Context, m *member, f *flight, resume *spool
 		s.changed()
 		return true
 	}
-	var job *spool.Job
+	var j *job.Job
 	if resume != nil {
-		job = resume
+		j = resume
 		s.mu.Lock()
-		f.state = spool.StatePrinting
-		f.receipt = printers.Receipt{UpstreamID: job.UpstreamID}
+		f.state = job.StatePrinting
+		f.receipt = printers.Receipt{UpstreamID: j.UpstreamID}
 		s.mu.Unlock()
 	} else {
-		if !set(spool.StateAssigned, spool.Change{From: []spool.State{spool.StatePending}, Printer: &name,
+		if !set(job.StateAssigned, job.Change{From: []job.State{job.StatePending}, Printer: &name,
 			Message: fmt.Sprintf("assigned to %s", name)}) {
 			return
 		}
 		var err error
-		if job, err = s.store.Job(bg, f.jobID); err != nil {
+		if j, err = s.store.Job(bg, f.jobID); err != nil {
 			log.Warn("load assigned job", "err", err)
-			s.requeue(log, f, spool.Change{Reason: "internal-error", Message: err.Error()}, "")
+			s.requeue(log, f, job.Change{Reason: "internal-error", Message: err.Error()}, "")
 			return
 		}
-		if !s.send(ctx, log, m, f, job, set) {
+		if !s.send(ctx, log, m, f, j, set) {
 			return
 		}
 	}
-	s.watch(ctx, log, m, f, job, set)
+	s.watch(ctx, log, m, f, j, set)
 }
 
 // send moves the job to "sending" and hands it to the printer, waiting while the printer says
 // busy. It returns true when the printer accepted the job.
-func (s *Scheduler) send(ctx context.Context, log flightLog, m *member, f *flight, job *spool.Job,
-	set func(spool.State, spool.Change) bool) bool {
+func (s *Scheduler) send(ctx context.Context, log flightLog, m *member, f *flight, j *job.Job,
+	set func(job.State, job.Change) bool) bool {
 	// Jobs reach a printer in the order the scheduler gave them to it (a bulk run's sequence):
 	// wait until the job given before this one has been handed over or given up.
 	if f.prevSent != nil {
@@ -150,20 +150,20 @@ func (s *Scheduler) send(ctx context.Context, log flightLog, m *member, f *fligh
 	s.mu.Lock()
 	if ctx.Err() != nil {
 		s.mu.Unlock()
-		s.stopped(f, context.Cause(ctx), spool.StateAssigned, true)
+		s.stopped(f, context.Cause(ctx), job.StateAssigned, true)
 		return false
 	}
-	f.state = spool.StateSending
+	f.state = job.StateSending
 	s.mu.Unlock()
-	if !set(spool.StateSending, spool.Change{From: []spool.State{spool.StateAssigned}}) {
+	if !set(job.StateSending, job.Change{From: []job.State{job.StateAssigned}}) {
 		return false
 	}
-	pj, err := s.printJob(ctx, job)
+	pj, err := s.printJob(ctx, j)
 	if err != nil {
 		// The spool could not give the bytes back (a database read failed): nothing reached
 		// the printer, and the job must not print without its document.
 		log.Warn("could not read the job's document", "err", err)
-		s.requeueOrAbort(log, f, job, spool.Change{Reason: "document-unreadable", Message: err.Error(), Attempt: true})
+		s.requeueOrAbort(log, f, j, job.Change{Reason: "document-unreadable", Message: err.Error(), Attempt: true})
 		return false
 	}
 	busy := 0
@@ -182,7 +182,7 @@ func (s *Scheduler) send(ctx context.Context, log flightLog, m *member, f *fligh
 				s.printerEvent(m, "breaker-open", string(m.state), "circuit breaker closed: "+m.spec.Name+" accepted a job")
 			}
 			up := r.UpstreamID
-			set(spool.StatePrinting, spool.Change{From: []spool.State{spool.StateSending}, UpstreamID: &up,
+			set(job.StatePrinting, job.Change{From: []job.State{job.StateSending}, UpstreamID: &up,
 				Message: "accepted by " + m.spec.Name})
 			return true
 		}
@@ -197,7 +197,7 @@ func (s *Scheduler) send(ctx context.Context, log flightLog, m *member, f *fligh
 				// already waiting, so take this one back now, as it would have.
 				f.actor = m.drainedBy
 				s.mu.Unlock()
-				s.stopped(f, errMoved, spool.StateSending, true)
+				s.stopped(f, errMoved, job.StateSending, true)
 				return false
 			}
 			wake := m.senderWake
@@ -215,23 +215,23 @@ func (s *Scheduler) send(ctx context.Context, log flightLog, m *member, f *fligh
 			f.undelivered = stop
 			s.mu.Unlock()
 			if stop {
-				s.stopped(f, context.Cause(ctx), spool.StateSending, true)
+				s.stopped(f, context.Cause(ctx), job.StateSending, true)
 				return false
 			}
 			continue
 		}
 		if ctx.Err() != nil {
 			// Stopped while bytes may have been moving: the printer may have the job.
-			s.stopped(f, context.Cause(ctx), spool.StateSending, errors.Is(err, printers.ErrBusy) || errors.Is(err, printers.ErrNotDelivered))
+			s.stopped(f, context.Cause(ctx), job.StateSending, errors.Is(err, printers.ErrBusy) || errors.Is(err, printers.ErrNotDelivered))
 			return false
 		}
 		var jerr *printers.JobError
 		if errors.As(err, &jerr) {
 			log.Warn("printer refused the job", "err", err)
-			s.requeueOrAbort(log, f, job, spool.Change{Reason: "job-refused", Message: err.Error(), Attempt: true})
+			s.requeueOrAbort(log, f, j, job.Change{Reason: "job-refused", Message: err.Error(), Attempt: true})
 			return false
 		}
-		s.sendFailed(log, m, f, job, err)
+		s.sendFailed(log, m, f, j, err)
 		return false
 	}
 }
@@ -254,7 +254,7 @@ func (s *Scheduler) busyWait(m *member, busy int) time.Duration {
 
 // sendFailed handles a printer fault during send: it counts against the printer (circuit
 // breaker), and against the job only when something may have reached the printer.
-func (s *Scheduler) sendFailed(log flightLog, m *member, f *flight, job *spool.Job, err error) {
+func (s *Scheduler) sendFailed(log flightLog, m *member, f *flight, j *job.Job, err error) {
 	certain := errors.Is(err, printers.ErrNotDelivered)
 	s.mu.Lock()
 	m.sendErrors++
@@ -281,17 +281,17 @@ func (s *Scheduler) sendFailed(log flightLog, m *member, f *flight, job *spool.J
 		s.printerEvent(m, string(m.state), "breaker-open", fmt.Sprintf(
 			"circuit breaker open until %s after %d send failures in a row: %v", until.Format(time.TimeOnly), n, err))
 	}
-	c := spool.Change{Reason: "send-failed", Message: fmt.Sprintf("send to %s failed: %v", m.spec.Name, err),
+	c := job.Change{Reason: "send-failed", Message: fmt.Sprintf("send to %s failed: %v", m.spec.Name, err),
 		PossibleDuplicate: !certain, Attempt: !certain}
 	if !certain {
 		c.Reason = "possible-duplicate"
 	}
-	s.requeueOrAbort(log, f, job, c)
+	s.requeueOrAbort(log, f, j, c)
 }
 
 // printerEvent records a printer event outside a probe (circuit breaker).
 func (s *Scheduler) printerEvent(m *member, from, to, msg string) {
-	if err := s.store.RecordEvent(context.Background(), spool.Event{Kind: spool.EventPrinterState, Printer: m.spec.Name,
+	if err := s.store.RecordEvent(context.Background(), job.Event{Kind: job.EventPrinterState, Printer: m.spec.Name,
 		From: from, To: to, Message: msg}); err != nil {
 		s.log.Error("record printer event", "printer", m.spec.Name, "err", err)
 	}
@@ -299,8 +299,8 @@ func (s *Scheduler) printerEvent(m *member, from, to, msg string) {
 }
 
 // watch follows a printing job until the printer reports it finished.
-func (s *Scheduler) watch(ctx context.Context, log flightLog, m *member, f *flight, job *spool.Job,
-	set func(spool.State, spool.Change) bool) {
+func (s *Scheduler) watch(ctx context.Context, log flightLog, m *member, f *flight, j *job.Job,
+	set func(job.State, job.Change) bool) {
 	s.mu.Lock()
 	r := f.receipt
 	s.mu.Unlock()
@@ -317,13 +317,13 @@ func (s *Scheduler) watch(ctx context.Context, log flightLog, m *member, f *flig
 	out, err := m.spec.Printer.Watch(ctx, r, progress)
 	if err != nil {
 		if ctx.Err() != nil {
-			s.stopped(f, context.Cause(ctx), spool.StatePrinting, false)
+			s.stopped(f, context.Cause(ctx), job.StatePrinting, false)
 			return
 		}
 		// The backend gave up on the job (backends keep retrying while the printer is merely
 		// unreachable; the probe and the grace period decide about a dead printer).
 		log.Warn("watch failed, requeueing as possible duplicate", "err", err)
-		s.requeueOrAbort(log, f, job, spool.Change{Kind: spool.EventFailover, Reason: "possible-duplicate",
+		s.requeueOrAbort(log, f, j, job.Change{Kind: job.EventFailover, Reason: "possible-duplicate",
 			Message: "lost track of the job at " + m.spec.Name + ": " + err.Error(), PossibleDuplicate: true, Attempt: true})
 		return
 	}
@@ -337,38 +337,38 @@ func (s *Scheduler) watch(ctx context.Context, log flightLog, m *member, f *flig
 	s.mu.Unlock()
 	switch out {
 	case printers.OutcomeCompleted:
-		set(spool.StateCompleted, spool.Change{From: []spool.State{spool.StatePrinting}, Message: "completed at " + m.spec.Name})
+		set(job.StateCompleted, job.Change{From: []job.State{job.StatePrinting}, Message: "completed at " + m.spec.Name})
 	case printers.OutcomeCanceled:
-		set(spool.StateCanceled, spool.Change{From: []spool.State{spool.StatePrinting}, Reason: "canceled-at-device",
+		set(job.StateCanceled, job.Change{From: []job.State{job.StatePrinting}, Reason: "canceled-at-device",
 			Message: "canceled at " + m.spec.Name})
 	default:
 		// Aborted or forgotten upstream: some pages may have printed.
-		s.requeueOrAbort(log, f, job, spool.Change{Kind: spool.EventFailover, Reason: "possible-duplicate",
+		s.requeueOrAbort(log, f, j, job.Change{Kind: job.EventFailover, Reason: "possible-duplicate",
 			Message: fmt.Sprintf("printer %s reported the job %s", m.spec.Name, out), PossibleDuplicate: true, Attempt: true})
 	}
 }
 
 // stopped handles a flight stopped from outside while in state at. certain says nothing
 // reached the printer.
-func (s *Scheduler) stopped(f *flight, cause error, at spool.State, certain bool) {
+func (s *Scheduler) stopped(f *flight, cause error, at job.State, certain bool) {
 	log := s.log.With("job", f.jobID, "printer", f.m.spec.Name)
 	s.mu.Lock()
 	actor, r, moveTo := f.actor, f.receipt, f.moveTo
 	s.mu.Unlock()
 	switch {
 	case errors.Is(cause, errCanceled):
-		if at == spool.StatePrinting {
+		if at == job.StatePrinting {
 			s.cancelUpstream(f, r)
 		}
-		s.transitionLogged(log, f.jobID, spool.StateCanceled, spool.Change{Actor: actor, Kind: spool.EventOperator,
+		s.transitionLogged(log, f.jobID, job.StateCanceled, job.Change{Actor: actor, Kind: job.EventOperator,
 			Reason: "canceled-by-user", Message: "canceled by " + actor})
 	case errors.Is(cause, errMoved), errors.Is(cause, errFailover), errors.Is(cause, errGraceEnded):
-		dup := !certain && at != spool.StateAssigned
-		kind := spool.EventFailover
+		dup := !certain && at != job.StateAssigned
+		kind := job.EventFailover
 		if errors.Is(cause, errMoved) {
-			kind = spool.EventOperator
+			kind = job.EventOperator
 		}
-		c := spool.Change{Kind: kind, Actor: actor, PossibleDuplicate: dup, Attempt: dup,
+		c := job.Change{Kind: kind, Actor: actor, PossibleDuplicate: dup, Attempt: dup,
 			Message: fmt.Sprintf("%s: %s while %s", f.m.spec.Name, cause, at)}
 		if dup {
 			c.Reason = "possible-duplicate"
@@ -380,7 +380,7 @@ func (s *Scheduler) stopped(f *flight, cause error, at spool.State, certain bool
 			c.Message += " for " + moveTo
 		}
 		s.requeue(log, f, c, moveTo)
-		if at == spool.StatePrinting {
+		if at == job.StatePrinting {
 			// Best effort, after the requeue: a stopped (not dead) printer that still holds the
 			// job must not print it after it went elsewhere, but a dead one must not delay it.
 			s.wg.Add(1)
@@ -406,24 +406,24 @@ func (s *Scheduler) cancelUpstream(f *flight, r printers.Receipt) {
 }
 
 // requeue puts the job back to pending, its printer set to pin ("" = any pool member).
-func (s *Scheduler) requeue(log flightLog, f *flight, c spool.Change, pin string) {
+func (s *Scheduler) requeue(log flightLog, f *flight, c job.Change, pin string) {
 	c.Printer = &pin
-	s.transitionLogged(log, f.jobID, spool.StatePending, c)
+	s.transitionLogged(log, f.jobID, job.StatePending, c)
 }
 
 // requeueOrAbort requeues the job, or aborts it when this attempt (c.Attempt) uses up its
 // attempts.
-func (s *Scheduler) requeueOrAbort(log flightLog, f *flight, job *spool.Job, c spool.Change) {
-	if c.Attempt && job.Attempts+1 >= s.opts.MaxAttempts {
-		c.Message = fmt.Sprintf("aborted after %d attempts: %s", job.Attempts+1, c.Message)
+func (s *Scheduler) requeueOrAbort(log flightLog, f *flight, j *job.Job, c job.Change) {
+	if c.Attempt && j.Attempts+1 >= s.opts.MaxAttempts {
+		c.Message = fmt.Sprintf("aborted after %d attempts: %s", j.Attempts+1, c.Message)
 		c.Reason = "aborted-by-system"
-		s.transitionLogged(log, f.jobID, spool.StateAborted, c)
+		s.transitionLogged(log, f.jobID, job.StateAborted, c)
 		return
 	}
 	s.requeue(log, f, c, "")
 }
 
-func (s *Scheduler) transitionLogged(log flightLog, id int64, to spool.State, c spool.Change) {
+func (s *Scheduler) transitionLogged(log flightLog, id int64, to job.State, c job.Change) {
 	if err := s.store.Transition(context.Background(), id, to, c); err != nil {
 		log.Warn("job transition refused", "to", to, "err", err)
 	}
@@ -431,7 +431,7 @@ func (s *Scheduler) transitionLogged(log flightLog, id int64, to spool.State, c 
 }
 
 // printJob converts a stored job into what a backend needs.
-func (s *Scheduler) printJob(ctx context.Context, j *spool.Job) (*printers.Job, error) {
+func (s *Scheduler) printJob(ctx context.Context, j *job.Job) (*printers.Job, error) {
 	pj := &printers.Job{ID: j.ID, UUID: j.UUID, Name: j.Name, Owner: j.Owner, Host: j.OriginHost, Pages: j.Pages,
 		Copies: max(j.Attributes.Copies, 1), Attributes: map[string]string{}}
 	a := j.Attributes
@@ -476,7 +476,7 @@ func (s *Scheduler) printJob(ctx context.Context, j *spool.Job) (*printers.Job, 
 
 // resumePrinting re-attaches jobs found printing at start to their printers' flights.
 func (s *Scheduler) resumePrinting(ctx context.Context) error {
-	jobs, err := s.store.Jobs(ctx, spool.JobFilter{States: []spool.State{spool.StatePrinting}, Order: "oldest"})
+	jobs, err := s.store.Jobs(ctx, job.JobFilter{States: []job.State{job.StatePrinting}, Order: "oldest"})
 	if err != nil {
 		return fmt.Errorf("queue: resume printing jobs: %w", err)
 	}
@@ -485,7 +485,7 @@ func (s *Scheduler) resumePrinting(ctx context.Context) error {
 		if m == nil {
 			// The printer left the configuration: the job must print elsewhere, maybe twice.
 			empty := ""
-			if err := s.store.Transition(ctx, j.ID, spool.StatePending, spool.Change{Printer: &empty, Kind: spool.EventFailover,
+			if err := s.store.Transition(ctx, j.ID, job.StatePending, job.Change{Printer: &empty, Kind: job.EventFailover,
 				PossibleDuplicate: true, Attempt: true, Reason: "possible-duplicate",
 				Message: "printer " + j.Printer + " no longer configured"}); err != nil {
 				return fmt.Errorf("queue: resume job %d: %w", j.ID, err)
@@ -493,7 +493,7 @@ func (s *Scheduler) resumePrinting(ctx context.Context) error {
 			continue
 		}
 		fctx, cancel := context.WithCancelCause(ctx)
-		f := &flight{m: m, jobID: j.ID, pages: max(j.Pages, 1), state: spool.StatePrinting, cancel: cancel,
+		f := &flight{m: m, jobID: j.ID, pages: max(j.Pages, 1), state: job.StatePrinting, cancel: cancel,
 			landed: make(chan struct{})}
 		s.mu.Lock()
 		m.flights[j.ID] = f

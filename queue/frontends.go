@@ -11,8 +11,8 @@ import (
 	"github.com/OpenPrinting/goipp"
 
 	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/lpd"
-	"github.com/printgate/printgate/spool"
 )
 
 // The adapters must keep up with the front-ends' interfaces.
@@ -21,18 +21,18 @@ var (
 	_ lpd.Spooler = LPDService{}
 )
 
-var unfinished = []spool.State{spool.StateReceived, spool.StatePending, spool.StateHeld, spool.StateAssigned,
-	spool.StateSending, spool.StatePrinting}
+var unfinished = []job.State{job.StateReceived, job.StatePending, job.StateHeld, job.StateAssigned,
+	job.StateSending, job.StatePrinting}
 
 // LPDService adapts the scheduler to lpd.Spooler (and the raw front-end's smaller interface).
 type LPDService struct{ *Scheduler }
 
 // Discard removes a staged document that will not be submitted.
-func (LPDService) Discard(st *spool.Staged) { st.Discard() }
+func (LPDService) Discard(st *job.Staged) { st.Discard() }
 
 // QueueJobs lists a virtual printer's unfinished jobs in queue order, for lpq and lprm.
-func (a LPDService) QueueJobs(ctx context.Context, virtualPrinter string) ([]*spool.Job, error) {
-	return a.store.Jobs(ctx, spool.JobFilter{VirtualPrinter: virtualPrinter, States: unfinished, Order: "schedule", Limit: 1000})
+func (a LPDService) QueueJobs(ctx context.Context, virtualPrinter string) ([]*job.Job, error) {
+	return a.store.Jobs(ctx, job.JobFilter{VirtualPrinter: virtualPrinter, States: unfinished, Order: "schedule", Limit: 1000})
 }
 
 // IPPService adapts the scheduler to ipp.Service, translating the queue's errors to IPP ones.
@@ -108,45 +108,45 @@ func (a IPPService) QueuedJobs(ctx context.Context, name string) (int, error) {
 	if err != nil {
 		return 0, ippErr(err)
 	}
-	return a.store.CountJobs(ctx, spool.JobFilter{VirtualPrinter: v.Name, States: unfinished})
+	return a.store.CountJobs(ctx, job.JobFilter{VirtualPrinter: v.Name, States: unfinished})
 }
 
 // Stage implements ipp.Service.
-func (a IPPService) Stage(ctx context.Context, r io.Reader, name, format string) (*spool.Staged, error) {
+func (a IPPService) Stage(ctx context.Context, r io.Reader, name, format string) (*job.Staged, error) {
 	return a.Scheduler.Stage(ctx, r, name, format)
 }
 
 // Discard implements ipp.Service.
-func (IPPService) Discard(doc *spool.Staged) { doc.Discard() }
+func (IPPService) Discard(doc *job.Staged) { doc.Discard() }
 
 // Submit implements ipp.Service.
-func (a IPPService) Submit(ctx context.Context, nj spool.NewJob, docs []*spool.Staged) (*spool.Job, error) {
+func (a IPPService) Submit(ctx context.Context, nj job.NewJob, docs []*job.Staged) (*job.Job, error) {
 	j, err := a.Scheduler.Submit(ctx, nj, docs)
 	return j, ippErr(err)
 }
 
 // Create implements ipp.Service.
-func (a IPPService) Create(ctx context.Context, nj spool.NewJob) (*spool.Job, error) {
+func (a IPPService) Create(ctx context.Context, nj job.NewJob) (*job.Job, error) {
 	j, err := a.Scheduler.Create(ctx, nj)
 	return j, ippErr(err)
 }
 
 // CloseJob implements ipp.Service: a received job with documents becomes schedulable, one
 // without any is aborted (there is nothing to print).
-func (a IPPService) CloseJob(ctx context.Context, jobID int64) (*spool.Job, error) {
+func (a IPPService) CloseJob(ctx context.Context, jobID int64) (*job.Job, error) {
 	j, err := a.store.Job(ctx, jobID)
 	if err != nil {
 		return nil, err
 	}
-	if j.State != spool.StateReceived {
+	if j.State != job.StateReceived {
 		return nil, fmt.Errorf("%w: job %d is %s", ipp.ErrNotPossible, jobID, j.State)
 	}
-	to, c := spool.StatePending, spool.Change{From: []spool.State{spool.StateReceived}, Message: "job closed"}
+	to, c := job.StatePending, job.Change{From: []job.State{job.StateReceived}, Message: "job closed"}
 	switch {
 	case len(j.Documents) == 0:
-		to, c.Reason, c.Message = spool.StateAborted, "document-not-received", "job closed without a document"
+		to, c.Reason, c.Message = job.StateAborted, "document-not-received", "job closed without a document"
 	case j.StateReason != "":
-		to = spool.StateHeld
+		to = job.StateHeld
 		c.Reason = j.StateReason
 	}
 	if err := a.store.Transition(ctx, jobID, to, c); err != nil {
@@ -157,11 +157,11 @@ func (a IPPService) CloseJob(ctx context.Context, jobID int64) (*spool.Job, erro
 }
 
 // Jobs implements ipp.Service: unfinished jobs oldest first, then finished ones newest first.
-func (a IPPService) Jobs(ctx context.Context, q ipp.JobQuery) ([]*spool.Job, error) {
-	var open, done []spool.State
+func (a IPPService) Jobs(ctx context.Context, q ipp.JobQuery) ([]*job.Job, error) {
+	var open, done []job.State
 	states := q.States
 	if states == nil {
-		states = append(append([]spool.State{}, unfinished...), spool.StateCompleted, spool.StateCanceled, spool.StateAborted)
+		states = append(append([]job.State{}, unfinished...), job.StateCompleted, job.StateCanceled, job.StateAborted)
 	}
 	for _, s := range states {
 		if s.Final() {
@@ -170,9 +170,9 @@ func (a IPPService) Jobs(ctx context.Context, q ipp.JobQuery) ([]*spool.Job, err
 			open = append(open, s)
 		}
 	}
-	var out []*spool.Job
+	var out []*job.Job
 	if len(open) > 0 {
-		js, err := a.store.Jobs(ctx, spool.JobFilter{VirtualPrinter: q.Printer, States: open, Owner: q.Owner, Order: "oldest", Limit: q.Limit})
+		js, err := a.store.Jobs(ctx, job.JobFilter{VirtualPrinter: q.Printer, States: open, Owner: q.Owner, Order: "oldest", Limit: q.Limit})
 		if err != nil {
 			return nil, err
 		}
@@ -183,7 +183,7 @@ func (a IPPService) Jobs(ctx context.Context, q ipp.JobQuery) ([]*spool.Job, err
 		if q.Limit > 0 {
 			limit = q.Limit - len(out)
 		}
-		js, err := a.store.Jobs(ctx, spool.JobFilter{VirtualPrinter: q.Printer, States: done, Owner: q.Owner, Limit: limit})
+		js, err := a.store.Jobs(ctx, job.JobFilter{VirtualPrinter: q.Printer, States: done, Owner: q.Owner, Limit: limit})
 		if err != nil {
 			return nil, err
 		}
@@ -224,6 +224,6 @@ func (a IPPService) Identify(ctx context.Context, name string, actions []string)
 	if err != nil {
 		return ippErr(err)
 	}
-	return a.store.RecordEvent(ctx, spool.Event{Kind: spool.EventOperator,
+	return a.store.RecordEvent(ctx, job.Event{Kind: job.EventOperator,
 		Message: fmt.Sprintf("identify requested for virtual printer %s (%v)", v.Name, actions)})
 }

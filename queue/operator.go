@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // RetryJob puts an aborted or canceled job back in the queue as the same job: its id (which an
@@ -26,7 +26,7 @@ func (s *Scheduler) RetryJob(ctx context.Context, id int64, actor string) error 
 	if err != nil {
 		return err
 	}
-	if j.State != spool.StateAborted && j.State != spool.StateCanceled {
+	if j.State != job.StateAborted && j.State != job.StateCanceled {
 		return fmt.Errorf("%w: job %d is %s; only aborted or canceled jobs can be retried", ErrNotPossible, id, j.State)
 	}
 	if len(j.Documents) == 0 {
@@ -41,8 +41,8 @@ func (s *Scheduler) RetryJob(ctx context.Context, id int64, actor string) error 
 		return fmt.Errorf("%w: job %d: virtual printer %q is no longer configured", ErrNotPossible, id, j.VirtualPrinter)
 	}
 	empty := ""
-	err = s.store.Transition(ctx, id, spool.StatePending, spool.Change{From: []spool.State{j.State}, Printer: &empty,
-		Actor: actor, Kind: spool.EventOperator, Reason: "",
+	err = s.store.Transition(ctx, id, job.StatePending, job.Change{From: []job.State{j.State}, Printer: &empty,
+		Actor: actor, Kind: job.EventOperator, Reason: "",
 		Message: fmt.Sprintf("retried by %s (was %s, %d attempts so far)", actor, j.State, j.Attempts)})
 	if err != nil {
 		return notPossible(err)
@@ -78,9 +78,9 @@ func (s *Scheduler) MoveJob(ctx context.Context, id int64, printer, actor string
 	}
 	msg := fmt.Sprintf("moved to %s by %s", printer, actor)
 	switch j.State {
-	case spool.StatePending, spool.StateHeld:
-		err := s.store.Transition(ctx, id, j.State, spool.Change{From: []spool.State{j.State}, Printer: &printer,
-			Actor: actor, Kind: spool.EventOperator, Reason: j.StateReason, Message: msg})
+	case job.StatePending, job.StateHeld:
+		err := s.store.Transition(ctx, id, j.State, job.Change{From: []job.State{j.State}, Printer: &printer,
+			Actor: actor, Kind: job.EventOperator, Reason: j.StateReason, Message: msg})
 		if err == nil {
 			// A pass that read the queue before this commit must not act on its stale copy; one
 			// that already started a flight for the job gets the flight moved back below.
@@ -93,11 +93,11 @@ func (s *Scheduler) MoveJob(ctx context.Context, id int64, printer, actor string
 			s.changed()
 			return nil
 		}
-		if !errors.Is(err, spool.ErrStateChanged) {
+		if !errors.Is(err, job.ErrStateChanged) {
 			return notPossible(err)
 		}
 		// Picked up by the scheduler meanwhile: move its flight.
-	case spool.StateAssigned, spool.StateSending:
+	case job.StateAssigned, job.StateSending:
 	default:
 		return fmt.Errorf("%w: job %d is %s; only pending, held, assigned or sending jobs can move (sending ones until the printer has taken them)",
 			ErrNotPossible, id, j.State)
@@ -124,7 +124,7 @@ func (s *Scheduler) moveFlight(ctx context.Context, id int64, printer, actor str
 		s.mu.Unlock()
 		return errNoFlight
 	}
-	if !(f.state == spool.StatePending || f.state == spool.StateAssigned || f.undelivered) {
+	if !(f.state == job.StatePending || f.state == job.StateAssigned || f.undelivered) {
 		at := f.m.spec.Name
 		s.mu.Unlock()
 		return fmt.Errorf("%w: job %d was already sent to %s", ErrNotPossible, id, at)
@@ -143,7 +143,7 @@ func (s *Scheduler) moveFlight(ctx context.Context, id int64, printer, actor str
 
 // notPossible turns the store's refusals of a state change into ErrNotPossible.
 func notPossible(err error) error {
-	if errors.Is(err, spool.ErrStateChanged) || errors.Is(err, spool.ErrIllegalTransition) {
+	if errors.Is(err, job.ErrStateChanged) || errors.Is(err, job.ErrIllegalTransition) {
 		return fmt.Errorf("%w: %v", ErrNotPossible, err)
 	}
 	return err

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/spool"
 )
 
@@ -31,25 +32,25 @@ func TestMoveRefusalStatesTheRule(t *testing.T) {
 	}
 	const rule = "only pending, held, assigned or sending jobs can move"
 	tests := []struct {
-		state spool.State
-		path  []spool.State // transitions from pending
+		state job.State
+		path  []job.State // transitions from pending
 	}{
-		{spool.StatePrinting, []spool.State{spool.StateAssigned, spool.StateSending, spool.StatePrinting}},
-		{spool.StateCompleted, []spool.State{spool.StateAssigned, spool.StateSending, spool.StatePrinting, spool.StateCompleted}},
-		{spool.StateCanceled, []spool.State{spool.StateCanceled}},
-		{spool.StateAborted, []spool.State{spool.StateAborted}},
+		{job.StatePrinting, []job.State{job.StateAssigned, job.StateSending, job.StatePrinting}},
+		{job.StateCompleted, []job.State{job.StateAssigned, job.StateSending, job.StatePrinting, job.StateCompleted}},
+		{job.StateCanceled, []job.State{job.StateCanceled}},
+		{job.StateAborted, []job.State{job.StateAborted}},
 	}
 	for _, tt := range tests {
 		st, err := sched.Stage(ctx, bytes.NewReader([]byte("%PDF-1.4 pages=1")), "letter", "application/pdf")
 		if err != nil {
 			t.Fatal(err)
 		}
-		j, err := sched.Submit(ctx, spool.NewJob{Name: "letter", Origin: "test", Lane: spool.LaneInteractive}, []*spool.Staged{st})
+		j, err := sched.Submit(ctx, job.NewJob{Name: "letter", Origin: "test", Lane: job.LaneInteractive}, []*job.Staged{st})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, to := range tt.path {
-			if err := store.Transition(ctx, j.ID, to, spool.Change{}); err != nil {
+			if err := store.Transition(ctx, j.ID, to, job.Change{}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/printers"
-	"github.com/printgate/printgate/spool"
 )
 
 // probeAll probes every printer once, in parallel, so the first pass knows who is up.
@@ -123,7 +123,7 @@ func (s *Scheduler) applyProbe(ctx context.Context, m *member, st printers.Statu
 	var graceEnded []*flight
 	if !isUsable && !m.downSince.IsZero() && now.Sub(m.downSince) >= s.opts.GracePeriod {
 		for _, f := range m.flights {
-			if (f.state == spool.StatePrinting || f.state == spool.StateSending) && !f.undelivered {
+			if (f.state == job.StatePrinting || f.state == job.StateSending) && !f.undelivered {
 				graceEnded = append(graceEnded, f)
 			}
 		}
@@ -145,7 +145,7 @@ func (s *Scheduler) applyProbe(ctx context.Context, m *member, st printers.Statu
 		if err != nil {
 			msg = fmt.Sprintf("%s -> %s: %v", old, next, err)
 		}
-		if rerr := s.store.RecordEvent(ctx, spool.Event{Kind: spool.EventPrinterState, Printer: m.spec.Name,
+		if rerr := s.store.RecordEvent(ctx, job.Event{Kind: job.EventPrinterState, Printer: m.spec.Name,
 			From: string(old), To: string(next), Message: msg}); rerr != nil {
 			s.log.Error("record printer event", "printer", m.spec.Name, "err", rerr)
 		}
@@ -161,7 +161,7 @@ func (s *Scheduler) applyProbe(ctx context.Context, m *member, st printers.Statu
 func (s *Scheduler) takeAssignedLocked(m *member) []*flight {
 	var out []*flight
 	for _, f := range m.flights {
-		if f.state == spool.StatePending || f.state == spool.StateAssigned || f.undelivered {
+		if f.state == job.StatePending || f.state == job.StateAssigned || f.undelivered {
 			out = append(out, f)
 		}
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/ipp"
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // ReceivedTimeout is how long a received job may wait for its next document: the
@@ -53,7 +53,7 @@ func (s *Scheduler) startReceivedSweep(ctx context.Context) {
 // milliseconds between the listing and the transition is lost with its job; that client was
 // already at the edge of its time-out.
 func (s *Scheduler) abortStaleReceived(ctx context.Context) (int, error) {
-	jobs, err := s.store.Jobs(ctx, spool.JobFilter{States: []spool.State{spool.StateReceived}, Order: "oldest",
+	jobs, err := s.store.Jobs(ctx, job.JobFilter{States: []job.State{job.StateReceived}, Order: "oldest",
 		WithoutDocuments: true})
 	if err != nil {
 		return 0, fmt.Errorf("queue: list received jobs: %w", err)
@@ -64,12 +64,12 @@ func (s *Scheduler) abortStaleReceived(ctx context.Context) (int, error) {
 		if !j.Updated.Before(cutoff) {
 			continue
 		}
-		err := s.store.Transition(ctx, j.ID, spool.StateAborted, spool.Change{
-			From: []spool.State{spool.StateReceived}, Reason: "document-not-received",
+		err := s.store.Transition(ctx, j.ID, job.StateAborted, job.Change{
+			From: []job.State{job.StateReceived}, Reason: "document-not-received",
 			Message: fmt.Sprintf("no last document within the multiple-operation-time-out (%v)", ReceivedTimeout),
 		})
 		switch {
-		case errors.Is(err, spool.ErrStateChanged), errors.Is(err, spool.ErrNotFound):
+		case errors.Is(err, job.ErrStateChanged), errors.Is(err, job.ErrNotFound):
 			// Its last document or a cancel got there first.
 			continue
 		case err != nil:

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/internal/fakeclock"
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/printers"
 	"github.com/printgate/printgate/spool"
 )
@@ -38,7 +39,7 @@ func newSweepRig(t *testing.T, clock *fakeclock.Clock) (*spool.Store, *Scheduler
 	return store, sched
 }
 
-func stage(t *testing.T, store *spool.Store, body string) *spool.Staged {
+func stage(t *testing.T, store *spool.Store, body string) *job.Staged {
 	t.Helper()
 	st, err := store.Stage(context.Background(), strings.NewReader(body), "doc.txt", "text/plain")
 	if err != nil {
@@ -56,7 +57,7 @@ func TestReceivedSweepAbortsOnlyJobsPastTheTimeout(t *testing.T) {
 	changes, stop := sched.Subscribe()
 	defer stop()
 
-	nj := spool.NewJob{VirtualPrinter: "letters", Name: "created", Owner: "alice", Origin: "ipp"}
+	nj := job.NewJob{VirtualPrinter: "letters", Name: "created", Owner: "alice", Origin: "ipp"}
 	// empty: Create-Job and nothing since.
 	empty, err := store.Create(ctx, nj)
 	if err != nil {
@@ -83,19 +84,19 @@ func TestReceivedSweepAbortsOnlyJobsPastTheTimeout(t *testing.T) {
 	steps := []struct {
 		at          time.Time
 		wantAborted int
-		wantState   map[int64]spool.State
+		wantState   map[int64]job.State
 	}{
 		// Just inside the time-out: nothing moves.
 		{t0.Add(ReceivedTimeout - time.Second), 0,
-			map[int64]spool.State{empty.ID: spool.StateReceived, partial.ID: spool.StateReceived, closed.ID: spool.StatePending}},
+			map[int64]job.State{empty.ID: job.StateReceived, partial.ID: job.StateReceived, closed.ID: job.StatePending}},
 		// Past it for the job created at t0; the partial job's clock restarted with its document.
 		{t0.Add(ReceivedTimeout + time.Second), 1,
-			map[int64]spool.State{empty.ID: spool.StateAborted, partial.ID: spool.StateReceived, closed.ID: spool.StatePending}},
+			map[int64]job.State{empty.ID: job.StateAborted, partial.ID: job.StateReceived, closed.ID: job.StatePending}},
 		{t0.Add(time.Minute + ReceivedTimeout + time.Second), 1,
-			map[int64]spool.State{empty.ID: spool.StateAborted, partial.ID: spool.StateAborted, closed.ID: spool.StatePending}},
+			map[int64]job.State{empty.ID: job.StateAborted, partial.ID: job.StateAborted, closed.ID: job.StatePending}},
 		// Much later: nothing left to abort, the pending job untouched.
 		{t0.Add(24 * time.Hour), 0,
-			map[int64]spool.State{empty.ID: spool.StateAborted, partial.ID: spool.StateAborted, closed.ID: spool.StatePending}},
+			map[int64]job.State{empty.ID: job.StateAborted, partial.ID: job.StateAborted, closed.ID: job.StatePending}},
 	}
 	for i, st := range steps {
 		clock.Set(st.at)
@@ -128,7 +129,7 @@ func TestReceivedSweepAbortsOnlyJobsPastTheTimeout(t *testing.T) {
 			if j.State != want {
 				t.Errorf("step %d: job %d is %s, want %s", i, id, j.State, want)
 			}
-			if want == spool.StateAborted && j.StateReason != "document-not-received" {
+			if want == job.StateAborted && j.StateReason != "document-not-received" {
 				t.Errorf("step %d: job %d aborted with reason %q, want document-not-received", i, id, j.StateReason)
 			}
 		}
@@ -137,7 +138,7 @@ func TestReceivedSweepAbortsOnlyJobsPastTheTimeout(t *testing.T) {
 	// The client that comes back after the time-out is refused, and its document is not attached.
 	doc := stage(t, store, "too late")
 	defer doc.Discard()
-	if _, err := store.AddDocument(ctx, partial.ID, doc, true); !errors.Is(err, spool.ErrIllegalTransition) {
+	if _, err := store.AddDocument(ctx, partial.ID, doc, true); !errors.Is(err, job.ErrIllegalTransition) {
 		t.Errorf("Send-Document after the sweep: err %v, want ErrIllegalTransition", err)
 	}
 	j, err := store.Job(ctx, partial.ID)

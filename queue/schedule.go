@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/document"
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // ScheduleRequest describes a new cron schedule.
@@ -30,14 +30,14 @@ type ScheduleRequest struct {
 	Spec string
 	// Dir is the drop folder, an absolute path on the gateway host.
 	Dir        string
-	Attributes spool.Attributes
+	Attributes job.Attributes
 	// Separator is passed to the runs (see RunRequest).
 	Separator bool
 }
 
 // ScheduleInfo is a schedule with its next firing.
 type ScheduleInfo struct {
-	*spool.Schedule
+	*job.Schedule
 	// Next is the next firing; zero when the spec no longer parses (Error says why).
 	Next  time.Time `json:"next,omitzero"`
 	Error string    `json:"error,omitempty"`
@@ -58,7 +58,7 @@ func (b *Bulk) CreateSchedule(ctx context.Context, rq ScheduleRequest) (*Schedul
 	if err != nil {
 		return nil, err
 	}
-	sc, err := b.store.CreateSchedule(ctx, spool.Schedule{Name: rq.Name, VirtualPrinter: nr.VirtualPrinter, Owner: rq.Owner,
+	sc, err := b.store.CreateSchedule(ctx, job.Schedule{Name: rq.Name, VirtualPrinter: nr.VirtualPrinter, Owner: rq.Owner,
 		Spec: rq.Spec, Dir: filepath.Clean(rq.Dir), Attributes: nr.Attributes, Separator: rq.Separator})
 	if err != nil {
 		return nil, err
@@ -91,7 +91,7 @@ func (b *Bulk) DeleteSchedule(ctx context.Context, id int64, actor string) error
 	return nil
 }
 
-func (b *Bulk) scheduleInfo(sc *spool.Schedule) ScheduleInfo {
+func (b *Bulk) scheduleInfo(sc *job.Schedule) ScheduleInfo {
 	info := ScheduleInfo{Schedule: sc}
 	spec, err := b.parser.Parse(sc.Spec)
 	if err != nil {
@@ -104,7 +104,7 @@ func (b *Bulk) scheduleInfo(sc *spool.Schedule) ScheduleInfo {
 
 // scheduleBase is the time the next firing is counted from: the last one handled, or the
 // schedule's creation.
-func scheduleBase(sc *spool.Schedule) time.Time {
+func scheduleBase(sc *job.Schedule) time.Time {
 	if !sc.LastFired.IsZero() {
 		return sc.LastFired
 	}
@@ -188,7 +188,7 @@ type dropFile struct {
 // (a run, nothing new, an error) is recorded as the firing handled, with an event, so a
 // failing folder does not fire again in a loop; letters not registered stay unseen and come
 // with the next firing.
-func (b *Bulk) fire(ctx context.Context, sc *spool.Schedule, due, fired time.Time, late bool) error {
+func (b *Bulk) fire(ctx context.Context, sc *job.Schedule, due, fired time.Time, late bool) error {
 	what := fmt.Sprintf("schedule %d %q fired", sc.ID, sc.Name)
 	if late {
 		what = fmt.Sprintf("schedule %d %q fired late: it was due at %s (the gateway was down or busy)", sc.ID, sc.Name,
@@ -212,7 +212,7 @@ func (b *Bulk) fire(ctx context.Context, sc *spool.Schedule, due, fired time.Tim
 	if len(files) == 0 {
 		return record(fmt.Sprintf("%s: no new letters in %s%s", what, sc.Dir, note))
 	}
-	r, err := b.store.CreateRun(ctx, spool.NewRun{Name: fmt.Sprintf("%s %s", sc.Name, fired.Local().Format("2006-01-02 15:04:05")),
+	r, err := b.store.CreateRun(ctx, job.NewRun{Name: fmt.Sprintf("%s %s", sc.Name, fired.Local().Format("2006-01-02 15:04:05")),
 		VirtualPrinter: sc.VirtualPrinter, Owner: sc.Owner, Source: fmt.Sprintf("schedule %d: %s", sc.ID, sc.Dir),
 		ScheduleID: sc.ID, Attributes: sc.Attributes, Separator: sc.Separator})
 	if err != nil {
@@ -241,7 +241,7 @@ func (b *Bulk) fire(ctx context.Context, sc *spool.Schedule, due, fired time.Tim
 	}
 	// The commit records the letters as seen, the firing as handled and its event, atomically.
 	msg := fmt.Sprintf("%s: run %d with %d letters from %s%s", what, r.ID, len(files), sc.Dir, note)
-	r, err = b.store.CommitRun(ctx, r.ID, spool.CommitOptions{Actor: sc.Owner, Fired: fired, FiredMessage: msg})
+	r, err = b.store.CommitRun(ctx, r.ID, job.CommitOptions{Actor: sc.Owner, Fired: fired, FiredMessage: msg})
 	if err != nil {
 		return abandon(err)
 	}
@@ -253,7 +253,7 @@ func (b *Bulk) fire(ctx context.Context, sc *spool.Schedule, due, fired time.Tim
 
 // readDropFolder lists the folder's PDFs in name order and keeps those whose content this
 // schedule has not registered yet; skipped names files left for a later firing.
-func (b *Bulk) readDropFolder(ctx context.Context, sc *spool.Schedule) (files []dropFile, skipped []string, err error) {
+func (b *Bulk) readDropFolder(ctx context.Context, sc *job.Schedule) (files []dropFile, skipped []string, err error) {
 	entries, err := os.ReadDir(sc.Dir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read drop folder: %w", err)

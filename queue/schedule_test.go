@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/internal/fakeclock"
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // dropLetter writes a distinct letter into a drop folder, dated well in the past so that it
@@ -28,9 +28,9 @@ func dropLetter(t *testing.T, dir, name, label string) {
 	}
 }
 
-func scheduleRuns(t *testing.T, r *bulkRig, scheduleID int64) []*spool.Run {
+func scheduleRuns(t *testing.T, r *bulkRig, scheduleID int64) []*job.Run {
 	t.Helper()
-	runs, err := r.store.Runs(context.Background(), spool.RunFilter{ScheduleID: scheduleID})
+	runs, err := r.store.Runs(context.Background(), job.RunFilter{ScheduleID: scheduleID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func scheduleRuns(t *testing.T, r *bulkRig, scheduleID int64) []*spool.Run {
 func runSources(t *testing.T, r *bulkRig, id int64) []string {
 	t.Helper()
 	var out []string
-	if err := r.bulk.Manifest(context.Background(), id, func(l spool.Letter) error {
+	if err := r.bulk.Manifest(context.Background(), id, func(l job.Letter) error {
 		out = append(out, l.Source)
 		return nil
 	}); err != nil {
@@ -83,7 +83,7 @@ func TestScheduleFiresOnTimeOnceLateAndPrintsEachLetterOnce(t *testing.T) {
 		t.Fatalf("after the 02:00 firing next is %v, want Wednesday 02:00", next)
 	}
 	runs := scheduleRuns(t, r, sc.ID)
-	if len(runs) != 1 || runs[0].Letters != 3 || runs[0].State != spool.RunActive {
+	if len(runs) != 1 || runs[0].Letters != 3 || runs[0].State != job.RunActive {
 		t.Fatalf("runs after the first firing: %+v", runs)
 	}
 	if got := strings.Join(runSources(t, r, runs[0].ID), ","); got != "a.pdf,b.pdf,c.PDF" {
@@ -114,7 +114,7 @@ func TestScheduleFiresOnTimeOnceLateAndPrintsEachLetterOnce(t *testing.T) {
 	if got := runSources(t, r, runs[0].ID); len(got) != 1 || got[0] != "d.pdf" {
 		t.Fatalf("late run letters %v, want [d.pdf]", got)
 	}
-	evs, err := r.store.Events(ctx, spool.EventFilter{Kinds: []string{spool.EventSchedule}})
+	evs, err := r.store.Events(ctx, job.EventFilter{Kinds: []string{job.EventSchedule}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestScheduleFiresOnTimeOnceLateAndPrintsEachLetterOnce(t *testing.T) {
 	if runs := scheduleRuns(t, r, sc.ID); len(runs) != 2 {
 		t.Fatalf("%d runs, want still 2 (nothing new in the folder)", len(runs))
 	}
-	evs, _ = r.store.Events(ctx, spool.EventFilter{Kinds: []string{spool.EventSchedule}, Limit: 1})
+	evs, _ = r.store.Events(ctx, job.EventFilter{Kinds: []string{job.EventSchedule}, Limit: 1})
 	if len(evs) != 1 || !strings.Contains(evs[0].Message, "no new letters") {
 		t.Fatalf("last schedule event %v, want 'no new letters'", evs)
 	}
@@ -175,7 +175,7 @@ func TestScheduleSkipsUnreadableAndFreshFiles(t *testing.T) {
 	if got := runSources(t, r, runs[0].ID); len(got) != 1 || got[0] != "good.pdf" {
 		t.Fatalf("letters %v, want [good.pdf]", got)
 	}
-	evs, _ := r.store.Events(ctx, spool.EventFilter{Kinds: []string{spool.EventSchedule}, Limit: 1})
+	evs, _ := r.store.Events(ctx, job.EventFilter{Kinds: []string{job.EventSchedule}, Limit: 1})
 	if len(evs) != 1 || !strings.Contains(evs[0].Message, "fresh.pdf (still being written)") ||
 		!strings.Contains(evs[0].Message, "broken.pdf (not a readable PDF)") {
 		t.Fatalf("schedule event %v does not say what was left for later", evs)

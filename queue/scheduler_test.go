@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/printers"
 	"github.com/printgate/printgate/spool"
 )
@@ -41,14 +42,14 @@ func newHoldPrinter(name string, ppm int) *holdPrinter {
 
 func (p *holdPrinter) Name() string { return p.name }
 
-func (p *holdPrinter) Send(ctx context.Context, job *printers.Job) (printers.Receipt, error) {
+func (p *holdPrinter) Send(ctx context.Context, j *printers.Job) (printers.Receipt, error) {
 	p.mu.Lock()
-	p.held[job.ID] = make(chan struct{})
-	p.sent = append(p.sent, job.ID)
+	p.held[j.ID] = make(chan struct{})
+	p.sent = append(p.sent, j.ID)
 	p.maxHeld = max(p.maxHeld, len(p.held))
 	p.mu.Unlock()
-	p.sends <- job.ID
-	return printers.Receipt{UpstreamID: strconv.FormatInt(job.ID, 10)}, nil
+	p.sends <- j.ID
+	return printers.Receipt{UpstreamID: strconv.FormatInt(j.ID, 10)}, nil
 }
 
 func (p *holdPrinter) Watch(ctx context.Context, r printers.Receipt, progress func(int)) (printers.Outcome, error) {
@@ -171,7 +172,7 @@ func newSchedRig(t *testing.T, maxInflight int, specs ...PrinterSpec) *schedRig 
 }
 
 // submit stores a job of pages pages in lane through the service layer.
-func (r *schedRig) submit(t *testing.T, pages int, lane spool.Lane) *spool.Job {
+func (r *schedRig) submit(t *testing.T, pages int, lane job.Lane) *job.Job {
 	t.Helper()
 	r.seq++
 	ctx := context.Background()
@@ -180,7 +181,7 @@ func (r *schedRig) submit(t *testing.T, pages int, lane spool.Lane) *spool.Job {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, err := r.sched.Submit(ctx, spool.NewJob{Name: fmt.Sprintf("letter %d", r.seq), Origin: "test", Lane: lane}, []*spool.Staged{st})
+	j, err := r.sched.Submit(ctx, job.NewJob{Name: fmt.Sprintf("letter %d", r.seq), Origin: "test", Lane: lane}, []*job.Staged{st})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +211,7 @@ func (r *schedRig) waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func (r *schedRig) job(t *testing.T, id int64) *spool.Job {
+func (r *schedRig) job(t *testing.T, id int64) *job.Job {
 	t.Helper()
 	j, err := r.store.Job(context.Background(), id)
 	if err != nil {
@@ -246,13 +247,13 @@ func TestCostModelPicksSmallestFinish(t *testing.T) {
 			fast, slow := newHoldPrinter("fast", 100), newHoldPrinter("slow", 10)
 			r := newSchedRig(t, 2, PrinterSpec{Name: "slow", Printer: slow, PPM: 10}, PrinterSpec{Name: "fast", Printer: fast, PPM: 100})
 			if tt.busy > 0 {
-				b := r.submit(t, tt.busy, spool.LaneInteractive)
+				b := r.submit(t, tt.busy, job.LaneInteractive)
 				if got := fast.waitSend(t); got != b.ID {
 					t.Fatalf("fast printer got job %d, want the preload %d", got, b.ID)
 				}
 			}
-			j := r.submit(t, tt.pages, spool.LaneInteractive)
-			r.waitFor(t, "the job to reach a printer", func() bool { return r.job(t, j.ID).State == spool.StatePrinting })
+			j := r.submit(t, tt.pages, job.LaneInteractive)
+			r.waitFor(t, "the job to reach a printer", func() bool { return r.job(t, j.ID).State == job.StatePrinting })
 			if got := r.job(t, j.ID).Printer; got != tt.want {
 				t.Fatalf("job of %d pages went to %s, want %s", tt.pages, got, tt.want)
 			}
@@ -281,14 +282,14 @@ func TestMaxInflight(t *testing.T) {
 			r := newSchedRig(t, tt.global, PrinterSpec{Name: "only", Printer: p, PPM: 60, MaxInflight: tt.perPrnter})
 			var ids []int64
 			for range 8 {
-				ids = append(ids, r.submit(t, 1, spool.LaneInteractive).ID)
+				ids = append(ids, r.submit(t, 1, job.LaneInteractive).ID)
 			}
 			for range tt.want {
 				p.waitSend(t)
 			}
 			// The printer is full: the rest stay pending in the gateway.
 			r.waitFor(t, "the scheduler to settle", func() bool {
-				n, _ := r.store.CountJobs(context.Background(), spool.JobFilter{States: []spool.State{spool.StatePending}})
+				n, _ := r.store.CountJobs(context.Background(), job.JobFilter{States: []job.State{job.StatePending}})
 				return n == len(ids)-tt.want
 			})
 			if info, _ := r.sched.Printer("only"); info.Inflight != tt.want || info.MaxInflight != tt.want {
@@ -303,7 +304,7 @@ func TestMaxInflight(t *testing.T) {
 				}
 			}
 			r.waitFor(t, "every job to complete", func() bool {
-				n, _ := r.store.CountJobs(context.Background(), spool.JobFilter{States: []spool.State{spool.StateCompleted}})
+				n, _ := r.store.CountJobs(context.Background(), job.JobFilter{States: []job.State{job.StateCompleted}})
 				return n == len(ids)
 			})
 			if _, most := p.stats(); most != tt.want {
@@ -319,15 +320,15 @@ func TestInteractiveBeforeBulk(t *testing.T) {
 	t.Parallel()
 	p := newHoldPrinter("only", 60)
 	r := newSchedRig(t, 1, PrinterSpec{Name: "only", Printer: p, PPM: 60})
-	first := r.submit(t, 1, spool.LaneInteractive)
+	first := r.submit(t, 1, job.LaneInteractive)
 	if got := p.waitSend(t); got != first.ID {
 		t.Fatalf("first send %d, want %d", got, first.ID)
 	}
 	var bulk []int64
 	for range 4 {
-		bulk = append(bulk, r.submit(t, 2, spool.LaneBulk).ID)
+		bulk = append(bulk, r.submit(t, 2, job.LaneBulk).ID)
 	}
-	desk := r.submit(t, 1, spool.LaneInteractive)
+	desk := r.submit(t, 1, job.LaneInteractive)
 	want := append([]int64{first.ID, desk.ID}, bulk...)
 	p.release(first.ID)
 	for i := 1; i < len(want); i++ {
@@ -362,13 +363,13 @@ func TestSpreadByPrinterSpeed(t *testing.T) {
 	total := 0
 	for i := range 100 {
 		total += i%4 + 1
-		r.submit(t, i%4+1, spool.LaneInteractive)
+		r.submit(t, i%4+1, job.LaneInteractive)
 	}
 	r.waitFor(t, "all 100 letters to complete", func() bool {
-		n, _ := r.store.CountJobs(context.Background(), spool.JobFilter{States: []spool.State{spool.StateCompleted}})
+		n, _ := r.store.CountJobs(context.Background(), job.JobFilter{States: []job.State{job.StateCompleted}})
 		return n == 100
 	})
-	jobs, err := r.store.Jobs(context.Background(), spool.JobFilter{})
+	jobs, err := r.store.Jobs(context.Background(), job.JobFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}

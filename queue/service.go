@@ -9,8 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/printers"
-	"github.com/printgate/printgate/spool"
 )
 
 // Errors the front-ends map to their protocol's answers.
@@ -21,12 +21,12 @@ var (
 )
 
 // Stage stores a document durably before its job is submitted.
-func (s *Scheduler) Stage(ctx context.Context, r io.Reader, name, format string) (*spool.Staged, error) {
+func (s *Scheduler) Stage(ctx context.Context, r io.Reader, name, format string) (*job.Staged, error) {
 	return s.store.Stage(ctx, r, name, format)
 }
 
 // Submit records a job with its documents and wakes the scheduler. It returns after the commit.
-func (s *Scheduler) Submit(ctx context.Context, nj spool.NewJob, docs []*spool.Staged) (*spool.Job, error) {
+func (s *Scheduler) Submit(ctx context.Context, nj job.NewJob, docs []*job.Staged) (*job.Job, error) {
 	if err := s.checkNewJob(&nj, docs); err != nil {
 		for _, d := range docs {
 			d.Discard()
@@ -42,7 +42,7 @@ func (s *Scheduler) Submit(ctx context.Context, nj spool.NewJob, docs []*spool.S
 }
 
 // Create records a job whose documents follow (IPP Create-Job).
-func (s *Scheduler) Create(ctx context.Context, nj spool.NewJob) (*spool.Job, error) {
+func (s *Scheduler) Create(ctx context.Context, nj job.NewJob) (*job.Job, error) {
 	if err := s.checkNewJob(&nj, nil); err != nil {
 		return nil, err
 	}
@@ -55,7 +55,7 @@ func (s *Scheduler) Create(ctx context.Context, nj spool.NewJob) (*spool.Job, er
 }
 
 // AddDocument attaches a document to a created job; with last the job becomes schedulable.
-func (s *Scheduler) AddDocument(ctx context.Context, jobID int64, doc *spool.Staged, last bool) (*spool.Job, error) {
+func (s *Scheduler) AddDocument(ctx context.Context, jobID int64, doc *job.Staged, last bool) (*job.Job, error) {
 	j, err := s.store.AddDocument(ctx, jobID, doc, last)
 	if err != nil {
 		doc.Discard()
@@ -67,7 +67,7 @@ func (s *Scheduler) AddDocument(ctx context.Context, jobID int64, doc *spool.Sta
 
 // checkNewJob resolves the virtual printer ("" = default) and refuses a job no pool member can
 // print (feature routing).
-func (s *Scheduler) checkNewJob(nj *spool.NewJob, docs []*spool.Staged) error {
+func (s *Scheduler) checkNewJob(nj *job.NewJob, docs []*job.Staged) error {
 	v, err := s.Virtual(nj.VirtualPrinter)
 	if err != nil {
 		return err
@@ -121,17 +121,17 @@ func (s *Scheduler) VirtualPrinters() []*VirtualSpec {
 }
 
 // Job returns one job.
-func (s *Scheduler) Job(ctx context.Context, id int64) (*spool.Job, error) {
+func (s *Scheduler) Job(ctx context.Context, id int64) (*job.Job, error) {
 	return s.store.Job(ctx, id)
 }
 
 // Jobs lists jobs.
-func (s *Scheduler) Jobs(ctx context.Context, f spool.JobFilter) ([]*spool.Job, error) {
+func (s *Scheduler) Jobs(ctx context.Context, f job.JobFilter) ([]*job.Job, error) {
 	return s.store.Jobs(ctx, f)
 }
 
 // Events lists events.
-func (s *Scheduler) Events(ctx context.Context, f spool.EventFilter) ([]spool.Event, error) {
+func (s *Scheduler) Events(ctx context.Context, f job.EventFilter) ([]job.Event, error) {
 	return s.store.Events(ctx, f)
 }
 
@@ -162,10 +162,10 @@ func (s *Scheduler) CancelJob(ctx context.Context, id int64, actor string) error
 	if j.State.Final() {
 		return fmt.Errorf("%w: job %d is %s", ErrNotPossible, id, j.State)
 	}
-	err = s.store.Transition(ctx, id, spool.StateCanceled, spool.Change{
-		From: []spool.State{spool.StateReceived, spool.StatePending, spool.StateHeld}, Actor: actor,
-		Kind: spool.EventOperator, Reason: "canceled-by-user", Message: "canceled by " + actor})
-	if errors.Is(err, spool.ErrStateChanged) {
+	err = s.store.Transition(ctx, id, job.StateCanceled, job.Change{
+		From: []job.State{job.StateReceived, job.StatePending, job.StateHeld}, Actor: actor,
+		Kind: job.EventOperator, Reason: "canceled-by-user", Message: "canceled by " + actor})
+	if errors.Is(err, job.ErrStateChanged) {
 		// It was picked up between the two reads: cancel the flight instead.
 		s.mu.Lock()
 		f := s.flightOf(id)
@@ -187,9 +187,9 @@ func (s *Scheduler) CancelJob(ctx context.Context, id int64, actor string) error
 
 // HoldJob keeps a job that has not started from printing until released.
 func (s *Scheduler) HoldJob(ctx context.Context, id int64, actor string) error {
-	err := s.store.Transition(ctx, id, spool.StateHeld, spool.Change{From: []spool.State{spool.StatePending},
-		Actor: actor, Kind: spool.EventOperator, Reason: "job-hold-until-specified", Message: "held by " + actor})
-	if errors.Is(err, spool.ErrStateChanged) || errors.Is(err, spool.ErrIllegalTransition) {
+	err := s.store.Transition(ctx, id, job.StateHeld, job.Change{From: []job.State{job.StatePending},
+		Actor: actor, Kind: job.EventOperator, Reason: "job-hold-until-specified", Message: "held by " + actor})
+	if errors.Is(err, job.ErrStateChanged) || errors.Is(err, job.ErrIllegalTransition) {
 		return fmt.Errorf("%w: %v", ErrNotPossible, err)
 	}
 	if err == nil {
@@ -200,9 +200,9 @@ func (s *Scheduler) HoldJob(ctx context.Context, id int64, actor string) error {
 
 // ReleaseJob lets a held job print.
 func (s *Scheduler) ReleaseJob(ctx context.Context, id int64, actor string) error {
-	err := s.store.Transition(ctx, id, spool.StatePending, spool.Change{From: []spool.State{spool.StateHeld},
-		Actor: actor, Kind: spool.EventOperator, Message: "released by " + actor})
-	if errors.Is(err, spool.ErrStateChanged) || errors.Is(err, spool.ErrIllegalTransition) {
+	err := s.store.Transition(ctx, id, job.StatePending, job.Change{From: []job.State{job.StateHeld},
+		Actor: actor, Kind: job.EventOperator, Message: "released by " + actor})
+	if errors.Is(err, job.ErrStateChanged) || errors.Is(err, job.ErrIllegalTransition) {
 		return fmt.Errorf("%w: %v", ErrNotPossible, err)
 	}
 	if err == nil {
@@ -221,7 +221,7 @@ func (s *Scheduler) PauseVirtual(ctx context.Context, name, actor string, pause 
 	if pause {
 		verb = "paused"
 	}
-	if err := s.store.SetControl(ctx, spool.Control{Scope: "virtual", Name: v.Name, Paused: pause, Actor: actor},
+	if err := s.store.SetControl(ctx, job.Control{Scope: "virtual", Name: v.Name, Paused: pause, Actor: actor},
 		fmt.Sprintf("virtual printer %s %s by %s", v.Name, verb, actor)); err != nil {
 		return err
 	}
@@ -243,7 +243,7 @@ func (s *Scheduler) Drain(ctx context.Context, name, actor string, drain bool) e
 	if drain {
 		verb = "drained"
 	}
-	if err := s.store.SetControl(ctx, spool.Control{Scope: "printer", Name: name, Paused: drain, Actor: actor},
+	if err := s.store.SetControl(ctx, job.Control{Scope: "printer", Name: name, Paused: drain, Actor: actor},
 		fmt.Sprintf("printer %s %s by %s", name, verb, actor)); err != nil {
 		return err
 	}
@@ -429,7 +429,7 @@ func union(a, b []string) []string {
 }
 
 // Tallies counts unfinished jobs and pages by virtual printer or printer.
-func (s *Scheduler) Tallies(ctx context.Context, by string) ([]spool.Tally, error) {
+func (s *Scheduler) Tallies(ctx context.Context, by string) ([]job.Tally, error) {
 	return s.store.Tallies(ctx, by)
 }
 

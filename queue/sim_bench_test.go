@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/printers"
 	"github.com/printgate/printgate/spool"
 )
@@ -69,7 +70,7 @@ func (p *simPrinter) pageTime(pages int) time.Duration {
 	return time.Duration(float64(max(pages, 1)) / p.ppm * float64(time.Minute))
 }
 
-func (p *simPrinter) Send(ctx context.Context, job *printers.Job) (printers.Receipt, error) {
+func (p *simPrinter) Send(ctx context.Context, jb *printers.Job) (printers.Receipt, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.attempts++
@@ -86,7 +87,7 @@ func (p *simPrinter) Send(ctx context.Context, job *printers.Job) (printers.Rece
 	if p.busyUntil.After(start) {
 		start = p.busyUntil
 	}
-	j := &simJob{id: job.ID, pages: max(job.Pages, 1), finish: start.Add(p.pageTime(job.Pages))}
+	j := &simJob{id: jb.ID, pages: max(jb.Pages, 1), finish: start.Add(p.pageTime(jb.Pages))}
 	p.busyUntil = j.finish
 	p.next++
 	p.sends++
@@ -376,9 +377,9 @@ func (r *simRig) submit(tb testing.TB, vp string, pages []int) []int64 {
 				ctx := context.Background()
 				doc, err := r.sched.Stage(ctx, simLetter(i, pages[i]), fmt.Sprintf("letter-%05d", i), "application/pdf")
 				if err == nil {
-					var j *spool.Job
-					j, err = r.sched.Submit(ctx, spool.NewJob{VirtualPrinter: vp, Name: fmt.Sprintf("letter-%05d", i),
-						Owner: "sim", Origin: "api", Lane: spool.LaneBulk, RunID: 1, Seq: int64(i)}, []*spool.Staged{doc})
+					var j *job.Job
+					j, err = r.sched.Submit(ctx, job.NewJob{VirtualPrinter: vp, Name: fmt.Sprintf("letter-%05d", i),
+						Owner: "sim", Origin: "api", Lane: job.LaneBulk, RunID: 1, Seq: int64(i)}, []*job.Staged{doc})
 					if err == nil {
 						ids[i] = j.ID
 					}
@@ -399,7 +400,7 @@ func (r *simRig) submit(tb testing.TB, vp string, pages []int) []int64 {
 }
 
 // waitFinal waits until every job is in a final state (or the deadline passes) and returns them.
-func (r *simRig) waitFinal(tb testing.TB, n int, timeout time.Duration) []*spool.Job {
+func (r *simRig) waitFinal(tb testing.TB, n int, timeout time.Duration) []*job.Job {
 	tb.Helper()
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
@@ -407,12 +408,12 @@ func (r *simRig) waitFinal(tb testing.TB, n int, timeout time.Duration) []*spool
 	defer tick.Stop()
 	ctx := context.Background()
 	for {
-		c, err := r.store.CountJobs(ctx, spool.JobFilter{States: []spool.State{spool.StateCompleted, spool.StateCanceled, spool.StateAborted}})
+		c, err := r.store.CountJobs(ctx, job.JobFilter{States: []job.State{job.StateCompleted, job.StateCanceled, job.StateAborted}})
 		if err != nil {
 			tb.Fatalf("count jobs: %v", err)
 		}
 		if c >= n {
-			jobs, err := r.store.Jobs(ctx, spool.JobFilter{Order: "oldest", WithoutDocuments: true, Limit: n + 10})
+			jobs, err := r.store.Jobs(ctx, job.JobFilter{Order: "oldest", WithoutDocuments: true, Limit: n + 10})
 			if err != nil {
 				tb.Fatalf("list jobs: %v", err)
 			}
@@ -572,7 +573,7 @@ func simRunPrintgate(b *testing.B, pages []int, ppms []float64, failing int, fai
 	res := simResult{policy: "printgate", pages: map[string]int{}}
 	var last time.Time
 	for _, j := range jobs {
-		if j.State != spool.StateCompleted {
+		if j.State != job.StateCompleted {
 			b.Errorf("job %d ended %s (%s)", j.ID, j.State, j.StateReason)
 		}
 		if j.Finished.After(last) {

@@ -178,9 +178,9 @@ func TestPJLInfo(t *testing.T) {
 		{"empty", "", "", ""},
 	}
 	for _, tt := range tests {
-		user, job := pjlInfo([]byte(tt.head))
-		if user != tt.user || job != tt.job {
-			t.Errorf("%s: pjlInfo = %q, %q; want %q, %q", tt.name, user, job, tt.user, tt.job)
+		user, j := pjlInfo([]byte(tt.head))
+		if user != tt.user || j != tt.job {
+			t.Errorf("%s: pjlInfo = %q, %q; want %q, %q", tt.name, user, j, tt.user, tt.job)
 		}
 	}
 }

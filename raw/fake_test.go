@@ -12,14 +12,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // fakeSpool is an in-memory Spooler that records what happened to every staged document.
 type fakeSpool struct {
 	mu        sync.Mutex
 	nextID    int64
-	live      map[*spool.Staged][]byte
+	live      map[*job.Staged][]byte
 	submitted []fakeJob
 	discarded int
 	submitErr error
@@ -27,18 +27,18 @@ type fakeSpool struct {
 }
 
 type fakeJob struct {
-	nj   spool.NewJob
+	nj   job.NewJob
 	doc  []byte
-	st   spool.Staged
+	st   job.Staged
 	id   int64
 	size int64
 }
 
 func newFakeSpool() *fakeSpool {
-	return &fakeSpool{live: map[*spool.Staged][]byte{}, keepBytes: true}
+	return &fakeSpool{live: map[*job.Staged][]byte{}, keepBytes: true}
 }
 
-func (f *fakeSpool) Stage(ctx context.Context, r io.Reader, name, format string) (*spool.Staged, error) {
+func (f *fakeSpool) Stage(ctx context.Context, r io.Reader, name, format string) (*job.Staged, error) {
 	var buf bytes.Buffer
 	var w io.Writer = io.Discard
 	if f.keepBytes {
@@ -46,19 +46,19 @@ func (f *fakeSpool) Stage(ctx context.Context, r io.Reader, name, format string)
 	}
 	n, err := io.Copy(w, r)
 	if err != nil {
-		return nil, fmt.Errorf("fake stage: %w: %v", spool.ErrTruncated, err)
+		return nil, fmt.Errorf("fake stage: %w: %v", job.ErrTruncated, err)
 	}
 	if n == 0 {
-		return nil, spool.ErrEmptyDocument
+		return nil, job.ErrEmptyDocument
 	}
-	st := &spool.Staged{Name: name, Format: format, Size: n}
+	st := &job.Staged{Name: name, Format: format, Size: n}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.live[st] = buf.Bytes()
 	return st, nil
 }
 
-func (f *fakeSpool) Discard(st *spool.Staged) {
+func (f *fakeSpool) Discard(st *job.Staged) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.live[st]; ok {
@@ -67,7 +67,7 @@ func (f *fakeSpool) Discard(st *spool.Staged) {
 	}
 }
 
-func (f *fakeSpool) Submit(ctx context.Context, nj spool.NewJob, docs []*spool.Staged) (*spool.Job, error) {
+func (f *fakeSpool) Submit(ctx context.Context, nj job.NewJob, docs []*job.Staged) (*job.Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.submitErr != nil {
@@ -83,7 +83,7 @@ func (f *fakeSpool) Submit(ctx context.Context, nj spool.NewJob, docs []*spool.S
 	delete(f.live, docs[0])
 	f.nextID++
 	f.submitted = append(f.submitted, fakeJob{nj: nj, doc: b, st: *docs[0], id: f.nextID, size: docs[0].Size})
-	return &spool.Job{ID: f.nextID, Owner: nj.Owner, Name: nj.Name}, nil
+	return &job.Job{ID: f.nextID, Owner: nj.Owner, Name: nj.Name}, nil
 }
 
 func (f *fakeSpool) snapshot() (live, discarded int, jobs []fakeJob) {

@@ -13,7 +13,7 @@ import (
 // pjlInfo returns the user and job name from a PJL header at the start of head, "" when absent.
 // It reads "@PJL SET USERNAME", "@PJL JOB NAME" and "@PJL SET JOBNAME", and stops at the first
 // line that is not PJL (the document itself) or at ENTER LANGUAGE.
-func pjlInfo(head []byte) (user, job string) {
+func pjlInfo(head []byte) (user, j string) {
 	const uel = "\x1b%-12345X"
 	if !bytes.HasPrefix(head, []byte(uel)) {
 		return "", ""
@@ -36,16 +36,16 @@ func pjlInfo(head []byte) (user, job string) {
 		words := strings.Fields(strings.ToUpper(string(line[4:])))
 		switch {
 		case len(words) >= 2 && words[0] == "ENTER" && strings.HasPrefix(words[1], "LANGUAGE"):
-			return user, job
+			return user, j
 		case len(words) >= 2 && words[0] == "SET" && strings.HasPrefix(words[1], "USERNAME"):
 			setOnce(&user, pjlValue(line))
 		case len(words) >= 2 && words[0] == "SET" && strings.HasPrefix(words[1], "JOBNAME"):
-			setOnce(&job, pjlValue(line))
+			setOnce(&j, pjlValue(line))
 		case len(words) >= 2 && words[0] == "JOB" && strings.HasPrefix(words[1], "NAME"):
-			setOnce(&job, pjlValue(line))
+			setOnce(&j, pjlValue(line))
 		}
 	}
-	return user, job
+	return user, j
 }
 
 // pjlValue is what follows the first '=' of a PJL line: a quoted string, or a bare word.

@@ -15,18 +15,18 @@ import (
 
 	"github.com/printgate/printgate/internal/capread"
 	"github.com/printgate/printgate/internal/tcpfront"
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/lpd"
-	"github.com/printgate/printgate/spool"
 )
 
 // Spooler is what the raw server needs from the spool and the queue service.
 type Spooler interface {
 	// Stage streams one document durably into the spool (see spool.Store.Stage).
-	Stage(ctx context.Context, r io.Reader, name, format string) (*spool.Staged, error)
+	Stage(ctx context.Context, r io.Reader, name, format string) (*job.Staged, error)
 	// Discard removes a staged document that will not be submitted.
-	Discard(st *spool.Staged)
+	Discard(st *job.Staged)
 	// Submit stores a job with its staged documents and returns once it is durable.
-	Submit(ctx context.Context, nj spool.NewJob, docs []*spool.Staged) (*spool.Job, error)
+	Submit(ctx context.Context, nj job.NewJob, docs []*job.Staged) (*job.Job, error)
 }
 
 // Config configures a Server. Zero values take the defaults named on each field.
@@ -149,15 +149,15 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 		}
 		return
 	}
-	nj := spool.NewJob{
+	nj := job.NewJob{
 		VirtualPrinter: s.cfg.VirtualPrinter,
 		Name:           firstNonEmpty(name, "raw job from "+remote),
 		Owner:          firstNonEmpty(user, "anonymous"),
 		OriginHost:     remote,
 		Origin:         "raw",
-		Attributes:     spool.Attributes{Copies: 1},
+		Attributes:     job.Attributes{Copies: 1},
 	}
-	job, err := s.sp.Submit(ctx, nj, []*spool.Staged{st})
+	j, err := s.sp.Submit(ctx, nj, []*job.Staged{st})
 	if err != nil {
 		s.sp.Discard(st)
 		log.Error("raw: job not stored", "err", err)
@@ -165,10 +165,10 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 	}
 	// The clean close is the only "accepted" this protocol has, so it comes after Submit.
 	if err := nc.Close(); err != nil {
-		log.Warn("raw: closing after a stored job", "job", job.ID, "err", err)
+		log.Warn("raw: closing after a stored job", "job", j.ID, "err", err)
 	}
 	stored = true
-	log.Info("raw: job received", "job", job.ID, "owner", job.Owner, "format", format, "bytes", st.Size)
+	log.Info("raw: job received", "job", j.ID, "owner", j.Owner, "format", format, "bytes", st.Size)
 }
 
 // abort closes the connection with a reset instead of an orderly close.

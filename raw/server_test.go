@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/lpd"
-	"github.com/printgate/printgate/spool"
 )
 
 func randomBytes(t testing.TB, n int) []byte {
@@ -135,7 +135,7 @@ func TestServerRefusals(t *testing.T) {
 		},
 		{
 			name:      "spool refuses",
-			submitErr: spool.ErrDiskFull,
+			submitErr: job.ErrDiskFull,
 			client: func(t *testing.T, c *net.TCPConn) {
 				_, _ = c.Write([]byte("%PDF-1.7"))
 				_ = c.CloseWrite()

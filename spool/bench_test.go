@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/printgate/printgate/document"
+	"github.com/printgate/printgate/job"
 )
 
 // BenchmarkSubmit measures durable jobs per second with 1 and 16 concurrent clients, each job a
@@ -38,7 +39,7 @@ func BenchmarkSubmit(b *testing.B) {
 							errs <- err
 							return
 						}
-						if _, err := s.Submit(ctx, NewJob{VirtualPrinter: "letters", Origin: "bench"}, []*Staged{st}); err != nil {
+						if _, err := s.Submit(ctx, job.NewJob{VirtualPrinter: "letters", Origin: "bench"}, []*job.Staged{st}); err != nil {
 							errs <- err
 							return
 						}

@@ -19,17 +19,13 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/printgate/printgate/job"
 )
 
-// Staged is a document written durably into the spool but not yet attached to a job. Pass it to
-// Submit or AddDocument, or Discard it.
-type Staged struct {
-	Name           string
-	Format         string
-	SHA256         string
-	Size           int64
-	Pages          int
-	PagesEstimated bool
+// held is the SQLite driver's hold on a staged document's bytes (job.Staged.Held): a file in
+// docs/ or, for an inline document, the bytes in memory until their commit.
+type held struct {
 	// rel is the path relative to the spool directory; abs the full path. Both are empty for
 	// an inline document.
 	rel, abs string
@@ -40,29 +36,43 @@ type Staged struct {
 	store *Store
 }
 
+// heldOf is this driver's hold on st, or nil when st is nil or another store staged it.
+func heldOf(st *job.Staged) *held {
+	if st == nil {
+		return nil
+	}
+	h, _ := st.Held.(*held)
+	return h
+}
+
 // attachable reports whether the document still has its bytes (not discarded, not committed).
-func (st *Staged) attachable() bool { return st != nil && (st.abs != "" || st.data != nil) }
+func attachable(st *job.Staged) bool {
+	h := heldOf(st)
+	return h != nil && (h.abs != "" || h.data != nil)
+}
 
 // committed is called once the document's row (and, inline, its bytes) are in the database:
 // Discard must no longer remove anything, and the memory goes back to the budget.
-func (st *Staged) committed() {
-	st.releaseInline()
-	st.store = nil
+func committed(st *job.Staged) {
+	if h := heldOf(st); h != nil {
+		h.releaseInline()
+		h.store = nil
+	}
 }
 
-func (st *Staged) releaseInline() {
-	if st.data != nil && st.store != nil {
-		st.store.inlineHeld.Add(-int64(len(st.data)))
+func (h *held) releaseInline() {
+	if h.data != nil && h.store != nil {
+		h.store.inlineHeld.Add(-int64(len(h.data)))
 	}
-	st.data = nil
+	h.data = nil
 }
 
 // stagedPaths are the files of docs still to be fsynced by the commit that attaches them.
-func stagedPaths(docs ...*Staged) []string {
+func stagedPaths(docs ...*job.Staged) []string {
 	var paths []string
 	for _, d := range docs {
-		if d != nil && d.abs != "" {
-			paths = append(paths, d.abs)
+		if h := heldOf(d); h != nil && h.abs != "" {
+			paths = append(paths, h.abs)
 		}
 	}
 	return paths
@@ -79,22 +89,22 @@ func syncPath(path string) error {
 }
 
 // Inline reports whether the document goes (or went) into the database rather than a file.
-func (st *Staged) Inline() bool { return st.inDB }
+func (h *held) Inline() bool { return h.inDB }
 
 // Discard removes a staged document that will not be submitted. Safe to call twice and on a
 // document already attached to a job (then it does nothing).
-func (st *Staged) Discard() {
-	if st == nil || st.store == nil {
+func (h *held) Discard() {
+	if h.store == nil {
 		return
 	}
-	st.releaseInline()
-	if st.abs == "" {
+	h.releaseInline()
+	if h.abs == "" {
 		return
 	}
-	if err := os.Remove(st.abs); err != nil && !errors.Is(err, os.ErrNotExist) {
-		st.store.log.Warn("spool: discard staged document", "path", st.abs, "err", err)
+	if err := os.Remove(h.abs); err != nil && !errors.Is(err, os.ErrNotExist) {
+		h.store.log.Warn("spool: discard staged document", "path", h.abs, "err", err)
 	}
-	st.abs = ""
+	h.abs = ""
 }
 
 // Stage reads r into the spool: the bytes are counted against MaxDocumentBytes and hashed; a
@@ -102,7 +112,7 @@ func (st *Staged) Discard() {
 // the database, a larger one is written to tmp/ and renamed into docs/ (the commit fsyncs it).
 // It refuses to start when free disk is below MinFreeBytes. A reader that fails before EOF (a
 // client that went away) yields ErrTruncated and leaves nothing behind.
-func (s *Store) Stage(ctx context.Context, r io.Reader, name, format string) (*Staged, error) {
+func (s *Store) Stage(ctx context.Context, r io.Reader, name, format string) (*job.Staged, error) {
 	if err := s.checkFree(); err != nil {
 		return nil, err
 	}
@@ -122,17 +132,17 @@ func (s *Store) Stage(ctx context.Context, r io.Reader, name, format string) (*S
 		}
 		n := int64(len(head))
 		if limit > 0 && n > limit {
-			return nil, fmt.Errorf("spool: stage document: %w (%d bytes)", ErrTooLarge, limit)
+			return nil, fmt.Errorf("spool: stage document: %w (%d bytes)", job.ErrTooLarge, limit)
 		}
 		if n == 0 {
-			return nil, ErrEmptyDocument
+			return nil, job.ErrEmptyDocument
 		}
 		if n <= inlineMax && s.reserveInline(n) {
 			sum := sha256.Sum256(head)
 			pages, estimated := s.opts.PageCounter(bytes.NewReader(head), n, format)
-			return &Staged{
+			return &job.Staged{
 				Name: name, Format: format, SHA256: hex.EncodeToString(sum[:]), Size: n,
-				Pages: pages, PagesEstimated: estimated, inDB: true, data: head, store: s,
+				Pages: pages, PagesEstimated: estimated, Held: &held{inDB: true, data: head, store: s},
 			}, nil
 		}
 		// Too large to keep inline, or too many inline documents waiting for their commit:
@@ -158,13 +168,13 @@ func (s *Store) reserveInline(n int64) bool {
 // stageReadError classifies a failure to read a document from its client after n bytes.
 func stageReadError(err error, n int64) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("spool: stage document: %w: %v", ErrTruncated, err)
+		return fmt.Errorf("spool: stage document: %w: %v", job.ErrTruncated, err)
 	}
-	return fmt.Errorf("spool: stage document after %d bytes: %w: %v", n, ErrTruncated, err)
+	return fmt.Errorf("spool: stage document after %d bytes: %w: %v", n, job.ErrTruncated, err)
 }
 
 // stageFile streams src (already limited to limit+1 bytes when limit > 0) into a file under docs/.
-func (s *Store) stageFile(src io.Reader, limit int64, name, format string) (*Staged, error) {
+func (s *Store) stageFile(src io.Reader, limit int64, name, format string) (*job.Staged, error) {
 	id, err := randomID()
 	if err != nil {
 		return nil, fmt.Errorf("spool: stage document: %w", err)
@@ -186,7 +196,7 @@ func (s *Store) stageFile(src io.Reader, limit int64, name, format string) (*Sta
 	if err != nil {
 		var werr *os.PathError
 		if errors.As(err, &werr) && errors.Is(err, syscall.ENOSPC) {
-			return nil, fmt.Errorf("spool: stage document: %w: %v", ErrDiskFull, err)
+			return nil, fmt.Errorf("spool: stage document: %w: %v", job.ErrDiskFull, err)
 		}
 		if werr != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 			return nil, fmt.Errorf("spool: stage document: write: %w", err)
@@ -194,10 +204,10 @@ func (s *Store) stageFile(src io.Reader, limit int64, name, format string) (*Sta
 		return nil, stageReadError(err, n)
 	}
 	if limit > 0 && n > limit {
-		return nil, fmt.Errorf("spool: stage document: %w (%d bytes)", ErrTooLarge, limit)
+		return nil, fmt.Errorf("spool: stage document: %w (%d bytes)", job.ErrTooLarge, limit)
 	}
 	if n == 0 {
-		return nil, ErrEmptyDocument
+		return nil, job.ErrEmptyDocument
 	}
 	// No fsync here: the commit that attaches the document fsyncs it together with the other
 	// documents of its group commit (see syncFiles), so concurrent submissions share the file
@@ -205,7 +215,7 @@ func (s *Store) stageFile(src io.Reader, limit int64, name, format string) (*Sta
 	// leaves a file without a row, which recovery removes.
 	if err := f.Close(); err != nil {
 		if errors.Is(err, syscall.ENOSPC) {
-			return nil, fmt.Errorf("spool: stage document: %w: %v", ErrDiskFull, err)
+			return nil, fmt.Errorf("spool: stage document: %w: %v", job.ErrDiskFull, err)
 		}
 		return nil, fmt.Errorf("spool: stage document: close: %w", err)
 	}
@@ -216,9 +226,9 @@ func (s *Store) stageFile(src io.Reader, limit int64, name, format string) (*Sta
 	}
 	ok = true
 	pages, estimated := s.countFile(abs, n, format)
-	return &Staged{
+	return &job.Staged{
 		Name: name, Format: format, SHA256: hex.EncodeToString(h.Sum(nil)), Size: n,
-		Pages: pages, PagesEstimated: estimated, rel: rel, abs: abs, store: s,
+		Pages: pages, PagesEstimated: estimated, Held: &held{rel: rel, abs: abs, store: s},
 	}, nil
 }
 
@@ -241,7 +251,7 @@ func (s *Store) checkFree() error {
 		return fmt.Errorf("spool: check free space: %w", err)
 	}
 	if free < s.opts.MinFreeBytes {
-		return fmt.Errorf("%w: %d bytes free, minimum %d", ErrDiskFull, free, s.opts.MinFreeBytes)
+		return fmt.Errorf("%w: %d bytes free, minimum %d", job.ErrDiskFull, free, s.opts.MinFreeBytes)
 	}
 	return nil
 }
@@ -288,7 +298,7 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 
 // OpenDocument opens the bytes of a stored document: its file, or for an inline document a
 // reader over the bytes read from the database. ErrNotFound when retention removed them.
-func (s *Store) OpenDocument(ctx context.Context, d Document) (io.ReadSeekCloser, error) {
+func (s *Store) OpenDocument(ctx context.Context, d job.Document) (io.ReadSeekCloser, error) {
 	if !d.Inline || !d.Available() {
 		f, err := s.openFile(d)
 		if err != nil {
@@ -306,7 +316,7 @@ func (s *Store) OpenDocument(ctx context.Context, d Document) (io.ReadSeekCloser
 // DocumentBytes reads a whole stored document into memory. Meant for the small documents kept
 // inline (at most InlineMaxBytes), whose bytes it returns as the database gives them;
 // OpenDocument streams a file.
-func (s *Store) DocumentBytes(ctx context.Context, d Document) ([]byte, error) {
+func (s *Store) DocumentBytes(ctx context.Context, d job.Document) ([]byte, error) {
 	if d.Inline && d.Available() {
 		return s.inlineBytes(ctx, d)
 	}
@@ -323,9 +333,9 @@ func (s *Store) DocumentBytes(ctx context.Context, d Document) ([]byte, error) {
 }
 
 // openFile opens a document kept in a file; ErrNotFound when retention removed it.
-func (s *Store) openFile(d Document) (*os.File, error) {
+func (s *Store) openFile(d job.Document) (*os.File, error) {
 	if !d.Available() {
-		return nil, fmt.Errorf("spool: open document %d/%d: %w (removed after the retention period)", d.JobID, d.Seq, ErrNotFound)
+		return nil, fmt.Errorf("spool: open document %d/%d: %w (removed after the retention period)", d.JobID, d.Seq, job.ErrNotFound)
 	}
 	f, err := os.Open(d.Path)
 	if err != nil {
@@ -335,11 +345,11 @@ func (s *Store) openFile(d Document) (*os.File, error) {
 }
 
 // inlineBytes reads an inline document's bytes from the database.
-func (s *Store) inlineBytes(ctx context.Context, d Document) ([]byte, error) {
+func (s *Store) inlineBytes(ctx context.Context, d job.Document) ([]byte, error) {
 	var data []byte
 	err := s.rdb.QueryRowContext(ctx, `SELECT bytes FROM document_bytes WHERE job_id = ? AND seq = ?`, d.JobID, d.Seq).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
-		err = ErrNotFound
+		err = job.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("spool: read document %d/%d: %w", d.JobID, d.Seq, err)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"testing"
+
+	"github.com/printgate/printgate/job"
 )
 
 func TestJobFilterByVirtualPrinter(t *testing.T) {
@@ -11,7 +13,7 @@ func TestJobFilterByVirtualPrinter(t *testing.T) {
 	ctx := context.Background()
 	ids := map[string]int64{}
 	for _, vp := range []string{"letters", "labels", "forms"} {
-		j, err := s.Submit(ctx, NewJob{VirtualPrinter: vp, Origin: "test"}, []*Staged{stage(t, s, []byte("%PDF-1.4 "+vp))})
+		j, err := s.Submit(ctx, job.NewJob{VirtualPrinter: vp, Origin: "test"}, []*job.Staged{stage(t, s, []byte("%PDF-1.4 "+vp))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -19,14 +21,14 @@ func TestJobFilterByVirtualPrinter(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name   string
-		filter JobFilter
+		filter job.JobFilter
 		want   []string
 	}{
-		{"one", JobFilter{VirtualPrinter: "labels"}, []string{"labels"}},
-		{"all but one", JobFilter{NotVirtualPrinters: []string{"labels"}}, []string{"letters", "forms"}},
-		{"all but two", JobFilter{NotVirtualPrinters: []string{"labels", "letters"}}, []string{"forms"}},
-		{"none left out", JobFilter{NotVirtualPrinters: nil}, []string{"letters", "labels", "forms"}},
-		{"both", JobFilter{VirtualPrinter: "forms", NotVirtualPrinters: []string{"forms"}}, nil},
+		{"one", job.JobFilter{VirtualPrinter: "labels"}, []string{"labels"}},
+		{"all but one", job.JobFilter{NotVirtualPrinters: []string{"labels"}}, []string{"letters", "forms"}},
+		{"all but two", job.JobFilter{NotVirtualPrinters: []string{"labels", "letters"}}, []string{"forms"}},
+		{"none left out", job.JobFilter{NotVirtualPrinters: nil}, []string{"letters", "labels", "forms"}},
+		{"both", job.JobFilter{VirtualPrinter: "forms", NotVirtualPrinters: []string{"forms"}}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.filter.Order = "oldest"

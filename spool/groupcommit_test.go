@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/printgate/printgate/job"
 )
 
 // TestConcurrentSubmitsAreDurable: many clients submitting at once all get their own job, each
@@ -36,7 +38,7 @@ func TestConcurrentSubmitsAreDurable(t *testing.T) {
 					t.Errorf("Stage: %v", err)
 					return
 				}
-				j, err := s.Submit(ctx, NewJob{VirtualPrinter: "letters", Origin: "test"}, []*Staged{st})
+				j, err := s.Submit(ctx, job.NewJob{VirtualPrinter: "letters", Origin: "test"}, []*job.Staged{st})
 				if err != nil {
 					t.Errorf("Submit: %v", err)
 					return
@@ -63,7 +65,7 @@ func TestConcurrentSubmitsAreDurable(t *testing.T) {
 		t.Fatalf("%d jobs submitted, want %d", len(want), clients*each)
 	}
 	s = reopen(t, s)
-	jobs, err := s.Jobs(ctx, JobFilter{})
+	jobs, err := s.Jobs(ctx, job.JobFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +76,7 @@ func TestConcurrentSubmitsAreDurable(t *testing.T) {
 		if want[j.ID] != j.SHA256() || docSum(t, s, j.Documents[0]) != j.SHA256() {
 			t.Errorf("job %d after restart: hash %s, file differs or unexpected", j.ID, j.SHA256())
 		}
-		if evs := jobEvents(t, s, j.ID); len(evs) != 1 || evs[0].To != string(StatePending) {
+		if evs := jobEvents(t, s, j.ID); len(evs) != 1 || evs[0].To != string(job.StatePending) {
 			t.Errorf("job %d: events %+v, want one 'pending'", j.ID, evs)
 		}
 	}
@@ -87,8 +89,8 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, Options{})
 	ctx := context.Background()
-	done := jobIn(t, s, StateCompleted, letter(t, 1))
-	staged := make([]*Staged, 6)
+	done := jobIn(t, s, job.StateCompleted, letter(t, 1))
+	staged := make([]*job.Staged, 6)
 	for i := range staged {
 		staged[i] = stage(t, s, []byte(fmt.Sprintf("letter %d", i)))
 	}
@@ -119,7 +121,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			j, err := s.Submit(ctx, NewJob{VirtualPrinter: "letters"}, []*Staged{st})
+			j, err := s.Submit(ctx, job.NewJob{VirtualPrinter: "letters"}, []*job.Staged{st})
 			if err == nil {
 				ids[i] = j.ID
 			}
@@ -141,7 +143,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 	}()
 	go func() {
 		defer wg.Done()
-		illegalErr = s.Transition(ctx, done.ID, StateSending, Change{})
+		illegalErr = s.Transition(ctx, done.ID, job.StateSending, job.Change{})
 	}()
 	go func() { defer wg.Done(); rec1 = s.write(ctx, record) }()
 	go func() { defer wg.Done(); rec2 = s.write(ctx, record) }()
@@ -166,7 +168,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 	if !errors.Is(failErr, boom) {
 		t.Errorf("failing write: err %v, want boom", failErr)
 	}
-	var te *TransitionError
+	var te *job.TransitionError
 	if !errors.As(illegalErr, &te) {
 		t.Errorf("illegal transition in a batch: err %v", illegalErr)
 	}
@@ -178,14 +180,14 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 			t.Fatalf("Submit %d in the batch failed: %v", i, err)
 		}
 		j, err := s.Job(ctx, ids[i])
-		if err != nil || j.State != StatePending || j.SHA256() != sum([]byte(fmt.Sprintf("letter %d", i))) {
+		if err != nil || j.State != job.StatePending || j.SHA256() != sum([]byte(fmt.Sprintf("letter %d", i))) {
 			t.Errorf("job of Submit %d: %+v, %v", i, j, err)
 		}
 	}
-	if evs, _ := s.Events(ctx, EventFilter{Kinds: []string{"test"}}); len(evs) != 0 {
+	if evs, _ := s.Events(ctx, job.EventFilter{Kinds: []string{"test"}}); len(evs) != 0 {
 		t.Errorf("the failed write's row was committed: %+v", evs)
 	}
-	if got, _ := s.Job(ctx, done.ID); got.State != StateCompleted || len(jobEvents(t, s, done.ID)) != 5 {
+	if got, _ := s.Job(ctx, done.ID); got.State != job.StateCompleted || len(jobEvents(t, s, done.ID)) != 5 {
 		t.Errorf("refused transition changed the job: %+v", got)
 	}
 }
@@ -198,7 +200,7 @@ func TestWriteAfterClose(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Transition(context.Background(), j.ID, StateHeld, Change{}); !errors.Is(err, ErrClosed) {
+	if err := s.Transition(context.Background(), j.ID, job.StateHeld, job.Change{}); !errors.Is(err, job.ErrClosed) {
 		t.Fatalf("Transition after Close: err %v, want ErrClosed", err)
 	}
 }
@@ -224,12 +226,12 @@ func TestUnsyncableDocumentFailsOnlyItsJob(t *testing.T) {
 	s := openStore(t, Options{InlineMaxBytes: -1}) // every document in a file
 
 	ctx := context.Background()
-	before, err := s.CountJobs(ctx, JobFilter{})
+	before, err := s.CountJobs(ctx, job.JobFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	bad := stage(t, s, []byte("%PDF-1.4 doomed"))
-	if err := os.Remove(bad.abs); err != nil {
+	if err := os.Remove(heldOf(bad).abs); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -242,7 +244,7 @@ func TestUnsyncableDocumentFailsOnlyItsJob(t *testing.T) {
 			if i > 0 {
 				st = stage(t, s, []byte(fmt.Sprintf("%%PDF-1.4 good %d", i)))
 			}
-			_, errs[i] = s.Submit(ctx, NewJob{VirtualPrinter: "letters", Origin: "test"}, []*Staged{st})
+			_, errs[i] = s.Submit(ctx, job.NewJob{VirtualPrinter: "letters", Origin: "test"}, []*job.Staged{st})
 		}()
 	}
 	wg.Wait()
@@ -254,7 +256,7 @@ func TestUnsyncableDocumentFailsOnlyItsJob(t *testing.T) {
 			t.Errorf("good submission %d: %v", i+1, err)
 		}
 	}
-	after, err := s.CountJobs(ctx, JobFilter{})
+	after, err := s.CountJobs(ctx, job.JobFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}

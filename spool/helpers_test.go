@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+
+	"github.com/printgate/printgate/job"
 )
 
 // quietLogger drops log output so test failures stay readable.
@@ -51,7 +53,7 @@ func sum(b []byte) string {
 }
 
 // stage stages data and fails the test on error.
-func stage(t testing.TB, s *Store, data []byte) *Staged {
+func stage(t testing.TB, s *Store, data []byte) *job.Staged {
 	t.Helper()
 	st, err := s.Stage(context.Background(), bytes.NewReader(data), "doc", "application/pdf")
 	if err != nil {
@@ -61,10 +63,10 @@ func stage(t testing.TB, s *Store, data []byte) *Staged {
 }
 
 // submit stores a one-document job with data and returns it.
-func submit(t testing.TB, s *Store, data []byte) *Job {
+func submit(t testing.TB, s *Store, data []byte) *job.Job {
 	t.Helper()
-	j, err := s.Submit(context.Background(), NewJob{VirtualPrinter: "letters", Name: "letter", Origin: "test"},
-		[]*Staged{stage(t, s, data)})
+	j, err := s.Submit(context.Background(), job.NewJob{VirtualPrinter: "letters", Name: "letter", Origin: "test"},
+		[]*job.Staged{stage(t, s, data)})
 	if err != nil {
 		t.Fatalf("Submit: %v", err)
 	}
@@ -72,24 +74,24 @@ func submit(t testing.TB, s *Store, data []byte) *Job {
 }
 
 // pathTo lists the legal moves that bring a pending job into each state.
-var pathTo = map[State][]State{
-	StatePending:   nil,
-	StateHeld:      {StateHeld},
-	StateAssigned:  {StateAssigned},
-	StateSending:   {StateAssigned, StateSending},
-	StatePrinting:  {StateAssigned, StateSending, StatePrinting},
-	StateCompleted: {StateAssigned, StateSending, StatePrinting, StateCompleted},
-	StateCanceled:  {StateCanceled},
-	StateAborted:   {StateAborted},
+var pathTo = map[job.State][]job.State{
+	job.StatePending:   nil,
+	job.StateHeld:      {job.StateHeld},
+	job.StateAssigned:  {job.StateAssigned},
+	job.StateSending:   {job.StateAssigned, job.StateSending},
+	job.StatePrinting:  {job.StateAssigned, job.StateSending, job.StatePrinting},
+	job.StateCompleted: {job.StateAssigned, job.StateSending, job.StatePrinting, job.StateCompleted},
+	job.StateCanceled:  {job.StateCanceled},
+	job.StateAborted:   {job.StateAborted},
 }
 
 // jobIn creates a job in state st (received: Create without documents; the others: Submit
 // and legal transitions), with printer "p1" set when it is bound to one.
-func jobIn(t testing.TB, s *Store, st State, data []byte) *Job {
+func jobIn(t testing.TB, s *Store, st job.State, data []byte) *job.Job {
 	t.Helper()
 	ctx := context.Background()
-	if st == StateReceived {
-		c, err := s.Create(ctx, NewJob{VirtualPrinter: "letters", Name: "created", Origin: "test"})
+	if st == job.StateReceived {
+		c, err := s.Create(ctx, job.NewJob{VirtualPrinter: "letters", Name: "created", Origin: "test"})
 		if err != nil {
 			t.Fatalf("Create: %v", err)
 		}
@@ -105,8 +107,8 @@ func jobIn(t testing.TB, s *Store, st State, data []byte) *Job {
 		t.Fatalf("no path to state %s", st)
 	}
 	for _, to := range steps {
-		c := Change{}
-		if to == StateAssigned {
+		c := job.Change{}
+		if to == job.StateAssigned {
 			p := "p1"
 			c.Printer = &p
 		}
@@ -125,9 +127,9 @@ func jobIn(t testing.TB, s *Store, st State, data []byte) *Job {
 }
 
 // jobEvents returns every event of one job, oldest first.
-func jobEvents(t testing.TB, s *Store, id int64) []Event {
+func jobEvents(t testing.TB, s *Store, id int64) []job.Event {
 	t.Helper()
-	evs, err := s.Events(context.Background(), EventFilter{JobID: id, Limit: 10000})
+	evs, err := s.Events(context.Background(), job.EventFilter{JobID: id, Limit: 10000})
 	if err != nil {
 		t.Fatalf("Events(job %d): %v", id, err)
 	}
@@ -150,7 +152,7 @@ func dirNames(t testing.TB, dir string) []string {
 }
 
 // docSum is the sha256 of a stored document's bytes, read back through the store (inline or file).
-func docSum(t testing.TB, s *Store, d Document) string {
+func docSum(t testing.TB, s *Store, d job.Document) string {
 	t.Helper()
 	b, err := s.DocumentBytes(context.Background(), d)
 	if err != nil {

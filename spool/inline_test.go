@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"testing"
+
+	"github.com/printgate/printgate/job"
 )
 
 // TestStageInline: a document up to InlineMaxBytes is kept in memory and then in the database,
@@ -27,14 +29,14 @@ func TestStageInline(t *testing.T) {
 	big := bytes.Repeat([]byte("b"), 4097)
 
 	a := stage(t, s, small)
-	if !a.Inline() || a.abs != "" || a.Pages != 2 || a.SHA256 != sum(small) {
-		t.Fatalf("4096-byte document: inline=%v path=%q pages=%d", a.Inline(), a.abs, a.Pages)
+	if !a.Inline() || heldOf(a).abs != "" || a.Pages != 2 || a.SHA256 != sum(small) {
+		t.Fatalf("4096-byte document: inline=%v path=%q pages=%d", a.Inline(), heldOf(a).abs, a.Pages)
 	}
 	if n := len(dirNames(t, s.docsDir)) + len(dirNames(t, s.tmpDir)); n != 0 {
 		t.Fatalf("an inline document left %d files", n)
 	}
-	if b := stage(t, s, big); b.Inline() || b.abs == "" || fileSum(t, b.abs) != sum(big) {
-		t.Fatalf("4097-byte document: inline=%v path=%q", b.Inline(), b.abs)
+	if b := stage(t, s, big); b.Inline() || heldOf(b).abs == "" || fileSum(t, heldOf(b).abs) != sum(big) {
+		t.Fatalf("4097-byte document: inline=%v path=%q", b.Inline(), heldOf(b).abs)
 	} else {
 		b.Discard()
 	}
@@ -53,7 +55,7 @@ func TestStageInline(t *testing.T) {
 		d.Discard()
 	}
 
-	j, err := s.Submit(ctx, NewJob{VirtualPrinter: "letters", Origin: "test"}, []*Staged{a})
+	j, err := s.Submit(ctx, job.NewJob{VirtualPrinter: "letters", Origin: "test"}, []*job.Staged{a})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,10 +87,10 @@ func TestStageInline(t *testing.T) {
 func TestStageInlineLimits(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, Options{InlineMaxBytes: 4096, MaxDocumentBytes: 100})
-	if _, err := s.Stage(context.Background(), bytes.NewReader(make([]byte, 101)), "x", ""); !errors.Is(err, ErrTooLarge) {
+	if _, err := s.Stage(context.Background(), bytes.NewReader(make([]byte, 101)), "x", ""); !errors.Is(err, job.ErrTooLarge) {
 		t.Fatalf("101 bytes over a 100-byte maximum: err %v, want ErrTooLarge", err)
 	}
-	if _, err := s.Stage(context.Background(), bytes.NewReader(nil), "x", ""); !errors.Is(err, ErrEmptyDocument) {
+	if _, err := s.Stage(context.Background(), bytes.NewReader(nil), "x", ""); !errors.Is(err, job.ErrEmptyDocument) {
 		t.Fatalf("empty document: err %v, want ErrEmptyDocument", err)
 	}
 	if held := s.inlineHeld.Load(); held != 0 {
@@ -112,15 +114,15 @@ func TestFullDatabaseIsDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	big := bytes.Repeat([]byte("x"), 60<<10) // inline, and more pages than the database has left
-	_, err := s.Submit(ctx, NewJob{VirtualPrinter: "letters", Origin: "test"}, []*Staged{stage(t, s, big)})
-	if !errors.Is(err, ErrDiskFull) {
+	_, err := s.Submit(ctx, job.NewJob{VirtualPrinter: "letters", Origin: "test"}, []*job.Staged{stage(t, s, big)})
+	if !errors.Is(err, job.ErrDiskFull) {
 		t.Fatalf("submission into a full database: err %v, want ErrDiskFull", err)
 	}
 	got, err := s.Job(ctx, earlier.ID)
-	if err != nil || got.State != StatePending || docSum(t, s, got.Documents[0]) != earlier.SHA256() {
+	if err != nil || got.State != job.StatePending || docSum(t, s, got.Documents[0]) != earlier.SHA256() {
 		t.Fatalf("earlier job after the refusal: %+v, %v", got, err)
 	}
-	if n, _ := s.CountJobs(ctx, JobFilter{}); n != 1 {
+	if n, _ := s.CountJobs(ctx, job.JobFilter{}); n != 1 {
 		t.Fatalf("%d jobs stored, want only the earlier one", n)
 	}
 }

@@ -9,14 +9,16 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/printgate/printgate/job"
 )
 
 const jobColumns = `id, uuid, virtual_printer, name, owner, origin_host, origin, lane, run_id, seq, state,
 	state_reason, printer, pages, pages_estimated, attributes, attempts, possible_duplicate, upstream_id,
 	impressions_done, created, updated, started, finished`
 
-func laneRank(l Lane) int {
-	if l == LaneBulk {
+func laneRank(l job.Lane) int {
+	if l == job.LaneBulk {
 		return 1
 	}
 	return 0
@@ -24,29 +26,29 @@ func laneRank(l Lane) int {
 
 // Submit records a new job with its staged documents in one durable commit and returns it.
 // The job starts pending, or held when nj.Hold is set.
-func (s *Store) Submit(ctx context.Context, nj NewJob, docs []*Staged) (*Job, error) {
+func (s *Store) Submit(ctx context.Context, nj job.NewJob, docs []*job.Staged) (*job.Job, error) {
 	if len(docs) == 0 {
-		return nil, fmt.Errorf("spool: submit: %w", ErrEmptyDocument)
+		return nil, fmt.Errorf("spool: submit: %w", job.ErrEmptyDocument)
 	}
-	state := StatePending
+	state := job.StatePending
 	if nj.Hold {
-		state = StateHeld
+		state = job.StateHeld
 	}
 	return s.insertJob(ctx, nj, state, docs)
 }
 
 // Create records a job whose documents follow (IPP Create-Job); it stays "received" until
 // AddDocument brings the last one.
-func (s *Store) Create(ctx context.Context, nj NewJob) (*Job, error) {
-	return s.insertJob(ctx, nj, StateReceived, nil)
+func (s *Store) Create(ctx context.Context, nj job.NewJob) (*job.Job, error) {
+	return s.insertJob(ctx, nj, job.StateReceived, nil)
 }
 
-func (s *Store) insertJob(ctx context.Context, nj NewJob, state State, docs []*Staged) (*Job, error) {
+func (s *Store) insertJob(ctx context.Context, nj job.NewJob, state job.State, docs []*job.Staged) (*job.Job, error) {
 	if nj.VirtualPrinter == "" {
 		return nil, errors.New("spool: submit: no virtual printer named")
 	}
 	if nj.Lane == "" {
-		nj.Lane = LaneInteractive
+		nj.Lane = job.LaneInteractive
 	}
 	attrs, err := json.Marshal(nj.Attributes)
 	if err != nil {
@@ -95,22 +97,22 @@ func (s *Store) insertJob(ctx context.Context, nj NewJob, state State, docs []*S
 				return err
 			}
 		}
-		return insertEvent(tx, now, Event{Kind: EventJobState, JobID: id, RunID: nj.RunID, To: string(state),
+		return insertEvent(tx, now, job.Event{Kind: job.EventJobState, JobID: id, RunID: nj.RunID, To: string(state),
 			Actor: nj.Owner, Message: "job received via " + nj.Origin})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("spool: submit job: %w", err)
 	}
-	j := &Job{
+	j := &job.Job{
 		ID: id, UUID: uuid, VirtualPrinter: nj.VirtualPrinter, Name: nj.Name, Owner: nj.Owner,
 		OriginHost: nj.OriginHost, Origin: nj.Origin, Lane: nj.Lane, RunID: nj.RunID, Seq: nj.Seq,
 		State: state, StateReason: reason, Pages: pages, PagesEstimated: estimated, Attributes: nj.Attributes,
 		Created: now, Updated: now,
 	}
 	for i, d := range docs {
-		j.Documents = append(j.Documents, Document{JobID: id, Seq: i + 1, Name: d.Name, Format: d.Format,
-			Size: d.Size, SHA256: d.SHA256, Pages: d.Pages, PagesEstimated: d.PagesEstimated, Path: d.abs, Inline: d.Inline()})
-		d.committed() // attached: Discard must no longer remove it
+		j.Documents = append(j.Documents, job.Document{JobID: id, Seq: i + 1, Name: d.Name, Format: d.Format,
+			Size: d.Size, SHA256: d.SHA256, Pages: d.Pages, PagesEstimated: d.PagesEstimated, Path: heldOf(d).abs, Inline: d.Inline()})
+		committed(d) // attached: Discard must no longer remove it
 	}
 	return j, nil
 }
@@ -123,9 +125,9 @@ type docWriter struct {
 	doc, bytes *sql.Stmt
 }
 
-func (w *docWriter) insert(jobID int64, seq int, d *Staged) error {
-	if !d.attachable() {
-		return ErrEmptyDocument
+func (w *docWriter) insert(jobID int64, seq int, d *job.Staged) error {
+	if !attachable(d) {
+		return job.ErrEmptyDocument
 	}
 	var err error
 	if w.doc == nil {
@@ -134,7 +136,7 @@ func (w *docWriter) insert(jobID int64, seq int, d *Staged) error {
 			return err
 		}
 	}
-	if _, err := w.doc.Exec(jobID, seq, d.Name, d.Format, d.Size, d.SHA256, d.Pages, d.PagesEstimated, d.rel, d.Inline()); err != nil {
+	if _, err := w.doc.Exec(jobID, seq, d.Name, d.Format, d.Size, d.SHA256, d.Pages, d.PagesEstimated, heldOf(d).rel, d.Inline()); err != nil {
 		return err
 	}
 	if !d.Inline() {
@@ -145,7 +147,7 @@ func (w *docWriter) insert(jobID int64, seq int, d *Staged) error {
 			return err
 		}
 	}
-	_, err = w.bytes.Exec(jobID, seq, d.data)
+	_, err = w.bytes.Exec(jobID, seq, heldOf(d).data)
 	return err
 }
 
@@ -159,22 +161,22 @@ func (w *docWriter) close() {
 
 // AddDocument attaches one more document to a received job (IPP Send-Document). With last set
 // the job becomes pending (or held, when it was created held).
-func (s *Store) AddDocument(ctx context.Context, jobID int64, doc *Staged, last bool) (*Job, error) {
+func (s *Store) AddDocument(ctx context.Context, jobID int64, doc *job.Staged, last bool) (*job.Job, error) {
 	now := s.now()
-	err := s.writeDocs(ctx, []*Staged{doc}, func(tx *sql.Tx) error {
+	err := s.writeDocs(ctx, []*job.Staged{doc}, func(tx *sql.Tx) error {
 		var state, reason string
 		var copies int
 		var attrs string
 		if err := tx.QueryRow(`SELECT state, state_reason, attributes FROM jobs WHERE id = ?`, jobID).Scan(&state, &reason, &attrs); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
-				return ErrNotFound
+				return job.ErrNotFound
 			}
 			return err
 		}
-		if State(state) != StateReceived {
-			return &TransitionError{JobID: jobID, From: State(state), To: StatePending}
+		if job.State(state) != job.StateReceived {
+			return &job.TransitionError{JobID: jobID, From: job.State(state), To: job.StatePending}
 		}
-		var a Attributes
+		var a job.Attributes
 		_ = json.Unmarshal([]byte(attrs), &a)
 		copies = max(a.Copies, 1)
 		var seq int
@@ -193,42 +195,22 @@ func (s *Store) AddDocument(ctx context.Context, jobID int64, doc *Staged, last 
 		if !last {
 			return nil
 		}
-		to := StatePending
+		to := job.StatePending
 		if reason != "" { // created held: the hold reason was recorded at Create
-			to = StateHeld
+			to = job.StateHeld
 		}
-		return transitionTx(tx, now, jobID, to, Change{Message: "last document received"})
+		return transitionTx(tx, now, jobID, to, job.Change{Message: "last document received"})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("spool: add document to job %d: %w", jobID, err)
 	}
-	doc.committed()
+	committed(doc)
 	return s.Job(ctx, jobID)
-}
-
-// Change describes a transition's side effects and its event.
-type Change struct {
-	// From, when not empty, lists the states the job must be in; otherwise ErrStateChanged.
-	From []State
-	// Printer sets the job's printer (nil leaves it; a pointer to "" clears it).
-	Printer *string
-	// Reason is the job's state reason (IPP job-state-reasons style keyword or text).
-	Reason string
-	// UpstreamID sets the printer's id for the job.
-	UpstreamID *string
-	// Attempt counts one more attempt.
-	Attempt bool
-	// PossibleDuplicate flags the job (never cleared).
-	PossibleDuplicate bool
-	// Kind is the event kind; EventJobState when empty.
-	Kind    string
-	Actor   string
-	Message string
 }
 
 // Transition moves job id to state to, validating the move, and records the event in the same
 // transaction. An illegal move is a *TransitionError (errors.Is ErrIllegalTransition).
-func (s *Store) Transition(ctx context.Context, id int64, to State, c Change) error {
+func (s *Store) Transition(ctx context.Context, id int64, to job.State, c job.Change) error {
 	now := s.now()
 	err := s.write(ctx, func(tx *sql.Tx) error { return transitionTx(tx, now, id, to, c) })
 	if err != nil {
@@ -237,26 +219,26 @@ func (s *Store) Transition(ctx context.Context, id int64, to State, c Change) er
 	return nil
 }
 
-func transitionTx(tx *sql.Tx, now time.Time, id int64, to State, c Change) error {
+func transitionTx(tx *sql.Tx, now time.Time, id int64, to job.State, c job.Change) error {
 	var from, printer string
 	var runID int64
 	if err := tx.QueryRow(`SELECT state, printer, run_id FROM jobs WHERE id = ?`, id).Scan(&from, &printer, &runID); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
+			return job.ErrNotFound
 		}
 		return err
 	}
 	if len(c.From) > 0 {
 		ok := false
 		for _, f := range c.From {
-			ok = ok || State(from) == f
+			ok = ok || job.State(from) == f
 		}
 		if !ok {
-			return fmt.Errorf("%w: is %s, expected %v", ErrStateChanged, from, c.From)
+			return fmt.Errorf("%w: is %s, expected %v", job.ErrStateChanged, from, c.From)
 		}
 	}
-	if !CanTransition(State(from), to) {
-		return &TransitionError{JobID: id, From: State(from), To: to}
+	if !job.CanTransition(job.State(from), to) {
+		return &job.TransitionError{JobID: id, From: job.State(from), To: to}
 	}
 	set := []string{"state = ?", "state_reason = ?", "updated = ?"}
 	args := []any{string(to), c.Reason, now.UnixNano()}
@@ -279,7 +261,7 @@ func transitionTx(tx *sql.Tx, now time.Time, id int64, to State, c Change) error
 	if c.PossibleDuplicate {
 		set = append(set, "possible_duplicate = 1")
 	}
-	if to == StateSending {
+	if to == job.StateSending {
 		set = append(set, "started = CASE WHEN started = 0 THEN ? ELSE started END")
 		args = append(args, now.UnixNano())
 	}
@@ -293,13 +275,13 @@ func transitionTx(tx *sql.Tx, now time.Time, id int64, to State, c Change) error
 	}
 	kind := c.Kind
 	if kind == "" {
-		kind = EventJobState
+		kind = job.EventJobState
 	}
 	msg := c.Message
 	if msg == "" {
 		msg = c.Reason
 	}
-	return insertEvent(tx, now, Event{Kind: kind, JobID: id, Printer: printer, RunID: runID, From: from,
+	return insertEvent(tx, now, job.Event{Kind: kind, JobID: id, Printer: printer, RunID: runID, From: from,
 		To: string(to), Actor: c.Actor, Message: msg})
 }
 
@@ -316,47 +298,22 @@ func (s *Store) SetProgress(ctx context.Context, id int64, impressions int) erro
 }
 
 // Job returns one job with its documents.
-func (s *Store) Job(ctx context.Context, id int64) (*Job, error) {
+func (s *Store) Job(ctx context.Context, id int64) (*job.Job, error) {
 	row := s.rdb.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id)
 	j, err := scanJob(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("spool: job %d: %w", id, ErrNotFound)
+		return nil, fmt.Errorf("spool: job %d: %w", id, job.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("spool: job %d: %w", id, err)
 	}
-	if err := s.loadDocuments(ctx, []*Job{j}); err != nil {
+	if err := s.loadDocuments(ctx, []*job.Job{j}); err != nil {
 		return nil, err
 	}
 	return j, nil
 }
 
-// JobFilter selects jobs. Zero fields do not filter.
-type JobFilter struct {
-	IDs            []int64
-	States         []State
-	VirtualPrinter string
-	// NotVirtualPrinters leaves out the jobs of these virtual printers.
-	NotVirtualPrinters []string
-	Printer            string
-	Owner              string
-	RunID              int64
-	Lane               Lane
-	PossibleDuplicate  bool
-	// Search matches name or owner (substring, case-insensitive).
-	Search string
-	// BeforeID pages backwards (newest first): only ids below it.
-	BeforeID int64
-	// AfterID pages forwards: only ids above it.
-	AfterID int64
-	Limit   int
-	// Order: "newest" (default), "oldest", or "schedule" (lane, priority, run sequence, id).
-	Order string
-	// WithoutDocuments skips loading document rows (faster lists).
-	WithoutDocuments bool
-}
-
-func (f JobFilter) where() (string, []any) {
+func jobWhere(f job.JobFilter) (string, []any) {
 	var conds []string
 	var args []any
 	if len(f.IDs) > 0 {
@@ -417,8 +374,8 @@ func (f JobFilter) where() (string, []any) {
 }
 
 // Jobs lists jobs matching f.
-func (s *Store) Jobs(ctx context.Context, f JobFilter) ([]*Job, error) {
-	where, args := f.where()
+func (s *Store) Jobs(ctx context.Context, f job.JobFilter) ([]*job.Job, error) {
+	where, args := jobWhere(f)
 	order := " ORDER BY id DESC"
 	switch f.Order {
 	case "oldest":
@@ -435,7 +392,7 @@ func (s *Store) Jobs(ctx context.Context, f JobFilter) ([]*Job, error) {
 		return nil, fmt.Errorf("spool: list jobs: %w", err)
 	}
 	defer rows.Close()
-	var jobs []*Job
+	var jobs []*job.Job
 	for rows.Next() {
 		j, err := scanJob(rows)
 		if err != nil {
@@ -455,8 +412,8 @@ func (s *Store) Jobs(ctx context.Context, f JobFilter) ([]*Job, error) {
 }
 
 // CountJobs counts jobs matching f.
-func (s *Store) CountJobs(ctx context.Context, f JobFilter) (int, error) {
-	where, args := f.where()
+func (s *Store) CountJobs(ctx context.Context, f job.JobFilter) (int, error) {
+	where, args := jobWhere(f)
 	var n int
 	if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM jobs`+where, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("spool: count jobs: %w", err)
@@ -464,18 +421,9 @@ func (s *Store) CountJobs(ctx context.Context, f JobFilter) (int, error) {
 	return n, nil
 }
 
-// Tally is a count of jobs and pages grouped by one key.
-type Tally struct {
-	Key   string `json:"key"`
-	State State  `json:"state"`
-	Lane  Lane   `json:"lane"`
-	Jobs  int    `json:"jobs"`
-	Pages int    `json:"pages"`
-}
-
 // Tallies counts unfinished jobs and their pages by virtual printer (by = "virtual") or by
 // printer (by = "printer"), state and lane.
-func (s *Store) Tallies(ctx context.Context, by string) ([]Tally, error) {
+func (s *Store) Tallies(ctx context.Context, by string) ([]job.Tally, error) {
 	col := "virtual_printer"
 	if by == "printer" {
 		col = "printer"
@@ -486,14 +434,14 @@ func (s *Store) Tallies(ctx context.Context, by string) ([]Tally, error) {
 		return nil, fmt.Errorf("spool: tallies: %w", err)
 	}
 	defer rows.Close()
-	var out []Tally
+	var out []job.Tally
 	for rows.Next() {
-		var t Tally
+		var t job.Tally
 		var st, lane string
 		if err := rows.Scan(&t.Key, &st, &lane, &t.Jobs, &t.Pages); err != nil {
 			return nil, fmt.Errorf("spool: tallies: %w", err)
 		}
-		t.State, t.Lane = State(st), Lane(lane)
+		t.State, t.Lane = job.State(st), job.Lane(lane)
 		out = append(out, t)
 	}
 	return out, rows.Err()
@@ -505,8 +453,8 @@ func placeholders(n int) string {
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanJob(r scanner) (*Job, error) {
-	var j Job
+func scanJob(r scanner) (*job.Job, error) {
+	var j job.Job
 	var lane, state, attrs string
 	var created, updated, started, finished int64
 	err := r.Scan(&j.ID, &j.UUID, &j.VirtualPrinter, &j.Name, &j.Owner, &j.OriginHost, &j.Origin, &lane,
@@ -515,7 +463,7 @@ func scanJob(r scanner) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	j.Lane, j.State = Lane(lane), State(state)
+	j.Lane, j.State = job.Lane(lane), job.State(state)
 	if err := json.Unmarshal([]byte(attrs), &j.Attributes); err != nil {
 		return nil, fmt.Errorf("decode attributes of job %d: %w", j.ID, err)
 	}
@@ -529,11 +477,11 @@ func scanJob(r scanner) (*Job, error) {
 	return &j, nil
 }
 
-func (s *Store) loadDocuments(ctx context.Context, jobs []*Job) error {
+func (s *Store) loadDocuments(ctx context.Context, jobs []*job.Job) error {
 	if len(jobs) == 0 {
 		return nil
 	}
-	byID := make(map[int64]*Job, len(jobs))
+	byID := make(map[int64]*job.Job, len(jobs))
 	// SQLite allows 32766 parameters; chunk to stay well below.
 	for start := 0; start < len(jobs); start += 500 {
 		chunk := jobs[start:min(start+500, len(jobs))]
@@ -548,7 +496,7 @@ func (s *Store) loadDocuments(ctx context.Context, jobs []*Job) error {
 			return fmt.Errorf("spool: load documents: %w", err)
 		}
 		for rows.Next() {
-			var d Document
+			var d job.Document
 			var rel string
 			var deleted int64
 			if err := rows.Scan(&d.JobID, &d.Seq, &d.Name, &d.Format, &d.Size, &d.SHA256, &d.Pages,
@@ -575,14 +523,14 @@ func (s *Store) loadDocuments(ctx context.Context, jobs []*Job) error {
 
 func (s *Store) abs(rel string) string { return s.opts.Dir + "/" + rel }
 
-func insertEvent(tx *sql.Tx, now time.Time, e Event) error {
+func insertEvent(tx *sql.Tx, now time.Time, e job.Event) error {
 	_, err := tx.Exec(`INSERT INTO events (at, kind, job_id, printer, run_id, from_state, to_state, actor, message)
 		VALUES (?,?,?,?,?,?,?,?,?)`, now.UnixNano(), e.Kind, e.JobID, e.Printer, e.RunID, e.From, e.To, e.Actor, e.Message)
 	return err
 }
 
 // RecordEvent appends an event that is not a job transition (printer state, operator action).
-func (s *Store) RecordEvent(ctx context.Context, e Event) error {
+func (s *Store) RecordEvent(ctx context.Context, e job.Event) error {
 	at := e.At
 	if at.IsZero() {
 		at = s.now()
@@ -593,19 +541,8 @@ func (s *Store) RecordEvent(ctx context.Context, e Event) error {
 	return nil
 }
 
-// EventFilter selects events; zero fields do not filter.
-type EventFilter struct {
-	Kinds    []string
-	JobID    int64
-	Printer  string
-	RunID    int64
-	AfterID  int64
-	BeforeID int64
-	Limit    int
-}
-
 // Events lists events newest first (or oldest first when AfterID is set, for tailing).
-func (s *Store) Events(ctx context.Context, f EventFilter) ([]Event, error) {
+func (s *Store) Events(ctx context.Context, f job.EventFilter) ([]job.Event, error) {
 	var conds []string
 	var args []any
 	if len(f.Kinds) > 0 {
@@ -649,9 +586,9 @@ func (s *Store) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 		return nil, fmt.Errorf("spool: list events: %w", err)
 	}
 	defer rows.Close()
-	var out []Event
+	var out []job.Event
 	for rows.Next() {
-		var e Event
+		var e job.Event
 		var at int64
 		if err := rows.Scan(&e.ID, &at, &e.Kind, &e.JobID, &e.Printer, &e.RunID, &e.From, &e.To, &e.Actor, &e.Message); err != nil {
 			return nil, fmt.Errorf("spool: list events: %w", err)
@@ -662,17 +599,8 @@ func (s *Store) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 	return out, rows.Err()
 }
 
-// Control is a persisted operator switch (drained printer, paused virtual printer).
-type Control struct {
-	Scope  string    `json:"scope"`
-	Name   string    `json:"name"`
-	Paused bool      `json:"paused"`
-	Actor  string    `json:"actor,omitempty"`
-	At     time.Time `json:"at"`
-}
-
 // SetControl records an operator switch and its event in one commit.
-func (s *Store) SetControl(ctx context.Context, c Control, message string) error {
+func (s *Store) SetControl(ctx context.Context, c job.Control, message string) error {
 	now := s.now()
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.Exec(`INSERT INTO controls (scope, name, paused, actor, at) VALUES (?,?,?,?,?)
@@ -680,7 +608,7 @@ func (s *Store) SetControl(ctx context.Context, c Control, message string) error
 			c.Scope, c.Name, c.Paused, c.Actor, now.UnixNano()); err != nil {
 			return err
 		}
-		e := Event{Kind: EventOperator, Actor: c.Actor, Message: message}
+		e := job.Event{Kind: job.EventOperator, Actor: c.Actor, Message: message}
 		if c.Scope == "printer" {
 			e.Printer = c.Name
 		}
@@ -693,15 +621,15 @@ func (s *Store) SetControl(ctx context.Context, c Control, message string) error
 }
 
 // Controls lists the persisted operator switches.
-func (s *Store) Controls(ctx context.Context) ([]Control, error) {
+func (s *Store) Controls(ctx context.Context) ([]job.Control, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT scope, name, paused, actor, at FROM controls`)
 	if err != nil {
 		return nil, fmt.Errorf("spool: list controls: %w", err)
 	}
 	defer rows.Close()
-	var out []Control
+	var out []job.Control
 	for rows.Next() {
-		var c Control
+		var c job.Control
 		var at int64
 		if err := rows.Scan(&c.Scope, &c.Name, &c.Paused, &c.Actor, &at); err != nil {
 			return nil, fmt.Errorf("spool: list controls: %w", err)

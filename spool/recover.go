@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/printgate/printgate/job"
 )
 
 // recover runs before the committer starts, directly on the writer connection.
@@ -26,7 +28,7 @@ func (s *Store) recover(ctx context.Context) error {
 	}
 	defer tx.Rollback()
 	type fix struct {
-		from, to  State
+		from, to  job.State
 		dup       bool
 		attempt   bool
 		reason    string
@@ -34,11 +36,11 @@ func (s *Store) recover(ctx context.Context) error {
 		clearPrnt bool
 	}
 	fixes := []fix{
-		{StateReceived, StateAborted, false, false, "document-not-received", "restart before the last document arrived", false},
-		{StateAssigned, StatePending, false, false, "", "restart: assignment dropped, job requeued", true},
-		{StateSending, StatePending, true, true, "possible-duplicate", "restart while sending: requeued, may print twice", true},
+		{job.StateReceived, job.StateAborted, false, false, "document-not-received", "restart before the last document arrived", false},
+		{job.StateAssigned, job.StatePending, false, false, "", "restart: assignment dropped, job requeued", true},
+		{job.StateSending, job.StatePending, true, true, "possible-duplicate", "restart while sending: requeued, may print twice", true},
 	}
-	counts := map[State]int{}
+	counts := map[job.State]int{}
 	for _, f := range fixes {
 		rows, err := tx.Query(`SELECT id FROM jobs WHERE state = ?`, string(f.from))
 		if err != nil {
@@ -55,7 +57,7 @@ func (s *Store) recover(ctx context.Context) error {
 		}
 		rows.Close()
 		for _, id := range ids {
-			c := Change{Reason: f.reason, Attempt: f.attempt, PossibleDuplicate: f.dup, Kind: EventRecovery, Message: f.message}
+			c := job.Change{Reason: f.reason, Attempt: f.attempt, PossibleDuplicate: f.dup, Kind: job.EventRecovery, Message: f.message}
 			if f.clearPrnt {
 				empty := ""
 				c.Printer = &empty
@@ -69,9 +71,9 @@ func (s *Store) recover(ctx context.Context) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("spool: recover: commit: %w", err)
 	}
-	if counts[StateReceived]+counts[StateAssigned]+counts[StateSending] > 0 {
-		s.log.Warn("spool recovered jobs after restart", "aborted_received", counts[StateReceived],
-			"requeued_assigned", counts[StateAssigned], "requeued_sending", counts[StateSending])
+	if counts[job.StateReceived]+counts[job.StateAssigned]+counts[job.StateSending] > 0 {
+		s.log.Warn("spool recovered jobs after restart", "aborted_received", counts[job.StateReceived],
+			"requeued_assigned", counts[job.StateAssigned], "requeued_sending", counts[job.StateSending])
 	}
 	return s.removeOrphans(ctx)
 }
@@ -167,7 +169,7 @@ func (s *Store) Retention(ctx context.Context) (int, error) {
 				}
 			}
 		}
-		return insertEvent(tx, now, Event{Kind: EventRetention, Message: fmt.Sprintf("removed %d documents past retention", len(docs))})
+		return insertEvent(tx, now, job.Event{Kind: job.EventRetention, Message: fmt.Sprintf("removed %d documents past retention", len(docs))})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("spool: retention: %w", err)

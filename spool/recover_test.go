@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/printgate/printgate/job"
 )
 
 // TestRecovery closes a store holding jobs in every state plus the leftovers of uploads that
@@ -19,13 +21,13 @@ func TestRecovery(t *testing.T) {
 	ctx := context.Background()
 	doc := letter(t, 3)
 
-	jobs := map[string]*Job{}
-	for _, st := range []State{StateReceived, StatePending, StateHeld, StateAssigned, StateSending, StatePrinting,
-		StateCompleted, StateCanceled, StateAborted} {
+	jobs := map[string]*job.Job{}
+	for _, st := range []job.State{job.StateReceived, job.StatePending, job.StateHeld, job.StateAssigned, job.StateSending, job.StatePrinting,
+		job.StateCompleted, job.StateCanceled, job.StateAborted} {
 		jobs[string(st)] = jobIn(t, s, st, doc)
 	}
 	// A Create-Job whose first document arrived but not the last.
-	partial := jobIn(t, s, StateReceived, nil)
+	partial := jobIn(t, s, job.StateReceived, nil)
 	if _, err := s.AddDocument(ctx, partial.ID, stage(t, s, doc), false); err != nil {
 		t.Fatal(err)
 	}
@@ -42,23 +44,23 @@ func TestRecovery(t *testing.T) {
 	s = reopen(t, s)
 
 	tests := []struct {
-		job     *Job
-		state   State
+		job     *job.Job
+		state   job.State
 		printer string
 		attempt int
 		dup     bool
 		reason  string
 	}{
-		{jobs["received"], StateAborted, "", 0, false, "document-not-received"},
-		{partial, StateAborted, "", 0, false, "document-not-received"},
-		{jobs["pending"], StatePending, "", 0, false, ""},
-		{jobs["held"], StateHeld, "", 0, false, ""},
-		{jobs["assigned"], StatePending, "", 0, false, ""},
-		{jobs["sending"], StatePending, "", 1, true, "possible-duplicate"},
-		{jobs["printing"], StatePrinting, "p1", 0, false, ""},
-		{jobs["completed"], StateCompleted, "p1", 0, false, ""},
-		{jobs["canceled"], StateCanceled, "", 0, false, ""},
-		{jobs["aborted"], StateAborted, "", 0, false, ""},
+		{jobs["received"], job.StateAborted, "", 0, false, "document-not-received"},
+		{partial, job.StateAborted, "", 0, false, "document-not-received"},
+		{jobs["pending"], job.StatePending, "", 0, false, ""},
+		{jobs["held"], job.StateHeld, "", 0, false, ""},
+		{jobs["assigned"], job.StatePending, "", 0, false, ""},
+		{jobs["sending"], job.StatePending, "", 1, true, "possible-duplicate"},
+		{jobs["printing"], job.StatePrinting, "p1", 0, false, ""},
+		{jobs["completed"], job.StateCompleted, "p1", 0, false, ""},
+		{jobs["canceled"], job.StateCanceled, "", 0, false, ""},
+		{jobs["aborted"], job.StateAborted, "", 0, false, ""},
 	}
 	for _, tt := range tests {
 		got, err := s.Job(ctx, tt.job.ID)
@@ -91,15 +93,15 @@ func TestRecovery(t *testing.T) {
 			t.Errorf("was %s: %d recovery events, want 1", tt.job.State, len(evs)-eventsBefore[tt.job.ID])
 			continue
 		}
-		if e := evs[len(evs)-1]; e.Kind != EventRecovery || e.From != string(tt.job.State) || e.To != string(tt.state) {
+		if e := evs[len(evs)-1]; e.Kind != job.EventRecovery || e.From != string(tt.job.State) || e.To != string(tt.state) {
 			t.Errorf("was %s: recovery event %+v", tt.job.State, e)
 		}
 	}
 	if len(dirNames(t, s.tmpDir)) != 0 {
 		t.Errorf("tmp/ after recovery: %v", dirNames(t, s.tmpDir))
 	}
-	if _, err := os.Stat(orphan.abs); !os.IsNotExist(err) {
-		t.Errorf("uncommitted staged document %s survived recovery (%v)", orphan.abs, err)
+	if _, err := os.Stat(heldOf(orphan).abs); !os.IsNotExist(err) {
+		t.Errorf("uncommitted staged document %s survived recovery (%v)", heldOf(orphan).abs, err)
 	}
 	// 8 submitted jobs (the received one has none) plus the partial one's first document.
 	if docs := dirNames(t, s.docsDir); len(docs) != 9 {
@@ -107,9 +109,9 @@ func TestRecovery(t *testing.T) {
 	}
 
 	// Recovery is idempotent: a second restart changes nothing.
-	n, _ := s.Events(ctx, EventFilter{Kinds: []string{EventRecovery}, Limit: 1000})
+	n, _ := s.Events(ctx, job.EventFilter{Kinds: []string{job.EventRecovery}, Limit: 1000})
 	s = reopen(t, s)
-	m, _ := s.Events(ctx, EventFilter{Kinds: []string{EventRecovery}, Limit: 1000})
+	m, _ := s.Events(ctx, job.EventFilter{Kinds: []string{job.EventRecovery}, Limit: 1000})
 	if len(m) != len(n) {
 		t.Errorf("second restart wrote %d more recovery events", len(m)-len(n))
 	}

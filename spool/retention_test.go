@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/internal/fakeclock"
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/spool/spooltest"
 )
 
@@ -32,15 +33,15 @@ func testRetention(t *testing.T, inlineMax int64) {
 	ctx := context.Background()
 	doc := letter(t, 2)
 
-	old := map[State]*Job{}
-	for _, st := range []State{StateCompleted, StateCanceled, StateAborted} {
+	old := map[job.State]*job.Job{}
+	for _, st := range []job.State{job.StateCompleted, job.StateCanceled, job.StateAborted} {
 		old[st] = jobIn(t, s, st, doc)
 	}
-	pending := jobIn(t, s, StatePending, doc)
-	printing := jobIn(t, s, StatePrinting, doc)
-	held := jobIn(t, s, StateHeld, doc)
+	pending := jobIn(t, s, job.StatePending, doc)
+	printing := jobIn(t, s, job.StatePrinting, doc)
+	held := jobIn(t, s, job.StateHeld, doc)
 	clk.Advance(12 * time.Hour)
-	recent := jobIn(t, s, StateCompleted, doc)
+	recent := jobIn(t, s, job.StateCompleted, doc)
 
 	clk.Advance(12*time.Hour - time.Second) // the old ones finished 24h minus 1s ago
 	if n, err := s.Retention(ctx); err != nil || n != 0 {
@@ -71,23 +72,23 @@ func testRetention(t *testing.T, inlineMax int64) {
 				t.Errorf("%s job document file still there (%v)", st, err)
 			}
 		}
-		if _, err := s.DocumentBytes(ctx, d); !errors.Is(err, ErrNotFound) {
+		if _, err := s.DocumentBytes(ctx, d); !errors.Is(err, job.ErrNotFound) {
 			t.Errorf("%s job document still readable after retention (%v)", st, err)
 		}
 	}
-	for _, j := range []*Job{pending, printing, held, recent} {
+	for _, j := range []*job.Job{pending, printing, held, recent} {
 		got, _ := s.Job(ctx, j.ID)
 		if !got.Documents[0].Available() || docSum(t, s, got.Documents[0]) != sum(doc) {
 			t.Errorf("%s job's document removed by retention", j.State)
 		}
 	}
-	if evs, _ := s.Events(ctx, EventFilter{Kinds: []string{EventRetention}}); len(evs) != 1 {
+	if evs, _ := s.Events(ctx, job.EventFilter{Kinds: []string{job.EventRetention}}); len(evs) != 1 {
 		t.Errorf("%d retention events, want 1", len(evs))
 	}
 
 	// A restart does not resurrect or trip over deleted documents.
 	s = reopen(t, s)
-	if got, err := s.Job(ctx, old[StateCompleted].ID); err != nil || got.Documents[0].Available() {
+	if got, err := s.Job(ctx, old[job.StateCompleted].ID); err != nil || got.Documents[0].Available() {
 		t.Fatalf("after restart: %+v, %v", got, err)
 	}
 	clk.Advance(12 * time.Hour)
@@ -107,7 +108,7 @@ func TestRetentionDisabled(t *testing.T) {
 	t.Parallel()
 	clk := fakeclock.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	s := openStore(t, Options{Now: clk.Now})
-	j := jobIn(t, s, StateCompleted, letter(t, 1))
+	j := jobIn(t, s, job.StateCompleted, letter(t, 1))
 	clk.Advance(24 * 365 * time.Hour)
 	if n, err := s.Retention(context.Background()); err != nil || n != 0 {
 		t.Fatalf("Retention with none configured removed %d (%v)", n, err)

@@ -11,136 +11,15 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/printgate/printgate/job"
 )
-
-// RunState is a bulk run's persisted state.
-type RunState string
-
-// The run states. A run is registered atomically: its letters are held while it is uploading,
-// and one commit makes all of them schedulable (or none, when the upload is discarded).
-const (
-	// RunUploading: letters are arriving; none of them can print.
-	RunUploading RunState = "uploading"
-	// RunScheduled: committed, letters held until StartAt.
-	RunScheduled RunState = "scheduled"
-	// RunActive: letters pending or printing.
-	RunActive RunState = "active"
-	// RunPaused: pending letters held by an operator; letters already at a printer finish.
-	RunPaused RunState = "paused"
-	// RunCompleted, RunCanceled and RunDiscarded are final. Discarded: the upload never
-	// committed and its letters were removed.
-	RunCompleted RunState = "completed"
-	RunCanceled  RunState = "canceled"
-	RunDiscarded RunState = "discarded"
-)
-
-// Final reports whether the run can no longer change by itself.
-func (s RunState) Final() bool {
-	return s == RunCompleted || s == RunCanceled || s == RunDiscarded
-}
-
-// Origins of letter jobs: the letter itself, or a reprint an operator asked for.
-const (
-	OriginBulk        = "bulk"
-	OriginBulkReprint = "bulk-reprint"
-)
-
-// Hold reasons of letters, so that a run's resume never releases a letter an operator held
-// by hand.
-const (
-	ReasonRunUploading = "run-uploading"
-	ReasonRunScheduled = "run-scheduled"
-	ReasonRunPaused    = "run-paused"
-)
-
-// EventSchedule is the event kind of cron schedules (created, fired, late, deleted).
-const EventSchedule = "run-schedule"
-
-// Run errors callers act on.
-var (
-	ErrRunNotFound      = errors.New("spool: run not found")
-	ErrScheduleNotFound = errors.New("spool: schedule not found")
-	ErrRunState         = errors.New("spool: not possible in the run's state")
-	ErrEmptyRun         = errors.New("spool: run has no letters")
-	ErrLetterSequence   = errors.New("spool: letters out of sequence")
-)
-
-// RunStateError says which run action was refused in which state.
-type RunStateError struct {
-	RunID  int64
-	State  RunState
-	Action string
-}
-
-func (e *RunStateError) Error() string {
-	return fmt.Sprintf("spool: run %d is %s: cannot %s", e.RunID, e.State, e.Action)
-}
-
-// Unwrap lets errors.Is(err, ErrRunState) match.
-func (e *RunStateError) Unwrap() error { return ErrRunState }
-
-// SequenceError: a batch of letters did not start where the run's letters end (a retried
-// batch that was already registered, or one that was lost). Want is the next sequence number.
-type SequenceError struct {
-	RunID     int64
-	Want, Got int64
-}
-
-func (e *SequenceError) Error() string {
-	return fmt.Sprintf("spool: run %d: batch starts at letter %d, next letter is %d", e.RunID, e.Got, e.Want)
-}
-
-// Unwrap lets errors.Is(err, ErrLetterSequence) match.
-func (e *SequenceError) Unwrap() error { return ErrLetterSequence }
-
-// Run is one bulk run as stored.
-type Run struct {
-	ID             int64      `json:"id"`
-	Name           string     `json:"name"`
-	VirtualPrinter string     `json:"virtual_printer"`
-	Owner          string     `json:"owner"`
-	OriginHost     string     `json:"origin_host,omitempty"`
-	Source         string     `json:"source,omitempty"`
-	State          RunState   `json:"state"`
-	ScheduleID     int64      `json:"schedule_id,omitempty"`
-	StartAt        time.Time  `json:"start_at,omitzero"`
-	Attributes     Attributes `json:"attributes"`
-	Separator      bool       `json:"separator,omitempty"`
-	// Letters and Pages count the registered letters (reprints not included).
-	Letters   int       `json:"letters"`
-	Pages     int       `json:"pages"`
-	Created   time.Time `json:"created"`
-	Updated   time.Time `json:"updated"`
-	Committed time.Time `json:"committed,omitzero"`
-	Finished  time.Time `json:"finished,omitzero"`
-}
-
-// NewRun is what is known about a run before its letters arrive.
-type NewRun struct {
-	Name           string
-	VirtualPrinter string
-	Owner          string
-	OriginHost     string
-	Source         string
-	// StartAt holds the letters until then; zero starts at commit.
-	StartAt    time.Time
-	ScheduleID int64
-	Attributes Attributes
-	Separator  bool
-}
-
-// NewLetter is one letter about to be registered: its durable document and where it came from.
-type NewLetter struct {
-	// Source names the letter for people: the file name, or the merged file and page range.
-	Source string
-	Doc    *Staged
-}
 
 const runColumns = `id, name, virtual_printer, owner, origin_host, source, state, schedule_id, start_at,
 	attributes, separator, letters, pages, created, updated, committed, finished`
 
-func scanRun(r scanner) (*Run, error) {
-	var run Run
+func scanRun(r scanner) (*job.Run, error) {
+	var run job.Run
 	var state, attrs string
 	var startAt, created, updated, committed, finished int64
 	err := r.Scan(&run.ID, &run.Name, &run.VirtualPrinter, &run.Owner, &run.OriginHost, &run.Source, &state,
@@ -149,7 +28,7 @@ func scanRun(r scanner) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	run.State = RunState(state)
+	run.State = job.RunState(state)
 	if err := json.Unmarshal([]byte(attrs), &run.Attributes); err != nil {
 		return nil, fmt.Errorf("decode attributes of run %d: %w", run.ID, err)
 	}
@@ -173,17 +52,17 @@ func nsOrZero(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-func runTx(tx *sql.Tx, id int64) (*Run, error) {
+func runTx(tx *sql.Tx, id int64) (*job.Run, error) {
 	r, err := scanRun(tx.QueryRow(`SELECT `+runColumns+` FROM runs WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("run %d: %w", id, ErrRunNotFound)
+		return nil, fmt.Errorf("run %d: %w", id, job.ErrRunNotFound)
 	}
 	return r, err
 }
 
 // CreateRun records a run in state uploading. Its letters follow with AddLetters; CommitRun
 // makes them schedulable.
-func (s *Store) CreateRun(ctx context.Context, nr NewRun) (*Run, error) {
+func (s *Store) CreateRun(ctx context.Context, nr job.NewRun) (*job.Run, error) {
 	if nr.Name == "" || nr.VirtualPrinter == "" {
 		return nil, errors.New("spool: create run: name and virtual printer are required")
 	}
@@ -196,7 +75,7 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) (*Run, error) {
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.Exec(`INSERT INTO runs (name, virtual_printer, owner, origin_host, source, state, schedule_id,
 			start_at, attributes, separator, created, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
-			nr.Name, nr.VirtualPrinter, nr.Owner, nr.OriginHost, nr.Source, string(RunUploading), nr.ScheduleID,
+			nr.Name, nr.VirtualPrinter, nr.Owner, nr.OriginHost, nr.Source, string(job.RunUploading), nr.ScheduleID,
 			nsOrZero(nr.StartAt), string(attrs), nr.Separator, now.UnixNano(), now.UnixNano())
 		if err != nil {
 			return err
@@ -204,7 +83,7 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) (*Run, error) {
 		if id, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		return insertEvent(tx, now, Event{Kind: EventRun, RunID: id, To: string(RunUploading), Actor: nr.Owner,
+		return insertEvent(tx, now, job.Event{Kind: job.EventRun, RunID: id, To: string(job.RunUploading), Actor: nr.Owner,
 			Message: fmt.Sprintf("run %q created for %s, uploading", nr.Name, nr.VirtualPrinter)})
 	})
 	if err != nil {
@@ -217,10 +96,10 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) (*Run, error) {
 // numbers firstSeq, firstSeq+1, ... The batch must continue the run exactly (*SequenceError
 // otherwise), which makes a retried batch harmless. The letters stay held until CommitRun.
 // On error the staged documents are left to the caller to discard.
-func (s *Store) AddLetters(ctx context.Context, runID, firstSeq int64, letters []NewLetter) (*Run, error) {
+func (s *Store) AddLetters(ctx context.Context, runID, firstSeq int64, letters []job.NewLetter) (*job.Run, error) {
 	now := s.now()
-	var out *Run
-	docs := make([]*Staged, 0, len(letters))
+	var out *job.Run
+	docs := make([]*job.Staged, 0, len(letters))
 	for _, l := range letters {
 		docs = append(docs, l.Doc)
 	}
@@ -229,15 +108,15 @@ func (s *Store) AddLetters(ctx context.Context, runID, firstSeq int64, letters [
 		if err != nil {
 			return err
 		}
-		if r.State != RunUploading {
-			return &RunStateError{RunID: runID, State: r.State, Action: "add letters"}
+		if r.State != job.RunUploading {
+			return &job.RunStateError{RunID: runID, State: r.State, Action: "add letters"}
 		}
 		if want := int64(r.Letters) + 1; firstSeq != want {
-			return &SequenceError{RunID: runID, Want: want, Got: firstSeq}
+			return &job.SequenceError{RunID: runID, Want: want, Got: firstSeq}
 		}
 		pages, _, err := insertLetters(tx, now, r, letters, func(i int) (int64, string, string, string) {
-			return firstSeq + int64(i), OriginBulk, ReasonRunUploading, "letter received via bulk upload"
-		}, StateHeld)
+			return firstSeq + int64(i), job.OriginBulk, job.ReasonRunUploading, "letter received via bulk upload"
+		}, job.StateHeld)
 		if err != nil {
 			return err
 		}
@@ -255,7 +134,7 @@ func (s *Store) AddLetters(ctx context.Context, runID, firstSeq int64, letters [
 		return nil, fmt.Errorf("spool: run %d: add %d letters: %w", runID, len(letters), err)
 	}
 	for _, l := range letters {
-		l.Doc.committed() // attached: Discard must no longer remove it
+		committed(l.Doc) // attached: Discard must no longer remove it
 	}
 	return out, nil
 }
@@ -263,8 +142,8 @@ func (s *Store) AddLetters(ctx context.Context, runID, firstSeq int64, letters [
 // insertLetters inserts letter jobs of run r with one document each; meta gives each letter's
 // sequence number, origin, state reason and event message. It returns the pages and job ids
 // inserted.
-func insertLetters(tx *sql.Tx, now time.Time, r *Run, letters []NewLetter,
-	meta func(i int) (seq int64, origin, reason, message string), state State) (int, []int64, error) {
+func insertLetters(tx *sql.Tx, now time.Time, r *job.Run, letters []job.NewLetter,
+	meta func(i int) (seq int64, origin, reason, message string), state job.State) (int, []int64, error) {
 	attrs, err := json.Marshal(r.Attributes)
 	if err != nil {
 		return 0, nil, err
@@ -292,13 +171,13 @@ func insertLetters(tx *sql.Tx, now time.Time, r *Run, letters []NewLetter,
 	total := 0
 	ids := make([]int64, 0, len(letters))
 	for i, l := range letters {
-		if !l.Doc.attachable() {
-			return 0, nil, fmt.Errorf("letter %d (%s): %w", i+1, l.Source, ErrEmptyDocument)
+		if !attachable(l.Doc) {
+			return 0, nil, fmt.Errorf("letter %d (%s): %w", i+1, l.Source, job.ErrEmptyDocument)
 		}
 		seq, origin, reason, msg := meta(i)
 		pages := l.Doc.Pages * copies
-		res, err := ins.Exec(newUUID(), r.VirtualPrinter, l.Source, r.Owner, r.OriginHost, origin, string(LaneBulk),
-			laneRank(LaneBulk), prio, r.ID, seq, string(state), reason, pages, l.Doc.PagesEstimated, string(attrs),
+		res, err := ins.Exec(newUUID(), r.VirtualPrinter, l.Source, r.Owner, r.OriginHost, origin, string(job.LaneBulk),
+			laneRank(job.LaneBulk), prio, r.ID, seq, string(state), reason, pages, l.Doc.PagesEstimated, string(attrs),
 			now.UnixNano(), now.UnixNano())
 		if err != nil {
 			return 0, nil, err
@@ -310,7 +189,7 @@ func insertLetters(tx *sql.Tx, now time.Time, r *Run, letters []NewLetter,
 		if err := docs.insert(id, 1, l.Doc); err != nil {
 			return 0, nil, err
 		}
-		if _, err := insEv.Exec(now.UnixNano(), EventJobState, id, "", r.ID, "", string(state), r.Owner, msg); err != nil {
+		if _, err := insEv.Exec(now.UnixNano(), job.EventJobState, id, "", r.ID, "", string(state), r.Owner, msg); err != nil {
 			return 0, nil, err
 		}
 		total += pages
@@ -319,44 +198,32 @@ func insertLetters(tx *sql.Tx, now time.Time, r *Run, letters []NewLetter,
 	return total, ids, nil
 }
 
-// CommitOptions qualify a CommitRun.
-type CommitOptions struct {
-	Actor string
-	// Fired, for a run made by a cron schedule, is the firing it handles: recorded as the
-	// schedule's last firing in the same commit, so a crash before it makes the firing count as
-	// missed (and fire again at start) rather than lost.
-	Fired time.Time
-	// FiredMessage, with Fired, is the schedule event recorded in the same commit, so whoever
-	// sees the run also sees why it was made.
-	FiredMessage string
-}
-
 // CommitRun ends an upload: in one transaction every letter becomes schedulable (pending), or
 // stays held until StartAt (state scheduled). For a run made by a schedule the letters' hashes
 // are recorded as seen in the same transaction.
-func (s *Store) CommitRun(ctx context.Context, runID int64, o CommitOptions) (*Run, error) {
+func (s *Store) CommitRun(ctx context.Context, runID int64, o job.CommitOptions) (*job.Run, error) {
 	now := s.now()
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		r, err := runTx(tx, runID)
 		if err != nil {
 			return err
 		}
-		if r.State != RunUploading {
-			return &RunStateError{RunID: runID, State: r.State, Action: "commit"}
+		if r.State != job.RunUploading {
+			return &job.RunStateError{RunID: runID, State: r.State, Action: "commit"}
 		}
 		if r.Letters == 0 {
-			return fmt.Errorf("run %d: %w", runID, ErrEmptyRun)
+			return fmt.Errorf("run %d: %w", runID, job.ErrEmptyRun)
 		}
-		to := RunActive
+		to := job.RunActive
 		msg := fmt.Sprintf("run %q committed: %d letters, %d pages", r.Name, r.Letters, r.Pages)
 		if r.StartAt.After(now) {
-			to = RunScheduled
+			to = job.RunScheduled
 			msg += ", held until " + r.StartAt.Format(time.RFC3339)
 			if _, err := tx.Exec(`UPDATE jobs SET state_reason = ?, updated = ? WHERE run_id = ? AND state = 'held'
-				AND state_reason = ?`, ReasonRunScheduled, now.UnixNano(), runID, ReasonRunUploading); err != nil {
+				AND state_reason = ?`, job.ReasonRunScheduled, now.UnixNano(), runID, job.ReasonRunUploading); err != nil {
 				return err
 			}
-		} else if _, err := moveLetters(tx, now, runID, StateHeld, []string{ReasonRunUploading}, StatePending, "",
+		} else if _, err := moveLetters(tx, now, runID, job.StateHeld, []string{job.ReasonRunUploading}, job.StatePending, "",
 			o.Actor, fmt.Sprintf("run %d committed", runID)); err != nil {
 			return err
 		}
@@ -375,14 +242,14 @@ func (s *Store) CommitRun(ctx context.Context, runID int64, o CommitOptions) (*R
 					return err
 				}
 				if o.FiredMessage != "" {
-					if err := insertEvent(tx, now, Event{Kind: EventSchedule, RunID: runID, Actor: o.Actor,
+					if err := insertEvent(tx, now, job.Event{Kind: job.EventSchedule, RunID: runID, Actor: o.Actor,
 						Message: o.FiredMessage}); err != nil {
 						return err
 					}
 				}
 			}
 		}
-		return insertEvent(tx, now, Event{Kind: EventRun, RunID: runID, From: string(RunUploading), To: string(to),
+		return insertEvent(tx, now, job.Event{Kind: job.EventRun, RunID: runID, From: string(job.RunUploading), To: string(to),
 			Actor: o.Actor, Message: msg})
 	})
 	if err != nil {
@@ -394,9 +261,9 @@ func (s *Store) CommitRun(ctx context.Context, runID int64, o CommitOptions) (*R
 // moveLetters moves a run's letters in state from (and, when reasons is not empty, with one of
 // those state reasons) to state to, with one job-state event per letter, set-based so that a
 // 100,000-letter run changes in one statement pair. It returns how many letters moved.
-func moveLetters(tx *sql.Tx, now time.Time, runID int64, from State, reasons []string, to State, toReason, actor, msg string) (int64, error) {
-	if !CanTransition(from, to) {
-		return 0, &TransitionError{From: from, To: to}
+func moveLetters(tx *sql.Tx, now time.Time, runID int64, from job.State, reasons []string, to job.State, toReason, actor, msg string) (int64, error) {
+	if !job.CanTransition(from, to) {
+		return 0, &job.TransitionError{From: from, To: to}
 	}
 	cond := `run_id = ? AND state = ?`
 	args := []any{runID, string(from)}
@@ -406,7 +273,7 @@ func moveLetters(tx *sql.Tx, now time.Time, runID int64, from State, reasons []s
 			args = append(args, r)
 		}
 	}
-	evArgs := append([]any{now.UnixNano(), EventJobState, string(from), string(to), actor, msg}, args...)
+	evArgs := append([]any{now.UnixNano(), job.EventJobState, string(from), string(to), actor, msg}, args...)
 	if _, err := tx.Exec(`INSERT INTO events (at, kind, job_id, printer, run_id, from_state, to_state, actor, message)
 		SELECT ?, ?, id, printer, run_id, ?, ?, ?, ? FROM jobs WHERE `+cond, evArgs...); err != nil {
 		return 0, err
@@ -425,7 +292,7 @@ func moveLetters(tx *sql.Tx, now time.Time, runID int64, from State, reasons []s
 }
 
 // setRunState updates a run's state with its event.
-func setRunState(tx *sql.Tx, now time.Time, r *Run, to RunState, actor, msg string) error {
+func setRunState(tx *sql.Tx, now time.Time, r *job.Run, to job.RunState, actor, msg string) error {
 	fin := int64(0)
 	if to.Final() {
 		fin = now.UnixNano()
@@ -434,11 +301,11 @@ func setRunState(tx *sql.Tx, now time.Time, r *Run, to RunState, actor, msg stri
 		string(to), now.UnixNano(), fin, r.ID); err != nil {
 		return err
 	}
-	return insertEvent(tx, now, Event{Kind: EventRun, RunID: r.ID, From: string(r.State), To: string(to), Actor: actor, Message: msg})
+	return insertEvent(tx, now, job.Event{Kind: job.EventRun, RunID: r.ID, From: string(r.State), To: string(to), Actor: actor, Message: msg})
 }
 
 // runAction runs fn on run id inside one write and returns the run as it is afterwards.
-func (s *Store) runAction(ctx context.Context, id int64, what string, fn func(tx *sql.Tx, now time.Time, r *Run) error) (*Run, error) {
+func (s *Store) runAction(ctx context.Context, id int64, what string, fn func(tx *sql.Tx, now time.Time, r *job.Run) error) (*job.Run, error) {
 	now := s.now()
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		r, err := runTx(tx, id)
@@ -454,81 +321,81 @@ func (s *Store) runAction(ctx context.Context, id int64, what string, fn func(tx
 }
 
 // ActivateRun starts a scheduled run whose time has come: its letters become pending.
-func (s *Store) ActivateRun(ctx context.Context, id int64, msg string) (*Run, error) {
-	return s.runAction(ctx, id, "activate", func(tx *sql.Tx, now time.Time, r *Run) error {
-		if r.State != RunScheduled {
-			return &RunStateError{RunID: id, State: r.State, Action: "start"}
+func (s *Store) ActivateRun(ctx context.Context, id int64, msg string) (*job.Run, error) {
+	return s.runAction(ctx, id, "activate", func(tx *sql.Tx, now time.Time, r *job.Run) error {
+		if r.State != job.RunScheduled {
+			return &job.RunStateError{RunID: id, State: r.State, Action: "start"}
 		}
-		if _, err := moveLetters(tx, now, id, StateHeld, []string{ReasonRunScheduled}, StatePending, "", "", msg); err != nil {
+		if _, err := moveLetters(tx, now, id, job.StateHeld, []string{job.ReasonRunScheduled}, job.StatePending, "", "", msg); err != nil {
 			return err
 		}
-		return setRunState(tx, now, r, RunActive, "", msg)
+		return setRunState(tx, now, r, job.RunActive, "", msg)
 	})
 }
 
 // PauseRun holds a run's pending letters; letters already at a printer finish. Pausing a
 // paused run changes nothing.
-func (s *Store) PauseRun(ctx context.Context, id int64, actor string) (*Run, error) {
-	return s.runAction(ctx, id, "pause", func(tx *sql.Tx, now time.Time, r *Run) error {
+func (s *Store) PauseRun(ctx context.Context, id int64, actor string) (*job.Run, error) {
+	return s.runAction(ctx, id, "pause", func(tx *sql.Tx, now time.Time, r *job.Run) error {
 		switch r.State {
-		case RunPaused:
+		case job.RunPaused:
 			return nil
-		case RunActive, RunScheduled:
+		case job.RunActive, job.RunScheduled:
 		default:
-			return &RunStateError{RunID: id, State: r.State, Action: "pause"}
+			return &job.RunStateError{RunID: id, State: r.State, Action: "pause"}
 		}
 		msg := fmt.Sprintf("run %d paused by %s", id, actor)
-		if _, err := moveLetters(tx, now, id, StatePending, nil, StateHeld, ReasonRunPaused, actor, msg); err != nil {
+		if _, err := moveLetters(tx, now, id, job.StatePending, nil, job.StateHeld, job.ReasonRunPaused, actor, msg); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(`UPDATE jobs SET state_reason = ?, updated = ? WHERE run_id = ? AND state = 'held'
-			AND state_reason = ?`, ReasonRunPaused, now.UnixNano(), id, ReasonRunScheduled); err != nil {
+			AND state_reason = ?`, job.ReasonRunPaused, now.UnixNano(), id, job.ReasonRunScheduled); err != nil {
 			return err
 		}
-		return setRunState(tx, now, r, RunPaused, actor, msg)
+		return setRunState(tx, now, r, job.RunPaused, actor, msg)
 	})
 }
 
 // ResumeRun undoes PauseRun: the held letters become pending again (or stay held until the
 // run's start time, when that is still ahead). Resuming a running run changes nothing.
-func (s *Store) ResumeRun(ctx context.Context, id int64, actor string) (*Run, error) {
-	return s.runAction(ctx, id, "resume", func(tx *sql.Tx, now time.Time, r *Run) error {
+func (s *Store) ResumeRun(ctx context.Context, id int64, actor string) (*job.Run, error) {
+	return s.runAction(ctx, id, "resume", func(tx *sql.Tx, now time.Time, r *job.Run) error {
 		switch r.State {
-		case RunActive, RunScheduled:
+		case job.RunActive, job.RunScheduled:
 			return nil
-		case RunPaused:
+		case job.RunPaused:
 		default:
-			return &RunStateError{RunID: id, State: r.State, Action: "resume"}
+			return &job.RunStateError{RunID: id, State: r.State, Action: "resume"}
 		}
 		msg := fmt.Sprintf("run %d resumed by %s", id, actor)
 		if r.StartAt.After(now) {
 			if _, err := tx.Exec(`UPDATE jobs SET state_reason = ?, updated = ? WHERE run_id = ? AND state = 'held'
-				AND state_reason = ?`, ReasonRunScheduled, now.UnixNano(), id, ReasonRunPaused); err != nil {
+				AND state_reason = ?`, job.ReasonRunScheduled, now.UnixNano(), id, job.ReasonRunPaused); err != nil {
 				return err
 			}
-			return setRunState(tx, now, r, RunScheduled, actor, msg+", held until "+r.StartAt.Format(time.RFC3339))
+			return setRunState(tx, now, r, job.RunScheduled, actor, msg+", held until "+r.StartAt.Format(time.RFC3339))
 		}
-		if _, err := moveLetters(tx, now, id, StateHeld, []string{ReasonRunPaused}, StatePending, "", actor, msg); err != nil {
+		if _, err := moveLetters(tx, now, id, job.StateHeld, []string{job.ReasonRunPaused}, job.StatePending, "", actor, msg); err != nil {
 			return err
 		}
-		return setRunState(tx, now, r, RunActive, actor, msg)
+		return setRunState(tx, now, r, job.RunActive, actor, msg)
 	})
 }
 
 // CancelRun cancels every letter not yet at a printer and returns the ids of those that are
 // (assigned, sending or printing): the scheduler cancels them where they are.
-func (s *Store) CancelRun(ctx context.Context, id int64, actor string) (*Run, []int64, error) {
+func (s *Store) CancelRun(ctx context.Context, id int64, actor string) (*job.Run, []int64, error) {
 	var inflight []int64
-	r, err := s.runAction(ctx, id, "cancel", func(tx *sql.Tx, now time.Time, r *Run) error {
+	r, err := s.runAction(ctx, id, "cancel", func(tx *sql.Tx, now time.Time, r *job.Run) error {
 		inflight = inflight[:0]
 		switch r.State {
-		case RunScheduled, RunActive, RunPaused:
+		case job.RunScheduled, job.RunActive, job.RunPaused:
 		default:
-			return &RunStateError{RunID: id, State: r.State, Action: "cancel"}
+			return &job.RunStateError{RunID: id, State: r.State, Action: "cancel"}
 		}
 		msg := fmt.Sprintf("run %d canceled by %s", id, actor)
-		for _, from := range []State{StatePending, StateHeld} {
-			if _, err := moveLetters(tx, now, id, from, nil, StateCanceled, "canceled-by-user", actor, msg); err != nil {
+		for _, from := range []job.State{job.StatePending, job.StateHeld} {
+			if _, err := moveLetters(tx, now, id, from, nil, job.StateCanceled, "canceled-by-user", actor, msg); err != nil {
 				return err
 			}
 		}
@@ -547,7 +414,7 @@ func (s *Store) CancelRun(ctx context.Context, id int64, actor string) (*Run, []
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		return setRunState(tx, now, r, RunCanceled, actor, msg)
+		return setRunState(tx, now, r, job.RunCanceled, actor, msg)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -559,17 +426,17 @@ func (s *Store) CancelRun(ctx context.Context, id int64, actor string) (*Run, []
 const openStates = `'received', 'pending', 'held', 'assigned', 'sending', 'printing'`
 
 // FinishRuns marks active and paused runs without open letters completed and returns them.
-func (s *Store) FinishRuns(ctx context.Context) ([]*Run, error) {
+func (s *Store) FinishRuns(ctx context.Context) ([]*job.Run, error) {
 	q := `SELECT ` + runColumns + ` FROM runs WHERE state IN ('active', 'paused') AND NOT EXISTS
 		(SELECT 1 FROM jobs WHERE jobs.run_id = runs.id AND jobs.state IN (` + openStates + `))`
 	done, err := s.queryRuns(ctx, s.rdb, q)
 	if err != nil || len(done) == 0 {
 		return nil, err
 	}
-	var out []*Run
+	var out []*job.Run
 	for _, r := range done {
-		fin, err := s.runAction(ctx, r.ID, "finish", func(tx *sql.Tx, now time.Time, r *Run) error {
-			if r.State != RunActive && r.State != RunPaused {
+		fin, err := s.runAction(ctx, r.ID, "finish", func(tx *sql.Tx, now time.Time, r *job.Run) error {
+			if r.State != job.RunActive && r.State != job.RunPaused {
 				return nil
 			}
 			var open int
@@ -583,12 +450,12 @@ func (s *Store) FinishRuns(ctx context.Context) ([]*Run, error) {
 			if err != nil {
 				return err
 			}
-			return setRunState(tx, now, r, RunCompleted, "", fmt.Sprintf("run %d completed: %s", r.ID, tallies))
+			return setRunState(tx, now, r, job.RunCompleted, "", fmt.Sprintf("run %d completed: %s", r.ID, tallies))
 		})
 		if err != nil {
 			return out, err
 		}
-		if fin.State == RunCompleted {
+		if fin.State == job.RunCompleted {
 			out = append(out, fin)
 		}
 	}
@@ -639,10 +506,10 @@ func (s *Store) HoldPausedRuns(ctx context.Context) (int64, error) {
 			if err := tx.QueryRow(`SELECT state FROM runs WHERE id = ?`, id).Scan(&st); err != nil {
 				return err
 			}
-			if RunState(st) != RunPaused {
+			if job.RunState(st) != job.RunPaused {
 				return nil
 			}
-			n, err := moveLetters(tx, now, id, StatePending, nil, StateHeld, ReasonRunPaused, "",
+			n, err := moveLetters(tx, now, id, job.StatePending, nil, job.StateHeld, job.ReasonRunPaused, "",
 				fmt.Sprintf("run %d is paused", id))
 			total += n
 			return err
@@ -658,10 +525,10 @@ func (s *Store) HoldPausedRuns(ctx context.Context) (int64, error) {
 // go, the run row stays (state discarded) with an event saying why.
 func (s *Store) DiscardRun(ctx context.Context, id int64, reason string) error {
 	var paths []string
-	_, err := s.runAction(ctx, id, "discard", func(tx *sql.Tx, now time.Time, r *Run) error {
+	_, err := s.runAction(ctx, id, "discard", func(tx *sql.Tx, now time.Time, r *job.Run) error {
 		paths = paths[:0]
-		if r.State != RunUploading {
-			return &RunStateError{RunID: id, State: r.State, Action: "discard"}
+		if r.State != job.RunUploading {
+			return &job.RunStateError{RunID: id, State: r.State, Action: "discard"}
 		}
 		rows, err := tx.Query(`SELECT d.path FROM documents d JOIN jobs j ON j.id = d.job_id WHERE j.run_id = ? AND d.inline = 0`, id)
 		if err != nil {
@@ -686,7 +553,7 @@ func (s *Store) DiscardRun(ctx context.Context, id int64, reason string) error {
 				return err
 			}
 		}
-		return setRunState(tx, now, r, RunDiscarded, "", fmt.Sprintf("upload of run %d discarded (%d letters removed): %s",
+		return setRunState(tx, now, r, job.RunDiscarded, "", fmt.Sprintf("upload of run %d discarded (%d letters removed): %s",
 			id, r.Letters, reason))
 	})
 	if err != nil {
@@ -703,7 +570,7 @@ func (s *Store) DiscardRun(ctx context.Context, id int64, reason string) error {
 }
 
 // StaleUploads lists runs still uploading whose last batch arrived before idleSince.
-func (s *Store) StaleUploads(ctx context.Context, idleSince time.Time) ([]*Run, error) {
+func (s *Store) StaleUploads(ctx context.Context, idleSince time.Time) ([]*job.Run, error) {
 	return s.queryRuns(ctx, s.rdb, `SELECT `+runColumns+` FROM runs WHERE state = 'uploading' AND updated < ?`,
 		idleSince.UnixNano())
 }
@@ -726,10 +593,10 @@ func (s *Store) RecoverRuns(ctx context.Context) ([]int64, error) {
 }
 
 // Run returns one run.
-func (s *Store) Run(ctx context.Context, id int64) (*Run, error) {
+func (s *Store) Run(ctx context.Context, id int64) (*job.Run, error) {
 	r, err := scanRun(s.rdb.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("spool: run %d: %w", id, ErrRunNotFound)
+		return nil, fmt.Errorf("spool: run %d: %w", id, job.ErrRunNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("spool: run %d: %w", id, err)
@@ -737,16 +604,8 @@ func (s *Store) Run(ctx context.Context, id int64) (*Run, error) {
 	return r, nil
 }
 
-// RunFilter selects runs; zero fields do not filter.
-type RunFilter struct {
-	States     []RunState
-	ScheduleID int64
-	BeforeID   int64
-	Limit      int
-}
-
 // Runs lists runs newest first.
-func (s *Store) Runs(ctx context.Context, f RunFilter) ([]*Run, error) {
+func (s *Store) Runs(ctx context.Context, f job.RunFilter) ([]*job.Run, error) {
 	var conds []string
 	var args []any
 	if len(f.States) > 0 {
@@ -778,13 +637,13 @@ type querier interface {
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 }
 
-func (s *Store) queryRuns(ctx context.Context, db querier, q string, args ...any) ([]*Run, error) {
+func (s *Store) queryRuns(ctx context.Context, db querier, q string, args ...any) ([]*job.Run, error) {
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("spool: list runs: %w", err)
 	}
 	defer rows.Close()
-	var out []*Run
+	var out []*job.Run
 	for rows.Next() {
 		r, err := scanRun(rows)
 		if err != nil {
@@ -795,63 +654,31 @@ func (s *Store) queryRuns(ctx context.Context, db querier, q string, args ...any
 	return out, rows.Err()
 }
 
-// RunTally counts a run's letters by printer, state and origin.
-type RunTally struct {
-	Printer string `json:"printer"`
-	State   State  `json:"state"`
-	Reprint bool   `json:"reprint,omitempty"`
-	Letters int    `json:"letters"`
-	Pages   int    `json:"pages"`
-	// FirstSeq and LastSeq bound the sequence numbers counted.
-	FirstSeq int64 `json:"first_seq"`
-	LastSeq  int64 `json:"last_seq"`
-}
-
 // RunTallies groups a run's letters by printer, state and origin.
-func (s *Store) RunTallies(ctx context.Context, id int64) ([]RunTally, error) {
+func (s *Store) RunTallies(ctx context.Context, id int64) ([]job.RunTally, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT printer, state, origin = ?, count(*), coalesce(sum(pages), 0),
 		coalesce(min(seq), 0), coalesce(max(seq), 0) FROM jobs WHERE run_id = ? GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
-		OriginBulkReprint, id)
+		job.OriginBulkReprint, id)
 	if err != nil {
 		return nil, fmt.Errorf("spool: run %d tallies: %w", id, err)
 	}
 	defer rows.Close()
-	var out []RunTally
+	var out []job.RunTally
 	for rows.Next() {
-		var t RunTally
+		var t job.RunTally
 		var st string
 		if err := rows.Scan(&t.Printer, &st, &t.Reprint, &t.Letters, &t.Pages, &t.FirstSeq, &t.LastSeq); err != nil {
 			return nil, fmt.Errorf("spool: run %d tallies: %w", id, err)
 		}
-		t.State = State(st)
+		t.State = job.State(st)
 		out = append(out, t)
 	}
 	return out, rows.Err()
 }
 
-// Letter is one line of a run's manifest.
-type Letter struct {
-	JobID             int64     `json:"job_id"`
-	Seq               int64     `json:"seq"`
-	Source            string    `json:"source"`
-	Pages             int       `json:"pages"`
-	SHA256            string    `json:"sha256"`
-	Size              int64     `json:"size"`
-	State             State     `json:"state"`
-	StateReason       string    `json:"state_reason,omitempty"`
-	Printer           string    `json:"printer,omitempty"`
-	UpstreamID        string    `json:"upstream_id,omitempty"`
-	Attempts          int       `json:"attempts"`
-	PossibleDuplicate bool      `json:"possible_duplicate"`
-	Reprint           bool      `json:"reprint"`
-	Created           time.Time `json:"created"`
-	Started           time.Time `json:"started,omitzero"`
-	Finished          time.Time `json:"finished,omitzero"`
-}
-
 // RunLetters returns up to limit letters of a run after (afterSeq, afterID) in sequence order
 // (a reprint follows its original), for paging through a manifest of any size.
-func (s *Store) RunLetters(ctx context.Context, runID, afterSeq, afterID int64, limit int) ([]Letter, error) {
+func (s *Store) RunLetters(ctx context.Context, runID, afterSeq, afterID int64, limit int) ([]job.Letter, error) {
 	if limit <= 0 {
 		limit = 1000
 	}
@@ -859,21 +686,21 @@ func (s *Store) RunLetters(ctx context.Context, runID, afterSeq, afterID int64, 
 		j.state, j.state_reason, j.printer, j.upstream_id, j.attempts, j.possible_duplicate, j.origin = ?, j.created,
 		j.started, j.finished FROM jobs j LEFT JOIN documents d ON d.job_id = j.id AND d.seq = 1
 		WHERE j.run_id = ? AND (j.seq > ? OR (j.seq = ? AND j.id > ?)) ORDER BY j.seq, j.id LIMIT ?`,
-		OriginBulkReprint, runID, afterSeq, afterSeq, afterID, limit)
+		job.OriginBulkReprint, runID, afterSeq, afterSeq, afterID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("spool: run %d letters: %w", runID, err)
 	}
 	defer rows.Close()
-	var out []Letter
+	var out []job.Letter
 	for rows.Next() {
-		var l Letter
+		var l job.Letter
 		var st string
 		var created, started, finished int64
 		if err := rows.Scan(&l.JobID, &l.Seq, &l.Source, &l.Pages, &l.SHA256, &l.Size, &st, &l.StateReason, &l.Printer,
 			&l.UpstreamID, &l.Attempts, &l.PossibleDuplicate, &l.Reprint, &created, &started, &finished); err != nil {
 			return nil, fmt.Errorf("spool: run %d letters: %w", runID, err)
 		}
-		l.State = State(st)
+		l.State = job.State(st)
 		l.Created, l.Started, l.Finished = time.Unix(0, created), unixOrZero(started), unixOrZero(finished)
 		out = append(out, l)
 	}
@@ -882,12 +709,12 @@ func (s *Store) RunLetters(ctx context.Context, runID, afterSeq, afterID int64, 
 
 // LetterJobs returns the original letters (not reprints) of a run whose sequence numbers fall
 // in one of the inclusive ranges, with their documents, in sequence order; at most limit.
-func (s *Store) LetterJobs(ctx context.Context, runID int64, ranges [][2]int64, limit int) ([]*Job, error) {
+func (s *Store) LetterJobs(ctx context.Context, runID int64, ranges [][2]int64, limit int) ([]*job.Job, error) {
 	if len(ranges) == 0 {
 		return nil, nil
 	}
 	var conds []string
-	args := []any{runID, OriginBulk}
+	args := []any{runID, job.OriginBulk}
 	for _, r := range ranges {
 		conds = append(conds, "seq BETWEEN ? AND ?")
 		args = append(args, r[0], r[1])
@@ -913,16 +740,16 @@ func (s *Store) LetterJobs(ctx context.Context, runID int64, ranges [][2]int64, 
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	jobs, err := s.Jobs(ctx, JobFilter{IDs: ids})
+	jobs, err := s.Jobs(ctx, job.JobFilter{IDs: ids})
 	if err != nil {
 		return nil, err
 	}
 	// Jobs lists newest first; a manifest reads in sequence order.
-	byID := make(map[int64]*Job, len(jobs))
+	byID := make(map[int64]*job.Job, len(jobs))
 	for _, j := range jobs {
 		byID[j.ID] = j
 	}
-	out := make([]*Job, 0, len(ids))
+	out := make([]*job.Job, 0, len(ids))
 	for _, id := range ids {
 		if j := byID[id]; j != nil {
 			out = append(out, j)
@@ -931,20 +758,13 @@ func (s *Store) LetterJobs(ctx context.Context, runID int64, ranges [][2]int64, 
 	return out, nil
 }
 
-// Reprint is a new letter job cloned from letter Seq of a run.
-type Reprint struct {
-	Of  int64 // the original letter's job id
-	Seq int64
-	NewLetter
-}
-
 // AddReprints registers reprints of a run's letters in one commit: jobs of origin bulk-reprint
 // with the original's sequence number, pending (held while the run is paused or scheduled).
 // A completed run becomes active again until they finish.
-func (s *Store) AddReprints(ctx context.Context, runID int64, reprints []Reprint, actor string) ([]*Job, error) {
+func (s *Store) AddReprints(ctx context.Context, runID int64, reprints []job.Reprint, actor string) ([]*job.Job, error) {
 	now := s.now()
 	var ids []int64
-	docs := make([]*Staged, 0, len(reprints))
+	docs := make([]*job.Staged, 0, len(reprints))
 	for _, rp := range reprints {
 		docs = append(docs, rp.Doc)
 	}
@@ -953,67 +773,52 @@ func (s *Store) AddReprints(ctx context.Context, runID int64, reprints []Reprint
 		if err != nil {
 			return err
 		}
-		state, reason := StatePending, ""
+		state, reason := job.StatePending, ""
 		switch r.State {
-		case RunActive, RunCompleted:
-		case RunPaused:
-			state, reason = StateHeld, ReasonRunPaused
-		case RunScheduled:
-			state, reason = StateHeld, ReasonRunScheduled
+		case job.RunActive, job.RunCompleted:
+		case job.RunPaused:
+			state, reason = job.StateHeld, job.ReasonRunPaused
+		case job.RunScheduled:
+			state, reason = job.StateHeld, job.ReasonRunScheduled
 		default:
-			return &RunStateError{RunID: runID, State: r.State, Action: "reprint"}
+			return &job.RunStateError{RunID: runID, State: r.State, Action: "reprint"}
 		}
-		letters := make([]NewLetter, len(reprints))
+		letters := make([]job.NewLetter, len(reprints))
 		for i, rp := range reprints {
 			letters[i] = rp.NewLetter
 		}
 		_, ids, err = insertLetters(tx, now, r, letters, func(i int) (int64, string, string, string) {
-			return reprints[i].Seq, OriginBulkReprint, reason,
+			return reprints[i].Seq, job.OriginBulkReprint, reason,
 				fmt.Sprintf("reprint of letter %d (job %d) by %s", reprints[i].Seq, reprints[i].Of, actor)
 		}, state)
 		if err != nil {
 			return err
 		}
-		if r.State == RunCompleted {
-			if err := setRunState(tx, now, r, RunActive, actor, fmt.Sprintf("run %d active again for %d reprints", runID, len(reprints))); err != nil {
+		if r.State == job.RunCompleted {
+			if err := setRunState(tx, now, r, job.RunActive, actor, fmt.Sprintf("run %d active again for %d reprints", runID, len(reprints))); err != nil {
 				return err
 			}
 		}
-		return insertEvent(tx, now, Event{Kind: EventRun, RunID: runID, Actor: actor,
+		return insertEvent(tx, now, job.Event{Kind: job.EventRun, RunID: runID, Actor: actor,
 			Message: fmt.Sprintf("%d letters of run %d queued for reprint by %s", len(reprints), runID, actor)})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("spool: reprint letters of run %d: %w", runID, err)
 	}
 	for _, rp := range reprints {
-		rp.Doc.committed()
+		committed(rp.Doc)
 	}
-	jobs, err := s.Jobs(ctx, JobFilter{IDs: ids, Order: "oldest"})
+	jobs, err := s.Jobs(ctx, job.JobFilter{IDs: ids, Order: "oldest"})
 	if err != nil {
 		return nil, err
 	}
 	return jobs, nil
 }
 
-// Schedule is a persisted cron schedule that makes a run from a drop folder at each firing.
-type Schedule struct {
-	ID             int64      `json:"id"`
-	Name           string     `json:"name"`
-	VirtualPrinter string     `json:"virtual_printer"`
-	Owner          string     `json:"owner"`
-	Spec           string     `json:"cron"`
-	Dir            string     `json:"dir"`
-	Attributes     Attributes `json:"attributes"`
-	Separator      bool       `json:"separator,omitempty"`
-	Created        time.Time  `json:"created"`
-	// LastFired is the firing last handled; zero before the first.
-	LastFired time.Time `json:"last_fired,omitzero"`
-}
-
 const scheduleColumns = `id, name, virtual_printer, owner, spec, dir, attributes, separator, created, last_fired`
 
-func scanSchedule(r scanner) (*Schedule, error) {
-	var sc Schedule
+func scanSchedule(r scanner) (*job.Schedule, error) {
+	var sc job.Schedule
 	var attrs string
 	var created, last int64
 	if err := r.Scan(&sc.ID, &sc.Name, &sc.VirtualPrinter, &sc.Owner, &sc.Spec, &sc.Dir, &attrs, &sc.Separator,
@@ -1028,7 +833,7 @@ func scanSchedule(r scanner) (*Schedule, error) {
 }
 
 // CreateSchedule records a schedule (the caller has validated spec and dir).
-func (s *Store) CreateSchedule(ctx context.Context, sc Schedule) (*Schedule, error) {
+func (s *Store) CreateSchedule(ctx context.Context, sc job.Schedule) (*job.Schedule, error) {
 	if sc.Name == "" || sc.VirtualPrinter == "" || sc.Spec == "" || sc.Dir == "" {
 		return nil, errors.New("spool: create schedule: name, virtual printer, cron spec and folder are required")
 	}
@@ -1047,7 +852,7 @@ func (s *Store) CreateSchedule(ctx context.Context, sc Schedule) (*Schedule, err
 		if id, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		return insertEvent(tx, now, Event{Kind: EventSchedule, Actor: sc.Owner,
+		return insertEvent(tx, now, job.Event{Kind: job.EventSchedule, Actor: sc.Owner,
 			Message: fmt.Sprintf("schedule %d %q created: %q reading %s for %s", id, sc.Name, sc.Spec, sc.Dir, sc.VirtualPrinter)})
 	})
 	if err != nil {
@@ -1057,10 +862,10 @@ func (s *Store) CreateSchedule(ctx context.Context, sc Schedule) (*Schedule, err
 }
 
 // Schedule returns one schedule that was not deleted.
-func (s *Store) Schedule(ctx context.Context, id int64) (*Schedule, error) {
+func (s *Store) Schedule(ctx context.Context, id int64) (*job.Schedule, error) {
 	sc, err := scanSchedule(s.rdb.QueryRowContext(ctx, `SELECT `+scheduleColumns+` FROM run_schedules WHERE id = ? AND deleted = 0`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("spool: schedule %d: %w", id, ErrScheduleNotFound)
+		return nil, fmt.Errorf("spool: schedule %d: %w", id, job.ErrScheduleNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("spool: schedule %d: %w", id, err)
@@ -1069,13 +874,13 @@ func (s *Store) Schedule(ctx context.Context, id int64) (*Schedule, error) {
 }
 
 // Schedules lists the schedules not deleted, oldest first.
-func (s *Store) Schedules(ctx context.Context) ([]*Schedule, error) {
+func (s *Store) Schedules(ctx context.Context) ([]*job.Schedule, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+scheduleColumns+` FROM run_schedules WHERE deleted = 0 ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("spool: list schedules: %w", err)
 	}
 	defer rows.Close()
-	var out []*Schedule
+	var out []*job.Schedule
 	for rows.Next() {
 		sc, err := scanSchedule(rows)
 		if err != nil {
@@ -1095,9 +900,9 @@ func (s *Store) DeleteSchedule(ctx context.Context, id int64, actor string) erro
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrScheduleNotFound
+			return job.ErrScheduleNotFound
 		}
-		return insertEvent(tx, now, Event{Kind: EventSchedule, Actor: actor, Message: fmt.Sprintf("schedule %d deleted by %s", id, actor)})
+		return insertEvent(tx, now, job.Event{Kind: job.EventSchedule, Actor: actor, Message: fmt.Sprintf("schedule %d deleted by %s", id, actor)})
 	})
 	if err != nil {
 		return fmt.Errorf("spool: delete schedule %d: %w", id, err)
@@ -1113,7 +918,7 @@ func (s *Store) ScheduleFired(ctx context.Context, id int64, fired time.Time, me
 		if _, err := tx.Exec(`UPDATE run_schedules SET last_fired = ? WHERE id = ?`, fired.UnixNano(), id); err != nil {
 			return err
 		}
-		return insertEvent(tx, now, Event{Kind: EventSchedule, Message: message})
+		return insertEvent(tx, now, job.Event{Kind: job.EventSchedule, Message: message})
 	})
 	if err != nil {
 		return fmt.Errorf("spool: schedule %d fired: %w", id, err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/internal/fakeclock"
+	"github.com/printgate/printgate/job"
 )
 
 func openRunStore(t *testing.T, dir string, clock *fakeclock.Clock) *Store {
@@ -41,23 +42,23 @@ func openRunStore(t *testing.T, dir string, clock *fakeclock.Clock) *Store {
 }
 
 // stageLetters stages n letters numbered from first, with 1-3 pages each.
-func stageLetters(t *testing.T, s *Store, first, n int) []NewLetter {
+func stageLetters(t *testing.T, s *Store, first, n int) []job.NewLetter {
 	t.Helper()
-	out := make([]NewLetter, 0, n)
+	out := make([]job.NewLetter, 0, n)
 	for i := first; i < first+n; i++ {
 		body := fmt.Sprintf("%%PDF-1.4 letter %d pages=%d", i, 1+i%3)
 		st, err := s.Stage(context.Background(), strings.NewReader(body), fmt.Sprintf("letter-%04d.pdf", i), "application/pdf")
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, NewLetter{Source: st.Name, Doc: st})
+		out = append(out, job.NewLetter{Source: st.Name, Doc: st})
 	}
 	return out
 }
 
-func runLetterStates(t *testing.T, s *Store, runID int64) map[State]int {
+func runLetterStates(t *testing.T, s *Store, runID int64) map[job.State]int {
 	t.Helper()
-	out := map[State]int{}
+	out := map[job.State]int{}
 	ls, err := s.RunLetters(context.Background(), runID, 0, 0, 100000)
 	if err != nil {
 		t.Fatal(err)
@@ -69,10 +70,10 @@ func runLetterStates(t *testing.T, s *Store, runID int64) map[State]int {
 }
 
 // registerRun creates, fills (in batches of 4) and commits a run of n letters.
-func registerRun(t *testing.T, s *Store, name string, n int, startAt time.Time) *Run {
+func registerRun(t *testing.T, s *Store, name string, n int, startAt time.Time) *job.Run {
 	t.Helper()
 	ctx := context.Background()
-	r, err := s.CreateRun(ctx, NewRun{Name: name, VirtualPrinter: "letters", Owner: "mailroom", StartAt: startAt})
+	r, err := s.CreateRun(ctx, job.NewRun{Name: name, VirtualPrinter: "letters", Owner: "mailroom", StartAt: startAt})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +82,7 @@ func registerRun(t *testing.T, s *Store, name string, n int, startAt time.Time) 
 			t.Fatal(err)
 		}
 	}
-	r, err = s.CommitRun(ctx, r.ID, CommitOptions{Actor: "mailroom"})
+	r, err = s.CommitRun(ctx, r.ID, job.CommitOptions{Actor: "mailroom"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,28 +93,28 @@ func TestRunRegistrationIsAtomic(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := openRunStore(t, t.TempDir(), nil)
-	r, err := s.CreateRun(ctx, NewRun{Name: "shielded", VirtualPrinter: "letters", Owner: "mailroom"})
+	r, err := s.CreateRun(ctx, job.NewRun{Name: "shielded", VirtualPrinter: "letters", Owner: "mailroom"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.State != RunUploading {
+	if r.State != job.RunUploading {
 		t.Fatalf("new run state %s, want uploading", r.State)
 	}
 	if _, err := s.AddLetters(ctx, r.ID, 1, stageLetters(t, s, 1, 5)); err != nil {
 		t.Fatal(err)
 	}
 	// While uploading, nothing of the run is schedulable.
-	if n, err := s.CountJobs(ctx, JobFilter{States: []State{StatePending}}); err != nil || n != 0 {
+	if n, err := s.CountJobs(ctx, job.JobFilter{States: []job.State{job.StatePending}}); err != nil || n != 0 {
 		t.Fatalf("pending jobs while uploading = %d, %v; want 0", n, err)
 	}
-	if got := runLetterStates(t, s, r.ID); got[StateHeld] != 5 {
+	if got := runLetterStates(t, s, r.ID); got[job.StateHeld] != 5 {
 		t.Fatalf("letter states while uploading = %v, want 5 held", got)
 	}
 	// A retried (or skipped) batch is refused with the next expected sequence number.
 	for _, first := range []int64{1, 7} {
 		batch := stageLetters(t, s, int(first), 2)
 		_, err := s.AddLetters(ctx, r.ID, first, batch)
-		var se *SequenceError
+		var se *job.SequenceError
 		if !errors.As(err, &se) || se.Want != 6 {
 			t.Fatalf("AddLetters(first=%d) = %v, want SequenceError wanting 6", first, err)
 		}
@@ -124,11 +125,11 @@ func TestRunRegistrationIsAtomic(t *testing.T) {
 	if _, err := s.AddLetters(ctx, r.ID, 6, stageLetters(t, s, 6, 3)); err != nil {
 		t.Fatal(err)
 	}
-	r, err = s.CommitRun(ctx, r.ID, CommitOptions{Actor: "mailroom"})
+	r, err = s.CommitRun(ctx, r.ID, job.CommitOptions{Actor: "mailroom"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.State != RunActive || r.Letters != 8 {
+	if r.State != job.RunActive || r.Letters != 8 {
 		t.Fatalf("committed run: state %s letters %d, want active 8", r.State, r.Letters)
 	}
 	wantPages := 0
@@ -138,21 +139,21 @@ func TestRunRegistrationIsAtomic(t *testing.T) {
 	if r.Pages != wantPages {
 		t.Fatalf("run pages %d, want %d", r.Pages, wantPages)
 	}
-	if got := runLetterStates(t, s, r.ID); got[StatePending] != 8 {
+	if got := runLetterStates(t, s, r.ID); got[job.StatePending] != 8 {
 		t.Fatalf("letter states after commit = %v, want 8 pending", got)
 	}
 	// The letters come out in the scheduler's order: by sequence.
-	jobs, err := s.Jobs(ctx, JobFilter{States: []State{StatePending}, Order: "schedule"})
+	jobs, err := s.Jobs(ctx, job.JobFilter{States: []job.State{job.StatePending}, Order: "schedule"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, j := range jobs {
-		if j.Seq != int64(i+1) || j.Lane != LaneBulk || j.RunID != r.ID || j.Name != fmt.Sprintf("letter-%04d.pdf", i+1) {
+		if j.Seq != int64(i+1) || j.Lane != job.LaneBulk || j.RunID != r.ID || j.Name != fmt.Sprintf("letter-%04d.pdf", i+1) {
 			t.Fatalf("pending job %d: seq %d lane %s run %d name %q", i, j.Seq, j.Lane, j.RunID, j.Name)
 		}
 	}
 	// A committed run cannot take more letters or be committed again.
-	if _, err := s.CommitRun(ctx, r.ID, CommitOptions{}); !errors.Is(err, ErrRunState) {
+	if _, err := s.CommitRun(ctx, r.ID, job.CommitOptions{}); !errors.Is(err, job.ErrRunState) {
 		t.Fatalf("second commit: %v, want ErrRunState", err)
 	}
 }
@@ -175,7 +176,7 @@ func testUncommittedRunDiscarded(t *testing.T, inlineMax int64) {
 		s.opts.InlineMaxBytes = inlineMax // read at each Stage; nothing is staged yet
 	}
 	kept := registerRun(t, s, "kept", 3, time.Time{})
-	r, err := s.CreateRun(ctx, NewRun{Name: "half", VirtualPrinter: "letters"})
+	r, err := s.CreateRun(ctx, job.NewRun{Name: "half", VirtualPrinter: "letters"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,8 +189,8 @@ func testUncommittedRunDiscarded(t *testing.T, inlineMax int64) {
 		if l.Doc.Inline() != (inlineMax == 0) {
 			t.Fatalf("letter staged inline=%v with InlineMaxBytes %d", l.Doc.Inline(), inlineMax)
 		}
-		if l.Doc.abs != "" {
-			paths = append(paths, l.Doc.abs)
+		if heldOf(l.Doc).abs != "" {
+			paths = append(paths, heldOf(l.Doc).abs)
 		}
 	}
 	// The gateway dies before the commit.
@@ -206,10 +207,10 @@ func testUncommittedRunDiscarded(t *testing.T, inlineMax int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.State != RunDiscarded {
+	if got.State != job.RunDiscarded {
 		t.Fatalf("run state %s, want discarded", got.State)
 	}
-	if n, _ := s.CountJobs(ctx, JobFilter{RunID: r.ID}); n != 0 {
+	if n, _ := s.CountJobs(ctx, job.JobFilter{RunID: r.ID}); n != 0 {
 		t.Fatalf("%d letters of the discarded run remain", n)
 	}
 	for _, p := range paths {
@@ -226,10 +227,10 @@ func testUncommittedRunDiscarded(t *testing.T, inlineMax int64) {
 		t.Fatalf("%d inline documents in the database after the discard, want %d", held, want)
 	}
 	// The committed run is untouched.
-	if n, _ := s.CountJobs(ctx, JobFilter{RunID: kept.ID, States: []State{StatePending}}); n != 3 {
+	if n, _ := s.CountJobs(ctx, job.JobFilter{RunID: kept.ID, States: []job.State{job.StatePending}}); n != 3 {
 		t.Fatalf("committed run has %d pending letters after recovery, want 3", n)
 	}
-	if _, err := s.AddLetters(ctx, r.ID, 7, stageLetters(t, s, 7, 1)); !errors.Is(err, ErrRunState) {
+	if _, err := s.AddLetters(ctx, r.ID, 7, stageLetters(t, s, 7, 1)); !errors.Is(err, job.ErrRunState) {
 		t.Fatalf("AddLetters to discarded run: %v, want ErrRunState", err)
 	}
 }
@@ -240,17 +241,17 @@ func TestScheduledRunWaitsForStart(t *testing.T) {
 	clock := fakeclock.New(time.Date(2026, 11, 30, 18, 0, 0, 0, time.UTC))
 	s := openRunStore(t, t.TempDir(), clock)
 	r := registerRun(t, s, "night", 5, clock.Now().Add(8*time.Hour))
-	if r.State != RunScheduled {
+	if r.State != job.RunScheduled {
 		t.Fatalf("run state %s, want scheduled", r.State)
 	}
-	if got := runLetterStates(t, s, r.ID); got[StateHeld] != 5 {
+	if got := runLetterStates(t, s, r.ID); got[job.StateHeld] != 5 {
 		t.Fatalf("letters %v, want 5 held", got)
 	}
 	// Paused and resumed before its time, it is still scheduled.
-	if r, _ = s.PauseRun(ctx, r.ID, "op"); r.State != RunPaused {
+	if r, _ = s.PauseRun(ctx, r.ID, "op"); r.State != job.RunPaused {
 		t.Fatalf("after pause: %s", r.State)
 	}
-	if r, _ = s.ResumeRun(ctx, r.ID, "op"); r.State != RunScheduled {
+	if r, _ = s.ResumeRun(ctx, r.ID, "op"); r.State != job.RunScheduled {
 		t.Fatalf("after resume before start: %s, want scheduled", r.State)
 	}
 	clock.Advance(8 * time.Hour)
@@ -258,10 +259,10 @@ func TestScheduledRunWaitsForStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.State != RunActive {
+	if r.State != job.RunActive {
 		t.Fatalf("activated run state %s", r.State)
 	}
-	if got := runLetterStates(t, s, r.ID); got[StatePending] != 5 {
+	if got := runLetterStates(t, s, r.ID); got[job.StatePending] != 5 {
 		t.Fatalf("letters %v, want 5 pending", got)
 	}
 }
@@ -270,12 +271,12 @@ func TestScheduledRunWaitsForStart(t *testing.T) {
 func printLetter(t *testing.T, s *Store, id int64, printer string) {
 	t.Helper()
 	ctx := context.Background()
-	for _, st := range []State{StateAssigned, StateSending, StatePrinting, StateCompleted} {
-		c := Change{}
-		if st == StateAssigned {
+	for _, st := range []job.State{job.StateAssigned, job.StateSending, job.StatePrinting, job.StateCompleted} {
+		c := job.Change{}
+		if st == job.StateAssigned {
 			c.Printer = &printer
 		}
-		if st == StatePrinting {
+		if st == job.StatePrinting {
 			up := fmt.Sprintf("up-%d", id)
 			c.UpstreamID = &up
 		}
@@ -297,53 +298,53 @@ func TestRunPauseResumeCancelFinish(t *testing.T) {
 	// Letter 1 printed, letter 2 at a printer, letter 3 held by hand.
 	printLetter(t, s, ls[0].JobID, "a")
 	a := "a"
-	if err := s.Transition(ctx, ls[1].JobID, StateAssigned, Change{Printer: &a}); err != nil {
+	if err := s.Transition(ctx, ls[1].JobID, job.StateAssigned, job.Change{Printer: &a}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Transition(ctx, ls[2].JobID, StateHeld, Change{Reason: "job-hold-until-specified"}); err != nil {
+	if err := s.Transition(ctx, ls[2].JobID, job.StateHeld, job.Change{Reason: "job-hold-until-specified"}); err != nil {
 		t.Fatal(err)
 	}
 	r, err = s.PauseRun(ctx, r.ID, "op")
-	if err != nil || r.State != RunPaused {
+	if err != nil || r.State != job.RunPaused {
 		t.Fatalf("pause: %v %v", r, err)
 	}
-	if got := runLetterStates(t, s, r.ID); got[StateHeld] != 8 || got[StateAssigned] != 1 || got[StateCompleted] != 1 {
+	if got := runLetterStates(t, s, r.ID); got[job.StateHeld] != 8 || got[job.StateAssigned] != 1 || got[job.StateCompleted] != 1 {
 		t.Fatalf("after pause %v, want 8 held, 1 assigned, 1 completed", got)
 	}
 	// A letter in flight at the pause that comes back (failover) is held again.
-	if err := s.Transition(ctx, ls[1].JobID, StatePending, Change{}); err != nil {
+	if err := s.Transition(ctx, ls[1].JobID, job.StatePending, job.Change{}); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := s.HoldPausedRuns(ctx); err != nil || n != 1 {
 		t.Fatalf("HoldPausedRuns = %d, %v; want 1", n, err)
 	}
 	r, err = s.ResumeRun(ctx, r.ID, "op")
-	if err != nil || r.State != RunActive {
+	if err != nil || r.State != job.RunActive {
 		t.Fatalf("resume: %v %v", r, err)
 	}
 	got := runLetterStates(t, s, r.ID)
-	if got[StatePending] != 8 || got[StateHeld] != 1 {
+	if got[job.StatePending] != 8 || got[job.StateHeld] != 1 {
 		t.Fatalf("after resume %v, want 8 pending and the hand-held letter still held", got)
 	}
 	// Finishing: nothing while letters are open.
 	if done, err := s.FinishRuns(ctx); err != nil || len(done) != 0 {
 		t.Fatalf("FinishRuns with open letters = %v, %v", done, err)
 	}
-	if err := s.Transition(ctx, ls[3].JobID, StateAssigned, Change{Printer: &a}); err != nil {
+	if err := s.Transition(ctx, ls[3].JobID, job.StateAssigned, job.Change{Printer: &a}); err != nil {
 		t.Fatal(err)
 	}
 	r, inflight, err := s.CancelRun(ctx, r.ID, "op")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.State != RunCanceled || len(inflight) != 1 || inflight[0] != ls[3].JobID {
+	if r.State != job.RunCanceled || len(inflight) != 1 || inflight[0] != ls[3].JobID {
 		t.Fatalf("cancel: state %s inflight %v, want canceled [%d]", r.State, inflight, ls[3].JobID)
 	}
 	got = runLetterStates(t, s, r.ID)
-	if got[StateCanceled] != 8 || got[StateCompleted] != 1 || got[StateAssigned] != 1 {
+	if got[job.StateCanceled] != 8 || got[job.StateCompleted] != 1 || got[job.StateAssigned] != 1 {
 		t.Fatalf("after cancel %v", got)
 	}
-	if _, err := s.PauseRun(ctx, r.ID, "op"); !errors.Is(err, ErrRunState) {
+	if _, err := s.PauseRun(ctx, r.ID, "op"); !errors.Is(err, job.ErrRunState) {
 		t.Fatalf("pause canceled run: %v, want ErrRunState", err)
 	}
 }
@@ -365,10 +366,10 @@ func TestRunCompletesAndReprints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(done) != 1 || done[0].ID != r.ID || done[0].State != RunCompleted {
+	if len(done) != 1 || done[0].ID != r.ID || done[0].State != job.RunCompleted {
 		t.Fatalf("FinishRuns = %v, want run %d completed", done, r.ID)
 	}
-	if o, _ := s.Run(ctx, other.ID); o.State != RunActive {
+	if o, _ := s.Run(ctx, other.ID); o.State != job.RunActive {
 		t.Fatalf("other run %s, want active", o.State)
 	}
 	originals, err := s.LetterJobs(ctx, r.ID, [][2]int64{{2, 3}, {6, 9}}, 100)
@@ -378,7 +379,7 @@ func TestRunCompletesAndReprints(t *testing.T) {
 	if len(originals) != 3 || originals[0].Seq != 2 || originals[1].Seq != 3 || originals[2].Seq != 6 {
 		t.Fatalf("LetterJobs = %d letters", len(originals))
 	}
-	var rps []Reprint
+	var rps []job.Reprint
 	for _, j := range originals {
 		f, err := s.OpenDocument(ctx, j.Documents[0])
 		if err != nil {
@@ -392,7 +393,7 @@ func TestRunCompletesAndReprints(t *testing.T) {
 		if st.SHA256 != j.Documents[0].SHA256 {
 			t.Fatalf("reprint copy hash differs")
 		}
-		rps = append(rps, Reprint{Of: j.ID, Seq: j.Seq, NewLetter: NewLetter{Source: j.Name, Doc: st}})
+		rps = append(rps, job.Reprint{Of: j.ID, Seq: j.Seq, NewLetter: job.NewLetter{Source: j.Name, Doc: st}})
 	}
 	jobs, err := s.AddReprints(ctx, r.ID, rps, "op")
 	if err != nil {
@@ -402,15 +403,15 @@ func TestRunCompletesAndReprints(t *testing.T) {
 		t.Fatalf("reprint jobs %d", len(jobs))
 	}
 	for i, j := range jobs {
-		if j.Origin != OriginBulkReprint || j.Seq != originals[i].Seq || j.State != StatePending || j.RunID != r.ID {
+		if j.Origin != job.OriginBulkReprint || j.Seq != originals[i].Seq || j.State != job.StatePending || j.RunID != r.ID {
 			t.Fatalf("reprint job %+v", j)
 		}
 	}
-	if rr, _ := s.Run(ctx, r.ID); rr.State != RunActive || rr.Letters != 6 {
+	if rr, _ := s.Run(ctx, r.ID); rr.State != job.RunActive || rr.Letters != 6 {
 		t.Fatalf("run after reprint: %s with %d letters, want active with 6", rr.State, rr.Letters)
 	}
 	// The manifest pages in sequence order, each reprint right after its original.
-	var all []Letter
+	var all []job.Letter
 	var afterSeq, afterID int64
 	for {
 		page, err := s.RunLetters(ctx, r.ID, afterSeq, afterID, 2)
@@ -445,7 +446,7 @@ func TestRunCompletesAndReprints(t *testing.T) {
 	}
 	perPrinter := map[string]int{}
 	for _, tl := range tallies {
-		if tl.State == StateCompleted {
+		if tl.State == job.StateCompleted {
 			perPrinter[tl.Printer] += tl.Letters
 		}
 	}
@@ -460,12 +461,12 @@ func TestSchedulesPersistAndRememberContent(t *testing.T) {
 	dir := t.TempDir()
 	clock := fakeclock.New(time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC))
 	s := openRunStore(t, dir, clock)
-	sc, err := s.CreateSchedule(ctx, Schedule{Name: "nightly", VirtualPrinter: "letters", Owner: "op",
+	sc, err := s.CreateSchedule(ctx, job.Schedule{Name: "nightly", VirtualPrinter: "letters", Owner: "op",
 		Spec: "0 2 * * 1-5", Dir: "/srv/drop"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := s.CreateRun(ctx, NewRun{Name: "nightly", VirtualPrinter: "letters", ScheduleID: sc.ID})
+	r, err := s.CreateRun(ctx, job.NewRun{Name: "nightly", VirtualPrinter: "letters", ScheduleID: sc.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -474,7 +475,7 @@ func TestSchedulesPersistAndRememberContent(t *testing.T) {
 		t.Fatal(err)
 	}
 	fired := clock.Now().Add(time.Hour)
-	if _, err := s.CommitRun(ctx, r.ID, CommitOptions{Fired: fired}); err != nil {
+	if _, err := s.CommitRun(ctx, r.ID, job.CommitOptions{Fired: fired}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -496,10 +497,10 @@ func TestSchedulesPersistAndRememberContent(t *testing.T) {
 	if err := s.DeleteSchedule(ctx, sc.ID, "op"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Schedule(ctx, sc.ID); !errors.Is(err, ErrScheduleNotFound) {
+	if _, err := s.Schedule(ctx, sc.ID); !errors.Is(err, job.ErrScheduleNotFound) {
 		t.Fatalf("deleted schedule: %v", err)
 	}
-	if err := s.DeleteSchedule(ctx, sc.ID, "op"); !errors.Is(err, ErrScheduleNotFound) {
+	if err := s.DeleteSchedule(ctx, sc.ID, "op"); !errors.Is(err, job.ErrScheduleNotFound) {
 		t.Fatalf("delete twice: %v", err)
 	}
 }
@@ -509,7 +510,7 @@ func TestStaleUploads(t *testing.T) {
 	ctx := context.Background()
 	clock := fakeclock.New(time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC))
 	s := openRunStore(t, t.TempDir(), clock)
-	r, err := s.CreateRun(ctx, NewRun{Name: "slow", VirtualPrinter: "letters"})
+	r, err := s.CreateRun(ctx, job.NewRun{Name: "slow", VirtualPrinter: "letters"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -521,7 +522,7 @@ func TestStaleUploads(t *testing.T) {
 	if err != nil || len(stale) != 1 || stale[0].ID != r.ID {
 		t.Fatalf("StaleUploads = %v, %v", stale, err)
 	}
-	if _, err := s.CommitRun(ctx, r.ID, CommitOptions{}); !errors.Is(err, ErrEmptyRun) {
+	if _, err := s.CommitRun(ctx, r.ID, job.CommitOptions{}); !errors.Is(err, job.ErrEmptyRun) {
 		t.Fatalf("commit of empty run: %v, want ErrEmptyRun", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/spool/spooltest"
 )
 
@@ -50,13 +51,13 @@ func TestStageRefusals(t *testing.T) {
 	}{
 		{"truncated upload", 1 << 40, 0, func(func()) io.Reader {
 			return &failingReader{data: big, n: 3000, err: io.ErrUnexpectedEOF}
-		}, ErrTruncated},
+		}, job.ErrTruncated},
 		{"client gone (context canceled)", 1 << 40, 0, func(cancel func()) io.Reader {
 			return &failingReader{data: big, n: 4096, err: context.Canceled, onLimit: cancel}
-		}, ErrTruncated},
-		{"empty document", 1 << 40, 0, func(func()) io.Reader { return bytes.NewReader(nil) }, ErrEmptyDocument},
-		{"too large", 1 << 40, 6399, func(func()) io.Reader { return bytes.NewReader(big) }, ErrTooLarge},
-		{"disk below the minimum", 100<<20 - 1, 0, func(func()) io.Reader { return bytes.NewReader(big) }, ErrDiskFull},
+		}, job.ErrTruncated},
+		{"empty document", 1 << 40, 0, func(func()) io.Reader { return bytes.NewReader(nil) }, job.ErrEmptyDocument},
+		{"too large", 1 << 40, 6399, func(func()) io.Reader { return bytes.NewReader(big) }, job.ErrTooLarge},
+		{"disk below the minimum", 100<<20 - 1, 0, func(func()) io.Reader { return bytes.NewReader(big) }, job.ErrDiskFull},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,7 +85,7 @@ func TestStageRefusals(t *testing.T) {
 			if n := spooltest.Documents(t, s.opts.Dir); n != 1 {
 				t.Errorf("%d documents stored after refusal, want only the earlier job's", n)
 			}
-			if n, _ := s.CountJobs(ctx, JobFilter{}); n != 1 {
+			if n, _ := s.CountJobs(ctx, job.JobFilter{}); n != 1 {
 				t.Errorf("%d jobs after refusal, want the earlier one only", n)
 			}
 
@@ -92,14 +93,14 @@ func TestStageRefusals(t *testing.T) {
 			if err != nil {
 				t.Fatalf("earlier job: %v", err)
 			}
-			if got.State != StatePending || got.SHA256() != sum(letter(t, 2)) || docSum(t, s, got.Documents[0]) != got.SHA256() {
+			if got.State != job.StatePending || got.SHA256() != sum(letter(t, 2)) || docSum(t, s, got.Documents[0]) != got.SHA256() {
 				t.Fatalf("earlier job harmed: %+v", got)
 			}
 			p := "p1"
-			if err := s.Transition(ctx, earlier.ID, StateAssigned, Change{Printer: &p}); err != nil {
+			if err := s.Transition(ctx, earlier.ID, job.StateAssigned, job.Change{Printer: &p}); err != nil {
 				t.Fatalf("earlier job no longer schedulable: %v", err)
 			}
-			if err := s.Transition(ctx, earlier.ID, StateSending, Change{}); err != nil {
+			if err := s.Transition(ctx, earlier.ID, job.StateSending, job.Change{}); err != nil {
 				t.Fatalf("earlier job no longer schedulable: %v", err)
 			}
 		})
@@ -123,7 +124,7 @@ func TestStageLimits(t *testing.T) {
 	if st.Size != 4096 || st.SHA256 != sum(exact) || st.Format != "application/octet-stream" {
 		t.Fatalf("staged %+v", st)
 	}
-	if fileSum(t, st.abs) != sum(exact) {
+	if fileSum(t, heldOf(st).abs) != sum(exact) {
 		t.Fatal("staged file differs from the upload")
 	}
 	st.Discard()
@@ -132,7 +133,7 @@ func TestStageLimits(t *testing.T) {
 		t.Fatalf("docs/ after Discard: %v", docs)
 	}
 	free.Store(1<<20 - 1)
-	if _, err := s.Stage(ctx, bytes.NewReader(exact), "full", ""); !errors.Is(err, ErrDiskFull) {
+	if _, err := s.Stage(ctx, bytes.NewReader(exact), "full", ""); !errors.Is(err, job.ErrDiskFull) {
 		t.Fatalf("disk full: err %v", err)
 	}
 	free.Store(1 << 20)
@@ -142,7 +143,7 @@ func TestStageLimits(t *testing.T) {
 	free.Store(0)
 	failing := errors.New("statfs failed")
 	s2 := openStore(t, Options{MinFreeBytes: 1, FreeSpace: func(string) (uint64, error) { return 0, failing }})
-	if _, err := s2.Stage(ctx, bytes.NewReader(exact), "x", ""); !errors.Is(err, failing) || errors.Is(err, ErrDiskFull) {
+	if _, err := s2.Stage(ctx, bytes.NewReader(exact), "x", ""); !errors.Is(err, failing) || errors.Is(err, job.ErrDiskFull) {
 		t.Fatalf("free-space check failing: err %v, want the cause and not ErrDiskFull", err)
 	}
 }
@@ -154,8 +155,8 @@ func TestSubmitRecordsDocuments(t *testing.T) {
 	s := openStore(t, Options{PageCounter: func(io.ReadSeeker, int64, string) (int, bool) { return 3, false }})
 	ctx := context.Background()
 	a, b := letter(t, 1), letter(t, 4)
-	j, err := s.Submit(ctx, NewJob{VirtualPrinter: "letters", Attributes: Attributes{Copies: 2}},
-		[]*Staged{stage(t, s, a), stage(t, s, b)})
+	j, err := s.Submit(ctx, job.NewJob{VirtualPrinter: "letters", Attributes: job.Attributes{Copies: 2}},
+		[]*job.Staged{stage(t, s, a), stage(t, s, b)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +173,7 @@ func TestSubmitRecordsDocuments(t *testing.T) {
 			t.Errorf("document %d: %+v", i+1, d)
 		}
 	}
-	if _, err := s.Submit(ctx, NewJob{VirtualPrinter: "letters"}, nil); !errors.Is(err, ErrEmptyDocument) {
+	if _, err := s.Submit(ctx, job.NewJob{VirtualPrinter: "letters"}, nil); !errors.Is(err, job.ErrEmptyDocument) {
 		t.Fatalf("Submit without documents: err %v, want ErrEmptyDocument", err)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	sqlite3 "github.com/mattn/go-sqlite3" // the SQLite driver; only this package (and its test helper spooltest) imports it
+	"github.com/printgate/printgate/job"
 )
 
 //go:embed migrations/*.sql
@@ -286,14 +287,14 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // writeDocs is write for a transaction that attaches staged documents: their files and the
 // documents directory are fsynced before the commit.
-func (s *Store) writeDocs(ctx context.Context, docs []*Staged, fn func(tx *sql.Tx) error) error {
+func (s *Store) writeDocs(ctx context.Context, docs []*job.Staged, fn func(tx *sql.Tx) error) error {
 	return s.writeReq(ctx, &writeReq{fn: fn, files: stagedPaths(docs...), done: make(chan error, 1)})
 }
 
 func (s *Store) writeReq(ctx context.Context, req *writeReq) error {
 	select {
 	case <-s.closing:
-		return ErrClosed
+		return job.ErrClosed
 	default:
 	}
 	queue := s.writes
@@ -305,7 +306,7 @@ func (s *Store) writeReq(ctx context.Context, req *writeReq) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-s.closing:
-		return ErrClosed
+		return job.ErrClosed
 	}
 	// Once queued the write may commit whatever ctx says, so wait for the truth. A write that
 	// slipped into the queue after the committer's last drain at Close is never run: when the
@@ -318,7 +319,7 @@ func (s *Store) writeReq(ctx context.Context, req *writeReq) error {
 		case err := <-req.done:
 			return err
 		default:
-			return ErrClosed
+			return job.ErrClosed
 		}
 	}
 }
@@ -456,7 +457,7 @@ func (s *Store) commitBatch(batch []*writeReq) {
 func diskFull(err error) error {
 	var se sqlite3.Error
 	if errors.As(err, &se) && se.Code == sqlite3.ErrFull {
-		return fmt.Errorf("%w: %v", ErrDiskFull, err)
+		return fmt.Errorf("%w: %v", job.ErrDiskFull, err)
 	}
 	return err
 }
@@ -486,7 +487,7 @@ func (s *Store) syncFiles(batch []*writeReq) []*writeReq {
 				defer func() { <-sem }()
 				if err := syncPath(path); err != nil {
 					if errors.Is(err, syscall.ENOSPC) {
-						err = fmt.Errorf("%w: %v", ErrDiskFull, err)
+						err = fmt.Errorf("%w: %v", job.ErrDiskFull, err)
 					}
 					mu.Lock()
 					if errs[i] == nil {

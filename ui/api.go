@@ -17,18 +17,18 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/printgate/printgate/document"
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/printers"
 	"github.com/printgate/printgate/queue"
-	"github.com/printgate/printgate/spool"
 )
 
 // Service is what the API needs from the scheduler.
 type Service interface {
-	Stage(ctx context.Context, r io.Reader, name, format string) (*spool.Staged, error)
-	Submit(ctx context.Context, nj spool.NewJob, docs []*spool.Staged) (*spool.Job, error)
-	Job(ctx context.Context, id int64) (*spool.Job, error)
-	Jobs(ctx context.Context, f spool.JobFilter) ([]*spool.Job, error)
-	Events(ctx context.Context, f spool.EventFilter) ([]spool.Event, error)
+	Stage(ctx context.Context, r io.Reader, name, format string) (*job.Staged, error)
+	Submit(ctx context.Context, nj job.NewJob, docs []*job.Staged) (*job.Job, error)
+	Job(ctx context.Context, id int64) (*job.Job, error)
+	Jobs(ctx context.Context, f job.JobFilter) ([]*job.Job, error)
+	Events(ctx context.Context, f job.EventFilter) ([]job.Event, error)
 	CancelJob(ctx context.Context, id int64, actor string) error
 	HoldJob(ctx context.Context, id int64, actor string) error
 	ReleaseJob(ctx context.Context, id int64, actor string) error
@@ -39,7 +39,7 @@ type Service interface {
 	Printer(name string) (queue.PrinterInfo, error)
 	VirtualPrinters() []*queue.VirtualSpec
 	VirtualState(name string) (queue.VirtualInfo, error)
-	Tallies(ctx context.Context, by string) ([]spool.Tally, error)
+	Tallies(ctx context.Context, by string) ([]job.Tally, error)
 	Health() error
 }
 
@@ -150,19 +150,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code := http.StatusInternalServerError, "internal"
 	switch {
-	case errors.Is(err, spool.ErrNotFound), errors.Is(err, queue.ErrUnknownPrinter):
+	case errors.Is(err, job.ErrNotFound), errors.Is(err, queue.ErrUnknownPrinter):
 		status, code = http.StatusNotFound, "not-found"
-	case errors.Is(err, spool.ErrDiskFull):
+	case errors.Is(err, job.ErrDiskFull):
 		status, code = http.StatusInsufficientStorage, "disk-full"
-	case errors.Is(err, spool.ErrTooLarge):
+	case errors.Is(err, job.ErrTooLarge):
 		status, code = http.StatusRequestEntityTooLarge, "too-large"
-	case errors.Is(err, spool.ErrEmptyDocument):
+	case errors.Is(err, job.ErrEmptyDocument):
 		status, code = http.StatusBadRequest, "empty-document"
-	case errors.Is(err, spool.ErrTruncated):
+	case errors.Is(err, job.ErrTruncated):
 		status, code = http.StatusBadRequest, "truncated"
 	case errors.Is(err, queue.ErrUnsupported):
 		status, code = http.StatusUnprocessableEntity, "unsupported"
-	case errors.Is(err, queue.ErrNotPossible), errors.Is(err, spool.ErrIllegalTransition), errors.Is(err, spool.ErrStateChanged):
+	case errors.Is(err, queue.ErrNotPossible), errors.Is(err, job.ErrIllegalTransition), errors.Is(err, job.ErrStateChanged):
 		status, code = http.StatusConflict, "not-possible"
 	case errors.Is(err, errBadRequest), errors.Is(err, queue.ErrBadRun):
 		status, code = http.StatusBadRequest, "bad-request"
@@ -209,8 +209,8 @@ var sniffedTypes = map[string]bool{"": true, document.Octet: true, "application/
 
 func (a *API) submitJob(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	nj := spool.NewJob{VirtualPrinter: q.Get("printer"), Name: q.Get("name"), Owner: q.Get("owner"),
-		OriginHost: remoteHost(r), Origin: "api", Lane: spool.LaneInteractive}
+	nj := job.NewJob{VirtualPrinter: q.Get("printer"), Name: q.Get("name"), Owner: q.Get("owner"),
+		OriginHost: remoteHost(r), Origin: "api", Lane: job.LaneInteractive}
 	if nj.Owner == "" {
 		if name, ok := a.auth.Operator(r); ok {
 			nj.Owner = name
@@ -249,7 +249,7 @@ func (a *API) submitJob(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	j, err := a.svc.Submit(r.Context(), nj, []*spool.Staged{doc})
+	j, err := a.svc.Submit(r.Context(), nj, []*job.Staged{doc})
 	if err != nil {
 		doc.Discard()
 		a.writeError(w, r, err)
@@ -260,7 +260,7 @@ func (a *API) submitJob(w http.ResponseWriter, r *http.Request) {
 }
 
 // view hides other people's job names and owners from anonymous callers.
-func (a *API) view(r *http.Request, j *spool.Job) *spool.Job {
+func (a *API) view(r *http.Request, j *job.Job) *job.Job {
 	if _, ok := a.auth.Operator(r); ok {
 		return j
 	}
@@ -289,7 +289,7 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	out := make([]*spool.Job, 0, len(jobs))
+	out := make([]*job.Job, 0, len(jobs))
 	for _, j := range jobs {
 		out = append(out, a.view(r, j))
 	}
@@ -297,13 +297,13 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request) {
 }
 
 // jobFilter reads ?state=a,b&printer=&virtual_printer=&owner=&run=&lane=&duplicate=1&q=&before=&limit=
-func jobFilter(r *http.Request) (spool.JobFilter, error) {
+func jobFilter(r *http.Request) (job.JobFilter, error) {
 	q := r.URL.Query()
-	f := spool.JobFilter{Printer: q.Get("printer"), VirtualPrinter: q.Get("virtual_printer"), Owner: q.Get("owner"),
-		Lane: spool.Lane(q.Get("lane")), Search: q.Get("q"), Limit: 100}
+	f := job.JobFilter{Printer: q.Get("printer"), VirtualPrinter: q.Get("virtual_printer"), Owner: q.Get("owner"),
+		Lane: job.Lane(q.Get("lane")), Search: q.Get("q"), Limit: 100}
 	if s := q.Get("state"); s != "" {
 		for _, st := range strings.Split(s, ",") {
-			f.States = append(f.States, spool.State(strings.TrimSpace(st)))
+			f.States = append(f.States, job.State(strings.TrimSpace(st)))
 		}
 	}
 	f.PossibleDuplicate = q.Get("duplicate") == "1" || q.Get("duplicate") == "true"
@@ -413,7 +413,7 @@ func (a *API) printerAction(w http.ResponseWriter, r *http.Request, actor string
 // VirtualView is a virtual printer with its queue depth, as the API shows it.
 type VirtualView struct {
 	queue.VirtualInfo
-	Queued []spool.Tally `json:"queued"`
+	Queued []job.Tally `json:"queued"`
 }
 
 func (a *API) listVirtual(w http.ResponseWriter, r *http.Request) {
@@ -429,7 +429,7 @@ func (a *API) listVirtual(w http.ResponseWriter, r *http.Request) {
 			a.writeError(w, r, err)
 			return
 		}
-		vv := VirtualView{VirtualInfo: vi, Queued: []spool.Tally{}}
+		vv := VirtualView{VirtualInfo: vi, Queued: []job.Tally{}}
 		for _, t := range tallies {
 			if t.Key == v.Name {
 				vv.Queued = append(vv.Queued, t)
@@ -442,7 +442,7 @@ func (a *API) listVirtual(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := spool.EventFilter{Printer: q.Get("printer"), Limit: 100}
+	f := job.EventFilter{Printer: q.Get("printer"), Limit: 100}
 	for key, dst := range map[string]*int64{"job": &f.JobID, "run": &f.RunID, "after": &f.AfterID, "before": &f.BeforeID} {
 		if v := q.Get(key); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
@@ -467,7 +467,7 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, operator := a.auth.Operator(r)
-	out := make([]spool.Event, 0, len(evs))
+	out := make([]job.Event, 0, len(evs))
 	for _, e := range evs {
 		out = append(out, viewEvent(e, operator))
 	}

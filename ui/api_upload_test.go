@@ -26,6 +26,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/printers"
 	"github.com/printgate/printgate/queue"
 	"github.com/printgate/printgate/spool"
@@ -138,7 +139,7 @@ func (u *uploadServer) checkNothingStored(t *testing.T, earlier int64, earlierDo
 	if n := spooltest.Documents(t, u.dir); n != 1 {
 		t.Errorf("the spool holds %d documents, want only the earlier job's", n)
 	}
-	if n, _ := u.store.CountJobs(context.Background(), spool.JobFilter{}); n != 1 {
+	if n, _ := u.store.CountJobs(context.Background(), job.JobFilter{}); n != 1 {
 		t.Errorf("%d jobs stored, want only the earlier one", n)
 	}
 	resp, err := http.Get(fmt.Sprintf("%s/api/v1/jobs/%d", u.srv.URL, earlier))
@@ -146,11 +147,11 @@ func (u *uploadServer) checkNothingStored(t *testing.T, earlier int64, earlierDo
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var j spool.Job
+	var j job.Job
 	if err := json.NewDecoder(resp.Body).Decode(&j); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("earlier job: status %d, %v", resp.StatusCode, err)
 	}
-	if j.State != spool.StatePending || j.SHA256() != sha(earlierDoc) {
+	if j.State != job.StatePending || j.SHA256() != sha(earlierDoc) {
 		t.Errorf("earlier job harmed: %+v", j)
 	}
 }
@@ -331,7 +332,7 @@ func TestUploadFormatFromContentType(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer resp.Body.Close()
-			var j spool.Job
+			var j job.Job
 			if err := json.NewDecoder(resp.Body).Decode(&j); err != nil || resp.StatusCode != http.StatusCreated {
 				t.Fatalf("status %d, %v", resp.StatusCode, err)
 			}

@@ -16,18 +16,18 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/queue"
-	"github.com/printgate/printgate/spool"
 )
 
 // viewService answers the reads these tests make; any other call panics.
 type viewService struct {
 	Service
-	events   []spool.Event
+	events   []job.Event
 	printers []queue.PrinterInfo
 }
 
-func (s *viewService) Events(context.Context, spool.EventFilter) ([]spool.Event, error) {
+func (s *viewService) Events(context.Context, job.EventFilter) ([]job.Event, error) {
 	return slices.Clone(s.events), nil
 }
 
@@ -60,19 +60,19 @@ func getJSON(t *testing.T, svc Service, operator, path string, v any) {
 
 func TestEventsAPIHidesActorsFromAnonymousViewers(t *testing.T) {
 	t.Parallel()
-	held := spool.Event{ID: 2, Kind: spool.EventOperator, JobID: 1, Actor: "alice", Message: "held by alice"}
-	received := spool.Event{ID: 1, Kind: spool.EventJobState, JobID: 1, Actor: "drjones", Message: "job received via ipp"}
-	probe := spool.Event{ID: 3, Kind: spool.EventPrinterState, Printer: "p1", Message: "ready -> stopped (reasons: media-empty)"}
-	svc := &viewService{events: []spool.Event{held, received, probe}}
+	held := job.Event{ID: 2, Kind: job.EventOperator, JobID: 1, Actor: "alice", Message: "held by alice"}
+	received := job.Event{ID: 1, Kind: job.EventJobState, JobID: 1, Actor: "drjones", Message: "job received via ipp"}
+	probe := job.Event{ID: 3, Kind: job.EventPrinterState, Printer: "p1", Message: "ready -> stopped (reasons: media-empty)"}
+	svc := &viewService{events: []job.Event{held, received, probe}}
 	tests := []struct {
 		name     string
 		operator string
-		want     []spool.Event
+		want     []job.Event
 	}{
-		{"operator sees actors", "op", []spool.Event{held, received, probe}},
-		{"anonymous sees them hidden", "", []spool.Event{
-			{ID: 2, Kind: spool.EventOperator, JobID: 1, Actor: "(hidden)", Message: "held by (hidden)"},
-			{ID: 1, Kind: spool.EventJobState, JobID: 1, Actor: "(hidden)", Message: "job received via ipp"},
+		{"operator sees actors", "op", []job.Event{held, received, probe}},
+		{"anonymous sees them hidden", "", []job.Event{
+			{ID: 2, Kind: job.EventOperator, JobID: 1, Actor: "(hidden)", Message: "held by (hidden)"},
+			{ID: 1, Kind: job.EventJobState, JobID: 1, Actor: "(hidden)", Message: "job received via ipp"},
 			probe,
 		}},
 	}
@@ -80,7 +80,7 @@ func TestEventsAPIHidesActorsFromAnonymousViewers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var got struct {
-				Events []spool.Event `json:"events"`
+				Events []job.Event `json:"events"`
 			}
 			getJSON(t, svc, tt.operator, "/api/v1/events", &got)
 			if !slices.Equal(got.Events, tt.want) {
@@ -137,11 +137,11 @@ func TestPrintersAPIMasksPasswords(t *testing.T) {
 
 func TestEventsAPIMasksPrinterPasswords(t *testing.T) {
 	t.Parallel()
-	svc := &viewService{events: []spool.Event{{ID: 1, Kind: spool.EventPrinterState, Printer: "ward7",
+	svc := &viewService{events: []job.Event{{ID: 1, Kind: job.EventPrinterState, Printer: "ward7",
 		Message: `ready -> unreachable: printers: ward7: ipp: Get-Printer-Attributes "ipp://alice:s3cret@10.0.0.5/ipp/print": refused`}}}
 	for _, operator := range []string{"op", ""} {
 		var got struct {
-			Events []spool.Event `json:"events"`
+			Events []job.Event `json:"events"`
 		}
 		getJSON(t, svc, operator, "/api/v1/events", &got)
 		if len(got.Events) != 1 || got.Events[0].Message !=

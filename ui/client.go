@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/queue"
-	"github.com/printgate/printgate/spool"
 )
 
 // Client talks to a running gateway.
@@ -89,7 +89,7 @@ type SubmitOptions struct {
 }
 
 // SubmitFile uploads one document as a new job.
-func (c *Client) SubmitFile(ctx context.Context, path string, o SubmitOptions) (*spool.Job, error) {
+func (c *Client) SubmitFile(ctx context.Context, path string, o SubmitOptions) (*job.Job, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("client: submit: %w", err)
@@ -102,7 +102,7 @@ func (c *Client) SubmitFile(ctx context.Context, path string, o SubmitOptions) (
 }
 
 // Submit uploads r as a new job.
-func (c *Client) Submit(ctx context.Context, r io.Reader, o SubmitOptions) (*spool.Job, error) {
+func (c *Client) Submit(ctx context.Context, r io.Reader, o SubmitOptions) (*job.Job, error) {
 	q := url.Values{}
 	set := func(k, v string) {
 		if v != "" {
@@ -117,7 +117,7 @@ func (c *Client) Submit(ctx context.Context, r io.Reader, o SubmitOptions) (*spo
 	if o.Copies > 0 {
 		q.Set("copies", fmt.Sprint(o.Copies))
 	}
-	var j spool.Job
+	var j job.Job
 	if err := c.Do(ctx, http.MethodPost, "/api/v1/jobs?"+q.Encode(), r, "application/octet-stream", &j); err != nil {
 		return nil, err
 	}
@@ -125,8 +125,8 @@ func (c *Client) Submit(ctx context.Context, r io.Reader, o SubmitOptions) (*spo
 }
 
 // Job fetches one job.
-func (c *Client) Job(ctx context.Context, id int64) (*spool.Job, error) {
-	var j spool.Job
+func (c *Client) Job(ctx context.Context, id int64) (*job.Job, error) {
+	var j job.Job
 	if err := c.Do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/jobs/%d", id), nil, "", &j); err != nil {
 		return nil, err
 	}
@@ -134,9 +134,9 @@ func (c *Client) Job(ctx context.Context, id int64) (*spool.Job, error) {
 }
 
 // Jobs lists jobs; query is the URL query (state=, printer=, limit=, ...).
-func (c *Client) Jobs(ctx context.Context, query url.Values) ([]*spool.Job, error) {
+func (c *Client) Jobs(ctx context.Context, query url.Values) ([]*job.Job, error) {
 	var out struct {
-		Jobs []*spool.Job `json:"jobs"`
+		Jobs []*job.Job `json:"jobs"`
 	}
 	if err := c.Do(ctx, http.MethodGet, "/api/v1/jobs?"+query.Encode(), nil, "", &out); err != nil {
 		return nil, err
@@ -145,7 +145,7 @@ func (c *Client) Jobs(ctx context.Context, query url.Values) ([]*spool.Job, erro
 }
 
 // JobAction posts cancel, hold, release (and later actions) for a job.
-func (c *Client) JobAction(ctx context.Context, id int64, action string, body any) (*spool.Job, error) {
+func (c *Client) JobAction(ctx context.Context, id int64, action string, body any) (*job.Job, error) {
 	var rd io.Reader
 	ct := ""
 	if body != nil {
@@ -155,7 +155,7 @@ func (c *Client) JobAction(ctx context.Context, id int64, action string, body an
 		}
 		rd, ct = bytes.NewReader(b), "application/json"
 	}
-	var j spool.Job
+	var j job.Job
 	if err := c.Do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/%s", id, action), rd, ct, &j); err != nil {
 		return nil, err
 	}
@@ -194,9 +194,9 @@ func (c *Client) VirtualPrinters(ctx context.Context) ([]VirtualView, error) {
 }
 
 // Events lists events; query as for Jobs.
-func (c *Client) Events(ctx context.Context, query url.Values) ([]spool.Event, error) {
+func (c *Client) Events(ctx context.Context, query url.Values) ([]job.Event, error) {
 	var out struct {
-		Events []spool.Event `json:"events"`
+		Events []job.Event `json:"events"`
 	}
 	if err := c.Do(ctx, http.MethodGet, "/api/v1/events?"+query.Encode(), nil, "", &out); err != nil {
 		return nil, err

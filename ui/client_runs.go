@@ -15,8 +15,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/queue"
-	"github.com/printgate/printgate/spool"
 )
 
 // SequenceError: the gateway expected the batch to start at Next (a retried batch that was
@@ -45,8 +45,8 @@ func (c *Client) postJSON(ctx context.Context, path string, v, out any) error {
 }
 
 // CreateRun registers a run; its letters follow with UploadLetters, then CommitRun.
-func (c *Client) CreateRun(ctx context.Context, rq CreateRunRequest) (*spool.Run, error) {
-	var r spool.Run
+func (c *Client) CreateRun(ctx context.Context, rq CreateRunRequest) (*job.Run, error) {
+	var r job.Run
 	if err := c.postJSON(ctx, "/api/v1/runs", rq, &r); err != nil {
 		return nil, err
 	}
@@ -145,8 +145,8 @@ func (c *Client) UploadLetters(ctx context.Context, runID, first int64, letters 
 }
 
 // CommitRun makes an uploaded run schedulable (or scheduled).
-func (c *Client) CommitRun(ctx context.Context, id int64) (*spool.Run, error) {
-	var r spool.Run
+func (c *Client) CommitRun(ctx context.Context, id int64) (*job.Run, error) {
+	var r job.Run
 	if err := c.postJSON(ctx, fmt.Sprintf("/api/v1/runs/%d/commit", id), nil, &r); err != nil {
 		return nil, err
 	}
@@ -174,8 +174,8 @@ func (c *Client) RunStatus(ctx context.Context, id int64) (*queue.RunStatus, err
 }
 
 // RunAction pauses, resumes or cancels a run.
-func (c *Client) RunAction(ctx context.Context, id int64, action string) (*spool.Run, error) {
-	var r spool.Run
+func (c *Client) RunAction(ctx context.Context, id int64, action string) (*job.Run, error) {
+	var r job.Run
 	if err := c.postJSON(ctx, fmt.Sprintf("/api/v1/runs/%d/%s", id, url.PathEscape(action)), nil, &r); err != nil {
 		return nil, err
 	}
@@ -183,9 +183,9 @@ func (c *Client) RunAction(ctx context.Context, id int64, action string) (*spool
 }
 
 // Reprint queues new jobs for letters ("120-130,200") of a run.
-func (c *Client) Reprint(ctx context.Context, id int64, letters string) ([]*spool.Job, error) {
+func (c *Client) Reprint(ctx context.Context, id int64, letters string) ([]*job.Job, error) {
 	var out struct {
-		Jobs []*spool.Job `json:"jobs"`
+		Jobs []*job.Job `json:"jobs"`
 	}
 	if err := c.postJSON(ctx, fmt.Sprintf("/api/v1/runs/%d/reprint", id), ReprintRequest{Letters: letters}, &out); err != nil {
 		return nil, err
@@ -226,7 +226,7 @@ func (c *Client) WriteManifest(ctx context.Context, id int64, csv bool, w io.Wri
 }
 
 // Manifest reads a run's whole manifest.
-func (c *Client) Manifest(ctx context.Context, id int64) (*spool.Run, []spool.Letter, error) {
+func (c *Client) Manifest(ctx context.Context, id int64) (*job.Run, []job.Letter, error) {
 	pr, pw := io.Pipe()
 	errc := make(chan error, 1)
 	go func() {
@@ -235,8 +235,8 @@ func (c *Client) Manifest(ctx context.Context, id int64) (*spool.Run, []spool.Le
 		errc <- err
 	}()
 	var out struct {
-		Run     *spool.Run     `json:"run"`
-		Letters []spool.Letter `json:"letters"`
+		Run     *job.Run     `json:"run"`
+		Letters []job.Letter `json:"letters"`
 	}
 	derr := json.NewDecoder(pr).Decode(&out)
 	pr.Close()

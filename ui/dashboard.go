@@ -21,9 +21,9 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/printers"
 	"github.com/printgate/printgate/queue"
-	"github.com/printgate/printgate/spool"
 )
 
 //go:embed templates/*.html
@@ -165,7 +165,7 @@ func (d *Dashboard) Sample(ctx context.Context) {
 	now := d.now()
 	depth := map[string]float64{}
 	for _, t := range tallies {
-		if t.State != spool.StateReceived {
+		if t.State != job.StateReceived {
 			depth["v:"+t.Key] += float64(t.Jobs)
 		}
 	}
@@ -270,11 +270,11 @@ type messagePage struct {
 // errorStatus maps service errors to HTTP statuses, as the JSON API does.
 func errorStatus(err error) (int, string) {
 	switch {
-	case errors.Is(err, spool.ErrNotFound), errors.Is(err, queue.ErrUnknownPrinter), errors.Is(err, errNoRuns),
-		errors.Is(err, spool.ErrRunNotFound):
+	case errors.Is(err, job.ErrNotFound), errors.Is(err, queue.ErrUnknownPrinter), errors.Is(err, errNoRuns),
+		errors.Is(err, job.ErrRunNotFound):
 		return http.StatusNotFound, "not-found"
-	case errors.Is(err, queue.ErrNotPossible), errors.Is(err, spool.ErrIllegalTransition), errors.Is(err, spool.ErrStateChanged),
-		errors.Is(err, spool.ErrRunState), errors.Is(err, queue.ErrUnsupported):
+	case errors.Is(err, queue.ErrNotPossible), errors.Is(err, job.ErrIllegalTransition), errors.Is(err, job.ErrStateChanged),
+		errors.Is(err, job.ErrRunState), errors.Is(err, queue.ErrUnsupported):
 		return http.StatusConflict, "not-possible"
 	case errors.Is(err, errForbidden):
 		return http.StatusForbidden, "forbidden"
@@ -314,7 +314,7 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, b base) err
 	for _, pi := range d.svc.Printers() {
 		p.Printers = append(p.Printers, newPrinterRow(pi, d.history.chart("p:"+pi.Name, b.Now)))
 	}
-	evs, err := d.latestEvents(ctx, 12, spool.EventFailover, spool.EventPrinterState, spool.EventOperator)
+	evs, err := d.latestEvents(ctx, 12, job.EventFailover, job.EventPrinterState, job.EventOperator)
 	if err != nil {
 		return err
 	}
@@ -326,16 +326,16 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, b base) err
 // latestEvents returns the newest n events of the given kinds. One query per kind uses the
 // (kind, id) index each time; a single IN query may walk the whole log when those kinds are
 // rare among job-state events.
-func (d *Dashboard) latestEvents(ctx context.Context, n int, kinds ...string) ([]spool.Event, error) {
-	var all []spool.Event
+func (d *Dashboard) latestEvents(ctx context.Context, n int, kinds ...string) ([]job.Event, error) {
+	var all []job.Event
 	for _, k := range kinds {
-		evs, err := d.svc.Events(ctx, spool.EventFilter{Kinds: []string{k}, Limit: n})
+		evs, err := d.svc.Events(ctx, job.EventFilter{Kinds: []string{k}, Limit: n})
 		if err != nil {
 			return nil, err
 		}
 		all = append(all, evs...)
 	}
-	slices.SortFunc(all, func(a, b spool.Event) int { return int(b.ID - a.ID) })
+	slices.SortFunc(all, func(a, b job.Event) int { return int(b.ID - a.ID) })
 	return all[:min(n, len(all))], nil
 }
 
@@ -359,12 +359,12 @@ func (d *Dashboard) printer(w http.ResponseWriter, r *http.Request, b base) erro
 	b.Title, b.Nav = "Printer "+name, "overview"
 	row := newPrinterRow(pi, d.history.chart("p:"+name, b.Now))
 	p := printerPage{base: b, P: row, URI: row.URI}
-	jobs, err := d.svc.Jobs(ctx, spool.JobFilter{Printer: name, Limit: 20, WithoutDocuments: true})
+	jobs, err := d.svc.Jobs(ctx, job.JobFilter{Printer: name, Limit: 20, WithoutDocuments: true})
 	if err != nil {
 		return err
 	}
 	p.Jobs = d.jobRows(jobs, b.Operator)
-	evs, err := d.svc.Events(ctx, spool.EventFilter{Printer: name, Limit: 30})
+	evs, err := d.svc.Events(ctx, job.EventFilter{Printer: name, Limit: 30})
 	if err != nil {
 		return err
 	}
@@ -396,18 +396,18 @@ type jobsFilter struct {
 // stateGroup is one choice of the state filter: words for people, states for the query.
 type stateGroup struct {
 	Value, Label string
-	States       []spool.State
+	States       []job.State
 }
 
 var stateGroups = []stateGroup{
 	{"", "Any state", nil},
-	{"unfinished", "Not finished", []spool.State{spool.StateReceived, spool.StatePending, spool.StateHeld, spool.StateAssigned, spool.StateSending, spool.StatePrinting}},
-	{"pending", "Waiting", []spool.State{spool.StatePending}},
-	{"held", "Held", []spool.State{spool.StateHeld}},
-	{"active", "At a printer (assigned, sending, printing)", []spool.State{spool.StateAssigned, spool.StateSending, spool.StatePrinting}},
-	{"completed", "Printed", []spool.State{spool.StateCompleted}},
-	{"canceled", "Canceled", []spool.State{spool.StateCanceled}},
-	{"aborted", "Failed", []spool.State{spool.StateAborted}},
+	{"unfinished", "Not finished", []job.State{job.StateReceived, job.StatePending, job.StateHeld, job.StateAssigned, job.StateSending, job.StatePrinting}},
+	{"pending", "Waiting", []job.State{job.StatePending}},
+	{"held", "Held", []job.State{job.StateHeld}},
+	{"active", "At a printer (assigned, sending, printing)", []job.State{job.StateAssigned, job.StateSending, job.StatePrinting}},
+	{"completed", "Printed", []job.State{job.StateCompleted}},
+	{"canceled", "Canceled", []job.State{job.StateCanceled}},
+	{"aborted", "Failed", []job.State{job.StateAborted}},
 }
 
 const jobsPerPage = 50
@@ -422,7 +422,7 @@ func (d *Dashboard) jobs(w http.ResponseWriter, r *http.Request, b base) error {
 		// whose jobs exist, which the hidden columns are meant not to.
 		f.Owner, f.Q = q.Get("owner"), q.Get("q")
 	}
-	jf := spool.JobFilter{Printer: f.Printer, VirtualPrinter: f.Virtual, Owner: f.Owner, Search: f.Q,
+	jf := job.JobFilter{Printer: f.Printer, VirtualPrinter: f.Virtual, Owner: f.Owner, Search: f.Q,
 		PossibleDuplicate: f.Duplicate, Limit: jobsPerPage + 1, WithoutDocuments: true}
 	for _, g := range stateGroups {
 		if g.Value == f.State {
@@ -500,16 +500,16 @@ type eventsPage struct {
 
 type kindChoice struct{ Value, Label string }
 
-var eventKinds = []kindChoice{{"", "All events"}, {spool.EventOperator, "Operator actions"},
-	{spool.EventFailover, "Failovers"}, {spool.EventPrinterState, "Printer state changes"},
-	{spool.EventJobState, "Job state changes"}, {spool.EventRun, "Bulk runs"}, {spool.EventRecovery, "Recovery after restart"},
-	{spool.EventRetention, "Document retention"}}
+var eventKinds = []kindChoice{{"", "All events"}, {job.EventOperator, "Operator actions"},
+	{job.EventFailover, "Failovers"}, {job.EventPrinterState, "Printer state changes"},
+	{job.EventJobState, "Job state changes"}, {job.EventRun, "Bulk runs"}, {job.EventRecovery, "Recovery after restart"},
+	{job.EventRetention, "Document retention"}}
 
 func (d *Dashboard) events(w http.ResponseWriter, r *http.Request, b base) error {
 	q := r.URL.Query()
 	b.Title, b.Nav = "Events", "events"
 	p := eventsPage{base: b, Kind: q.Get("kind"), Printer: q.Get("printer"), Job: q.Get("job"), Kinds: eventKinds}
-	f := spool.EventFilter{Printer: p.Printer, Limit: 100}
+	f := job.EventFilter{Printer: p.Printer, Limit: 100}
 	if p.Kind != "" {
 		f.Kinds = []string{p.Kind}
 	}

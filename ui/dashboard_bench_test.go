@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/printers"
 	"github.com/printgate/printgate/queue"
 	"github.com/printgate/printgate/spool"
@@ -42,22 +43,22 @@ func buildHistory(b *testing.B, ctx context.Context, store *spool.Store) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	run := func(name string, n int) *spool.Run {
-		r, err := store.CreateRun(ctx, spool.NewRun{Name: name, VirtualPrinter: "letters", Owner: "mailroom"})
+	run := func(name string, n int) *job.Run {
+		r, err := store.CreateRun(ctx, job.NewRun{Name: name, VirtualPrinter: "letters", Owner: "mailroom"})
 		if err != nil {
 			b.Fatal(err)
 		}
 		const batch = 2000
 		for seq := 1; seq <= n; seq += batch {
-			letters := make([]spool.NewLetter, min(batch, n-seq+1))
+			letters := make([]job.NewLetter, min(batch, n-seq+1))
 			for i := range letters {
-				letters[i] = spool.NewLetter{Source: fmt.Sprintf("%s-%06d.pdf", name, seq+i), Doc: doc}
+				letters[i] = job.NewLetter{Source: fmt.Sprintf("%s-%06d.pdf", name, seq+i), Doc: doc}
 			}
 			if _, err := store.AddLetters(ctx, r.ID, int64(seq), letters); err != nil {
 				b.Fatal(err)
 			}
 		}
-		if r, err = store.CommitRun(ctx, r.ID, spool.CommitOptions{Actor: "mailroom"}); err != nil {
+		if r, err = store.CommitRun(ctx, r.ID, job.CommitOptions{Actor: "mailroom"}); err != nil {
 			b.Fatal(err)
 		}
 		return r
@@ -67,12 +68,12 @@ func buildHistory(b *testing.B, ctx context.Context, store *spool.Store) {
 		b.Fatal(err)
 	}
 	done := run("shielding-letters", benchCompleted)
-	jobs, err := store.Jobs(ctx, spool.JobFilter{RunID: done.ID, WithoutDocuments: true})
+	jobs, err := store.Jobs(ctx, job.JobFilter{RunID: done.ID, WithoutDocuments: true})
 	if err != nil {
 		b.Fatal(err)
 	}
 	// Concurrent writers share commits (group commit), as flights do.
-	work := make(chan *spool.Job)
+	work := make(chan *job.Job)
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	for range 64 {
@@ -82,13 +83,13 @@ func buildHistory(b *testing.B, ctx context.Context, store *spool.Store) {
 			for j := range work {
 				p := []string{"demo-a", "demo-b"}[j.ID%2]
 				steps := []struct {
-					to spool.State
-					c  spool.Change
+					to job.State
+					c  job.Change
 				}{
-					{spool.StateAssigned, spool.Change{Printer: &p, Message: "assigned to " + p}},
-					{spool.StateSending, spool.Change{}},
-					{spool.StatePrinting, spool.Change{Message: "accepted by " + p}},
-					{spool.StateCompleted, spool.Change{Message: "completed at " + p}},
+					{job.StateAssigned, job.Change{Printer: &p, Message: "assigned to " + p}},
+					{job.StateSending, job.Change{}},
+					{job.StatePrinting, job.Change{Message: "accepted by " + p}},
+					{job.StateCompleted, job.Change{Message: "completed at " + p}},
 				}
 				for _, s := range steps {
 					if err := store.Transition(ctx, j.ID, s.to, s.c); err != nil {
@@ -123,10 +124,10 @@ func BenchmarkDashboard100k(b *testing.B) {
 	start := time.Now()
 	buildHistory(b, ctx, store)
 	// Keep the queue queued: the scheduler must not print it while pages are timed.
-	if err := store.SetControl(ctx, spool.Control{Scope: "virtual", Name: "letters", Paused: true, Actor: "bench"}, "paused for the benchmark"); err != nil {
+	if err := store.SetControl(ctx, job.Control{Scope: "virtual", Name: "letters", Paused: true, Actor: "bench"}, "paused for the benchmark"); err != nil {
 		b.Fatal(err)
 	}
-	total, err := store.CountJobs(ctx, spool.JobFilter{})
+	total, err := store.CountJobs(ctx, job.JobFilter{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 func TestRunsPages(t *testing.T) {
@@ -37,7 +37,7 @@ func TestRunsPages(t *testing.T) {
 		t.Fatalf("pause: %d", status)
 	}
 	r, err := g.bulk.GetRun(t.Context(), run.ID)
-	if err != nil || r.State != spool.RunPaused {
+	if err != nil || r.State != job.RunPaused {
 		t.Fatalf("run state %v (%v), want paused", r.State, err)
 	}
 	page := g.get(c, "/ui/runs", http.StatusOK)

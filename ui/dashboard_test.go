@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 func TestOverviewShowsQueueDepthAndPrinters(t *testing.T) {
@@ -295,7 +295,7 @@ func TestReasonWords(t *testing.T) {
 func TestDashboardMasksPrinterPasswords(t *testing.T) {
 	t.Parallel()
 	g := newTestGateway(t, gwOptions{pause: true})
-	err := g.store.RecordEvent(t.Context(), spool.Event{Kind: spool.EventPrinterState, Printer: "demo-a",
+	err := g.store.RecordEvent(t.Context(), job.Event{Kind: job.EventPrinterState, Printer: "demo-a",
 		From: "ready", To: "unreachable", Message: `ready -> unreachable: ipp: Get-Printer-Attributes "ipp://admin:hunter2@10.0.0.5/ipp/print": refused`})
 	if err != nil {
 		t.Fatal(err)

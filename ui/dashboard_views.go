@@ -10,9 +10,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/printers"
 	"github.com/printgate/printgate/queue"
-	"github.com/printgate/printgate/spool"
 )
 
 // status is a state for people: a word, a longer explanation and a CSS class for its colour.
@@ -41,19 +41,19 @@ func statusOf[S ~string](table map[S]status, s S) status {
 	return status{string(s), "", "off"}
 }
 
-var jobStatus = map[spool.State]status{
-	spool.StateReceived:  {"Receiving", "documents still arriving", "off"},
-	spool.StatePending:   {"Waiting", "queued for a printer", "wait"},
-	spool.StateHeld:      {"Held", "kept back until released", "warn"},
-	spool.StateAssigned:  {"Assigned", "printer chosen, about to send", "busy"},
-	spool.StateSending:   {"Sending", "being sent to the printer", "busy"},
-	spool.StatePrinting:  {"Printing", "the printer has it", "busy"},
-	spool.StateCompleted: {"Printed", "the printer reported it done", "ok"},
-	spool.StateCanceled:  {"Canceled", "", "off"},
-	spool.StateAborted:   {"Failed", "gave up after errors", "bad"},
+var jobStatus = map[job.State]status{
+	job.StateReceived:  {"Receiving", "documents still arriving", "off"},
+	job.StatePending:   {"Waiting", "queued for a printer", "wait"},
+	job.StateHeld:      {"Held", "kept back until released", "warn"},
+	job.StateAssigned:  {"Assigned", "printer chosen, about to send", "busy"},
+	job.StateSending:   {"Sending", "being sent to the printer", "busy"},
+	job.StatePrinting:  {"Printing", "the printer has it", "busy"},
+	job.StateCompleted: {"Printed", "the printer reported it done", "ok"},
+	job.StateCanceled:  {"Canceled", "", "off"},
+	job.StateAborted:   {"Failed", "gave up after errors", "bad"},
 }
 
-func jobWord(s spool.State) status { return statusOf(jobStatus, s) }
+func jobWord(s job.State) status { return statusOf(jobStatus, s) }
 
 var virtualStatus = map[string]status{
 	"idle":       {"Idle", "nothing printing", "ok"},
@@ -110,7 +110,7 @@ func reasonTexts(rs []string) []string {
 // depth is a count of jobs and pages.
 type depth struct{ Jobs, Pages int }
 
-func (d *depth) add(t spool.Tally) { d.Jobs += t.Jobs; d.Pages += t.Pages }
+func (d *depth) add(t job.Tally) { d.Jobs += t.Jobs; d.Pages += t.Pages }
 
 type virtualRow struct {
 	queue.VirtualInfo
@@ -120,23 +120,23 @@ type virtualRow struct {
 	Chart                                  chart
 }
 
-func newVirtualRow(vi queue.VirtualInfo, tallies []spool.Tally, c chart) virtualRow {
+func newVirtualRow(vi queue.VirtualInfo, tallies []job.Tally, c chart) virtualRow {
 	st := statusOf(virtualStatus, vi.State)
 	if vi.Paused {
 		st = status{"Paused", "an operator paused it; jobs wait", "warn"}
 	}
 	row := virtualRow{VirtualInfo: vi, Status: st, Chart: c}
 	for _, t := range tallies {
-		if t.Key != vi.Name || t.State == spool.StateReceived {
+		if t.Key != vi.Name || t.State == job.StateReceived {
 			continue
 		}
 		row.Total.add(t)
 		switch {
-		case t.State == spool.StateHeld:
+		case t.State == job.StateHeld:
 			row.Held.add(t)
 		case t.State.Active():
 			row.Active.add(t)
-		case t.Lane == spool.LaneBulk:
+		case t.Lane == job.LaneBulk:
 			row.Bulk.add(t)
 		default:
 			row.Interactive.add(t)
@@ -164,13 +164,13 @@ func newPrinterRow(p queue.PrinterInfo, c chart) printerRow {
 }
 
 type jobRow struct {
-	*spool.Job
+	*job.Job
 	Status status
 	// Hidden: name and owner are not shown to this viewer.
 	Hidden bool
 }
 
-func (d *Dashboard) jobRows(jobs []*spool.Job, operator bool) []jobRow {
+func (d *Dashboard) jobRows(jobs []*job.Job, operator bool) []jobRow {
 	out := make([]jobRow, 0, len(jobs))
 	for _, j := range jobs {
 		r := jobRow{Job: j, Status: jobWord(j.State), Hidden: !operator}
@@ -185,22 +185,22 @@ func (d *Dashboard) jobRows(jobs []*spool.Job, operator bool) []jobRow {
 }
 
 type eventRow struct {
-	spool.Event
+	job.Event
 	KindWord string
 	Class    string
 }
 
 var eventKindWords = map[string]status{
-	spool.EventJobState:     {"Job", "", "off"},
-	spool.EventFailover:     {"Failover", "", "warn"},
-	spool.EventPrinterState: {"Printer", "", "busy"},
-	spool.EventOperator:     {"Operator", "", "ok"},
-	spool.EventRecovery:     {"Recovery", "", "warn"},
-	spool.EventRetention:    {"Retention", "", "off"},
-	spool.EventRun:          {"Bulk run", "", "busy"},
+	job.EventJobState:     {"Job", "", "off"},
+	job.EventFailover:     {"Failover", "", "warn"},
+	job.EventPrinterState: {"Printer", "", "busy"},
+	job.EventOperator:     {"Operator", "", "ok"},
+	job.EventRecovery:     {"Recovery", "", "warn"},
+	job.EventRetention:    {"Retention", "", "off"},
+	job.EventRun:          {"Bulk run", "", "busy"},
 }
 
-func (d *Dashboard) eventRows(evs []spool.Event, operator bool) []eventRow {
+func (d *Dashboard) eventRows(evs []job.Event, operator bool) []eventRow {
 	out := make([]eventRow, 0, len(evs))
 	for _, e := range evs {
 		k, ok := eventKindWords[e.Kind]
@@ -217,7 +217,7 @@ func (d *Dashboard) eventRows(evs []spool.Event, operator bool) []eventRow {
 // for a job received, simply its owner): not for anonymous eyes. To everyone, a printer
 // password in the message (a failed check quoting the printer's URI) is masked. The dashboard,
 // the event stream and GET /api/v1/events all show events through it.
-func viewEvent(e spool.Event, operator bool) spool.Event {
+func viewEvent(e job.Event, operator bool) job.Event {
 	e.Message = printers.RedactText(e.Message)
 	if !operator && e.Actor != "" {
 		e.Message = strings.ReplaceAll(e.Message, e.Actor, "(hidden)")
@@ -343,7 +343,7 @@ type runCtx struct {
 	Run  RunView
 }
 
-// runStatus words the spool's run states (spool.RunState).
+// runStatus words the spool's run states (job.RunState).
 var runStatus = map[string]status{
 	"uploading": {"Uploading", "letters still arriving; none prints before the upload is complete", "off"},
 	"scheduled": {"Scheduled", "waits for its start time", "wait"},

@@ -24,6 +24,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/printgate/printgate/document"
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/printers"
 	"github.com/printgate/printgate/queue"
 	"github.com/printgate/printgate/spool"
@@ -162,20 +163,20 @@ func newTestGateway(t *testing.T, o gwOptions) *testGateway {
 }
 
 // submit stores n one-page jobs through the service, as owner.
-func (g *testGateway) submit(n int, owner, name string) []*spool.Job {
+func (g *testGateway) submit(n int, owner, name string) []*job.Job {
 	g.t.Helper()
 	pdf, err := os.ReadFile("../testdata/letter-1p.pdf")
 	if err != nil {
 		g.t.Fatal(err)
 	}
-	var out []*spool.Job
+	var out []*job.Job
 	for i := 0; i < n; i++ {
 		st, err := g.sched.Stage(context.Background(), bytes.NewReader(pdf), name, "application/pdf")
 		if err != nil {
 			g.t.Fatal(err)
 		}
-		j, err := g.sched.Submit(context.Background(), spool.NewJob{Name: name, Owner: owner, Origin: "api",
-			Lane: spool.LaneInteractive}, []*spool.Staged{st})
+		j, err := g.sched.Submit(context.Background(), job.NewJob{Name: name, Owner: owner, Origin: "api",
+			Lane: job.LaneInteractive}, []*job.Staged{st})
 		if err != nil {
 			g.t.Fatal(err)
 		}
@@ -199,7 +200,7 @@ func (l *letters) Next() (string, io.Reader, error) {
 }
 
 // run registers and commits a bulk run of n one-page letters.
-func (g *testGateway) run(n int, name string) *spool.Run {
+func (g *testGateway) run(n int, name string) *job.Run {
 	g.t.Helper()
 	pdf, err := os.ReadFile("../testdata/letter-1p.pdf")
 	if err != nil {

@@ -16,9 +16,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/printers"
 	"github.com/printgate/printgate/queue"
-	"github.com/printgate/printgate/spool"
 )
 
 // MetricsSource is what the metrics read.
@@ -26,9 +26,9 @@ type MetricsSource interface {
 	Printers() []queue.PrinterInfo
 	VirtualPrinters() []*queue.VirtualSpec
 	VirtualState(name string) (queue.VirtualInfo, error)
-	Tallies(ctx context.Context, by string) ([]spool.Tally, error)
-	Events(ctx context.Context, f spool.EventFilter) ([]spool.Event, error)
-	Jobs(ctx context.Context, f spool.JobFilter) ([]*spool.Job, error)
+	Tallies(ctx context.Context, by string) ([]job.Tally, error)
+	Events(ctx context.Context, f job.EventFilter) ([]job.Event, error)
+	Jobs(ctx context.Context, f job.JobFilter) ([]*job.Job, error)
 }
 
 // printerStates are every state printgate_printer_state reports, one series each, so that a
@@ -122,7 +122,7 @@ func (p slogPrinter) Println(v ...any) { p.log.Warn(fmt.Sprint(v...)) }
 // Start makes the counters count from now: history before the gateway started is not counted
 // again (Prometheus sees a restart as a counter reset).
 func (m *Metrics) Start(ctx context.Context) error {
-	evs, err := m.src.Events(ctx, spool.EventFilter{Limit: 1})
+	evs, err := m.src.Events(ctx, job.EventFilter{Limit: 1})
 	if err != nil {
 		return fmt.Errorf("metrics: newest event: %w", err)
 	}
@@ -174,7 +174,7 @@ func (m *Metrics) Observe(ctx context.Context) error {
 	}
 	const batch = 1000
 	for {
-		evs, err := m.src.Events(ctx, spool.EventFilter{AfterID: m.lastEvent, Limit: batch})
+		evs, err := m.src.Events(ctx, job.EventFilter{AfterID: m.lastEvent, Limit: batch})
 		if err != nil {
 			return err
 		}
@@ -188,14 +188,14 @@ func (m *Metrics) Observe(ctx context.Context) error {
 }
 
 // count turns events into counter increments. Called with m.mu held.
-func (m *Metrics) count(ctx context.Context, evs []spool.Event) error {
+func (m *Metrics) count(ctx context.Context, evs []job.Event) error {
 	completed := map[int64]string{}
 	for _, e := range evs {
 		m.lastEvent = max(m.lastEvent, e.ID)
 		if e.JobID == 0 {
 			continue
 		}
-		if e.To == string(spool.StateAssigned) && e.Printer != "" {
+		if e.To == string(job.StateAssigned) && e.Printer != "" {
 			m.lastPrinter[e.JobID] = e.Printer
 		}
 		at := e.Printer
@@ -206,18 +206,18 @@ func (m *Metrics) count(ctx context.Context, evs []spool.Event) error {
 			at = "unknown"
 		}
 		switch {
-		case e.To == string(spool.StateCompleted):
+		case e.To == string(job.StateCompleted):
 			completed[e.JobID] = at
-		case e.Kind == spool.EventFailover:
+		case e.Kind == job.EventFailover:
 			m.failovers.WithLabelValues(at).Inc()
-		case e.Kind == spool.EventJobState && e.From == string(spool.StateSending) &&
-			(e.To == string(spool.StatePending) || e.To == string(spool.StateAborted)):
+		case e.Kind == job.EventJobState && e.From == string(job.StateSending) &&
+			(e.To == string(job.StatePending) || e.To == string(job.StateAborted)):
 			// The flight's only way from sending back to pending or to aborted as a plain
 			// job-state change is a failed hand-over (stops from outside are failover or
 			// operator events).
 			m.sendErrors.WithLabelValues(at).Inc()
 		}
-		if e.To == string(spool.StatePending) || spool.State(e.To).Final() {
+		if e.To == string(job.StatePending) || job.State(e.To).Final() {
 			delete(m.lastPrinter, e.JobID)
 		}
 	}
@@ -230,7 +230,7 @@ func (m *Metrics) count(ctx context.Context, evs []spool.Event) error {
 	}
 	slices.Sort(ids)
 	for start := 0; start < len(ids); start += 500 {
-		jobs, err := m.src.Jobs(ctx, spool.JobFilter{IDs: ids[start:min(start+500, len(ids))], WithoutDocuments: true})
+		jobs, err := m.src.Jobs(ctx, job.JobFilter{IDs: ids[start:min(start+500, len(ids))], WithoutDocuments: true})
 		if err != nil {
 			return fmt.Errorf("metrics: completed jobs: %w", err)
 		}
@@ -269,7 +269,7 @@ func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, t := range tallies {
 		gauge(c.queueJobs, float64(t.Jobs), t.Key, string(t.Lane), string(t.State))
 		gauge(c.queuePages, float64(t.Pages), t.Key, string(t.Lane), string(t.State))
-		if t.State == spool.StatePending {
+		if t.State == job.StatePending {
 			pending[t.Key] += t.Jobs
 		}
 	}

@@ -14,8 +14,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/queue"
-	"github.com/printgate/printgate/spool"
 )
 
 // scrape fetches /metrics with the token and parses it.
@@ -82,7 +82,7 @@ func TestMetricsQueueDepthMatchesAPI(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &api); err != nil {
 		t.Fatal(err)
 	}
-	byState := map[spool.State]int{}
+	byState := map[job.State]int{}
 	apiJobs := 0
 	for _, v := range api.Virtual {
 		for _, q := range v.Queued {
@@ -92,7 +92,7 @@ func TestMetricsQueueDepthMatchesAPI(t *testing.T) {
 			}
 		}
 	}
-	if apiJobs != 9 || byState[spool.StatePending] != 8 || byState[spool.StateHeld] != 1 {
+	if apiJobs != 9 || byState[job.StatePending] != 8 || byState[job.StateHeld] != 1 {
 		t.Fatalf("API queue depth %d %v, want 9 (8 pending, 1 held)", apiJobs, byState)
 	}
 	if got := sum(t, fams, "printgate_queue_jobs", map[string]string{"virtual_printer": "letters"}); int(got) != apiJobs {
@@ -143,7 +143,7 @@ func TestMetricsCountPrintedJobsAndPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.await(timeout, "5 jobs printed", func() bool {
-		jobs, _ := g.sched.Jobs(context.Background(), spool.JobFilter{States: []spool.State{spool.StateCompleted}, WithoutDocuments: true})
+		jobs, _ := g.sched.Jobs(context.Background(), job.JobFilter{States: []job.State{job.StateCompleted}, WithoutDocuments: true})
 		return len(jobs) == 5
 	})
 	fams := g.scrape()
@@ -160,7 +160,7 @@ func TestMetricsCountPrintedJobsAndPages(t *testing.T) {
 
 // fakeEvents is a MetricsSource for the counting rules, with a scripted event log.
 type fakeEvents struct {
-	events []spool.Event
+	events []job.Event
 	pages  map[int64]int
 }
 
@@ -168,12 +168,12 @@ type fakeEvents struct {
 func (f *fakeEvents) Printers() []queue.PrinterInfo                  { return nil }
 func (f *fakeEvents) VirtualPrinters() []*queue.VirtualSpec          { return nil }
 func (f *fakeEvents) VirtualState(string) (queue.VirtualInfo, error) { return queue.VirtualInfo{}, nil }
-func (f *fakeEvents) Tallies(context.Context, string) ([]spool.Tally, error) {
+func (f *fakeEvents) Tallies(context.Context, string) ([]job.Tally, error) {
 	return nil, nil
 }
 
-func (f *fakeEvents) Events(_ context.Context, ef spool.EventFilter) ([]spool.Event, error) {
-	var out []spool.Event
+func (f *fakeEvents) Events(_ context.Context, ef job.EventFilter) ([]job.Event, error) {
+	var out []job.Event
 	if ef.AfterID == 0 && ef.Limit == 1 {
 		return nil, nil
 	}
@@ -185,10 +185,10 @@ func (f *fakeEvents) Events(_ context.Context, ef spool.EventFilter) ([]spool.Ev
 	return out, nil
 }
 
-func (f *fakeEvents) Jobs(_ context.Context, jf spool.JobFilter) ([]*spool.Job, error) {
-	var out []*spool.Job
+func (f *fakeEvents) Jobs(_ context.Context, jf job.JobFilter) ([]*job.Job, error) {
+	var out []*job.Job
 	for _, id := range jf.IDs {
-		out = append(out, &spool.Job{ID: id, Pages: f.pages[id], Attributes: spool.Attributes{Copies: 2}})
+		out = append(out, &job.Job{ID: id, Pages: f.pages[id], Attributes: job.Attributes{Copies: 2}})
 	}
 	return out, nil
 }
@@ -203,25 +203,25 @@ func TestMetricsCountingRules(t *testing.T) {
 	if err := m.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	ev := func(id, job int64, kind, printer, from, to string) spool.Event {
-		return spool.Event{ID: id, JobID: job, Kind: kind, Printer: printer, From: from, To: to}
+	ev := func(id, j int64, kind, printer, from, to string) job.Event {
+		return job.Event{ID: id, JobID: j, Kind: kind, Printer: printer, From: from, To: to}
 	}
-	src.events = []spool.Event{
-		ev(1, 1, spool.EventJobState, "a", "pending", "assigned"),
-		ev(2, 1, spool.EventJobState, "a", "assigned", "sending"),
+	src.events = []job.Event{
+		ev(1, 1, job.EventJobState, "a", "pending", "assigned"),
+		ev(2, 1, job.EventJobState, "a", "assigned", "sending"),
 		// A failed hand-over clears the job's printer: it is still counted against "a".
-		ev(3, 1, spool.EventJobState, "", "sending", "pending"),
-		ev(4, 1, spool.EventJobState, "b", "pending", "assigned"),
-		ev(5, 1, spool.EventJobState, "b", "assigned", "sending"),
-		ev(6, 1, spool.EventJobState, "b", "sending", "printing"),
+		ev(3, 1, job.EventJobState, "", "sending", "pending"),
+		ev(4, 1, job.EventJobState, "b", "pending", "assigned"),
+		ev(5, 1, job.EventJobState, "b", "assigned", "sending"),
+		ev(6, 1, job.EventJobState, "b", "sending", "printing"),
 		// The printer died: failover, counted against "b".
-		ev(7, 1, spool.EventFailover, "", "printing", "pending"),
-		ev(8, 1, spool.EventJobState, "a", "pending", "assigned"),
-		ev(9, 1, spool.EventJobState, "a", "printing", "completed"),
-		ev(10, 2, spool.EventJobState, "b", "printing", "completed"),
+		ev(7, 1, job.EventFailover, "", "printing", "pending"),
+		ev(8, 1, job.EventJobState, "a", "pending", "assigned"),
+		ev(9, 1, job.EventJobState, "a", "printing", "completed"),
+		ev(10, 2, job.EventJobState, "b", "printing", "completed"),
 		// An operator cancel is not a send error.
-		ev(11, 3, spool.EventOperator, "", "sending", "canceled"),
-		{ID: 12, Kind: spool.EventPrinterState, Printer: "a", From: "ready", To: "stopped"},
+		ev(11, 3, job.EventOperator, "", "sending", "canceled"),
+		{ID: 12, Kind: job.EventPrinterState, Printer: "a", From: "ready", To: "stopped"},
 	}
 	if err := m.Observe(t.Context()); err != nil {
 		t.Fatal(err)

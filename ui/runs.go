@@ -18,23 +18,23 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/queue"
-	"github.com/printgate/printgate/spool"
 )
 
 // BulkService is what the runs API needs; queue.Bulk implements it.
 type BulkService interface {
-	CreateRun(ctx context.Context, rq queue.RunRequest) (*spool.Run, error)
-	UploadLetters(ctx context.Context, runID, firstSeq int64, src queue.LetterSource) (*spool.Run, error)
-	CommitRun(ctx context.Context, id int64, actor string) (*spool.Run, error)
-	GetRun(ctx context.Context, id int64) (*spool.Run, error)
-	Runs(ctx context.Context, f spool.RunFilter) ([]*spool.Run, error)
+	CreateRun(ctx context.Context, rq queue.RunRequest) (*job.Run, error)
+	UploadLetters(ctx context.Context, runID, firstSeq int64, src queue.LetterSource) (*job.Run, error)
+	CommitRun(ctx context.Context, id int64, actor string) (*job.Run, error)
+	GetRun(ctx context.Context, id int64) (*job.Run, error)
+	Runs(ctx context.Context, f job.RunFilter) ([]*job.Run, error)
 	RunStatus(ctx context.Context, id int64, detail bool) (*queue.RunStatus, error)
-	PauseRun(ctx context.Context, id int64, actor string) (*spool.Run, error)
-	ResumeRun(ctx context.Context, id int64, actor string) (*spool.Run, error)
-	CancelRun(ctx context.Context, id int64, actor string) (*spool.Run, error)
-	Reprint(ctx context.Context, id int64, ranges [][2]int64, actor string) ([]*spool.Job, error)
-	Manifest(ctx context.Context, id int64, fn func(spool.Letter) error) error
+	PauseRun(ctx context.Context, id int64, actor string) (*job.Run, error)
+	ResumeRun(ctx context.Context, id int64, actor string) (*job.Run, error)
+	CancelRun(ctx context.Context, id int64, actor string) (*job.Run, error)
+	Reprint(ctx context.Context, id int64, ranges [][2]int64, actor string) ([]*job.Job, error)
+	Manifest(ctx context.Context, id int64, fn func(job.Letter) error) error
 	CreateSchedule(ctx context.Context, rq queue.ScheduleRequest) (*queue.ScheduleInfo, error)
 	Schedules(ctx context.Context) ([]queue.ScheduleInfo, error)
 	DeleteSchedule(ctx context.Context, id int64, actor string) error
@@ -52,11 +52,11 @@ type RunAttributes struct {
 	Color  string `json:"color,omitempty"`
 }
 
-func (ra RunAttributes) spool() (spool.Attributes, error) {
+func (ra RunAttributes) spool() (job.Attributes, error) {
 	if ra.Copies < 0 || ra.Copies > 999 {
-		return spool.Attributes{}, badRequest("copies %d: want 1-999", ra.Copies)
+		return job.Attributes{}, badRequest("copies %d: want 1-999", ra.Copies)
 	}
-	return spool.Attributes{Copies: ra.Copies, Sides: ra.Sides, Media: ra.Media, ColorMode: ra.Color}, nil
+	return job.Attributes{Copies: ra.Copies, Sides: ra.Sides, Media: ra.Media, ColorMode: ra.Color}, nil
 }
 
 // CreateRunRequest is the body of POST /api/v1/runs.
@@ -92,7 +92,7 @@ type ReprintRequest struct {
 
 // UploadAnswer answers a batch of letters.
 type UploadAnswer struct {
-	Run *spool.Run `json:"run"`
+	Run *job.Run `json:"run"`
 	// Next is the sequence number the next batch must start with.
 	Next int64 `json:"next"`
 }
@@ -134,13 +134,13 @@ func pathID(r *http.Request) int64 {
 
 // writeRunError maps bulk-run errors, then falls back to the API's mapping.
 func (h *runsAPI) writeRunError(w http.ResponseWriter, r *http.Request, err error) {
-	var se *spool.SequenceError
+	var se *job.SequenceError
 	switch {
 	case errors.As(err, &se):
 		writeJSON(w, http.StatusConflict, sequenceError{apiError: apiError{Error: err.Error(), Code: "sequence"}, Next: se.Want})
-	case errors.Is(err, spool.ErrRunNotFound), errors.Is(err, spool.ErrScheduleNotFound):
+	case errors.Is(err, job.ErrRunNotFound), errors.Is(err, job.ErrScheduleNotFound):
 		writeJSON(w, http.StatusNotFound, apiError{Error: err.Error(), Code: "not-found"})
-	case errors.Is(err, spool.ErrRunState), errors.Is(err, spool.ErrEmptyRun):
+	case errors.Is(err, job.ErrRunState), errors.Is(err, job.ErrEmptyRun):
 		writeJSON(w, http.StatusConflict, apiError{Error: err.Error(), Code: "run-state"})
 	case errors.Is(err, queue.ErrBadLetter):
 		writeJSON(w, http.StatusUnprocessableEntity, apiError{Error: err.Error(), Code: "bad-letter"})
@@ -243,10 +243,10 @@ func (h *runsAPI) commit(w http.ResponseWriter, r *http.Request, actor string) {
 // list answers {"runs": [status...]}; ?state=a,b&limit=N&before=ID.
 func (h *runsAPI) list(w http.ResponseWriter, r *http.Request, actor string) {
 	q := r.URL.Query()
-	f := spool.RunFilter{Limit: 50}
+	f := job.RunFilter{Limit: 50}
 	if s := q.Get("state"); s != "" {
 		for _, st := range strings.Split(s, ",") {
-			f.States = append(f.States, spool.RunState(strings.TrimSpace(st)))
+			f.States = append(f.States, job.RunState(strings.TrimSpace(st)))
 		}
 	}
 	if v := q.Get("limit"); v != "" {
@@ -294,7 +294,7 @@ func (h *runsAPI) show(w http.ResponseWriter, r *http.Request, actor string) {
 }
 
 func (h *runsAPI) action(w http.ResponseWriter, r *http.Request, actor string) {
-	var run *spool.Run
+	var run *job.Run
 	var err error
 	id := pathID(r)
 	switch mux.Vars(r)["action"] {
@@ -336,7 +336,7 @@ var ManifestColumns = []string{"seq", "source", "pages", "sha256", "printer", "u
 	"created", "started", "finished", "flags", "job_id"}
 
 // ManifestFlags names a letter's flags, ";"-separated: possible-duplicate, reprint, retried.
-func ManifestFlags(l spool.Letter) string {
+func ManifestFlags(l job.Letter) string {
 	var f []string
 	if l.PossibleDuplicate {
 		f = append(f, "possible-duplicate")
@@ -363,7 +363,7 @@ func WriteManifestCSV(ctx context.Context, svc BulkService, id int64, w io.Write
 	if err := cw.Write(ManifestColumns); err != nil {
 		return err
 	}
-	err := svc.Manifest(ctx, id, func(l spool.Letter) error {
+	err := svc.Manifest(ctx, id, func(l job.Letter) error {
 		return cw.Write([]string{strconv.FormatInt(l.Seq, 10), l.Source, strconv.Itoa(l.Pages), l.SHA256, l.Printer,
 			l.UpstreamID, string(l.State), strconv.Itoa(l.Attempts), csvTime(l.Created), csvTime(l.Started),
 			csvTime(l.Finished), ManifestFlags(l), strconv.FormatInt(l.JobID, 10)})
@@ -402,7 +402,7 @@ func (h *runsAPI) manifest(w http.ResponseWriter, r *http.Request, actor string)
 	}
 	fmt.Fprintf(w, `{"run":%s,"letters":[`, head)
 	n := 0
-	err = h.svc.Manifest(r.Context(), id, func(l spool.Letter) error {
+	err = h.svc.Manifest(r.Context(), id, func(l job.Letter) error {
 		b, err := json.Marshal(l)
 		if err != nil {
 			return err
@@ -475,7 +475,7 @@ type dashboardRuns struct{ svc BulkService }
 
 // ListRuns implements RunsService: the newest 100 runs.
 func (d dashboardRuns) ListRuns(ctx context.Context) ([]RunView, error) {
-	runs, err := d.svc.Runs(ctx, spool.RunFilter{Limit: 100})
+	runs, err := d.svc.Runs(ctx, job.RunFilter{Limit: 100})
 	if err != nil {
 		return nil, err
 	}
@@ -522,10 +522,10 @@ func (d dashboardRuns) WriteManifestCSV(ctx context.Context, id int64, w io.Writ
 
 func dashboardRunView(st *queue.RunStatus, now time.Time) RunView {
 	v := RunView{ID: st.ID, Name: st.Name, VirtualPrinter: st.VirtualPrinter, State: string(st.State),
-		Letters: st.Total, Done: st.Done, Failed: st.ByState[spool.StateAborted], Canceled: st.ByState[spool.StateCanceled],
+		Letters: st.Total, Done: st.Done, Failed: st.ByState[job.StateAborted], Canceled: st.ByState[job.StateCanceled],
 		Pages: st.PagesDone + st.PagesLeft, PagesDone: st.PagesDone, Created: st.Created, Started: st.Committed,
 		Finished: st.Finished}
-	if st.State == spool.RunScheduled {
+	if st.State == job.RunScheduled {
 		v.Next = st.StartAt
 	}
 	if st.StartAt.After(v.Started) {

@@ -18,8 +18,8 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/queue"
-	"github.com/printgate/printgate/spool"
 )
 
 // fakeBulk records what the runs API hands the bulk service; only the calls the tests need do
@@ -31,24 +31,24 @@ type fakeBulk struct {
 	created  []queue.RunRequest
 	uploaded map[int64][]string // run → sources
 	bodies   map[string]string  // source → letter content
-	letters  []spool.Letter
+	letters  []job.Letter
 }
 
-func (f *fakeBulk) CreateRun(_ context.Context, rq queue.RunRequest) (*spool.Run, error) {
+func (f *fakeBulk) CreateRun(_ context.Context, rq queue.RunRequest) (*job.Run, error) {
 	if strings.TrimSpace(rq.Name) == "" {
 		return nil, fmt.Errorf("%w: a run needs a name", queue.ErrBadRun) // as queue.Bulk does
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.created = append(f.created, rq)
-	return &spool.Run{ID: int64(len(f.created)), Name: rq.Name, State: spool.RunUploading, Owner: rq.Owner}, nil
+	return &job.Run{ID: int64(len(f.created)), Name: rq.Name, State: job.RunUploading, Owner: rq.Owner}, nil
 }
 
-func (f *fakeBulk) UploadLetters(_ context.Context, runID, first int64, src queue.LetterSource) (*spool.Run, error) {
+func (f *fakeBulk) UploadLetters(_ context.Context, runID, first int64, src queue.LetterSource) (*job.Run, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if want := int64(len(f.uploaded[runID])) + 1; first != want {
-		return nil, &spool.SequenceError{RunID: runID, Want: want, Got: first}
+		return nil, &job.SequenceError{RunID: runID, Want: want, Got: first}
 	}
 	for {
 		name, r, err := src.Next()
@@ -68,17 +68,17 @@ func (f *fakeBulk) UploadLetters(_ context.Context, runID, first int64, src queu
 		f.uploaded[runID] = append(f.uploaded[runID], name)
 		f.bodies[name] = string(b)
 	}
-	return &spool.Run{ID: runID, State: spool.RunUploading, Letters: len(f.uploaded[runID])}, nil
+	return &job.Run{ID: runID, State: job.RunUploading, Letters: len(f.uploaded[runID])}, nil
 }
 
-func (f *fakeBulk) GetRun(_ context.Context, id int64) (*spool.Run, error) {
+func (f *fakeBulk) GetRun(_ context.Context, id int64) (*job.Run, error) {
 	if id != 1 {
-		return nil, fmt.Errorf("run %d: %w", id, spool.ErrRunNotFound)
+		return nil, fmt.Errorf("run %d: %w", id, job.ErrRunNotFound)
 	}
-	return &spool.Run{ID: 1, Name: "r", State: spool.RunActive}, nil
+	return &job.Run{ID: 1, Name: "r", State: job.RunActive}, nil
 }
 
-func (f *fakeBulk) Manifest(_ context.Context, id int64, fn func(spool.Letter) error) error {
+func (f *fakeBulk) Manifest(_ context.Context, id int64, fn func(job.Letter) error) error {
 	for _, l := range f.letters {
 		if err := fn(l); err != nil {
 			return err
@@ -87,8 +87,8 @@ func (f *fakeBulk) Manifest(_ context.Context, id int64, fn func(spool.Letter) e
 	return nil
 }
 
-func (f *fakeBulk) PauseRun(_ context.Context, id int64, actor string) (*spool.Run, error) {
-	return nil, &spool.RunStateError{RunID: id, State: spool.RunCompleted, Action: "pause"}
+func (f *fakeBulk) PauseRun(_ context.Context, id int64, actor string) (*job.Run, error) {
+	return nil, &job.RunStateError{RunID: id, State: job.RunCompleted, Action: "pause"}
 }
 
 type fixedAuth struct{ name string }
@@ -203,12 +203,12 @@ func TestRunsAPIManifestStreams(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	at := time.Date(2026, 12, 1, 2, 0, 0, 0, time.UTC)
-	f := &fakeBulk{letters: []spool.Letter{
-		{JobID: 10, Seq: 1, Source: "a, \"quoted\".pdf", Pages: 2, SHA256: "aa", State: spool.StateCompleted, Printer: "p1",
+	f := &fakeBulk{letters: []job.Letter{
+		{JobID: 10, Seq: 1, Source: "a, \"quoted\".pdf", Pages: 2, SHA256: "aa", State: job.StateCompleted, Printer: "p1",
 			UpstreamID: "u1", Created: at, Started: at, Finished: at},
-		{JobID: 11, Seq: 2, Source: "b.pdf", Pages: 1, SHA256: "bb", State: spool.StateCompleted, Printer: "p2",
+		{JobID: 11, Seq: 2, Source: "b.pdf", Pages: 1, SHA256: "bb", State: job.StateCompleted, Printer: "p2",
 			PossibleDuplicate: true, Attempts: 1, Created: at},
-		{JobID: 12, Seq: 2, Source: "b.pdf", Pages: 1, SHA256: "bb", State: spool.StatePending, Reprint: true, Created: at},
+		{JobID: 12, Seq: 2, Source: "b.pdf", Pages: 1, SHA256: "bb", State: job.StatePending, Reprint: true, Created: at},
 	}}
 	c := newRunsServer(t, f, "op")
 	run, letters, err := c.Manifest(ctx, 1)

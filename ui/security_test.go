@@ -13,8 +13,7 @@ import (
 	"testing"
 
 	"github.com/gorilla/mux"
-
-	"github.com/printgate/printgate/spool"
+	"github.com/printgate/printgate/job"
 )
 
 // openRoutes change state without an operator, on purpose: printing is open to the networks
@@ -91,7 +90,7 @@ type state struct {
 func (g *testGateway) state(ctx context.Context) state {
 	g.t.Helper()
 	var s state
-	evs, err := g.sched.Events(ctx, spool.EventFilter{Limit: 1})
+	evs, err := g.sched.Events(ctx, job.EventFilter{Limit: 1})
 	if err != nil {
 		g.t.Fatal(err)
 	}
@@ -101,7 +100,7 @@ func (g *testGateway) state(ctx context.Context) state {
 	for _, p := range g.sched.Printers() {
 		s.drained += p.Name + "=" + strconv.FormatBool(p.Drained) + " "
 	}
-	jobs, err := g.sched.Jobs(ctx, spool.JobFilter{Limit: 1000, WithoutDocuments: true})
+	jobs, err := g.sched.Jobs(ctx, job.JobFilter{Limit: 1000, WithoutDocuments: true})
 	if err != nil {
 		g.t.Fatal(err)
 	}

@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/printers"
-	"github.com/printgate/printgate/spool"
 )
 
 // Snapshot is the data of a "change" message.
@@ -136,7 +136,7 @@ func (d *Dashboard) streamStart(ctx context.Context, r *http.Request) (int64, er
 			return n, nil
 		}
 	}
-	evs, err := d.svc.Events(ctx, spool.EventFilter{Limit: 1})
+	evs, err := d.svc.Events(ctx, job.EventFilter{Limit: 1})
 	if err != nil {
 		return 0, err
 	}
@@ -148,7 +148,7 @@ func (d *Dashboard) streamStart(ctx context.Context, r *http.Request) (int64, er
 
 // streamMessage builds the log messages for events after last, then one change message.
 func (d *Dashboard) streamMessage(ctx context.Context, last int64, operator bool) (string, int64, error) {
-	evs, err := d.svc.Events(ctx, spool.EventFilter{AfterID: last, Limit: maxLogBacklog})
+	evs, err := d.svc.Events(ctx, job.EventFilter{AfterID: last, Limit: maxLogBacklog})
 	if err != nil {
 		return "", last, err
 	}
@@ -186,7 +186,7 @@ func (d *Dashboard) snapshot(ctx context.Context) (Snapshot, error) {
 			sv.State = vi.State
 		}
 		for _, t := range tallies {
-			if t.Key == v.Name && t.State != spool.StateReceived {
+			if t.Key == v.Name && t.State != job.StateReceived {
 				sv.Jobs += t.Jobs
 				sv.Pages += t.Pages
 			}

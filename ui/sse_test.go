@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/printers"
-	"github.com/printgate/printgate/spool"
 )
 
 type sseMsg struct {
@@ -103,7 +103,7 @@ func TestStreamPushesChangesWithinASecond(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := next(t, ch, "log", time.Second)
-	var ev spool.Event
+	var ev job.Event
 	if err := json.Unmarshal([]byte(log.data), &ev); err != nil || ev.Actor != "alice" || ev.Printer != "demo-a" || log.id == "" {
 		t.Errorf("log message %+v: %v", log, err)
 	}
@@ -147,7 +147,7 @@ func TestStreamSharesEventsPathByAccept(t *testing.T) {
 func TestStreamResumesAfterLastEventID(t *testing.T) {
 	t.Parallel()
 	g := newTestGateway(t, gwOptions{pause: true})
-	evs, err := g.sched.Events(t.Context(), spool.EventFilter{Limit: 1})
+	evs, err := g.sched.Events(t.Context(), job.EventFilter{Limit: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestStreamResumesAfterLastEventID(t *testing.T) {
 	var got []string
 	for len(got) < 2 {
 		m := next(t, ch, "log", timeout)
-		var ev spool.Event
+		var ev job.Event
 		if err := json.Unmarshal([]byte(m.data), &ev); err != nil {
 			t.Fatal(err)
 		}

@@ -21,8 +21,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/printgate/printgate/document"
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/queue"
-	"github.com/printgate/printgate/spool"
 	"github.com/printgate/printgate/ui"
 )
 
@@ -514,8 +514,8 @@ func printRunStatus(w io.Writer, st *queue.RunStatus) error {
 		fmt.Fprintf(w, "flags:    %d possible duplicates, %d reprints\n", st.Duplicates, st.Reprints)
 	}
 	var states []string
-	for _, s := range []spool.State{spool.StateHeld, spool.StatePending, spool.StateAssigned, spool.StateSending,
-		spool.StatePrinting, spool.StateCompleted, spool.StateCanceled, spool.StateAborted} {
+	for _, s := range []job.State{job.StateHeld, job.StatePending, job.StateAssigned, job.StateSending,
+		job.StatePrinting, job.StateCompleted, job.StateCanceled, job.StateAborted} {
 		if n := st.ByState[s]; n > 0 {
 			states = append(states, fmt.Sprintf("%d %s", n, s))
 		}

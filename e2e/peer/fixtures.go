@@ -99,22 +99,22 @@ func IPPToolFixtures(t testing.TB, dir string, advertised PWGRasterSupport) {
 			})
 			continue
 		}
-		job, err := documentFixture(name, dst, src)
+		j, err := documentFixture(name, dst, src)
 		if err != nil {
 			t.Fatalf("peer: %v", err)
 		}
-		jobs = append(jobs, job)
+		jobs = append(jobs, j)
 	}
 	// The plain documents are made even if a future test file stops naming them: print tests use them.
 	for _, name := range []string{"document-a4.pdf", "document-letter.pdf", "document-a4.ps", "document-letter.ps", "color.jpg", "gray.jpg"} {
 		if slices.Contains(names, name) {
 			continue
 		}
-		job, err := documentFixture(name, filepath.Join(dir, name), src)
+		j, err := documentFixture(name, filepath.Join(dir, name), src)
 		if err != nil {
 			t.Fatalf("peer: %v", err)
 		}
-		jobs = append(jobs, job)
+		jobs = append(jobs, j)
 	}
 	if err := runParallel(2, jobs); err != nil {
 		t.Fatalf("peer: make ipptool fixtures: %v", err)
@@ -189,13 +189,13 @@ func runParallel(n int, jobs []func() error) error {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
-	for _, job := range jobs {
+	for _, j := range jobs {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := job(); err != nil {
+			if err := j(); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()

@@ -1,10 +1,12 @@
-package spool
+package job_test
 
 import (
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/printgate/printgate/job"
 )
 
 // Times not reached yet are left out of the JSON (not written as year 1), and an answer without
@@ -14,16 +16,16 @@ func TestJobJSONLeavesOutZeroTimes(t *testing.T) {
 	at := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name    string
-		job     Job
+		job     job.Job
 		present []string
 		absent  []string
 	}{
-		{"pending", Job{ID: 1, Created: at, Updated: at, Documents: []Document{{Seq: 1}}},
+		{"pending", job.Job{ID: 1, Created: at, Updated: at, Documents: []job.Document{{Seq: 1}}},
 			[]string{`"created"`, `"updated"`}, []string{`"started"`, `"finished"`, `"deleted"`, "0001-01-01"}},
-		{"printing", Job{ID: 2, Created: at, Updated: at, Started: at},
+		{"printing", job.Job{ID: 2, Created: at, Updated: at, Started: at},
 			[]string{`"started"`}, []string{`"finished"`, "0001-01-01"}},
-		{"finished, document removed", Job{ID: 3, Created: at, Updated: at, Started: at, Finished: at,
-			Documents: []Document{{Seq: 1, Deleted: at}}},
+		{"finished, document removed", job.Job{ID: 3, Created: at, Updated: at, Started: at, Finished: at,
+			Documents: []job.Document{{Seq: 1, Deleted: at}}},
 			[]string{`"started"`, `"finished"`, `"deleted"`}, []string{"0001-01-01"}},
 	}
 	for _, tt := range tests {
@@ -43,7 +45,7 @@ func TestJobJSONLeavesOutZeroTimes(t *testing.T) {
 					t.Errorf("%s has %s", b, s)
 				}
 			}
-			var back Job
+			var back job.Job
 			if err := json.Unmarshal(b, &back); err != nil {
 				t.Fatal(err)
 			}

@@ -1,5 +1,7 @@
-// Job records, their states and the legal transitions between them.
-package spool
+// Package job is a print job's model, apart from any storage: jobs, documents, events, their
+// states and the legal transitions between them. Stores (spool, the SQLite driver) keep them;
+// front-ends, the scheduler and the dashboard read and change them through a store.
+package job
 
 import (
 	"errors"
