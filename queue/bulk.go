@@ -21,7 +21,6 @@ import (
 
 	"github.com/printgate/printgate/document"
 	"github.com/printgate/printgate/job"
-	"github.com/printgate/printgate/spool"
 )
 
 // Errors of bulk runs the API maps to answers.
@@ -68,7 +67,7 @@ type BulkOptions struct {
 type Bulk struct {
 	opts    BulkOptions
 	s       *Scheduler
-	store   *spool.Store
+	store   Store
 	log     *slog.Logger
 	now     func() time.Time
 	parser  cron.Parser

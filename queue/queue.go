@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/printers"
-	"github.com/printgate/printgate/spool"
 )
 
 // PrinterSpec is one physical printer as configured.
@@ -43,7 +42,7 @@ type VirtualSpec struct {
 
 // Options configure a Scheduler.
 type Options struct {
-	Store          *spool.Store
+	Store          Store
 	Printers       []PrinterSpec
 	Virtual        []VirtualSpec
 	MaxInflight    int
@@ -66,7 +65,7 @@ const DefaultPPM = 20
 // Scheduler owns the live state of every printer and every job in flight.
 type Scheduler struct {
 	opts    Options
-	store   *spool.Store
+	store   Store
 	log     *slog.Logger
 	now     func() time.Time
 	started time.Time
