@@ -299,11 +299,7 @@ func (s *Scheduler) armHandoverTimer(now time.Time) {
 		return
 	}
 	d := next.Sub(now) + time.Millisecond
-	if s.handoverTimer == nil {
-		s.handoverTimer = time.AfterFunc(d, s.kick)
-		return
-	}
-	s.handoverTimer.Reset(d)
+	s.timers.set("handover", d, s.kick)
 }
 
 // supports reports whether a printer with capabilities c can print j as asked. Unknown

@@ -265,7 +265,7 @@ func (s *Scheduler) sendFailed(log flightLog, m *member, f *flight, j *job.Job, 
 		m.breakerOpen = s.now().Add(time.Duration(min(m.sendErrors, 10)) * s.opts.ProbeInterval)
 		opened = !wasOpen
 		// Nothing else happens when it closes again: ask for a pass then.
-		time.AfterFunc(m.breakerOpen.Sub(s.now())+time.Millisecond, s.kick)
+		s.timers.set("breaker:"+m.spec.Name, m.breakerOpen.Sub(s.now())+time.Millisecond, s.kick)
 		// The printer takes no new work: what waits for it goes elsewhere now.
 		moved = s.takeAssignedLocked(m)
 	}

@@ -82,8 +82,9 @@ type Scheduler struct {
 
 	// planGen counts operator moves; a scheduling pass started before one re-plans (assign.go).
 	planGen uint64
-	// handoverTimer wakes the scheduler when a handed-over job is expected to finish.
-	handoverTimer *time.Timer
+	// timers wake the scheduler later (handed-over jobs, circuit breakers, retries); Run stops
+	// them when it returns.
+	timers wakeTimers
 	// letters keeps each bulk run's letters in sequence on every printer (assign.go).
 	letters runOrder
 
@@ -250,6 +251,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			s.timers.stop()
 			s.wg.Wait()
 			return nil
 		case <-s.wake:
@@ -259,7 +261,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 				s.loadErr = err
 				s.mu.Unlock()
 				// Try again soon rather than wait for the next event.
-				time.AfterFunc(time.Second, s.kick)
+				s.timers.set("retry", time.Second, s.kick)
 			}
 		}
 	}
