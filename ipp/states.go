@@ -27,7 +27,7 @@ func (s JobState) Final() bool { return s >= JobCanceled && s <= JobCompleted }
 func (s JobState) String() string {
 	switch s {
 	case JobPending:
-		return "pending"
+		return "pending" // IPP keyword
 	case JobPendingHeld:
 		return "pending-held"
 	case JobProcessing:
@@ -35,11 +35,11 @@ func (s JobState) String() string {
 	case JobProcessingStopped:
 		return "processing-stopped"
 	case JobCanceled:
-		return "canceled"
+		return "canceled" // IPP keyword
 	case JobAborted:
-		return "aborted"
+		return "aborted" // IPP keyword
 	case JobCompleted:
-		return "completed"
+		return "completed" // IPP keyword
 	}
 	return fmt.Sprintf("job-state(%d)", int(s))
 }
@@ -119,21 +119,20 @@ func jobStateOf(j *job.Job) (JobState, []string) {
 func whichJobs(keyword string) (states []job.State, ok bool) {
 	switch keyword {
 	case "not-completed":
-		return []job.State{job.StateReceived, job.StatePending, job.StateHeld,
-			job.StateAssigned, job.StateSending, job.StatePrinting}, true
-	case "completed":
-		return []job.State{job.StateCompleted, job.StateCanceled, job.StateAborted}, true
+		return job.Unfinished, true
+	case "completed": // IPP keyword
+		return job.Finished, true
 	case "all":
 		return nil, true
-	case "pending":
+	case "pending": // IPP keyword
 		return []job.State{job.StatePending, job.StateAssigned}, true
 	case "pending-held":
 		return []job.State{job.StateReceived, job.StateHeld}, true
 	case "processing":
 		return []job.State{job.StateSending, job.StatePrinting}, true
-	case "canceled":
+	case "canceled": // IPP keyword
 		return []job.State{job.StateCanceled}, true
-	case "aborted":
+	case "aborted": // IPP keyword
 		return []job.State{job.StateAborted}, true
 	}
 	return nil, false
@@ -141,6 +140,6 @@ func whichJobs(keyword string) (states []job.State, ok bool) {
 
 // whichJobsSupported lists the which-jobs keywords whichJobs accepts.
 func whichJobsSupported() []string {
-	return []string{"aborted", "all", "canceled", "completed", "not-completed",
-		"pending", "pending-held", "processing"}
+	return []string{"aborted", "all", "canceled", "completed", "not-completed", // IPP keywords
+		"pending", "pending-held", "processing"} // IPP keywords
 }

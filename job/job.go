@@ -9,64 +9,6 @@ import (
 	"time"
 )
 
-// State is a job's persisted state. See shared/DESIGN.md for the machine.
-type State string
-
-// The job states. Every change between them is one transaction with an event row.
-const (
-	// StateReceived: the row exists (IPP Create-Job) but its last document has not arrived.
-	StateReceived State = "received"
-	// StatePending: durable and waiting for the scheduler.
-	StatePending State = "pending"
-	// StateHeld: kept back by an operator, a paused virtual printer or a bulk-run schedule.
-	StateHeld State = "held"
-	// StateAssigned: a printer was chosen but not yet contacted; safe to move at any time.
-	StateAssigned State = "assigned"
-	// StateSending: bytes are moving to the printer; the outcome is uncertain on a crash.
-	StateSending State = "sending"
-	// StatePrinting: the printer accepted the job and is printing it.
-	StatePrinting State = "printing"
-	// StateCompleted, StateCanceled and StateAborted are final.
-	StateCompleted State = "completed"
-	StateCanceled  State = "canceled"
-	StateAborted   State = "aborted"
-)
-
-// Final reports whether s is an end state: the scheduler never moves a job out of it; only an
-// operator's retry (canceled or aborted back to pending) does.
-func (s State) Final() bool {
-	return s == StateCompleted || s == StateCanceled || s == StateAborted
-}
-
-// Active reports whether a job in state s is bound to a printer.
-func (s State) Active() bool {
-	return s == StateAssigned || s == StateSending || s == StatePrinting
-}
-
-// transitions lists, for each state, the states it may move to. pending -> pending and
-// held -> held are an operator's move (the job's printer changes, its state does not);
-// canceled/aborted -> pending is an operator's retry of the same job.
-var transitions = map[State][]State{
-	StateReceived: {StatePending, StateHeld, StateCanceled, StateAborted},
-	StatePending:  {StatePending, StateAssigned, StateHeld, StateCanceled, StateAborted},
-	StateHeld:     {StateHeld, StatePending, StateCanceled, StateAborted},
-	StateAssigned: {StatePending, StateSending, StateHeld, StateCanceled, StateAborted},
-	StateSending:  {StatePending, StatePrinting, StateCompleted, StateCanceled, StateAborted},
-	StatePrinting: {StatePending, StateCompleted, StateCanceled, StateAborted},
-	StateCanceled: {StatePending},
-	StateAborted:  {StatePending},
-}
-
-// CanTransition reports whether from → to is a legal move.
-func CanTransition(from, to State) bool {
-	for _, s := range transitions[from] {
-		if s == to {
-			return true
-		}
-	}
-	return false
-}
-
 // Lane orders work: interactive jobs go ahead of bulk-run letters.
 type Lane string
 

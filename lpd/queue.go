@@ -96,7 +96,7 @@ func rankLabel(s job.State, rank int) string {
 	case s.Active():
 		return "active"
 	case s == job.StateHeld:
-		return "held"
+		return string(job.StateHeld)
 	}
 	suffix := "th"
 	if rank%100 < 11 || rank%100 > 13 {

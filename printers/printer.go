@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/printgate/printgate/job"
 )
 
 // Printer is one physical printer or print-server queue.
@@ -86,9 +88,10 @@ type Receipt struct {
 type Outcome string
 
 const (
-	OutcomeCompleted Outcome = "completed"
-	OutcomeCanceled  Outcome = "canceled"
-	OutcomeAborted   Outcome = "aborted"
+	// The three known outcomes are the job states they end the job in.
+	OutcomeCompleted = Outcome(job.StateCompleted)
+	OutcomeCanceled  = Outcome(job.StateCanceled)
+	OutcomeAborted   = Outcome(job.StateAborted)
 	// OutcomeUnknown: the printer no longer knows the job (restarted, history expired).
 	OutcomeUnknown Outcome = "unknown"
 )

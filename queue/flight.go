@@ -18,7 +18,7 @@ import (
 var (
 	errFailover   = errors.New("printer no longer usable")
 	errMoved      = errors.New("moved by operator")
-	errCanceled   = errors.New("canceled")
+	errCanceled   = errors.New("canceled by an operator")
 	errGraceEnded = errors.New("printer down past the grace period")
 )
 
@@ -360,26 +360,11 @@ func (s *Scheduler) stopped(f *flight, cause error, at job.State, certain bool) 
 		if at == job.StatePrinting {
 			s.cancelUpstream(f, r)
 		}
-		s.transitionLogged(log, f.jobID, job.StateCanceled, job.Change{Actor: actor, Kind: job.EventOperator,
-			Reason: "canceled-by-user", Message: "canceled by " + actor})
+		mv := job.CanceledInFlight(actor)
+		s.transitionLogged(log, f.jobID, mv.To, mv.Change)
 	case errors.Is(cause, errMoved), errors.Is(cause, errFailover), errors.Is(cause, errGraceEnded):
-		dup := !certain && at != job.StateAssigned
-		kind := job.EventFailover
-		if errors.Is(cause, errMoved) {
-			kind = job.EventOperator
-		}
-		c := job.Change{Kind: kind, Actor: actor, PossibleDuplicate: dup, Attempt: dup,
-			Message: fmt.Sprintf("%s: %s while %s", f.m.spec.Name, cause, at)}
-		if dup {
-			c.Reason = "possible-duplicate"
-			c.Message += ", requeued as a possible duplicate"
-		} else {
-			c.Message += ", nothing delivered, requeued"
-		}
-		if moveTo != "" {
-			c.Message += " for " + moveTo
-		}
-		s.requeue(log, f, c, moveTo)
+		mv := job.TakenBack(f.m.spec.Name, at, cause, certain, errors.Is(cause, errMoved), actor, moveTo)
+		s.transitionLogged(log, f.jobID, mv.To, mv.Change)
 		if at == job.StatePrinting {
 			// Best effort, after the requeue: a stopped (not dead) printer that still holds the
 			// job must not print it after it went elsewhere, but a dead one must not delay it.
@@ -414,13 +399,8 @@ func (s *Scheduler) requeue(log flightLog, f *flight, c job.Change, pin string) 
 // requeueOrAbort requeues the job, or aborts it when this attempt (c.Attempt) uses up its
 // attempts.
 func (s *Scheduler) requeueOrAbort(log flightLog, f *flight, j *job.Job, c job.Change) {
-	if c.Attempt && j.Attempts+1 >= s.opts.MaxAttempts {
-		c.Message = fmt.Sprintf("aborted after %d attempts: %s", j.Attempts+1, c.Message)
-		c.Reason = "aborted-by-system"
-		s.transitionLogged(log, f.jobID, job.StateAborted, c)
-		return
-	}
-	s.requeue(log, f, c, "")
+	mv := job.RetryOrAbort(c, j.Attempts, s.opts.MaxAttempts)
+	s.transitionLogged(log, f.jobID, mv.To, mv.Change)
 }
 
 func (s *Scheduler) transitionLogged(log flightLog, id int64, to job.State, c job.Change) {
@@ -484,10 +464,8 @@ func (s *Scheduler) resumePrinting(ctx context.Context) error {
 		m := s.members[j.Printer]
 		if m == nil {
 			// The printer left the configuration: the job must print elsewhere, maybe twice.
-			empty := ""
-			if err := s.store.Transition(ctx, j.ID, job.StatePending, job.Change{Printer: &empty, Kind: job.EventFailover,
-				PossibleDuplicate: true, Attempt: true, Reason: "possible-duplicate",
-				Message: "printer " + j.Printer + " no longer configured"}); err != nil {
+			mv := job.PrinterGone(j.Printer)
+			if err := s.store.Transition(ctx, j.ID, mv.To, mv.Change); err != nil {
 				return fmt.Errorf("queue: resume job %d: %w", j.ID, err)
 			}
 			continue

@@ -21,9 +21,6 @@ var (
 	_ lpd.Spooler = LPDService{}
 )
 
-var unfinished = []job.State{job.StateReceived, job.StatePending, job.StateHeld, job.StateAssigned,
-	job.StateSending, job.StatePrinting}
-
 // LPDService adapts the scheduler to lpd.Spooler (and the raw front-end's smaller interface).
 type LPDService struct{ *Scheduler }
 
@@ -32,7 +29,7 @@ func (LPDService) Discard(st *job.Staged) { st.Discard() }
 
 // QueueJobs lists a virtual printer's unfinished jobs in queue order, for lpq and lprm.
 func (a LPDService) QueueJobs(ctx context.Context, virtualPrinter string) ([]*job.Job, error) {
-	return a.store.Jobs(ctx, job.JobFilter{VirtualPrinter: virtualPrinter, States: unfinished, Order: "schedule", Limit: 1000})
+	return a.store.Jobs(ctx, job.JobFilter{VirtualPrinter: virtualPrinter, States: job.Unfinished, Order: "schedule", Limit: 1000})
 }
 
 // IPPService adapts the scheduler to ipp.Service, translating the queue's errors to IPP ones.
@@ -108,7 +105,7 @@ func (a IPPService) QueuedJobs(ctx context.Context, name string) (int, error) {
 	if err != nil {
 		return 0, ippErr(err)
 	}
-	return a.store.CountJobs(ctx, job.JobFilter{VirtualPrinter: v.Name, States: unfinished})
+	return a.store.CountJobs(ctx, job.JobFilter{VirtualPrinter: v.Name, States: job.Unfinished})
 }
 
 // Stage implements ipp.Service.
@@ -141,15 +138,8 @@ func (a IPPService) CloseJob(ctx context.Context, jobID int64) (*job.Job, error)
 	if j.State != job.StateReceived {
 		return nil, fmt.Errorf("%w: job %d is %s", ipp.ErrNotPossible, jobID, j.State)
 	}
-	to, c := job.StatePending, job.Change{From: []job.State{job.StateReceived}, Message: "job closed"}
-	switch {
-	case len(j.Documents) == 0:
-		to, c.Reason, c.Message = job.StateAborted, "document-not-received", "job closed without a document"
-	case j.StateReason != "":
-		to = job.StateHeld
-		c.Reason = j.StateReason
-	}
-	if err := a.store.Transition(ctx, jobID, to, c); err != nil {
+	mv := job.CloseReceived(j.StateReason, len(j.Documents))
+	if err := a.store.Transition(ctx, jobID, mv.To, mv.Change); err != nil {
 		return nil, err
 	}
 	a.changed()
@@ -161,7 +151,7 @@ func (a IPPService) Jobs(ctx context.Context, q ipp.JobQuery) ([]*job.Job, error
 	var open, done []job.State
 	states := q.States
 	if states == nil {
-		states = append(append([]job.State{}, unfinished...), job.StateCompleted, job.StateCanceled, job.StateAborted)
+		states = append(append([]job.State{}, job.Unfinished...), job.Finished...)
 	}
 	for _, s := range states {
 		if s.Final() {

@@ -26,8 +26,9 @@ func (s *Scheduler) RetryJob(ctx context.Context, id int64, actor string) error 
 	if err != nil {
 		return err
 	}
-	if j.State != job.StateAborted && j.State != job.StateCanceled {
-		return fmt.Errorf("%w: job %d is %s; only aborted or canceled jobs can be retried", ErrNotPossible, id, j.State)
+	mv, err := job.Retry(j, actor)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNotPossible, err)
 	}
 	if len(j.Documents) == 0 {
 		return fmt.Errorf("%w: job %d has no document", ErrNotPossible, id)
@@ -40,11 +41,7 @@ func (s *Scheduler) RetryJob(ctx context.Context, id int64, actor string) error 
 	if _, ok := s.virtual[j.VirtualPrinter]; !ok {
 		return fmt.Errorf("%w: job %d: virtual printer %q is no longer configured", ErrNotPossible, id, j.VirtualPrinter)
 	}
-	empty := ""
-	err = s.store.Transition(ctx, id, job.StatePending, job.Change{From: []job.State{j.State}, Printer: &empty,
-		Actor: actor, Kind: job.EventOperator, Reason: "",
-		Message: fmt.Sprintf("retried by %s (was %s, %d attempts so far)", actor, j.State, j.Attempts)})
-	if err != nil {
+	if err = s.store.Transition(ctx, id, mv.To, mv.Change); err != nil {
 		return notPossible(err)
 	}
 	s.changed()
@@ -76,11 +73,10 @@ func (s *Scheduler) MoveJob(ctx context.Context, id int64, printer, actor string
 	if !ok {
 		return fmt.Errorf("%w: printer %s cannot print job %d as asked", ErrUnsupported, printer, id)
 	}
-	msg := fmt.Sprintf("moved to %s by %s", printer, actor)
 	switch j.State {
 	case job.StatePending, job.StateHeld:
-		err := s.store.Transition(ctx, id, j.State, job.Change{From: []job.State{j.State}, Printer: &printer,
-			Actor: actor, Kind: job.EventOperator, Reason: j.StateReason, Message: msg})
+		mv, _ := job.Pin(j, printer, actor) // pending and held can always be pinned
+		err := s.store.Transition(ctx, id, mv.To, mv.Change)
 		if err == nil {
 			// A pass that read the queue before this commit must not act on its stale copy; one
 			// that already started a flight for the job gets the flight moved back below.

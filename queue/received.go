@@ -64,10 +64,8 @@ func (s *Scheduler) abortStaleReceived(ctx context.Context) (int, error) {
 		if !j.Updated.Before(cutoff) {
 			continue
 		}
-		err := s.store.Transition(ctx, j.ID, job.StateAborted, job.Change{
-			From: []job.State{job.StateReceived}, Reason: "document-not-received",
-			Message: fmt.Sprintf("no last document within the multiple-operation-time-out (%v)", ReceivedTimeout),
-		})
+		mv := job.ReceivedTimedOut(ReceivedTimeout)
+		err := s.store.Transition(ctx, j.ID, mv.To, mv.Change)
 		switch {
 		case errors.Is(err, job.ErrStateChanged), errors.Is(err, job.ErrNotFound):
 			// Its last document or a cancel got there first.

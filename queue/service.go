@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/printgate/printgate/document"
 	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/printers"
 )
@@ -162,9 +163,8 @@ func (s *Scheduler) CancelJob(ctx context.Context, id int64, actor string) error
 	if j.State.Final() {
 		return fmt.Errorf("%w: job %d is %s", ErrNotPossible, id, j.State)
 	}
-	err = s.store.Transition(ctx, id, job.StateCanceled, job.Change{
-		From: []job.State{job.StateReceived, job.StatePending, job.StateHeld}, Actor: actor,
-		Kind: job.EventOperator, Reason: "canceled-by-user", Message: "canceled by " + actor})
+	mv := job.Cancel(actor)
+	err = s.store.Transition(ctx, id, mv.To, mv.Change)
 	if errors.Is(err, job.ErrStateChanged) {
 		// It was picked up between the two reads: cancel the flight instead.
 		s.mu.Lock()
@@ -187,8 +187,8 @@ func (s *Scheduler) CancelJob(ctx context.Context, id int64, actor string) error
 
 // HoldJob keeps a job that has not started from printing until released.
 func (s *Scheduler) HoldJob(ctx context.Context, id int64, actor string) error {
-	err := s.store.Transition(ctx, id, job.StateHeld, job.Change{From: []job.State{job.StatePending},
-		Actor: actor, Kind: job.EventOperator, Reason: "job-hold-until-specified", Message: "held by " + actor})
+	mv := job.Hold(actor)
+	err := s.store.Transition(ctx, id, mv.To, mv.Change)
 	if errors.Is(err, job.ErrStateChanged) || errors.Is(err, job.ErrIllegalTransition) {
 		return fmt.Errorf("%w: %v", ErrNotPossible, err)
 	}
@@ -200,8 +200,8 @@ func (s *Scheduler) HoldJob(ctx context.Context, id int64, actor string) error {
 
 // ReleaseJob lets a held job print.
 func (s *Scheduler) ReleaseJob(ctx context.Context, id int64, actor string) error {
-	err := s.store.Transition(ctx, id, job.StatePending, job.Change{From: []job.State{job.StateHeld},
-		Actor: actor, Kind: job.EventOperator, Message: "released by " + actor})
+	mv := job.Release(actor)
+	err := s.store.Transition(ctx, id, mv.To, mv.Change)
 	if errors.Is(err, job.ErrStateChanged) || errors.Is(err, job.ErrIllegalTransition) {
 		return fmt.Errorf("%w: %v", ErrNotPossible, err)
 	}
@@ -417,7 +417,7 @@ func (s *Scheduler) VirtualState(name string) (VirtualInfo, error) {
 
 // unknownPrinterFormats are the document formats a virtual printer offers for a pool member
 // whose formats are unknown.
-var unknownPrinterFormats = []string{"application/pdf", "application/postscript"}
+var unknownPrinterFormats = []string{document.PDF, document.PostScript}
 
 func union(a, b []string) []string {
 	for _, x := range b {

@@ -195,11 +195,10 @@ func (s *Store) AddDocument(ctx context.Context, jobID int64, doc *job.Staged, l
 		if !last {
 			return nil
 		}
-		to := job.StatePending
-		if reason != "" { // created held: the hold reason was recorded at Create
-			to = job.StateHeld
-		}
-		return transitionTx(tx, now, jobID, to, job.Change{Message: "last document received"})
+		// A job created held has its hold reason recorded since Create.
+		mv := job.CloseReceived(reason, seq)
+		mv.Change.Message = "last document received"
+		return transitionTx(tx, now, jobID, mv.To, mv.Change)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("spool: add document to job %d: %w", jobID, err)
@@ -261,11 +260,12 @@ func transitionTx(tx *sql.Tx, now time.Time, id int64, to job.State, c job.Chang
 	if c.PossibleDuplicate {
 		set = append(set, "possible_duplicate = 1")
 	}
-	if to == job.StateSending {
+	started, finished := job.Stamps(to)
+	if started {
 		set = append(set, "started = CASE WHEN started = 0 THEN ? ELSE started END")
 		args = append(args, now.UnixNano())
 	}
-	if to.Final() {
+	if finished {
 		set = append(set, "finished = ?")
 		args = append(args, now.UnixNano())
 	}
@@ -429,7 +429,7 @@ func (s *Store) Tallies(ctx context.Context, by string) ([]job.Tally, error) {
 		col = "printer"
 	}
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+col+`, state, lane, count(*), coalesce(sum(pages), 0) FROM jobs
-		WHERE state NOT IN ('completed', 'canceled', 'aborted') GROUP BY 1, 2, 3`)
+		WHERE state IN (`+sqlStates(job.Unfinished)+`) GROUP BY 1, 2, 3`)
 	if err != nil {
 		return nil, fmt.Errorf("spool: tallies: %w", err)
 	}
@@ -445,6 +445,16 @@ func (s *Store) Tallies(ctx context.Context, by string) ([]job.Tally, error) {
 		out = append(out, t)
 	}
 	return out, rows.Err()
+}
+
+// sqlStates is states as an SQL list of literals, for IN (...): the sets are package job's, so
+// that the SQL asks the same question as the code.
+func sqlStates(states []job.State) string {
+	q := make([]string, len(states))
+	for i, st := range states {
+		q[i] = "'" + string(st) + "'"
+	}
+	return strings.Join(q, ", ")
 }
 
 func placeholders(n int) string {

@@ -11,15 +11,10 @@ import (
 	"github.com/printgate/printgate/job"
 )
 
-// recover runs before the committer starts, directly on the writer connection.
-//   - received (IPP Create-Job whose last document never arrived): aborted, because the client
-//     was given a job id it may still query; DESIGN.md says "removed", but a vanished job-id
-//     confuses IPP clients more than an aborted one with a reason.
-//   - assigned: back to pending (the printer was never contacted).
-//   - sending: back to pending, attempts+1, possible-duplicate (the printer may have it).
-//   - printing: left alone; the scheduler resumes watching it.
-//
-// Files in tmp/ and documents without a row (staged but never committed) are removed.
+// recover runs before the committer starts, directly on the writer connection, and applies the
+// restart rule (job.OnRestart: received aborted, assigned and sending requeued, printing left to
+// the scheduler) to every job it moves. Files in tmp/ and documents without a row (staged but
+// never committed) are removed.
 func (s *Store) recover(ctx context.Context) error {
 	now := s.now()
 	tx, err := s.wdb.BeginTx(ctx, nil)
@@ -27,24 +22,12 @@ func (s *Store) recover(ctx context.Context) error {
 		return fmt.Errorf("spool: recover: %w", err)
 	}
 	defer tx.Rollback()
-	type fix struct {
-		from, to  job.State
-		dup       bool
-		attempt   bool
-		reason    string
-		message   string
-		clearPrnt bool
-	}
-	fixes := []fix{
-		{job.StateReceived, job.StateAborted, false, false, "document-not-received", "restart before the last document arrived", false},
-		{job.StateAssigned, job.StatePending, false, false, "", "restart: assignment dropped, job requeued", true},
-		{job.StateSending, job.StatePending, true, true, "possible-duplicate", "restart while sending: requeued, may print twice", true},
-	}
 	counts := map[job.State]int{}
-	for _, f := range fixes {
-		rows, err := tx.Query(`SELECT id FROM jobs WHERE state = ?`, string(f.from))
+	for _, from := range job.RestartStates {
+		mv, _ := job.OnRestart(from)
+		rows, err := tx.Query(`SELECT id FROM jobs WHERE state = ?`, string(from))
 		if err != nil {
-			return fmt.Errorf("spool: recover %s jobs: %w", f.from, err)
+			return fmt.Errorf("spool: recover %s jobs: %w", from, err)
 		}
 		var ids []int64
 		for rows.Next() {
@@ -57,16 +40,11 @@ func (s *Store) recover(ctx context.Context) error {
 		}
 		rows.Close()
 		for _, id := range ids {
-			c := job.Change{Reason: f.reason, Attempt: f.attempt, PossibleDuplicate: f.dup, Kind: job.EventRecovery, Message: f.message}
-			if f.clearPrnt {
-				empty := ""
-				c.Printer = &empty
-			}
-			if err := transitionTx(tx, now, id, f.to, c); err != nil {
+			if err := transitionTx(tx, now, id, mv.To, mv.Change); err != nil {
 				return fmt.Errorf("spool: recover job %d: %w", id, err)
 			}
 		}
-		counts[f.from] = len(ids)
+		counts[from] = len(ids)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("spool: recover: commit: %w", err)
@@ -131,7 +109,7 @@ func (s *Store) Retention(ctx context.Context) (int, error) {
 	}
 	cutoff := s.now().Add(-s.opts.Retention).UnixNano()
 	rows, err := s.rdb.QueryContext(ctx, `SELECT d.job_id, d.seq, d.path, d.inline FROM documents d JOIN jobs j ON j.id = d.job_id
-		WHERE d.deleted = 0 AND j.state IN ('completed', 'canceled', 'aborted') AND j.finished > 0 AND j.finished < ?
+		WHERE d.deleted = 0 AND j.state IN (`+sqlStates(job.Finished)+`) AND j.finished > 0 AND j.finished < ?
 		LIMIT 5000`, cutoff)
 	if err != nil {
 		return 0, fmt.Errorf("spool: retention: %w", err)

@@ -280,7 +280,12 @@ func moveLetters(tx *sql.Tx, now time.Time, runID int64, from job.State, reasons
 	}
 	set := `state = ?, state_reason = ?, updated = ?`
 	setArgs := []any{string(to), toReason, now.UnixNano()}
-	if to.Final() {
+	if started, _ := job.Stamps(to); started {
+		// No letter moves into sending this way; one that did would need transitionTx's
+		// keep-the-first-start rule here too.
+		return 0, fmt.Errorf("spool: letters cannot move to %s as a set", to)
+	}
+	if _, finished := job.Stamps(to); finished {
 		set += `, finished = ?`
 		setArgs = append(setArgs, now.UnixNano())
 	}
@@ -399,7 +404,7 @@ func (s *Store) CancelRun(ctx context.Context, id int64, actor string) (*job.Run
 				return err
 			}
 		}
-		rows, err := tx.Query(`SELECT id FROM jobs WHERE run_id = ? AND state IN ('assigned', 'sending', 'printing') ORDER BY seq`, id)
+		rows, err := tx.Query(`SELECT id FROM jobs WHERE run_id = ? AND state IN (`+sqlStates(job.AtPrinter)+`) ORDER BY seq`, id)
 		if err != nil {
 			return err
 		}
@@ -423,7 +428,7 @@ func (s *Store) CancelRun(ctx context.Context, id int64, actor string) (*job.Run
 }
 
 // openStates are the letter states that keep a run from finishing.
-const openStates = `'received', 'pending', 'held', 'assigned', 'sending', 'printing'`
+var openStates = sqlStates(job.Unfinished)
 
 // FinishRuns marks active and paused runs without open letters completed and returns them.
 func (s *Store) FinishRuns(ctx context.Context) ([]*job.Run, error) {

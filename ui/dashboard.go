@@ -401,13 +401,13 @@ type stateGroup struct {
 
 var stateGroups = []stateGroup{
 	{"", "Any state", nil},
-	{"unfinished", "Not finished", []job.State{job.StateReceived, job.StatePending, job.StateHeld, job.StateAssigned, job.StateSending, job.StatePrinting}},
-	{"pending", "Waiting", []job.State{job.StatePending}},
-	{"held", "Held", []job.State{job.StateHeld}},
-	{"active", "At a printer (assigned, sending, printing)", []job.State{job.StateAssigned, job.StateSending, job.StatePrinting}},
-	{"completed", "Printed", []job.State{job.StateCompleted}},
-	{"canceled", "Canceled", []job.State{job.StateCanceled}},
-	{"aborted", "Failed", []job.State{job.StateAborted}},
+	{"unfinished", "Not finished", job.Unfinished},
+	{string(job.StatePending), "Waiting", []job.State{job.StatePending}},
+	{string(job.StateHeld), "Held", []job.State{job.StateHeld}},
+	{"active", "At a printer (assigned, sending, printing)", job.AtPrinter},
+	{string(job.StateCompleted), "Printed", []job.State{job.StateCompleted}},
+	{string(job.StateCanceled), "Canceled", []job.State{job.StateCanceled}},
+	{string(job.StateAborted), "Failed", []job.State{job.StateAborted}},
 }
 
 const jobsPerPage = 50

@@ -127,6 +127,6 @@ func (d *Dashboard) runAction(ctx context.Context, w http.ResponseWriter, r *htt
 	if err := d.runs.RunAction(ctx, id, act, actor); err != nil {
 		return "", err
 	}
-	verb := map[string]string{"pause": "paused", "resume": "resumed", "cancel": "canceled"}[act]
+	verb := map[string]string{"pause": "paused", "resume": "resumed", "cancel": "canceled"}[act] // English verbs, not a job state
 	return fmt.Sprintf("Bulk run %d %s.", id, verb), nil
 }

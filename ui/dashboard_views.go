@@ -345,13 +345,13 @@ type runCtx struct {
 
 // runStatus words the spool's run states (job.RunState).
 var runStatus = map[string]status{
-	"uploading": {"Uploading", "letters still arriving; none prints before the upload is complete", "off"},
-	"scheduled": {"Scheduled", "waits for its start time", "wait"},
-	"active":    {"Printing", "letters waiting or at printers", "busy"},
-	"paused":    {"Paused", "an operator paused it; letters at printers finish", "warn"},
-	"completed": {"Printed", "every letter done", "ok"},
-	"canceled":  {"Canceled", "", "off"},
-	"discarded": {"Discarded", "the upload never completed", "off"},
+	string(job.RunUploading): {"Uploading", "letters still arriving; none prints before the upload is complete", "off"},
+	string(job.RunScheduled): {"Scheduled", "waits for its start time", "wait"},
+	string(job.RunActive):    {"Printing", "letters waiting or at printers", "busy"},
+	string(job.RunPaused):    {"Paused", "an operator paused it; letters at printers finish", "warn"},
+	string(job.RunCompleted): {"Printed", "every letter done", "ok"},
+	string(job.RunCanceled):  {"Canceled", "", "off"},
+	string(job.RunDiscarded): {"Discarded", "the upload never completed", "off"},
 }
 
 func runWord(s string) status {

@@ -490,7 +490,7 @@ func parseJobRecord(kv map[string]string) (PrintedJob, error) {
 		SecondsPerPage:  spp,
 		Start:           time.Unix(0, num("start_ns")),
 		Stopped:         time.Duration(num("stopped_ns")),
-		Completed:       kv["completed"] == "1",
+		Completed:       kv["completed"] == "1", // the print command's record key, not a job state
 		DocPath:         kv["doc"],
 	}
 	if end := num("end_ns"); end > 0 {
