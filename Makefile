@@ -7,7 +7,7 @@ E2E_TIMEOUT ?= 12m
 # not on the CPU: three at a time on the 2-core CI machine.
 E2E_PARALLEL ?= 3
 
-.PHONY: run build test unit e2e fuzz vet peers bench clean
+.PHONY: run build test unit e2e fuzz vet layout peers bench clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/printgate
@@ -17,15 +17,19 @@ build:
 run: build
 	./$(BIN) serve
 
-# Everything CI runs: install the real peers, vet, unit tests (race), peer and end-to-end
-# tests, and short fuzz runs.
-test: peers vet unit e2e fuzz
+# Everything CI runs: install the real peers, vet, the layout check, unit tests (race), peer and
+# end-to-end tests, and short fuzz runs.
+test: peers vet layout unit e2e fuzz
 
 peers:
 	bash scripts/install-peers.sh
 
 vet:
 	$(GO) vet -tags 'peers e2e' ./...
+
+# The package layout of docs/ARCHITECTURE.md: no database below queue, none in queue.
+layout:
+	bash scripts/check-layout.sh
 
 unit:
 	$(GO) test -race -tags peers -timeout 10m ./...

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Checks the package layout docs/ARCHITECTURE.md promises: the job model, the front-ends, the
+# printers, config and document build without cgo (they link no database), and the scheduler
+# does not depend on the SQLite driver (it declares the Store it needs). Exits non-zero naming
+# what broke.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+status=0
+cgo_free=(./job ./ipp ./lpd ./raw ./printers ./config ./document)
+if ! CGO_ENABLED=0 go build "${cgo_free[@]}"; then
+	echo "check-layout: ${cgo_free[*]} must build with CGO_ENABLED=0 (something there imports the SQLite driver)" >&2
+	status=1
+fi
+for pkg in ./job ./queue ./ipp ./lpd ./raw ./printers ./config ./document; do
+	if go list -deps "$pkg" | grep -qx 'github.com/mattn/go-sqlite3'; then
+		echo "check-layout: $pkg depends on github.com/mattn/go-sqlite3; only spool and cmd/printgate may" >&2
+		status=1
+	fi
+done
+[ "$status" -eq 0 ] && echo "check-layout: job, front-ends, printers, config and document are cgo-free; queue does not link SQLite"
+exit "$status"
