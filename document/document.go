@@ -16,52 +16,6 @@ import (
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 )
 
-// MIME types the gateway recognises.
-const (
-	PDF        = "application/pdf"
-	PostScript = "application/postscript"
-	PWGRaster  = "image/pwg-raster"
-	URF        = "image/urf"
-	JPEG       = "image/jpeg"
-	PNG        = "image/png"
-	PCL        = "application/vnd.hp-pcl"
-	Text       = "text/plain"
-	Octet      = "application/octet-stream"
-)
-
-// Sniff guesses a MIME type from the first bytes of a document; Octet when unknown.
-func Sniff(head []byte) string {
-	switch {
-	case bytes.HasPrefix(head, []byte("%PDF-")):
-		return PDF
-	case bytes.HasPrefix(head, []byte("%!")):
-		return PostScript
-	case bytes.HasPrefix(head, []byte("RaS2")):
-		return PWGRaster
-	case bytes.HasPrefix(head, []byte("UNIRAST")):
-		return URF
-	case bytes.HasPrefix(head, []byte{0xFF, 0xD8, 0xFF}):
-		return JPEG
-	case bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")):
-		return PNG
-	case bytes.HasPrefix(head, []byte("\x1bE")) || bytes.HasPrefix(head, []byte("\x1b%-12345X")):
-		return PCL
-	}
-	return Octet
-}
-
-// SniffFile reads the start of path and sniffs it.
-func SniffFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("document: sniff %s: %w", path, err)
-	}
-	defer f.Close()
-	head := make([]byte, 16)
-	n, _ := io.ReadFull(f, head)
-	return Sniff(head[:n]), nil
-}
-
 // Counter counts pages. It is safe for concurrent use.
 type Counter struct {
 	conf *model.Configuration
@@ -107,7 +61,7 @@ func (c *Counter) Count(path, format string) (pages int, estimated bool) {
 // small document the spool keeps in memory and in its database).
 func (c *Counter) CountReader(rs io.ReadSeeker, size int64, format string) (pages int, estimated bool) {
 	if format == "" || format == Octet {
-		head := make([]byte, 16)
+		head := make([]byte, SniffLen)
 		n, _ := io.ReadFull(rs, head)
 		format = Sniff(head[:n])
 	}

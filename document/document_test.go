@@ -40,16 +40,6 @@ func TestCountUnknownIsEstimated(t *testing.T) {
 	}
 }
 
-func TestSniff(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{"%PDF-1.7": PDF, "%!PS-Adobe": PostScript, "RaS2xxxx": PWGRaster,
-		"UNIRAST\x00": URF, "\xff\xd8\xff\xe0": JPEG, "hello": Octet, "": Octet} {
-		if got := Sniff([]byte(in)); got != want {
-			t.Errorf("Sniff(%q) = %s, want %s", in, got, want)
-		}
-	}
-}
-
 // A client may send any prefix of a PDF (a raw-port job closed early is complete there): no
 // prefix may panic, and each gets a count or an estimate.
 func TestCountTruncatedPDFNeverPanics(t *testing.T) {

@@ -6,17 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-)
 
-// Well-known document formats.
-const (
-	FormatOctetStream = "application/octet-stream"
-	FormatPDF         = "application/pdf"
-	FormatPostScript  = "application/postscript"
-	FormatPCL         = "application/vnd.hp-pcl"
-	FormatJPEG        = "image/jpeg"
-	FormatPWGRaster   = "image/pwg-raster"
-	FormatURF         = "image/urf"
+	"github.com/printgate/printgate/document"
 )
 
 // normalizeCaps returns c with the documented defaults applied and every list deduplicated.
@@ -24,7 +15,7 @@ func normalizeCaps(c Capabilities) Capabilities {
 	var n Capabilities
 	for _, f := range c.Formats {
 		f = strings.ToLower(strings.TrimSpace(f))
-		if f != "" && f != FormatOctetStream && !slices.Contains(n.Formats, f) {
+		if f != "" && f != document.Octet && !slices.Contains(n.Formats, f) {
 			n.Formats = append(n.Formats, f)
 		}
 	}
@@ -163,7 +154,7 @@ func duplexOffered(c Capabilities) bool {
 
 // offers reports whether c lists format (octet-stream is always accepted).
 func offers(c Capabilities, format string) bool {
-	return format == FormatOctetStream || slices.Contains(c.Formats, format)
+	return format == document.Octet || slices.Contains(c.Formats, format)
 }
 
 // deriveURF builds urf-supported (Apple raster capabilities) from the other capabilities:
@@ -189,17 +180,17 @@ func deviceCommands(formats []string) []string {
 	for _, f := range formats {
 		var cmd string
 		switch f {
-		case FormatPDF:
+		case document.PDF:
 			cmd = "PDF"
-		case FormatPostScript:
+		case document.PostScript:
 			cmd = "POSTSCRIPT"
-		case FormatPCL:
+		case document.PCL:
 			cmd = "PCL"
-		case FormatJPEG:
+		case document.JPEG:
 			cmd = "JPEG"
-		case FormatPWGRaster:
+		case document.PWGRaster:
 			cmd = "PWGRaster"
-		case FormatURF:
+		case document.URF:
 			cmd = "URF"
 		}
 		if cmd != "" && !slices.Contains(cmds, cmd) {

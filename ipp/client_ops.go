@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/OpenPrinting/goipp"
+	"github.com/printgate/printgate/document"
 	"github.com/printgate/printgate/job"
 )
 
@@ -161,7 +162,7 @@ func addDocumentAttrs(m *goipp.Message, doc Document) {
 	}
 	format := doc.Format
 	if format == "" {
-		format = FormatOctetStream
+		format = document.Octet
 	}
 	m.Operation.Add(goipp.MakeAttribute("document-format", goipp.TagMimeType, goipp.String(format)))
 }

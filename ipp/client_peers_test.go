@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/OpenPrinting/goipp"
+	"github.com/printgate/printgate/document"
 	"github.com/printgate/printgate/job"
 )
 
@@ -142,7 +143,7 @@ func (s *syncBuffer) String() string {
 }
 
 func TestClientAgainstIPPEvePrinter(t *testing.T) {
-	uri := startIPPEvePrinter(t, "exit 0", FormatPDF, FormatJPEG)
+	uri := startIPPEvePrinter(t, "exit 0", document.PDF, document.JPEG)
 	c, err := NewClient(uri, ClientOptions{UserName: "printgate-test"})
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +155,7 @@ func TestClientAgainstIPPEvePrinter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ps.State == 0 || !ps.Accepting || !strings.Contains(strings.Join(ps.Formats, ","), FormatPDF) || ps.QueuedJobs < 0 {
+	if ps.State == 0 || !ps.Accepting || !strings.Contains(strings.Join(ps.Formats, ","), document.PDF) || ps.QueuedJobs < 0 {
 		t.Fatalf("printer status %+v", ps)
 	}
 	if _, err := c.GetPrinterAttributes(ctx, "printer-state", "printer-state-reasons", "printer-is-accepting-jobs",
@@ -166,7 +167,7 @@ func TestClientAgainstIPPEvePrinter(t *testing.T) {
 	tmpl, dropped := ps.SupportedTemplate(forwardTemplateForTest())
 	t.Logf("forwarded %v, dropped %v", names(Attrs(tmpl)), dropped)
 	js, err := c.PrintJob(ctx, JobRequest{Name: "peer test", User: "alice", Template: tmpl},
-		Document{Reader: bytes.NewReader(pdf), Size: int64(len(pdf)), Format: FormatPDF, Name: "a.pdf"})
+		Document{Reader: bytes.NewReader(pdf), Size: int64(len(pdf)), Format: document.PDF, Name: "a.pdf"})
 	if err != nil {
 		t.Fatalf("Print-Job: %v", err)
 	}
@@ -182,17 +183,17 @@ func TestClientAgainstIPPEvePrinter(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Create-Job: %v", err)
 	}
-	if _, err := c.SendDocument(ctx, cj.ID, Document{Reader: bytes.NewReader(pdf), Size: -1, Format: FormatPDF}, true); err != nil {
+	if _, err := c.SendDocument(ctx, cj.ID, Document{Reader: bytes.NewReader(pdf), Size: -1, Format: document.PDF}, true); err != nil {
 		t.Fatalf("Send-Document (chunked): %v", err)
 	}
 	waitJob(ctx, t, c, cj.ID, JobCompleted)
 
-	_, err = c.PrintJob(ctx, JobRequest{}, Document{Reader: strings.NewReader("UNIRAST\x00"), Size: 8, Format: FormatURF})
+	_, err = c.PrintJob(ctx, JobRequest{}, Document{Reader: strings.NewReader("UNIRAST\x00"), Size: 8, Format: document.URF})
 	var ie *Error
 	if !errors.Is(err, ErrJobRefused) || errors.Is(err, ErrBusy) || !errors.As(err, &ie) {
 		t.Errorf("unsupported format: %v", err)
 	}
-	if err := c.ValidateJob(ctx, JobRequest{}, FormatURF); !errors.Is(err, ErrJobRefused) {
+	if err := c.ValidateJob(ctx, JobRequest{}, document.URF); !errors.Is(err, ErrJobRefused) {
 		t.Errorf("Validate-Job URF: %v", err)
 	}
 }
@@ -205,7 +206,7 @@ func forwardTemplateForTest() goipp.Attributes {
 
 func TestClientBusyFromIPPEvePrinter(t *testing.T) {
 	// The print command takes a while: ippeveprinter answers server-error-busy meanwhile.
-	uri := startIPPEvePrinter(t, "sleep 4", FormatPDF)
+	uri := startIPPEvePrinter(t, "sleep 4", document.PDF)
 	c, err := NewClient(uri, ClientOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -213,11 +214,11 @@ func TestClientBusyFromIPPEvePrinter(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	pdf := testPDF(1)
-	first, err := c.PrintJob(ctx, JobRequest{}, Document{Reader: bytes.NewReader(pdf), Size: int64(len(pdf)), Format: FormatPDF})
+	first, err := c.PrintJob(ctx, JobRequest{}, Document{Reader: bytes.NewReader(pdf), Size: int64(len(pdf)), Format: document.PDF})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.PrintJob(ctx, JobRequest{}, Document{Reader: bytes.NewReader(pdf), Size: int64(len(pdf)), Format: FormatPDF})
+	_, err = c.PrintJob(ctx, JobRequest{}, Document{Reader: bytes.NewReader(pdf), Size: int64(len(pdf)), Format: document.PDF})
 	if !errors.Is(err, ErrBusy) || errors.Is(err, ErrJobRefused) {
 		t.Errorf("second Print-Job while the first prints: %v, want ErrBusy", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/OpenPrinting/goipp"
+	"github.com/printgate/printgate/document"
 	"github.com/printgate/printgate/job"
 )
 
@@ -77,7 +78,7 @@ func TestClientAgainstOwnServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	if ps.State != PrinterIdle || !ps.Accepting || ps.PPM != 60 || !ps.Color || ps.QueuedJobs != 0 ||
-		!slices.Contains(ps.Formats, FormatPDF) || !slices.Contains(ps.Sides, "two-sided-long-edge") ||
+		!slices.Contains(ps.Formats, document.PDF) || !slices.Contains(ps.Sides, "two-sided-long-edge") ||
 		ps.UUID != "urn:uuid:"+svc.printers["letters"].UUID {
 		t.Errorf("printer status %+v", ps)
 	}
@@ -89,7 +90,7 @@ func TestClientAgainstOwnServer(t *testing.T) {
 	tmpl := ForwardTemplate(job.Attributes{Copies: 2, Sides: "two-sided-long-edge", Media: "iso_a4_210x297mm", HoldUntil: "indefinite"})
 	pdf := testPDF(2)
 	js, err := c.PrintJob(ctx, JobRequest{Name: "letter", User: "alice", Template: tmpl},
-		Document{Reader: bytes.NewReader(pdf), Size: int64(len(pdf)), Format: FormatPDF, Name: "letter.pdf"})
+		Document{Reader: bytes.NewReader(pdf), Size: int64(len(pdf)), Format: document.PDF, Name: "letter.pdf"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,10 +128,10 @@ func TestClientAgainstOwnServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.SendDocument(ctx, cj.ID, Document{Reader: bytes.NewReader(pdf), Size: -1, Format: FormatPDF}, false); err != nil {
+	if _, err := c.SendDocument(ctx, cj.ID, Document{Reader: bytes.NewReader(pdf), Size: -1, Format: document.PDF}, false); err != nil {
 		t.Fatal(err)
 	}
-	last, err := c.SendDocument(ctx, cj.ID, Document{Reader: bytes.NewReader(pdf), Size: int64(len(pdf)), Format: FormatPDF}, true)
+	last, err := c.SendDocument(ctx, cj.ID, Document{Reader: bytes.NewReader(pdf), Size: int64(len(pdf)), Format: document.PDF}, true)
 	if err != nil || last.State != JobPending {
 		t.Fatalf("last Send-Document: %+v %v", last, err)
 	}
@@ -138,16 +139,16 @@ func TestClientAgainstOwnServer(t *testing.T) {
 		t.Errorf("created job %+v", j)
 	}
 
-	if err := c.ValidateJob(ctx, JobRequest{}, FormatPDF); err != nil {
+	if err := c.ValidateJob(ctx, JobRequest{}, document.PDF); err != nil {
 		t.Errorf("Validate-Job PDF: %v", err)
 	}
 	mono := clientFor(t, hs, "/ipp/print/mono")
-	err = mono.ValidateJob(ctx, JobRequest{Template: EncodeTemplate(job.Attributes{Sides: "two-sided-long-edge"})}, FormatPDF)
+	err = mono.ValidateJob(ctx, JobRequest{Template: EncodeTemplate(job.Attributes{Sides: "two-sided-long-edge"})}, document.PDF)
 	var ie *Error
 	if !errors.Is(err, ErrJobRefused) || errors.Is(err, ErrBusy) || !errors.As(err, &ie) || ie.Status != goipp.StatusErrorAttributesOrValues {
 		t.Errorf("Validate-Job duplex on mono: %v", err)
 	}
-	_, err = mono.PrintJob(ctx, JobRequest{}, Document{Reader: bytes.NewReader(testJPEG(true)), Size: -1, Format: FormatJPEG})
+	_, err = mono.PrintJob(ctx, JobRequest{}, Document{Reader: bytes.NewReader(testJPEG(true)), Size: -1, Format: document.JPEG})
 	if !errors.Is(err, ErrJobRefused) || !errors.As(err, &ie) || ie.Status != goipp.StatusErrorDocumentFormatNotSupported || ie.Message == "" {
 		t.Errorf("JPEG to a PDF-only printer: %v", err)
 	}

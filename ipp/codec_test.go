@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/OpenPrinting/goipp"
+	"github.com/printgate/printgate/document"
 	"github.com/printgate/printgate/job"
 )
 
@@ -148,7 +149,7 @@ func TestEveryBuiltResponseRoundTrips(t *testing.T) {
 		Attributes: job.Attributes{Copies: 1, Sides: "one-sided", Media: "iso_a4_210x297mm", MediaSource: "auto",
 			MediaType: "stationery", ColorMode: "auto", PrintQuality: 4, Orientation: 3, PageRanges: [][2]int{{1, 1}},
 			Finishings: []int{3}, OutputBin: "face-down", PrintScaling: "auto", JobPriority: 50, HoldUntil: "no-hold",
-			DocumentFormat: FormatPDF, Extra: map[string]string{"printer-resolution": "300x300dpi", "number-up": "1",
+			DocumentFormat: document.PDF, Extra: map[string]string{"printer-resolution": "300x300dpi", "number-up": "1",
 				"print-content-optimize": "auto"}}}
 	s, _ := newTestServer(t, svc, Options{})
 	rq := &request{printer: svc.printers["letters"], family: PathPrint, base: "/ipp/print/letters", user: "alice",

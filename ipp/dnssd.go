@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/printgate/printgate/document"
 )
 
 // maxTXTEntry is the longest key=value a TXT record string can hold (a one-byte length).
@@ -39,7 +41,7 @@ func TXTRecord(p *PrinterInfo, host string, tls bool) ([]string, error) {
 		return "F"
 	}
 	urf := "none"
-	if offers(c, FormatURF) {
+	if offers(c, document.URF) {
 		urf = strings.Join(c.URF, ",")
 	}
 	entries := []string{
@@ -82,7 +84,7 @@ func TXTRecord(p *PrinterInfo, host string, tls bool) ([]string, error) {
 // pdlList is the pdl value: the formats clients choose from, the ones they prefer first, as
 // many as fit in a TXT string.
 func pdlList(formats []string) string {
-	preferred := []string{FormatPDF, FormatURF, FormatPWGRaster, FormatJPEG, FormatPostScript, FormatPCL}
+	preferred := []string{document.PDF, document.URF, document.PWGRaster, document.JPEG, document.PostScript, document.PCL}
 	ordered := []string{}
 	for _, f := range preferred {
 		if slices.Contains(formats, f) {
@@ -94,7 +96,7 @@ func pdlList(formats []string) string {
 			ordered = append(ordered, f)
 		}
 	}
-	ordered = append(ordered, FormatOctetStream)
+	ordered = append(ordered, document.Octet)
 	out := ""
 	for _, f := range ordered {
 		next := f

@@ -9,6 +9,8 @@ import (
 
 	"github.com/OpenPrinting/goipp"
 	"github.com/godbus/dbus/v5"
+
+	"github.com/printgate/printgate/document"
 )
 
 func txtMap(t *testing.T, txt []string) map[string]string {
@@ -97,7 +99,7 @@ func TestTXTRecordLimits(t *testing.T) {
 	for i := range 30 {
 		formats = append(formats, "application/x-vendor-format-"+strings.Repeat("x", i))
 	}
-	formats = append(formats, FormatPDF)
+	formats = append(formats, document.PDF)
 	p := &PrinterInfo{Name: "big", UUID: "urn:uuid:11111111-2222-4333-8444-555555555555", MakeModel: long, Location: long,
 		Caps: Capabilities{Formats: formats, Media: []string{"iso_a3_297x420mm"}}}
 	txt, err := TXTRecord(p, "gw:631", false)
@@ -105,7 +107,7 @@ func TestTXTRecordLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := txtMap(t, txt)
-	if !strings.HasPrefix(m["pdl"], FormatPDF+",") {
+	if !strings.HasPrefix(m["pdl"], document.PDF+",") {
 		t.Errorf("pdl does not lead with PDF: %q", m["pdl"])
 	}
 	if !strings.HasSuffix(m["product"], ")") || !strings.HasPrefix(m["product"], "(") {

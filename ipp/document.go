@@ -5,7 +5,6 @@ package ipp
 
 import (
 	"bufio"
-	"bytes"
 	"compress/flate"
 	"compress/gzip"
 	"context"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/OpenPrinting/goipp"
 
+	"github.com/printgate/printgate/document"
 	"github.com/printgate/printgate/internal/capread"
 	"github.com/printgate/printgate/job"
 )
@@ -72,7 +72,7 @@ func (s *Server) stage(ctx context.Context, rq *request, format, compression, na
 		src = lim
 	}
 	br := bufio.NewReaderSize(src, 4096)
-	head, err := br.Peek(16)
+	head, err := br.Peek(document.SniffLen)
 	switch {
 	case lim != nil && lim.Over:
 		return nil, Errorf(goipp.StatusErrorRequestEntity, "Document is larger than %d bytes.", s.maxDoc)
@@ -81,8 +81,8 @@ func (s *Server) stage(ctx context.Context, rq *request, format, compression, na
 	case len(head) == 0 && err != nil:
 		return nil, Errorf(goipp.StatusErrorBadRequest, "No document data in request.")
 	}
-	if format == FormatOctetStream {
-		if detected := sniffFormat(head); detected != "" {
+	if format == document.Octet {
+		if detected := document.Sniff(head); detected != document.Octet {
 			if !offers(normalizeCaps(rq.printer.Caps), detected) {
 				return nil, Errorf(goipp.StatusErrorDocumentFormatNotSupported,
 					"No printer of %s prints %s (detected).", rq.printer.Name, detected)
@@ -102,24 +102,4 @@ func (s *Server) stage(ctx context.Context, rq *request, format, compression, na
 		return nil, err
 	}
 	return st, nil
-}
-
-// sniffFormat recognises a document format from its first bytes, "" when unknown.
-func sniffFormat(head []byte) string {
-	switch {
-	case bytes.HasPrefix(head, []byte("%PDF")):
-		return FormatPDF
-	case bytes.HasPrefix(head, []byte("%!")):
-		return FormatPostScript
-	case bytes.HasPrefix(head, []byte{0xFF, 0xD8, 0xFF}):
-		return FormatJPEG
-	case bytes.HasPrefix(head, []byte("RaS2PwgRaster")):
-		return FormatPWGRaster
-	case bytes.HasPrefix(head, []byte("UNIRAST")):
-		return FormatURF
-	case bytes.HasPrefix(head, []byte("\x1bE")):
-		// A PJL header (ESC %-12345X) may wrap PCL or PostScript: left unknown.
-		return FormatPCL
-	}
-	return ""
 }

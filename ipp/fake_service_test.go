@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/printgate/printgate/document"
 	"github.com/printgate/printgate/job"
 )
 
@@ -61,7 +62,7 @@ func newFakeService() *fakeService {
 		Accepting: true,
 		UpSince:   time.Now().Add(-time.Hour),
 		Caps: Capabilities{
-			Formats:    []string{FormatPDF, FormatJPEG, FormatPWGRaster, FormatURF},
+			Formats:    []string{document.PDF, document.JPEG, document.PWGRaster, document.URF},
 			Media:      []string{"iso_a4_210x297mm", "na_letter_8.5x11in", "na_index-4x6_4x6in"},
 			Sides:      []string{"one-sided", "two-sided-long-edge", "two-sided-short-edge"},
 			ColorModes: []string{"monochrome", "color"},
@@ -74,7 +75,7 @@ func newFakeService() *fakeService {
 		State:     PrinterIdle,
 		Accepting: true,
 		Caps: Capabilities{
-			Formats: []string{FormatPDF},
+			Formats: []string{document.PDF},
 			Media:   []string{"iso_a4_210x297mm"},
 		},
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/OpenPrinting/goipp"
+	"github.com/printgate/printgate/document"
 	"github.com/printgate/printgate/job"
 )
 
@@ -38,7 +39,7 @@ func seededService() *fakeService {
 	svc := newFakeService()
 	for id, st := range map[int64]job.State{1: job.StateReceived, 2: job.StatePending, 3: job.StateCompleted, 4: job.StateHeld} {
 		svc.jobs[id] = &job.Job{ID: id, VirtualPrinter: "letters", Owner: "root", Name: "seed", State: st,
-			Documents: []job.Document{{Size: 10, Format: FormatPDF}}}
+			Documents: []job.Document{{Size: 10, Format: document.PDF}}}
 	}
 	svc.jobs[1].Documents = nil
 	svc.nextID = 5

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/OpenPrinting/goipp"
+
+	"github.com/printgate/printgate/document"
 )
 
 // rawConn dials hs and returns the connection with a deadline so a hung server fails the test.
@@ -58,7 +60,7 @@ func TestChunkedBodyWithExpectContinue(t *testing.T) {
 	c, br := rawConn(t, addr)
 
 	pdf := testPDF(2)
-	body := append(encode(t, printReq(lettersURI, FormatPDF)), pdf...)
+	body := append(encode(t, printReq(lettersURI, document.PDF)), pdf...)
 	fmt.Fprintf(c, "POST /ipp/print/letters HTTP/1.1\r\nHost: %s\r\nContent-Type: application/ipp\r\n"+
 		"Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n", addr)
 	// The server must say 100 Continue before we send a byte of the body.
@@ -95,7 +97,7 @@ func TestLeftoverBytesDrainedConnectionReused(t *testing.T) {
 	// Validate-Job with a document attached (some clients do), then a refused Print-Job with a
 	// document: both leave bytes the operation never reads. Each answer must come, and the
 	// connection must still serve the next request.
-	validate := printReq(lettersURI, FormatPDF)
+	validate := printReq(lettersURI, document.PDF)
 	validate.Code = goipp.Code(goipp.OpValidateJob)
 	refused := printReq(lettersURI, "application/x-unknown")
 	big := bytes.Repeat([]byte("%PDF-1.4 filler "), 1<<14) // 256 KiB, more than any buffer

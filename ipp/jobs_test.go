@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/OpenPrinting/goipp"
+	"github.com/printgate/printgate/document"
 	"github.com/printgate/printgate/job"
 )
 
@@ -69,7 +70,7 @@ func TestJobStateMapping(t *testing.T) {
 		svc.jobs[5] = &job.Job{ID: 5, UUID: "5e1f0000-0000-4000-8000-000000000005", VirtualPrinter: "letters",
 			Name: "report.pdf", Owner: "alice", State: tc.state, PossibleDuplicate: tc.dup, Printer: "mailroom-1",
 			Pages: 4, ImpressionsDone: 3, Created: now, Started: now.Add(time.Second), Finished: now.Add(time.Minute),
-			Documents: []job.Document{{Size: 2048, Format: FormatPDF}}}
+			Documents: []job.Document{{Size: 2048, Format: document.PDF}}}
 		s, _ := newTestServer(t, svc, Options{})
 		rsp := do(t, s, "/ipp/print/letters", jobReq(goipp.OpGetJobAttributes, 5, "alice"), nil)
 		a := Attrs(rsp.Job)

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/OpenPrinting/goipp"
+	"github.com/printgate/printgate/document"
 	"github.com/printgate/printgate/job"
 )
 
@@ -151,7 +152,7 @@ func isTemplateName(name string) bool {
 // checkDocumentAttributes checks document-format and compression (Print-Job, Send-Document,
 // Validate-Job) and returns them with their defaults. Errors go into rs.
 func (s *Server) checkDocumentAttributes(rq *request, rs *response, c Capabilities) (format, compression string) {
-	format, compression = FormatOctetStream, "none"
+	format, compression = document.Octet, "none"
 	if at, ok := rq.oper.Get("compression"); ok {
 		v, _ := rq.oper.String("compression")
 		if rq.oper.Tag("compression") != goipp.TagKeyword || len(at.Values) != 1 ||
@@ -270,7 +271,7 @@ func (s *Server) checkTemplateAttr(k *jobChecker, c Capabilities, at goipp.Attri
 			k.bad(at, "Bad page-ranges value.")
 			return
 		}
-		if !offers(c, FormatPDF) {
+		if !offers(c, document.PDF) {
 			k.unsupported(at, "page-ranges (no PDF printer).")
 			return
 		}

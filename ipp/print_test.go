@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/OpenPrinting/goipp"
+	"github.com/printgate/printgate/document"
 	"github.com/printgate/printgate/job"
 )
 
@@ -41,7 +42,7 @@ func TestPrintJobStoresDocumentAndAttributes(t *testing.T) {
 	svc := newFakeService()
 	s, _ := newTestServer(t, svc, Options{})
 	pdf := testPDF(3)
-	m := printReq(lettersURI, FormatPDF)
+	m := printReq(lettersURI, document.PDF)
 	m.Job.Add(goipp.MakeAttribute("copies", goipp.TagInteger, goipp.Integer(2)))
 	m.Job.Add(goipp.MakeAttribute("sides", goipp.TagKeyword, goipp.String("two-sided-long-edge")))
 	m.Job.Add(goipp.MakeAttribute("media", goipp.TagKeyword, goipp.String("a4")))
@@ -70,7 +71,7 @@ func TestPrintJobStoresDocumentAndAttributes(t *testing.T) {
 		t.Error("stored document differs from the one sent")
 	}
 	want := job.Attributes{Copies: 2, Sides: "two-sided-long-edge", Media: "iso_a4_210x297mm",
-		ColorMode: "monochrome", PageRanges: [][2]int{{1, 2}}, DocumentFormat: FormatPDF}
+		ColorMode: "monochrome", PageRanges: [][2]int{{1, 2}}, DocumentFormat: document.PDF}
 	if fmt.Sprint(j.Attributes) != fmt.Sprint(want) {
 		t.Errorf("stored attributes\n got %+v\nwant %+v", j.Attributes, want)
 	}
@@ -87,7 +88,7 @@ func TestPrintJobDefaultPrinterAndAlias(t *testing.T) {
 	svc := newFakeService()
 	s, _ := newTestServer(t, svc, Options{})
 	for _, path := range []string{"/ipp/print", "/printers/letters"} {
-		rsp := do(t, s, path, printReq("http://whatever/", FormatPDF), testPDF(1))
+		rsp := do(t, s, path, printReq("http://whatever/", document.PDF), testPDF(1))
 		id := jobID(t, rsp)
 		if j := svc.job(id); j.VirtualPrinter != "letters" {
 			t.Errorf("%s: job on %q", path, j.VirtualPrinter)
@@ -140,7 +141,7 @@ func TestPrintJobCompression(t *testing.T) {
 			t.Parallel()
 			svc := newFakeService()
 			s, rec := newTestServer(t, svc, Options{})
-			m := printReq(lettersURI, FormatPDF)
+			m := printReq(lettersURI, document.PDF)
 			addOp(m, "compression", goipp.TagKeyword, goipp.String(tc.compression))
 			rsp := do(t, s, "/ipp/print/letters", m, tc.body)
 			if status(rsp) != tc.status {
@@ -190,7 +191,7 @@ func TestPrintJobTooLarge(t *testing.T) {
 			svc := newFakeService()
 			svc.maxDoc = tc.svcMax
 			s, _ := newTestServer(t, svc, tc.opts)
-			m := printReq(lettersURI, FormatOctetStream)
+			m := printReq(lettersURI, document.Octet)
 			body := tc.doc
 			if tc.gzipped {
 				var b bytes.Buffer
@@ -234,21 +235,21 @@ func TestPrintJobRefusals(t *testing.T) {
 		status      goipp.Status
 		unsupported string
 	}{
-		{"duplex on a simplex pool", "mono", FormatPDF, false, []goipp.Attribute{attr("sides", goipp.TagKeyword, goipp.String("two-sided-long-edge"))}, goipp.StatusErrorAttributesOrValues, "sides"},
-		{"letter on an A4 pool", "mono", FormatPDF, false, []goipp.Attribute{attr("media", goipp.TagKeyword, goipp.String("na_letter_8.5x11in"))}, goipp.StatusErrorAttributesOrValues, "media"},
-		{"colour on a mono pool", "mono", FormatPDF, false, []goipp.Attribute{attr("print-color-mode", goipp.TagKeyword, goipp.String("color"))}, goipp.StatusErrorAttributesOrValues, "print-color-mode"},
-		{"monochrome on a mono pool", "mono", FormatPDF, false, []goipp.Attribute{attr("print-color-mode", goipp.TagKeyword, goipp.String("monochrome"))}, goipp.StatusOk, ""},
-		{"JPEG on a PDF-only pool", "mono", FormatJPEG, false, nil, goipp.StatusErrorDocumentFormatNotSupported, "document-format"},
-		{"media-col A3 by size", "mono", FormatPDF, false, []goipp.Attribute{mediaCol(goipp.MakeAttribute("media-size", goipp.TagBeginCollection, mediaSizeCol(29700, 42000)))}, goipp.StatusErrorAttributesOrValues, "media-col"},
-		{"media-col A4 by size", "mono", FormatPDF, false, []goipp.Attribute{mediaCol(goipp.MakeAttribute("media-size", goipp.TagBeginCollection, mediaSizeCol(21000, 29700)))}, goipp.StatusOk, ""},
-		{"copies 0", "letters", FormatPDF, false, []goipp.Attribute{attr("copies", goipp.TagInteger, goipp.Integer(0))}, goipp.StatusErrorAttributesOrValues, "copies"},
-		{"copies as keyword", "letters", FormatPDF, false, []goipp.Attribute{attr("copies", goipp.TagKeyword, goipp.String("2"))}, goipp.StatusErrorAttributesOrValues, "copies"},
-		{"copies out-of-band", "letters", FormatPDF, false, []goipp.Attribute{attr("copies", goipp.TagUnknown, goipp.Void{})}, goipp.StatusErrorAttributesOrValues, "copies"},
-		{"job-sheets ignored", "letters", FormatPDF, false, []goipp.Attribute{attr("job-sheets", goipp.TagKeyword, goipp.String("standard"))}, goipp.StatusOkIgnoredOrSubstituted, "job-sheets"},
-		{"job-sheets under fidelity", "letters", FormatPDF, true, []goipp.Attribute{attr("job-sheets", goipp.TagKeyword, goipp.String("standard"))}, goipp.StatusErrorAttributesOrValues, "job-sheets"},
-		{"unknown attribute ignored", "letters", FormatPDF, false, []goipp.Attribute{attr("x-vendor-thing", goipp.TagKeyword, goipp.String("on"))}, goipp.StatusOkIgnoredOrSubstituted, "x-vendor-thing"},
-		{"finishings staple ignored", "letters", FormatPDF, false, []goipp.Attribute{attr("finishings", goipp.TagEnum, goipp.Integer(4))}, goipp.StatusOkIgnoredOrSubstituted, "finishings"},
-		{"bad page-ranges", "letters", FormatPDF, false, []goipp.Attribute{attr("page-ranges", goipp.TagRange, goipp.Range{Lower: 3, Upper: 1})}, goipp.StatusErrorAttributesOrValues, "page-ranges"},
+		{"duplex on a simplex pool", "mono", document.PDF, false, []goipp.Attribute{attr("sides", goipp.TagKeyword, goipp.String("two-sided-long-edge"))}, goipp.StatusErrorAttributesOrValues, "sides"},
+		{"letter on an A4 pool", "mono", document.PDF, false, []goipp.Attribute{attr("media", goipp.TagKeyword, goipp.String("na_letter_8.5x11in"))}, goipp.StatusErrorAttributesOrValues, "media"},
+		{"colour on a mono pool", "mono", document.PDF, false, []goipp.Attribute{attr("print-color-mode", goipp.TagKeyword, goipp.String("color"))}, goipp.StatusErrorAttributesOrValues, "print-color-mode"},
+		{"monochrome on a mono pool", "mono", document.PDF, false, []goipp.Attribute{attr("print-color-mode", goipp.TagKeyword, goipp.String("monochrome"))}, goipp.StatusOk, ""},
+		{"JPEG on a PDF-only pool", "mono", document.JPEG, false, nil, goipp.StatusErrorDocumentFormatNotSupported, "document-format"},
+		{"media-col A3 by size", "mono", document.PDF, false, []goipp.Attribute{mediaCol(goipp.MakeAttribute("media-size", goipp.TagBeginCollection, mediaSizeCol(29700, 42000)))}, goipp.StatusErrorAttributesOrValues, "media-col"},
+		{"media-col A4 by size", "mono", document.PDF, false, []goipp.Attribute{mediaCol(goipp.MakeAttribute("media-size", goipp.TagBeginCollection, mediaSizeCol(21000, 29700)))}, goipp.StatusOk, ""},
+		{"copies 0", "letters", document.PDF, false, []goipp.Attribute{attr("copies", goipp.TagInteger, goipp.Integer(0))}, goipp.StatusErrorAttributesOrValues, "copies"},
+		{"copies as keyword", "letters", document.PDF, false, []goipp.Attribute{attr("copies", goipp.TagKeyword, goipp.String("2"))}, goipp.StatusErrorAttributesOrValues, "copies"},
+		{"copies out-of-band", "letters", document.PDF, false, []goipp.Attribute{attr("copies", goipp.TagUnknown, goipp.Void{})}, goipp.StatusErrorAttributesOrValues, "copies"},
+		{"job-sheets ignored", "letters", document.PDF, false, []goipp.Attribute{attr("job-sheets", goipp.TagKeyword, goipp.String("standard"))}, goipp.StatusOkIgnoredOrSubstituted, "job-sheets"},
+		{"job-sheets under fidelity", "letters", document.PDF, true, []goipp.Attribute{attr("job-sheets", goipp.TagKeyword, goipp.String("standard"))}, goipp.StatusErrorAttributesOrValues, "job-sheets"},
+		{"unknown attribute ignored", "letters", document.PDF, false, []goipp.Attribute{attr("x-vendor-thing", goipp.TagKeyword, goipp.String("on"))}, goipp.StatusOkIgnoredOrSubstituted, "x-vendor-thing"},
+		{"finishings staple ignored", "letters", document.PDF, false, []goipp.Attribute{attr("finishings", goipp.TagEnum, goipp.Integer(4))}, goipp.StatusOkIgnoredOrSubstituted, "finishings"},
+		{"bad page-ranges", "letters", document.PDF, false, []goipp.Attribute{attr("page-ranges", goipp.TagRange, goipp.Range{Lower: 3, Upper: 1})}, goipp.StatusErrorAttributesOrValues, "page-ranges"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -300,7 +301,7 @@ func TestPrintJobWithoutDocument(t *testing.T) {
 	t.Parallel()
 	svc := newFakeService()
 	s, _ := newTestServer(t, svc, Options{})
-	rsp := do(t, s, "/ipp/print/letters", printReq(lettersURI, FormatPDF), nil)
+	rsp := do(t, s, "/ipp/print/letters", printReq(lettersURI, document.PDF), nil)
 	if status(rsp) != goipp.StatusErrorBadRequest || len(svc.jobs) != 0 {
 		t.Fatalf("status %s, %d jobs", status(rsp), len(svc.jobs))
 	}
@@ -314,10 +315,16 @@ func TestPrintJobFormatDetection(t *testing.T) {
 		status  goipp.Status
 		format  string
 	}{
-		{"letters", testPDF(1), goipp.StatusOk, FormatPDF},
-		{"letters", testJPEG(true), goipp.StatusOk, FormatJPEG},
-		{"letters", []byte("plain bytes of unknown kind"), goipp.StatusOk, FormatOctetStream},
+		{"letters", testPDF(1), goipp.StatusOk, document.PDF},
+		{"letters", testJPEG(true), goipp.StatusOk, document.JPEG},
+		{"letters", []byte("plain bytes of unknown kind"), goipp.StatusOk, document.Octet},
 		{"mono", testJPEG(false), goipp.StatusErrorDocumentFormatNotSupported, ""},
+		// One sniffer for every front-end (document.Sniff): a PDF header within the first KiB,
+		// PWG raster, and PNG, which letters does not print.
+		{"letters", append([]byte("\r\n\r\n"), testPDF(1)...), goipp.StatusOk, document.PDF},
+		{"letters", []byte("RaS2PwgRaster\x00"), goipp.StatusOk, document.PWGRaster},
+		{"letters", []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), goipp.StatusErrorDocumentFormatNotSupported, ""},
+		{"letters", []byte("\x1b%-12345X@PJL ENTER LANGUAGE = PCL\r\n\x1bE"), goipp.StatusErrorDocumentFormatNotSupported, ""},
 	}
 	for _, tc := range cases {
 		svc := newFakeService()
@@ -358,7 +365,7 @@ func TestPrintJobServiceFailures(t *testing.T) {
 			svc := newFakeService()
 			svc.stageErr, svc.submitErr = tc.stageErr, tc.submitErr
 			s, rec := newTestServer(t, svc, Options{})
-			rsp := do(t, s, "/ipp/print/letters", printReq(lettersURI, FormatPDF), testPDF(1))
+			rsp := do(t, s, "/ipp/print/letters", printReq(lettersURI, document.PDF), testPDF(1))
 			if status(rsp) != tc.status {
 				t.Fatalf("status %s, want %s", status(rsp), tc.status)
 			}
@@ -378,7 +385,7 @@ func TestPrintJobNotAccepting(t *testing.T) {
 	svc.printers["letters"].Accepting = false
 	s, _ := newTestServer(t, svc, Options{})
 	for _, op := range []goipp.Op{goipp.OpPrintJob, goipp.OpCreateJob, goipp.OpValidateJob} {
-		m := printReq(lettersURI, FormatPDF)
+		m := printReq(lettersURI, document.PDF)
 		m.Code = goipp.Code(op)
 		var doc []byte
 		if op == goipp.OpPrintJob {
@@ -397,7 +404,7 @@ func TestJobHoldUntil(t *testing.T) {
 	t.Parallel()
 	svc := newFakeService()
 	s, _ := newTestServer(t, svc, Options{})
-	m := printReq(lettersURI, FormatPDF)
+	m := printReq(lettersURI, document.PDF)
 	m.Job.Add(goipp.MakeAttribute("job-hold-until", goipp.TagKeyword, goipp.String("indefinite")))
 	rsp := do(t, s, "/ipp/print/letters", m, testPDF(1))
 	j := svc.job(jobID(t, rsp))
@@ -412,7 +419,7 @@ func TestJobHoldUntil(t *testing.T) {
 	}
 
 	// CUPS' print-job-hold.test sends it in the operation group; CUPS and PAPPL accept that.
-	m = printReq(lettersURI, FormatPDF)
+	m = printReq(lettersURI, document.PDF)
 	addOp(m, "job-hold-until", goipp.TagKeyword, goipp.String("indefinite"))
 	addOp(m, "copies", goipp.TagInteger, goipp.Integer(2))
 	m.Job.Add(goipp.MakeAttribute("copies", goipp.TagInteger, goipp.Integer(3)))
@@ -447,7 +454,7 @@ func TestCreateJobSendDocumentCloseJob(t *testing.T) {
 		if last != nil {
 			addOp(m, "last-document", goipp.TagBoolean, goipp.Boolean(*last))
 		}
-		addOp(m, "document-format", goipp.TagMimeType, goipp.String(FormatPDF))
+		addOp(m, "document-format", goipp.TagMimeType, goipp.String(document.PDF))
 		return do(t, s, "/ipp/print/letters", m, doc)
 	}
 	yes, no := true, false
@@ -467,7 +474,7 @@ func TestCreateJobSendDocumentCloseJob(t *testing.T) {
 	}
 	// Create-Job named no format (as CUPS sends it): none is stored for the job, and each
 	// document keeps the format its Send-Document gave.
-	if j := svc.job(id); j.Attributes.DocumentFormat != "" || j.Documents[1].Format != FormatPDF {
+	if j := svc.job(id); j.Attributes.DocumentFormat != "" || j.Documents[1].Format != document.PDF {
 		t.Errorf("job format %q, document format %q", j.Attributes.DocumentFormat, j.Documents[1].Format)
 	}
 	if rsp := send(id, "alice", &yes, testPDF(1)); status(rsp) != goipp.StatusErrorNotPossible {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/OpenPrinting/goipp"
+
+	"github.com/printgate/printgate/document"
 )
 
 // attrBuilder collects the attributes a request wants, skipping the rest before building them.
@@ -98,7 +100,7 @@ func (s *Server) printerAttributes(rq *request, req requested) goipp.Attributes 
 		configChanged = upSince
 	}
 	color := colorOffered(c)
-	formats := append([]string{FormatOctetStream}, c.Formats...)
+	formats := append([]string{document.Octet}, c.Formats...)
 	makeModel := p.MakeModel
 	if makeModel == "" {
 		makeModel = "printgate Virtual Printer"
@@ -168,7 +170,7 @@ func (s *Server) printerAttributes(rq *request, req requested) goipp.Attributes 
 	b.ints(t, "orientation-requested-supported", goipp.TagEnum, 3, 4, 5, 6)
 	b.strings(t, "output-bin-default", goipp.TagKeyword, "face-down")
 	b.strings(t, "output-bin-supported", goipp.TagKeyword, "face-down")
-	b.add(t, "page-ranges-supported", goipp.TagBoolean, goipp.Boolean(offers(c, FormatPDF)))
+	b.add(t, "page-ranges-supported", goipp.TagBoolean, goipp.Boolean(offers(c, document.PDF)))
 	if color {
 		b.strings(t, "print-color-mode-default", goipp.TagKeyword, "auto")
 	} else {
@@ -197,7 +199,7 @@ func (s *Server) printerAttributes(rq *request, req requested) goipp.Attributes 
 	b.strings(d, "charset-supported", goipp.TagCharset, "us-ascii", "utf-8")
 	b.add(d, "color-supported", goipp.TagBoolean, goipp.Boolean(color))
 	b.strings(d, "compression-supported", goipp.TagKeyword, "none", "deflate", "gzip")
-	b.strings(d, "document-format-default", goipp.TagMimeType, FormatOctetStream)
+	b.strings(d, "document-format-default", goipp.TagMimeType, document.Octet)
 	b.strings(d, "document-format-supported", goipp.TagMimeType, formats...)
 	b.strings(d, "generated-natural-language-supported", goipp.TagLanguage, "en")
 	b.strings(d, "identify-actions-default", goipp.TagKeyword, "sound")
@@ -261,7 +263,7 @@ func (s *Server) printerAttributes(rq *request, req requested) goipp.Attributes 
 	b.add(d, "printer-up-time", goipp.TagInteger, unixTime(now))
 	b.strings(d, "printer-uri-supported", goipp.TagURI, rq.printerURI())
 	b.strings(d, "printer-uuid", goipp.TagURI, "urn:uuid:"+printerUUID(p))
-	if offers(c, FormatPWGRaster) {
+	if offers(c, document.PWGRaster) {
 		b.add(d, "pwg-raster-document-resolution-supported", goipp.TagResolution, res...)
 		b.strings(d, "pwg-raster-document-sheet-back", goipp.TagKeyword, "normal")
 		b.strings(d, "pwg-raster-document-type-supported", goipp.TagKeyword, c.RasterTypes...)
@@ -281,7 +283,7 @@ func (s *Server) printerAttributes(rq *request, req requested) goipp.Attributes 
 	} else {
 		b.strings(d, "uri-security-supported", goipp.TagKeyword, "none")
 	}
-	if offers(c, FormatURF) {
+	if offers(c, document.URF) {
 		b.strings(d, "urf-supported", goipp.TagKeyword, c.URF...)
 	}
 	b.strings(d, "which-jobs-supported", goipp.TagKeyword, whichJobsSupported()...)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/OpenPrinting/goipp"
+	"github.com/printgate/printgate/document"
 	"github.com/printgate/printgate/job"
 )
 
@@ -117,7 +118,7 @@ func TestGetPrinterAttributesValues(t *testing.T) {
 	if v, _ := a.String("mopria-certified"); v != "1.3" || a.Tag("mopria-certified") != goipp.TagText {
 		t.Errorf("mopria-certified %q %s", v, a.Tag("mopria-certified"))
 	}
-	if f := a.Strings("document-format-supported"); f[0] != FormatOctetStream || !slices.Contains(f, FormatPWGRaster) {
+	if f := a.Strings("document-format-supported"); f[0] != document.Octet || !slices.Contains(f, document.PWGRaster) {
 		t.Errorf("document-format-supported %v", f)
 	}
 	if r := a.Count("pwg-raster-document-resolution-supported"); r != 2 {
@@ -164,7 +165,7 @@ func TestGetPrinterAttributesValues(t *testing.T) {
 func TestNormalizeCaps(t *testing.T) {
 	t.Parallel()
 	c := normalizeCaps(Capabilities{
-		Formats:      []string{"application/PDF", FormatOctetStream, "", FormatPDF},
+		Formats:      []string{"application/PDF", document.Octet, "", document.PDF},
 		Media:        []string{"a4", "iso_a4_210x297mm", "letter", "weird-name"},
 		MediaDefault: "na-letter",
 		MediaReady:   []string{"iso_a3_297x420mm", "na_letter_8.5x11in"},
@@ -176,7 +177,7 @@ func TestNormalizeCaps(t *testing.T) {
 		name      string
 		got, want []string
 	}{
-		{"formats", c.Formats, []string{FormatPDF}},
+		{"formats", c.Formats, []string{document.PDF}},
 		{"media", c.Media, []string{"iso_a4_210x297mm", "na_letter_8.5x11in"}},
 		{"media-ready", c.MediaReady, []string{"na_letter_8.5x11in"}},
 		{"sides", c.Sides, []string{"one-sided", "two-sided-long-edge"}},

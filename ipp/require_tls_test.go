@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/OpenPrinting/goipp"
+
+	"github.com/printgate/printgate/document"
 )
 
 // With RequireTLS (the gateway's tls_required) a request that did not come over TLS is
@@ -21,7 +23,7 @@ func TestRequireTLSRefusesPlainRequests(t *testing.T) {
 		req  func() *goipp.Message
 		doc  []byte
 	}{
-		{"Print-Job", func() *goipp.Message { return printReq(lettersURI, FormatPDF) }, pdf},
+		{"Print-Job", func() *goipp.Message { return printReq(lettersURI, document.PDF) }, pdf},
 		{"Get-Printer-Attributes", func() *goipp.Message { return newReq(goipp.OpGetPrinterAttributes, lettersURI) }, nil},
 		{"Create-Job", func() *goipp.Message { return newReq(goipp.OpCreateJob, lettersURI) }, nil},
 	}
@@ -55,7 +57,7 @@ func TestRequireTLSRefusesPlainRequests(t *testing.T) {
 		s, _ := newTestServer(t, svc, Options{RequireTLS: true})
 		// httptest gives an https:// request a TLS connection state, as net/http does.
 		hr := httptest.NewRequest(http.MethodPost, "https://gw.example:8631/ipp/print/letters",
-			bytes.NewReader(append(encode(t, printReq(lettersURI, FormatPDF)), pdf...)))
+			bytes.NewReader(append(encode(t, printReq(lettersURI, document.PDF)), pdf...)))
 		hr.Header.Set("Content-Type", goipp.ContentType)
 		w := httptest.NewRecorder()
 		s.ServeHTTP(w, hr)

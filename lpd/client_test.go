@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/printgate/printgate/document"
 )
 
 func randomBytes(t testing.TB, n int) []byte {
@@ -46,7 +48,7 @@ func TestClientServerRoundTrip(t *testing.T) {
 			client: Client{Host: "gateway-1"},
 			job:    ClientJob{Name: "Letter 1", User: "alice", Files: []ClientFile{{Path: path}}},
 			want: wantJob{printer: "letters-vp", owner: "alice", name: "Letter 1", host: "gateway-1", copies: 1,
-				formats: []string{MIMEPDF}, docNames: []string{"Entlassbrief Müller.pdf"}},
+				formats: []string{document.PDF}, docNames: []string{"Entlassbrief Müller.pdf"}},
 			wantDatas: [][]byte{pdf},
 		},
 		{
@@ -57,7 +59,7 @@ func TestClientServerRoundTrip(t *testing.T) {
 				{Reader: bytes.NewReader(text), Size: int64(len(text)), Name: "b.txt", Format: 'f'},
 			}},
 			want: wantJob{printer: "letters-vp", owner: "bob", name: "Pack", host: "gateway-1", copies: 2,
-				formats: []string{MIMEPDF, MIMEText}, docNames: []string{"a.pdf", "b.txt"}},
+				formats: []string{document.PDF, document.Text}, docNames: []string{"a.pdf", "b.txt"}},
 			wantDatas: [][]byte{pdf, text},
 		},
 		{
@@ -66,7 +68,7 @@ func TestClientServerRoundTrip(t *testing.T) {
 			job: ClientJob{Name: strings.Repeat("n", 200), User: strings.Repeat("ü", 40), Host: "h",
 				Files: []ClientFile{{Reader: bytes.NewReader(text), Size: int64(len(text))}}},
 			want: wantJob{printer: "letters-vp", owner: strings.Repeat("ü", 15), name: strings.Repeat("n", 99), host: "h", copies: 1,
-				formats: []string{MIMEOctetStream}},
+				formats: []string{document.Octet}},
 			wantDatas: [][]byte{text},
 		},
 	}

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/printgate/printgate/document"
 )
 
 func TestParseControlFile(t *testing.T) {
@@ -210,21 +212,24 @@ func TestFormatMIME(t *testing.T) {
 		head   string
 		want   string
 	}{
-		{"raw PDF", 'l', "%PDF-1.7\n...", MIMEPDF},
-		{"PDF sent as text by plain lpr", 'f', "%PDF-1.4\n", MIMEPDF},
-		{"PDF after junk", 'l', "\r\n\r\n%PDF-1.4", MIMEPDF},
-		{"PostScript", 'l', "%!PS-Adobe-3.0\n", MIMEPostScript},
-		{"PostScript with ctrl-D", 'l', "\x04%!PS", MIMEPostScript},
-		{"PJL wrapping PDF", 'l', "\x1b%-12345X@PJL ENTER LANGUAGE=PDF\n%PDF-1.7", MIMEPDF},
-		{"PJL wrapping PCL", 'l', "\x1b%-12345X@PJL JOB\n\x1bE", MIMEPCL},
-		{"PCL reset", 'l', "\x1bE\x1b&l0O", MIMEPCL},
-		{"text as f", 'f', "hello\n", MIMEText},
-		{"text as p", 'p', "hello\n", MIMEText},
-		{"unknown as o", 'o', "????", MIMEPostScript},
-		{"unknown raw", 'l', "\x00\x01\x02", MIMEOctetStream},
-		{"no letter yet", 0, "abc", MIMEOctetStream},
-		{"empty", 'l', "", MIMEOctetStream},
-		{"PDF beyond the sniff window", 'l', strings.Repeat(" ", SniffLen) + "%PDF-", MIMEOctetStream},
+		{"raw PDF", 'l', "%PDF-1.7\n...", document.PDF},
+		{"PDF sent as text by plain lpr", 'f', "%PDF-1.4\n", document.PDF},
+		{"PDF after junk", 'l', "\r\n\r\n%PDF-1.4", document.PDF},
+		{"PostScript", 'l', "%!PS-Adobe-3.0\n", document.PostScript},
+		{"PostScript with ctrl-D", 'l', "\x04%!PS", document.PostScript},
+		{"PJL wrapping PDF", 'l', "\x1b%-12345X@PJL ENTER LANGUAGE=PDF\n%PDF-1.7", document.PDF},
+		{"PJL wrapping PCL", 'l', "\x1b%-12345X@PJL JOB\n\x1bE", document.PCL},
+		{"PCL reset", 'l', "\x1bE\x1b&l0O", document.PCL},
+		{"text as f", 'f', "hello\n", document.Text},
+		{"text as p", 'p', "hello\n", document.Text},
+		{"unknown as o", 'o', "????", document.PostScript},
+		{"PJL sent as text", 'f', "\x1b%-12345X@PJL ENTER LANGUAGE = PCLXL\r\n", document.PCL},
+		{"JPEG sent as text", 'f', "\xff\xd8\xff\xe0", document.JPEG},
+		{"unknown as r", 'r', "\x00\x01", document.Text},
+		{"unknown raw", 'l', "\x00\x01\x02", document.Octet},
+		{"no letter yet", 0, "abc", document.Octet},
+		{"empty", 'l', "", document.Octet},
+		{"PDF beyond the sniff window", 'l', strings.Repeat(" ", document.SniffLen) + "%PDF-", document.Octet},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -234,7 +239,7 @@ func TestFormatMIME(t *testing.T) {
 			}
 		})
 	}
-	for mime, want := range map[string]byte{MIMEPDF: 'l', MIMEPostScript: 'o', MIMEText: 'f', "image/pwg-raster": 'l'} {
+	for mime, want := range map[string]byte{document.PDF: 'l', document.PostScript: 'o', document.Text: 'f', "image/pwg-raster": 'l'} {
 		if got := FormatLetter(mime); got != want {
 			t.Errorf("FormatLetter(%q) = %q, want %q", mime, got, want)
 		}

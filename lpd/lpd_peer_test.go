@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/printgate/printgate/document"
 )
 
 const cupsLPDBackend = "/usr/lib/cups/backend/lpd"
@@ -65,8 +67,8 @@ func TestPeerCUPSLPDBackend(t *testing.T) {
 				t.Fatalf("job = owner %q name %q copies %d; want alice, Discharge letter, %d",
 					j.nj.Owner, j.nj.Name, j.nj.Attributes.Copies, tt.want)
 			}
-			if f := j.job.Documents[0].Format; f != MIMEPDF {
-				t.Fatalf("format = %q, want %q", f, MIMEPDF)
+			if f := j.job.Documents[0].Format; f != document.PDF {
+				t.Fatalf("format = %q, want %q", f, document.PDF)
 			}
 		})
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/printgate/printgate/document"
 	"github.com/printgate/printgate/internal/capread"
 	"github.com/printgate/printgate/job"
 )
@@ -196,7 +197,7 @@ func (c *conn) receiveData(ctx context.Context, j *pendingJob, sub Subcommand) e
 	}
 	var body io.Reader
 	var capped *capread.Reader
-	peek := SniffLen
+	peek := document.SniffLen
 	if unknown {
 		capped = &capread.Reader{R: c.br, N: remaining, TooLarge: errJobTooLarge}
 		body = capped
@@ -212,10 +213,15 @@ func (c *conn) receiveData(ctx context.Context, j *pendingJob, sub Subcommand) e
 	if err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("reading data file %s: %w", sub.Name, err)
 	}
-	sniffed := sniff(head)
+	// The letter, from a control file that may not have come yet, decides only when the
+	// content does not.
+	sniffed := document.Sniff(head)
+	if sniffed == document.Octet {
+		sniffed = ""
+	}
 	format := sniffed
 	if format == "" {
-		format = FormatMIME(j.letterFor(sub.Name), nil)
+		format = letterMIME(j.letterFor(sub.Name))
 	}
 	st, err := c.srv.sp.Stage(ctx, body, sub.Name, format)
 	if err != nil {
@@ -282,7 +288,7 @@ func (c *conn) submit(ctx context.Context, j *pendingJob) (*job.Job, error) {
 		d := j.data[f.Name]
 		d.staged.Format = d.sniffed
 		if d.staged.Format == "" {
-			d.staged.Format = FormatMIME(f.Format, nil)
+			d.staged.Format = letterMIME(f.Format)
 		}
 		// LPRng sends the full path; the directories say nothing useful and may say too much.
 		d.staged.Name = baseName(f.SourceName)

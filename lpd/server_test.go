@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/printgate/printgate/document"
 	"github.com/printgate/printgate/job"
 )
 
@@ -93,14 +94,14 @@ func TestServerReceiveJob(t *testing.T) {
 			steps: script(exp("\x02letters\n", 0), sendControl("cfA001pc-7", oneJob, 0),
 				sendData("dfA001pc-7", pdfDoc, 0)),
 			want: []wantJob{{printer: "letters-vp", owner: "alice", name: "Discharge letter", host: "pc-7", copies: 1,
-				docs: []string{pdfDoc}, formats: []string{MIMEPDF}, docNames: []string{"Letter.pdf"}}},
+				docs: []string{pdfDoc}, formats: []string{document.PDF}, docNames: []string{"Letter.pdf"}}},
 		},
 		{
 			name: "data file first, text sent as f",
 			steps: script(exp("\x02letters\n", 0), sendData("dfA001pc-7", textDoc, 0),
 				sendControl("cfA001pc-7", controlFor("bob", "fdfA001pc-7", "Nnote.txt"), 0)),
 			want: []wantJob{{printer: "letters-vp", owner: "bob", name: "Discharge letter", host: "pc-7", copies: 1,
-				docs: []string{textDoc}, formats: []string{MIMEText}, docNames: []string{"note.txt"}}},
+				docs: []string{textDoc}, formats: []string{document.Text}, docNames: []string{"note.txt"}}},
 		},
 		{
 			name: "two data files around the control file, documents in control-file order",
@@ -108,7 +109,7 @@ func TestServerReceiveJob(t *testing.T) {
 				sendControl("cfA002h", "Hh\nPcarol\nldfB002h\nNsecond.bin\nodfA002h\nNfirst.ps\n", 0),
 				sendData("dfB002h", binDoc, 0)),
 			want: []wantJob{{printer: "letters-vp", owner: "carol", name: "second.bin", host: "h", copies: 1,
-				docs: []string{binDoc, psDoc}, formats: []string{MIMEOctetStream, MIMEPostScript},
+				docs: []string{binDoc, psDoc}, formats: []string{document.Octet, document.PostScript},
 				docNames: []string{"second.bin", "first.ps"}}},
 		},
 		{
@@ -117,14 +118,14 @@ func TestServerReceiveJob(t *testing.T) {
 				sendControl("cfA003h", "Hh\nPdan\nldfA003h\nldfA003h\nldfA003h\n", 0),
 				sendData("dfA003h", pdfDoc, 0)),
 			want: []wantJob{{printer: "letters-vp", owner: "dan", name: "dfA003h", host: "h", copies: 3,
-				docs: []string{pdfDoc}, formats: []string{MIMEPDF}, docNames: []string{"dfA003h"}}},
+				docs: []string{pdfDoc}, formats: []string{document.PDF}, docNames: []string{"dfA003h"}}},
 		},
 		{
 			name: "missing P and H fall back to anonymous and the peer address",
 			steps: script(exp("\x02ward\n", 0), sendControl("cfA004h", "ldfA004h\n", 0),
 				sendData("dfA004h", textDoc, 0)),
 			want: []wantJob{{printer: "ward-vp", owner: "anonymous", name: "dfA004h", host: "127.0.0.1", copies: 1,
-				docs: []string{textDoc}, formats: []string{MIMEOctetStream}, docNames: []string{"dfA004h"}}},
+				docs: []string{textDoc}, formats: []string{document.Octet}, docNames: []string{"dfA004h"}}},
 		},
 		{
 			name: "two jobs on one connection",
@@ -133,9 +134,9 @@ func TestServerReceiveJob(t *testing.T) {
 				sendData("dfA006h", pdfDoc, 0), sendControl("cfA006h", "Hh\nPfay\nldfA006h\n", 0)),
 			want: []wantJob{
 				{printer: "letters-vp", owner: "erin", name: "dfA005h", host: "h", copies: 1, docs: []string{textDoc},
-					formats: []string{MIMEOctetStream}, docNames: []string{"dfA005h"}},
+					formats: []string{document.Octet}, docNames: []string{"dfA005h"}},
 				{printer: "letters-vp", owner: "fay", name: "dfA006h", host: "h", copies: 1, docs: []string{pdfDoc},
-					formats: []string{MIMEPDF}, docNames: []string{"dfA006h"}},
+					formats: []string{document.PDF}, docNames: []string{"dfA006h"}},
 			},
 		},
 		{
@@ -143,7 +144,7 @@ func TestServerReceiveJob(t *testing.T) {
 			steps: script(exp("\x02letters\n", 0), sendData("dfA007h", binDoc, 0), only("\x01\n"),
 				sendControl("cfA008h", "Pgus\nldfA008h\n", 0), sendData("dfA008h", textDoc, 0)),
 			want: []wantJob{{printer: "letters-vp", owner: "gus", name: "dfA008h", host: "127.0.0.1", copies: 1,
-				docs: []string{textDoc}, formats: []string{MIMEOctetStream}, docNames: []string{"dfA008h"}}},
+				docs: []string{textDoc}, formats: []string{document.Octet}, docNames: []string{"dfA008h"}}},
 			wantDiscarded: 1,
 		},
 		{
@@ -151,14 +152,14 @@ func TestServerReceiveJob(t *testing.T) {
 			steps: script(exp("\x02letters\n", 0), sendControl("cfA009h", "Pwin\nldfA009h\n", 0),
 				exp("\x03125899906843000 dfA009h\n", 0), only(pdfDoc+binDoc), halfClose(0)),
 			want: []wantJob{{printer: "letters-vp", owner: "win", name: "dfA009h", host: "127.0.0.1", copies: 1,
-				docs: []string{pdfDoc + binDoc}, formats: []string{MIMEPDF}, docNames: []string{"dfA009h"}}},
+				docs: []string{pdfDoc + binDoc}, formats: []string{document.PDF}, docNames: []string{"dfA009h"}}},
 		},
 		{
 			name: "data file the control file does not print is discarded",
 			steps: script(exp("\x02letters\n", 0), sendData("dfZ010h", binDoc, 0), sendData("dfA010h", textDoc, 0),
 				sendControl("cfA010h", "Phal\nfdfA010h\n", 0)),
 			want: []wantJob{{printer: "letters-vp", owner: "hal", name: "dfA010h", host: "127.0.0.1", copies: 1,
-				docs: []string{textDoc}, formats: []string{MIMEText}, docNames: []string{"dfA010h"}}},
+				docs: []string{textDoc}, formats: []string{document.Text}, docNames: []string{"dfA010h"}}},
 			wantDiscarded: 1,
 		},
 		{
@@ -166,7 +167,7 @@ func TestServerReceiveJob(t *testing.T) {
 			steps: script(exp("\x02letters\n", 0), sendControl("cfA011h", "Pp\nldfA011h\nldfA011h\n", 0),
 				sendData("dfA011h", pdfDoc, 0), sendData("dfA011h", pdfDoc, 0)),
 			want: []wantJob{{printer: "letters-vp", owner: "p", name: "dfA011h", host: "127.0.0.1", copies: 2,
-				docs: []string{pdfDoc}, formats: []string{MIMEPDF}, docNames: []string{"dfA011h"}}},
+				docs: []string{pdfDoc}, formats: []string{document.PDF}, docNames: []string{"dfA011h"}}},
 		},
 		{
 			name: "LPRng shape: N with full paths before each print line, A/D/Q lines",
@@ -176,7 +177,7 @@ func TestServerReceiveJob(t *testing.T) {
 					"NC:\\Users\\x\\b.txt\nfdfB175localhost\nUdfA175localhost\nUdfB175localhost\n", 0),
 				sendData("dfA175localhost", pdfDoc, 0), sendData("dfB175localhost", textDoc, 0)),
 			want: []wantJob{{printer: "letters-vp", owner: "root", name: "Pack", host: "localhost", copies: 1,
-				docs: []string{pdfDoc, textDoc}, formats: []string{MIMEPDF, MIMEText}, docNames: []string{"a.pdf", "b.txt"}}},
+				docs: []string{pdfDoc, textDoc}, formats: []string{document.PDF, document.Text}, docNames: []string{"a.pdf", "b.txt"}}},
 		},
 		// Refusals: a negative acknowledgement, nothing stored, staged documents discarded.
 		{name: "unknown queue", steps: script(exp("\x02nosuchqueue\n", 1), exp("", -1))},
@@ -393,7 +394,7 @@ func TestServerSurvivesBadClients(t *testing.T) {
 	w.c.Close()
 	h.waitConn(t)
 	checkSpool(t, fs, []wantJob{{printer: "letters-vp", owner: "good", name: "dfA2h", host: "127.0.0.1", copies: 1,
-		docs: []string{pdfDoc}, formats: []string{MIMEPDF}, docNames: []string{"dfA2h"}}}, 1)
+		docs: []string{pdfDoc}, formats: []string{document.PDF}, docNames: []string{"dfA2h"}}}, 1)
 }
 
 func TestServerIdleTimeout(t *testing.T) {

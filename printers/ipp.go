@@ -18,6 +18,7 @@ import (
 
 	"github.com/OpenPrinting/goipp"
 
+	"github.com/printgate/printgate/document"
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/job"
 )
@@ -203,8 +204,8 @@ func sendFormat(st *ipp.PrinterStatus, format string) string {
 	if format == "" || len(st.Formats) == 0 || slices.Contains(st.Formats, format) {
 		return format
 	}
-	if slices.Contains(st.Formats, ipp.FormatOctetStream) {
-		return ipp.FormatOctetStream
+	if slices.Contains(st.Formats, document.Octet) {
+		return document.Octet
 	}
 	return format
 }

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/printgate/printgate/document"
 	"github.com/printgate/printgate/job"
-	"github.com/printgate/printgate/lpd"
 )
 
 func randomBytes(t testing.TB, n int) []byte {
@@ -53,9 +53,9 @@ func TestServerJobs(t *testing.T) {
 		data                   []byte
 		owner, jobName, format string
 	}{
-		{"PDF", pdf, "anonymous", "raw job from 127.0.0.1", lpd.MIMEPDF},
-		{"PJL header names user and job", pjl, "jdoe", "Microsoft Word - Brief.docx", lpd.MIMEPCL},
-		{"one byte", []byte("x"), "anonymous", "raw job from 127.0.0.1", lpd.MIMEOctetStream},
+		{"PDF", pdf, "anonymous", "raw job from 127.0.0.1", document.PDF},
+		{"PJL header names user and job", pjl, "jdoe", "Microsoft Word - Brief.docx", document.PCL},
+		{"one byte", []byte("x"), "anonymous", "raw job from 127.0.0.1", document.Octet},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

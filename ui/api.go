@@ -236,7 +236,7 @@ func (a *API) submitJob(w http.ResponseWriter, r *http.Request) {
 	format = strings.ToLower(strings.TrimSpace(format))
 	body := io.Reader(r.Body)
 	if sniffedTypes[format] {
-		head := make([]byte, 16)
+		head := make([]byte, document.SniffLen)
 		n, _ := io.ReadFull(r.Body, head)
 		format = document.Sniff(head[:n])
 		body = io.MultiReader(strings.NewReader(string(head[:n])), r.Body)
