@@ -15,15 +15,20 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/printgate/printgate/internal/connlimit"
 )
 
 // Listener is how Serve treats connections.
 type Listener struct {
 	// Proto prefixes log lines and errors ("lpd", "raw").
 	Proto string
-	// MaxConns caps concurrent connections; one more is refused at once.
-	MaxConns int
-	Log      *slog.Logger
+	// MaxConns caps concurrent connections; one more is refused at once. MaxPerHost caps
+	// those of one client address (0: no cap), so one host cannot take every place.
+	MaxConns, MaxPerHost int
+	// Refused, when set, is told of each refused connection and why (connlimit.Reason*).
+	Refused func(proto, reason string)
+	Log     *slog.Logger
 	// Refuse ends a connection over the limit (an orderly close, or a reset where a clean end
 	// would read as success).
 	Refuse func(net.Conn)
@@ -47,8 +52,8 @@ func (l Listener) Serve(ctx context.Context, ln net.Listener) error {
 	}()
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
-	slots := make(chan struct{}, l.MaxConns)
-	var limit limitLog
+	limit := &connlimit.Counter{Proto: l.Proto, MaxConns: l.MaxConns, MaxPerHost: l.MaxPerHost, Log: l.Log,
+		Refused: l.Refused}
 	backoff := time.Duration(0)
 	for {
 		nc, err := ln.Accept()
@@ -69,10 +74,8 @@ func (l Listener) Serve(ctx context.Context, ln net.Listener) error {
 			continue
 		}
 		backoff = 0
-		select {
-		case slots <- struct{}{}:
-		default:
-			limit.refused(l.Log, l.Proto, nc.RemoteAddr(), l.MaxConns)
+		release, reason := limit.Acquire(nc.RemoteAddr())
+		if reason != "" {
 			l.Refuse(nc)
 			continue
 		}
@@ -80,7 +83,7 @@ func (l Listener) Serve(ctx context.Context, ln net.Listener) error {
 		go func() {
 			defer wg.Done()
 			func() {
-				defer func() { <-slots }()
+				defer release()
 				l.Handle(ctx, nc)
 			}()
 			// The slot is free before Done says the connection ended: a test that waits on
@@ -89,21 +92,6 @@ func (l Listener) Serve(ctx context.Context, ln net.Listener) error {
 				l.Done()
 			}
 		}()
-	}
-}
-
-// limitLog keeps a connection flood from flooding the log: one line per 10 s with a count.
-type limitLog struct {
-	last    time.Time
-	dropped int
-}
-
-func (l *limitLog) refused(log *slog.Logger, proto string, remote net.Addr, max int) {
-	l.dropped++
-	if now := time.Now(); now.Sub(l.last) >= 10*time.Second {
-		log.Warn(proto+": connection limit reached, refusing connections",
-			"remote", remote.String(), "max_conns", max, "refused", l.dropped)
-		l.last, l.dropped = now, 0
 	}
 }
 
