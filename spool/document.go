@@ -34,6 +34,8 @@ type held struct {
 	inDB  bool
 	data  []byte
 	store *Store
+	// granted is what an inline document holds of the disk budget until its commit.
+	granted int64
 }
 
 // heldOf is this driver's hold on st, or nil when st is nil or another store staged it.
@@ -63,6 +65,8 @@ func committed(st *job.Staged) {
 func (h *held) releaseInline() {
 	if h.data != nil && h.store != nil {
 		h.store.inlineHeld.Add(-int64(len(h.data)))
+		h.store.ungrant(h.granted)
+		h.granted = 0
 	}
 	h.data = nil
 }
@@ -138,11 +142,16 @@ func (s *Store) Stage(ctx context.Context, r io.Reader, name, format string) (*j
 			return nil, job.ErrEmptyDocument
 		}
 		if n <= inlineMax && s.reserveInline(n) {
+			// Its bytes reach the database at the commit: promised until then.
+			if err := s.grant(n); err != nil {
+				s.inlineHeld.Add(-n)
+				return nil, err
+			}
 			sum := sha256.Sum256(head)
 			pages, estimated := s.opts.PageCounter(bytes.NewReader(head), n, format)
 			return &job.Staged{
 				Name: name, Format: format, SHA256: hex.EncodeToString(sum[:]), Size: n,
-				Pages: pages, PagesEstimated: estimated, Held: &held{inDB: true, data: head, store: s},
+				Pages: pages, PagesEstimated: estimated, Held: &held{inDB: true, data: head, store: s, granted: n},
 			}, nil
 		}
 		// Too large to keep inline, or too many inline documents waiting for their commit:
@@ -192,8 +201,13 @@ func (s *Store) stageFile(src io.Reader, limit int64, name, format string) (*job
 		}
 	}()
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), src)
+	bw := &budgetWriter{w: f, s: s}
+	n, err := io.Copy(io.MultiWriter(bw, h), src)
+	bw.close()
 	if err != nil {
+		if errors.Is(err, job.ErrDiskFull) {
+			return nil, fmt.Errorf("spool: stage document: %w", err)
+		}
 		var werr *os.PathError
 		if errors.As(err, &werr) && errors.Is(err, syscall.ENOSPC) {
 			return nil, fmt.Errorf("spool: stage document: %w: %v", job.ErrDiskFull, err)

@@ -40,6 +40,11 @@ func (s *Store) Submit(ctx context.Context, nj job.NewJob, docs []*job.Staged) (
 // Create records a job whose documents follow (IPP Create-Job); it stays "received" until
 // AddDocument brings the last one.
 func (s *Store) Create(ctx context.Context, nj job.NewJob) (*job.Job, error) {
+	// No document comes with it, but its row takes space all the same: a flood of Create-Jobs
+	// must stop at the reserve as a flood of documents does.
+	if err := s.checkRow(); err != nil {
+		return nil, fmt.Errorf("spool: create job: %w", err)
+	}
 	return s.insertJob(ctx, nj, job.StateReceived, nil)
 }
 

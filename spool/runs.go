@@ -66,6 +66,9 @@ func (s *Store) CreateRun(ctx context.Context, nr job.NewRun) (*job.Run, error) 
 	if nr.Name == "" || nr.VirtualPrinter == "" {
 		return nil, errors.New("spool: create run: name and virtual printer are required")
 	}
+	if err := s.checkRow(); err != nil {
+		return nil, fmt.Errorf("spool: create run: %w", err)
+	}
 	attrs, err := json.Marshal(nr.Attributes)
 	if err != nil {
 		return nil, fmt.Errorf("spool: create run: encode attributes: %w", err)
@@ -841,6 +844,9 @@ func scanSchedule(r scanner) (*job.Schedule, error) {
 func (s *Store) CreateSchedule(ctx context.Context, sc job.Schedule) (*job.Schedule, error) {
 	if sc.Name == "" || sc.VirtualPrinter == "" || sc.Spec == "" || sc.Dir == "" {
 		return nil, errors.New("spool: create schedule: name, virtual printer, cron spec and folder are required")
+	}
+	if err := s.checkRow(); err != nil {
+		return nil, fmt.Errorf("spool: create schedule: %w", err)
 	}
 	attrs, err := json.Marshal(sc.Attributes)
 	if err != nil {

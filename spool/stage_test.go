@@ -137,6 +137,10 @@ func TestStageLimits(t *testing.T) {
 		t.Fatalf("disk full: err %v", err)
 	}
 	free.Store(1 << 20)
+	if _, err := s.Stage(ctx, bytes.NewReader(exact), "at the reserve", ""); !errors.Is(err, job.ErrDiskFull) {
+		t.Fatalf("a document that would take free space below the reserve: err %v", err)
+	}
+	free.Store(1<<20 + 4096)
 	if _, err := s.Stage(ctx, bytes.NewReader(exact), "freed", ""); err != nil {
 		t.Fatalf("after space was freed: %v", err)
 	}

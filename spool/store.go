@@ -81,6 +81,11 @@ type Store struct {
 	wdb *sql.DB // the single writer connection, owned by the committer goroutine
 	rdb *sql.DB // readers (WAL lets them run beside the writer)
 
+	// budgetMu guards promised: bytes granted to writes in progress and not yet written
+	// (budget.go).
+	budgetMu sync.Mutex
+	promised int64
+
 	// inlineHeld is how many bytes of inline documents are staged and not yet committed
 	// (InlineBudgetBytes).
 	inlineHeld atomic.Int64
