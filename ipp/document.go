@@ -48,10 +48,12 @@ func (s *Server) stage(ctx context.Context, rq *request, format, compression, na
 	if !rq.hasDocument() {
 		return nil, Errorf(goipp.StatusErrorBadRequest, "No document data in request.")
 	}
-	var src io.Reader = rq.body
+	// Compressed bytes in, for the ratio cap below.
+	in := &countReader{r: rq.body}
+	var src io.Reader = in
 	switch compression {
 	case "gzip":
-		zr, err := gzip.NewReader(rq.body)
+		zr, err := gzip.NewReader(in)
 		if err != nil {
 			return nil, Errorf(goipp.StatusErrorCompressionError, "Bad gzip data: %v.", err)
 		}
@@ -59,7 +61,12 @@ func (s *Server) stage(ctx context.Context, rq *request, format, compression, na
 		zr.Multistream(false)
 		src = zr
 	case "deflate":
-		src = flate.NewReader(rq.body)
+		src = flate.NewReader(in)
+	}
+	var bomb *ratioReader
+	if compression == "gzip" || compression == "deflate" {
+		bomb = &ratioReader{r: src, in: in, ratio: s.maxRatio}
+		src = bomb
 	}
 	var trap *errorTrap
 	if compression != "none" {
@@ -74,6 +81,8 @@ func (s *Server) stage(ctx context.Context, rq *request, format, compression, na
 	br := bufio.NewReaderSize(src, 4096)
 	head, err := br.Peek(document.SniffLen)
 	switch {
+	case bomb != nil && bomb.over:
+		return nil, bomb.ippError()
 	case lim != nil && lim.Over:
 		return nil, Errorf(goipp.StatusErrorRequestEntity, "Document is larger than %d bytes.", s.maxDoc)
 	case trap != nil && trap.err != nil:
@@ -94,6 +103,8 @@ func (s *Server) stage(ctx context.Context, rq *request, format, compression, na
 	if err != nil {
 		// Our readers' verdicts are more precise than the spool's "truncated".
 		switch {
+		case bomb != nil && bomb.over:
+			return nil, bomb.ippError()
 		case lim != nil && lim.Over:
 			return nil, Errorf(goipp.StatusErrorRequestEntity, "Document is larger than %d bytes.", s.maxDoc)
 		case trap != nil && trap.err != nil:
@@ -102,4 +113,58 @@ func (s *Server) stage(ctx context.Context, rq *request, format, compression, na
 		return nil, err
 	}
 	return st, nil
+}
+
+// DefaultMaxCompressionRatio: real print documents compress 1.1-10 times (PDF and JPEG are
+// compressed already; PWG raster is run-length encoded); a stream that expands 100 times is a
+// bomb, not a letter.
+const DefaultMaxCompressionRatio = 100
+
+// ratioFloor is how much any compressed document may expand to before the ratio counts, so
+// that a small, very compressible document (a page of text) is never refused.
+const ratioFloor = 1 << 20
+
+// errCompressionRatio is what a ratioReader returns once the document is over the ratio.
+var errCompressionRatio = errors.New("ipp: document expands past the compression ratio limit")
+
+// countReader counts the bytes read through it.
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// ratioReader stops a decompressed stream once it has produced more than ratio bytes per
+// compressed byte read (past ratioFloor), as it is produced: nothing of a bomb is written
+// beyond that point.
+type ratioReader struct {
+	r     io.Reader
+	in    *countReader
+	ratio int64
+	out   int64
+	over  bool
+}
+
+func (b *ratioReader) Read(p []byte) (int, error) {
+	if b.over {
+		return 0, errCompressionRatio
+	}
+	n, err := b.r.Read(p)
+	b.out += int64(n)
+	if b.out > ratioFloor && b.out > b.ratio*max(b.in.n, 1) {
+		b.over = true
+		return 0, errCompressionRatio
+	}
+	return n, err
+}
+
+func (b *ratioReader) ippError() error {
+	return Errorf(goipp.StatusErrorRequestEntity,
+		"Compressed document expands more than %d times (%d bytes from %d); refused as a decompression bomb.",
+		b.ratio, b.out, b.in.n)
 }

@@ -168,6 +168,60 @@ func TestPrintJobCompression(t *testing.T) {
 	}
 }
 
+// TestPrintJobGzipBomb: 500 KB of gzip that would become 500 MB is refused as it expands,
+// with request-entity-too-large, and nothing is stored; a highly compressible but small document
+// and a real one at the ratio's edge still print. The spool's own limit is not what stops it:
+// MaxDocumentBytes is left at the 512 MiB default the gateway ships.
+func TestPrintJobGzipBomb(t *testing.T) {
+	t.Parallel()
+	gz := func(data []byte) []byte {
+		var b bytes.Buffer
+		w, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+		w.Write(data)
+		w.Close()
+		return b.Bytes()
+	}
+	var bomb bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&bomb, gzip.BestCompression)
+	zeros := make([]byte, 1<<20)
+	copy(zeros, "%PDF-1.4\n")
+	for range 500 { // 500 MiB of (mostly) zeros in about 500 KB
+		w.Write(zeros)
+		zeros[0] = 0
+	}
+	w.Close()
+	text := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("Dear patient, "), 40000)...) // 560 KB, ~1000x
+	cases := []struct {
+		name   string
+		body   []byte
+		status goipp.Status
+	}{
+		{"500 KB bomb", bomb.Bytes(), goipp.StatusErrorRequestEntity},
+		{"small very compressible letter", gz(text), goipp.StatusOk},
+		{"real letter", gz(testPDF(3)), goipp.StatusOk},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			svc := newFakeService()
+			s, _ := newTestServer(t, svc, Options{MaxDocumentBytes: 512 << 20})
+			m := printReq(lettersURI, document.PDF)
+			addOp(m, "compression", goipp.TagKeyword, goipp.String("gzip"))
+			rsp := do(t, s, "/ipp/print/letters", m, tc.body)
+			if status(rsp) != tc.status {
+				msg, _ := Attrs(rsp.Operation).String("status-message")
+				t.Fatalf("status %s (%s), want %s", status(rsp), msg, tc.status)
+			}
+			if tc.status != goipp.StatusOk && len(svc.jobs) != 0 {
+				t.Error("a job was stored for a refused document")
+			}
+			if svc.leaked() != 0 {
+				t.Error("staged document leaked")
+			}
+		})
+	}
+}
+
 func TestPrintJobTooLarge(t *testing.T) {
 	t.Parallel()
 	const max = 1000

@@ -47,6 +47,12 @@ type Options struct {
 	// beyond it the connection is closed instead. Default MaxDocumentBytes, else
 	// DefaultDrainBytes.
 	DrainBytes int64
+	// MaxCompressionRatio caps how many bytes a compressed document (gzip, deflate) may
+	// become per byte received, past its first MiB: a 500 KB gzip bomb of zeros would
+	// otherwise be stored as 500 MB and sent to a printer as thousands of pages. Such a
+	// document gets client-error-request-entity-too-large and nothing is stored.
+	// DefaultMaxCompressionRatio when 0.
+	MaxCompressionRatio int64
 	// MultipleOperationTimeout is advertised as multiple-operation-time-out: how long a
 	// Create-Job job may wait for its next Send-Document. The Service enforces it.
 	// DefaultMultipleOperationTimeout when 0.
@@ -69,6 +75,7 @@ type Server struct {
 	maxAttr   int64
 	maxDoc    int64
 	drain     int64
+	maxRatio  int64
 	opTimeout time.Duration
 	tlsOnly   bool
 	now       func() time.Time
@@ -80,7 +87,8 @@ func NewServer(opts Options) (*Server, error) {
 	if opts.Service == nil {
 		return nil, errors.New("ipp: new server: no Service")
 	}
-	if opts.MaxAttributeBytes < 0 || opts.MaxDocumentBytes < 0 || opts.DrainBytes < 0 || opts.MultipleOperationTimeout < 0 {
+	if opts.MaxAttributeBytes < 0 || opts.MaxDocumentBytes < 0 || opts.DrainBytes < 0 || opts.MultipleOperationTimeout < 0 ||
+		opts.MaxCompressionRatio < 0 {
 		return nil, errors.New("ipp: new server: negative limit")
 	}
 	s := &Server{
@@ -90,6 +98,7 @@ func NewServer(opts Options) (*Server, error) {
 		maxAttr:   opts.MaxAttributeBytes,
 		maxDoc:    opts.MaxDocumentBytes,
 		drain:     opts.DrainBytes,
+		maxRatio:  opts.MaxCompressionRatio,
 		opTimeout: opts.MultipleOperationTimeout,
 		tlsOnly:   opts.RequireTLS,
 		now:       opts.Now,
@@ -102,6 +111,9 @@ func NewServer(opts Options) (*Server, error) {
 	}
 	if s.maxAttr == 0 {
 		s.maxAttr = DefaultMaxAttributeBytes
+	}
+	if s.maxRatio == 0 {
+		s.maxRatio = DefaultMaxCompressionRatio
 	}
 	if s.drain == 0 {
 		s.drain = DefaultDrainBytes
