@@ -41,6 +41,9 @@ type flight struct {
 	receipt     printers.Receipt
 	actor       string // who canceled or moved it
 	moveTo      string // the printer an operator moved it to ("" = let the scheduler choose)
+	// cancelErr is why an operator's cancel of this flight could not be recorded (read after
+	// landed is closed).
+	cancelErr error
 	// landed is closed when the flight is over and the job's row says where it is now.
 	landed chan struct{}
 	// prevSent is the previous flight to this printer's sent: this one sends after it.
@@ -99,7 +102,7 @@ func (s *Scheduler) fly(ctx context.Context, m *member, f *flight, resume *job.J
 	// Store writes use a context that outlives a canceled flight: the outcome must be recorded.
 	bg := context.WithoutCancel(ctx)
 	set := func(to job.State, c job.Change) bool {
-		if err := s.store.Transition(bg, f.jobID, to, c); err != nil {
+		if err := s.record(f.jobID, to, c); err != nil {
 			log.Warn("job transition refused", "to", to, "err", err)
 			return false
 		}
@@ -361,7 +364,10 @@ func (s *Scheduler) stopped(f *flight, cause error, at job.State, certain bool) 
 			s.cancelUpstream(f, r)
 		}
 		mv := job.CanceledInFlight(actor)
-		s.transitionLogged(log, f.jobID, mv.To, mv.Change)
+		err := s.transitionLogged(log, f.jobID, mv.To, mv.Change)
+		s.mu.Lock()
+		f.cancelErr = err // the operator's CancelJob reports it
+		s.mu.Unlock()
 	case errors.Is(cause, errMoved), errors.Is(cause, errFailover), errors.Is(cause, errGraceEnded):
 		mv := job.TakenBack(f.m.spec.Name, at, cause, certain, errors.Is(cause, errMoved), actor, moveTo)
 		s.transitionLogged(log, f.jobID, mv.To, mv.Change)
@@ -403,11 +409,45 @@ func (s *Scheduler) requeueOrAbort(log flightLog, f *flight, j *job.Job, c job.C
 	s.transitionLogged(log, f.jobID, mv.To, mv.Change)
 }
 
-func (s *Scheduler) transitionLogged(log flightLog, id int64, to job.State, c job.Change) {
-	if err := s.store.Transition(context.Background(), id, to, c); err != nil {
+func (s *Scheduler) transitionLogged(log flightLog, id int64, to job.State, c job.Change) error {
+	err := s.record(id, to, c)
+	if err != nil {
 		log.Warn("job transition refused", "to", to, "err", err)
 	}
 	s.changed()
+	return err
+}
+
+// record writes a job's move, retrying a write the store could not make (a full disk, a busy
+// or failing database) until it is made or the scheduler stops: the spool, which the dashboard
+// shows and a restart recovers from, must end up saying what happened to the job, not what it
+// was doing before. A refusal (an illegal move, a job that moved on or is gone, a closed store)
+// is an answer, not a failure, and is returned at once.
+func (s *Scheduler) record(id int64, to job.State, c job.Change) error {
+	delay := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := s.store.Transition(context.Background(), id, to, c)
+		if err == nil || errors.Is(err, job.ErrStateChanged) || errors.Is(err, job.ErrIllegalTransition) ||
+			errors.Is(err, job.ErrNotFound) || errors.Is(err, job.ErrClosed) {
+			return err
+		}
+		if attempt == 1 || attempt%20 == 0 {
+			s.log.Warn("job state write failed, retrying until it is recorded", "job", id, "to", to,
+				"attempt", attempt, "err", err)
+		}
+		var stop <-chan struct{}
+		if s.runCtx != nil {
+			stop = s.runCtx.Done()
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-stop:
+			t.Stop()
+			return fmt.Errorf("queue: job %d -> %s not recorded before shutdown: %w", id, to, err)
+		case <-t.C:
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
 }
 
 // printJob converts a stored job into what a backend needs.

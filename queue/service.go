@@ -146,14 +146,16 @@ func (s *Scheduler) flightOf(id int64) *flight {
 	return nil
 }
 
-// CancelJob cancels a job wherever it is; a job at a printer is canceled there too.
+// CancelJob cancels a job wherever it is; a job at a printer is canceled there too. It returns
+// once the cancel is recorded, or with the reason it could not be: an operator's cancel is
+// done or refused, never lost.
 func (s *Scheduler) CancelJob(ctx context.Context, id int64, actor string) error {
 	s.mu.Lock()
 	if f := s.flightOf(id); f != nil {
 		f.actor = actor
 		s.mu.Unlock()
 		f.cancel(errCanceled)
-		return nil
+		return s.cancelRecorded(ctx, f)
 	}
 	s.mu.Unlock()
 	j, err := s.store.Job(ctx, id)
@@ -175,13 +177,30 @@ func (s *Scheduler) CancelJob(ctx context.Context, id int64, actor string) error
 		s.mu.Unlock()
 		if f != nil {
 			f.cancel(errCanceled)
-			return nil
+			return s.cancelRecorded(ctx, f)
 		}
 	}
 	if err != nil {
 		return err
 	}
 	s.changed()
+	return nil
+}
+
+// cancelRecorded waits for a canceled flight to land and reports whether its cancel was
+// recorded. A caller that stops waiting (ctx) gets nil: the cancel was taken and the flight
+// goes on recording it (retrying a store that fails) until the scheduler stops.
+func (s *Scheduler) cancelRecorded(ctx context.Context, f *flight) error {
+	select {
+	case <-f.landed:
+	case <-ctx.Done():
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f.cancelErr != nil {
+		return fmt.Errorf("queue: cancel of job %d not recorded: %w", f.jobID, f.cancelErr)
+	}
 	return nil
 }
 
