@@ -54,6 +54,10 @@ type Options struct {
 	// and their commit (a bulk batch stages up to a thousand letters before committing them);
 	// past it, documents go to files. 0 means DefaultInlineBudgetBytes.
 	InlineBudgetBytes int64
+	// ReserveBytes is the size of the reserve file that a restart on a full disk gives up to
+	// run its migrations and recovery (reserve.go); 0 keeps none (the gateway keeps
+	// DefaultReserveBytes).
+	ReserveBytes int64
 	// MaxBatch caps how many writes share one commit (group commit); default 256.
 	MaxBatch int
 	Logger   *slog.Logger
@@ -144,6 +148,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("spool: open: create %s: %w", d, err)
 		}
 	}
+	// Opening the database, migrating and recovering all write: the reserve makes room for
+	// them on a disk something else filled (reserve.go), and is written again below.
+	s.releaseReserve()
 	dbPath := filepath.Join(opts.Dir, "spool.db")
 	// _txlock=immediate: a write transaction takes the lock at BEGIN, so it never fails half-way
 	// with SQLITE_BUSY on upgrade.
@@ -175,6 +182,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		rdb.Close()
 		return nil, err
 	}
+	s.keepReserve()
 	go s.syncer()
 	go s.committer()
 	return s, nil

@@ -9,11 +9,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -64,7 +65,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Info("no --config given: running the built-in demo", "spool", cfg.Spool,
 			"printers", "demo-a (30 ppm), demo-b (60 ppm)", "output", filepath.Join(cfg.Spool, "out"))
 	}
-	return runGateway(ctx, cfg, log)
+	return runGateway(ctx, cfg, log, stderr)
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
@@ -80,13 +81,13 @@ func backendConfig(p config.Printer, log *slog.Logger) printers.Config {
 }
 
 // runGateway runs until ctx ends, then shuts down in order: stop accepting, stop the scheduler,
-// close the spool.
-func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+// close the spool. For the built-in demo it writes the addresses it serves to out.
+func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Writer) error {
 	counter := document.NewCounter()
 	store, err := spool.Open(ctx, spool.Options{
 		Dir: cfg.Spool, MinFreeBytes: uint64(cfg.MinFreeDisk), MaxDocumentBytes: int64(cfg.MaxDocumentSize),
-		InlineMaxBytes: int64(cfg.InlineDocumentMax),
-		Retention:      cfg.Retention.D(), PageCounter: counter.CountReader, Logger: log,
+		InlineMaxBytes: int64(cfg.InlineDocumentMax), ReserveBytes: spool.DefaultReserveBytes,
+		Retention: cfg.Retention.D(), PageCounter: counter.CountReader, Logger: log,
 	})
 	if err != nil {
 		return err
@@ -249,16 +250,19 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 		wg.Add(1)
 		go serve(srv, tlsLn)
 	}
+	var started []startedFrontend
 	for _, fe := range frontends(cfg, sched, log) {
 		fln, err := net.Listen("tcp", fe.addr)
 		if err != nil {
 			if cfg.Path == "" {
 				// The demo must start on any machine: a taken 8515 or 9100 only turns that door off.
 				log.Warn("demo: front-end not started, address in use", "frontend", fe.name, "listen", fe.addr, "err", err)
+				started = append(started, startedFrontend{frontend: fe, addr: fe.addr, err: err})
 				continue
 			}
 			return fmt.Errorf("%s: listen on %s: %w", fe.name, fe.addr, err)
 		}
+		started = append(started, startedFrontend{frontend: fe, addr: fln.Addr().String()})
 		log.Info("front-end listening", "frontend", fe.name, "listen", fln.Addr().String())
 		if cfg.TLSRequired {
 			// LPD and raw have no TLS: tls_required cannot cover them, so say so rather than
@@ -300,6 +304,12 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	}
 	log.Info("printgate ready", "listen", ln.Addr().String(), "tls", tlsMode(tlsConf != nil, cfg.TLSRequired),
 		"spool", cfg.Spool, "virtual_printers", len(virt), "printers", len(specs))
+	if cfg.Path == "" {
+		if !demoBanner(out, cfg, ln.Addr().String(), started) {
+			log.Warn("the demo is reachable from other machines: it shows the queue without sign-in; for anything real, write a configuration file (docs/CONFIG.md)",
+				"listen", ln.Addr().String())
+		}
+	}
 
 	var runErr error
 	select {
@@ -324,6 +334,16 @@ type frontend struct {
 	name  string
 	addr  string
 	serve func(ctx context.Context, ln net.Listener) error
+	// queues are LPD's queue names; virtual is the raw port's virtual printer.
+	queues  []string
+	virtual string
+}
+
+// startedFrontend is a front-end and the address it bound, or, in the demo, why it did not.
+type startedFrontend struct {
+	frontend
+	addr string
+	err  error
 }
 
 func frontends(cfg *config.Config, sched *queue.Scheduler, log *slog.Logger) []frontend {
@@ -341,8 +361,7 @@ func frontends(cfg *config.Config, sched *queue.Scheduler, log *slog.Logger) []f
 				log.Error("raw front-end not started", "virtual_printer", v.Name, "err", err)
 				continue
 			}
-			host, _, _ := net.SplitHostPort(cfg.Listen)
-			out = append(out, frontend{name: "raw " + v.Name, addr: net.JoinHostPort(host, strconv.Itoa(v.RawPort)), serve: rs.Serve})
+			out = append(out, frontend{name: "raw " + v.Name, addr: cfg.RawListen(v.RawPort), serve: rs.Serve, virtual: v.Name})
 		}
 	}
 	if cfg.LPDListen != "" && len(queues) > 0 {
@@ -351,7 +370,8 @@ func frontends(cfg *config.Config, sched *queue.Scheduler, log *slog.Logger) []f
 		if err != nil {
 			log.Error("lpd front-end not started", "err", err)
 		} else {
-			out = append(out, frontend{name: "lpd", addr: cfg.LPDListen, serve: ls.Serve})
+			names := slices.Sorted(maps.Keys(queues))
+			out = append(out, frontend{name: "lpd", addr: cfg.LPDListen, serve: ls.Serve, queues: names})
 		}
 	}
 	return out
@@ -379,4 +399,68 @@ func tlsMode(cert, required bool) string {
 		return "and plain"
 	}
 	return "off"
+}
+
+// demoBanner writes the addresses the built-in demo serves (the HTTP listener at httpAddr and
+// the front-ends as they started) and whom it is open to. It reports whether every address is
+// a loopback one.
+func demoBanner(w io.Writer, cfg *config.Config, httpAddr string, fronts []startedFrontend) bool {
+	local := isLoopbackAddr(httpAddr)
+	for _, f := range fronts {
+		local = local && isLoopbackAddr(f.addr)
+	}
+	var b strings.Builder
+	if local {
+		b.WriteString("The demo listens on loopback addresses only: it is reachable only from this machine.\n")
+	} else {
+		b.WriteString("The demo is reachable from other machines: it shows the queue without sign-in to anyone who reaches it.\n")
+	}
+	host := urlHost(httpAddr)
+	fmt.Fprintf(&b, "  dashboard  http://%s/ui/\n", host)
+	for _, v := range cfg.VirtualPrinters {
+		fmt.Fprintf(&b, "  IPP        ipp://%s/ipp/print/%s\n", host, v.Name)
+	}
+	for _, f := range fronts {
+		label, what := "raw", "virtual printer "+f.virtual
+		if f.virtual == "" {
+			label, what = "LPD", "queue "+strings.Join(f.queues, ", ")
+		}
+		if f.err != nil {
+			fmt.Fprintf(&b, "  %-10s %s, %s: not started (%v)\n", label, f.addr, what, f.err)
+			continue
+		}
+		fmt.Fprintf(&b, "  %-10s %s, %s\n", label, urlHost(f.addr), what)
+	}
+	if local {
+		b.WriteString("To serve other machines, write a configuration file with listen: \":8631\" (docs/CONFIG.md) and run printgate serve --config FILE.\n")
+	} else {
+		b.WriteString("For anything real, write a configuration file (docs/CONFIG.md) and run printgate serve --config FILE.\n")
+	}
+	_, _ = io.WriteString(w, b.String())
+	return local
+}
+
+// isLoopbackAddr reports whether the TCP address addr has a loopback IP address.
+func isLoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if i := strings.IndexByte(host, '%'); i >= 0 {
+		host = host[:i]
+	}
+	ip := net.ParseIP(host)
+	return err == nil && ip != nil && ip.IsLoopback()
+}
+
+// urlHost is addr as the host of a URL: a bound wildcard address ("[::]:8631") names this
+// host instead, which other machines may know it by.
+func urlHost(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		if name, err := os.Hostname(); err == nil && name != "" {
+			host = name
+		}
+	}
+	return net.JoinHostPort(host, port)
 }
