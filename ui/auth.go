@@ -15,9 +15,12 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -42,7 +45,7 @@ const (
 // Errors of Login.
 var (
 	ErrBadLogin        = errors.New("auth: wrong user name or password")
-	ErrTooManyAttempts = errors.New("auth: too many failed sign-ins from this address; wait a few minutes")
+	ErrTooManyAttempts = errors.New("auth: too many failed sign-ins from this address or for this user name; wait a few minutes")
 )
 
 // Identity is who a request comes from. The zero value is an anonymous caller.
@@ -97,10 +100,18 @@ type Auth struct {
 
 	dummyOnce sync.Once
 	dummy     []byte // a hash of the users' cost, compared for unknown names to even out timing
+	// compare checks a password against a bcrypt hash (bcrypt.CompareHashAndPassword; the
+	// package's tests wrap it to count the checks that get through the throttle).
+	compare func(hash, password []byte) error
 
 	mu       sync.Mutex
 	sessions map[string]*session // keyed by hex sha256 of the session id
-	failures map[string][]time.Time
+	// Sign-in throttling (see reserve): attempts per address and per user name, at most
+	// maxTracked of them, swept of expired ones when sweepAt has passed.
+	throttle   map[throttleKey]*attempts
+	maxTracked int
+	sweepAt    time.Time
+	fullLogged time.Time
 }
 
 type session struct {
@@ -133,7 +144,8 @@ func NewAuth(o AuthOptions) (*Auth, error) {
 		}
 	}
 	a := &Auth{opts: o, log: o.Logger, cross: http.NewCrossOriginProtection(), tokens: map[[32]byte]string{},
-		sessions: map[string]*session{}, failures: map[string][]time.Time{}}
+		compare: bcrypt.CompareHashAndPassword, sessions: map[string]*session{},
+		throttle: map[throttleKey]*attempts{}, maxTracked: maxTrackedKeys}
 	for tok, name := range o.Tokens {
 		if len(tok) < 16 {
 			return nil, fmt.Errorf("auth: token of %q shorter than 16 characters", name)
@@ -279,15 +291,21 @@ func (a *Auth) withIdentity(r *http.Request) (*http.Request, Identity, *Refusal)
 // session, setting its cookie on w.
 func (a *Auth) Login(w http.ResponseWriter, r *http.Request, user, password string) (Identity, error) {
 	host := remoteHost(r)
-	if a.throttled(host) {
+	res, ok := a.reserve(host, user)
+	if !ok {
 		return Identity{}, ErrTooManyAttempts
 	}
 	name, ok := a.verify(user, password)
 	if !ok {
-		a.failed(host)
+		locked := a.settle(res, false)
 		a.log.Warn("operator sign-in refused", "user", user, "remote", host)
+		if locked {
+			a.log.Warn("sign-in locked for the rest of the window: too many failures from this address or for this user name",
+				"user", user, "remote", host, "window", failureWindow)
+		}
 		return Identity{}, ErrBadLogin
 	}
+	a.settle(res, true)
 	id, s := randomToken(), &session{user: name, csrf: randomToken()}
 	now := a.opts.Now()
 	s.created, s.used = now, now
@@ -297,7 +315,6 @@ func (a *Auth) Login(w http.ResponseWriter, r *http.Request, user, password stri
 		a.dropOldestLocked()
 	}
 	a.sessions[sessionKey(id)] = s
-	delete(a.failures, host)
 	a.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: int(a.opts.SessionMax / time.Second)})
@@ -325,10 +342,10 @@ func (a *Auth) verify(user, password string) (string, bool) {
 	hash, ok := a.opts.Users[user]
 	if !ok {
 		// Spend the same time as for a real user so that timing does not tell names apart.
-		_ = bcrypt.CompareHashAndPassword(a.dummyHash(), []byte(password))
+		_ = a.compare(a.dummyHash(), []byte(password))
 		return "", false
 	}
-	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+	if a.compare([]byte(hash), []byte(password)) != nil {
 		return "", false
 	}
 	return user, true
@@ -348,39 +365,181 @@ func (a *Auth) dummyHash() []byte {
 	return a.dummy
 }
 
-// Sign-in throttling: this many failures from one address within the window lock it out for
-// the rest of the window. bcrypt already makes each guess slow; this bounds a patient guesser.
+// Sign-in throttling. maxFailures failures from one address, or maxUserFailures for one user
+// name from all addresses together, within the window lock that address or name out for the
+// rest of the window; bcrypt already makes each guess slow, this bounds a patient guesser. The
+// name's limit is the higher one so that a guesser at one address cannot lock its user out, and
+// a guesser at many addresses gets no more tries at one password than maxUserFailures.
+//
+// Every attempt reserves a slot of its address and its name (none for a token, which has no
+// name) before the password check, and the slots in flight count against the limits: parallel
+// attempts cannot all pass a check made before any of them has failed. A failure keeps its
+// slots for the window; a success gives them back and clears its address's failures (a
+// mistyped password), not the name's (others may be guessing it).
 const (
-	maxFailures   = 10
-	failureWindow = 10 * time.Minute
+	maxFailures     = 10
+	maxUserFailures = 2 * maxFailures
+	failureWindow   = 10 * time.Minute
+	// maxTrackedKeys bounds the addresses and names remembered; names and addresses are kept as
+	// hashes, so each costs the same whatever was typed.
+	maxTrackedKeys = 10000
 )
 
-func (a *Auth) throttled(host string) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	now := a.opts.Now()
-	recent := a.failures[host][:0]
-	for _, t := range a.failures[host] {
+type throttleKey struct {
+	user bool
+	hash [32]byte // sha256 of the address or the user name
+}
+
+func (k throttleKey) limit() int {
+	if k.user {
+		return maxUserFailures
+	}
+	return maxFailures
+}
+
+// attempts are one address's or name's failures within the window and attempts in flight.
+type attempts struct {
+	failures []time.Time
+	inflight int
+	last     time.Time // of the latest attempt, for choosing which to forget
+}
+
+func (e *attempts) prune(now time.Time) {
+	recent := e.failures[:0]
+	for _, t := range e.failures {
 		if now.Sub(t) < failureWindow {
 			recent = append(recent, t)
 		}
 	}
-	if len(recent) == 0 {
-		delete(a.failures, host)
-		return false
-	}
-	a.failures[host] = recent
-	return len(recent) >= maxFailures
+	clear(e.failures[len(recent):])
+	e.failures = recent
 }
 
-func (a *Auth) failed(host string) {
+func (e *attempts) idle() bool { return e.inflight == 0 && len(e.failures) == 0 }
+
+// reservation holds the slots of one attempt until settle.
+type reservation struct {
+	keys []throttleKey
+}
+
+// reserve takes a slot of host and, with a user name, of user, or none when either is at its
+// limit (failures in the window plus attempts in flight) or the table of keys is full of locked
+// and busy ones.
+func (a *Auth) reserve(host, user string) (reservation, bool) {
+	res := reservation{keys: []throttleKey{{hash: sha256.Sum256([]byte(host))}}}
+	if user != "" {
+		res.keys = append(res.keys, throttleKey{user: true, hash: sha256.Sum256([]byte(user))})
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if len(a.failures) > 10000 {
-		// Bound memory under a spray from many addresses: start counting afresh.
-		clear(a.failures)
+	now := a.opts.Now()
+	if !now.Before(a.sweepAt) {
+		a.sweepLocked(now)
+		a.sweepAt = now.Add(failureWindow)
 	}
-	a.failures[host] = append(a.failures[host], a.opts.Now())
+	missing := 0
+	for _, k := range res.keys {
+		e, ok := a.throttle[k]
+		if !ok {
+			missing++
+			continue
+		}
+		e.prune(now)
+		if len(e.failures)+e.inflight >= k.limit() {
+			return reservation{}, false
+		}
+	}
+	if len(a.throttle)+missing > a.maxTracked {
+		a.sweepLocked(now)
+		for len(a.throttle)+missing > a.maxTracked {
+			if !a.forgetOneLocked(res.keys) {
+				// Every key is locked or busy: refuse rather than forget a lock.
+				if now.Sub(a.fullLogged) >= failureWindow {
+					a.fullLogged = now
+					a.log.Warn("sign-in throttle full: new addresses and names are refused until entries expire", "keys", len(a.throttle))
+				}
+				return reservation{}, false
+			}
+		}
+	}
+	for _, k := range res.keys {
+		e, ok := a.throttle[k]
+		if !ok {
+			e = &attempts{}
+			a.throttle[k] = e
+		}
+		e.inflight++
+		e.last = now
+	}
+	return res, true
+}
+
+// settle ends the attempt res: a failure keeps its slots for the window. It reports whether the
+// failure locked its address or name.
+func (a *Auth) settle(res reservation, ok bool) (locked bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.opts.Now()
+	for _, k := range res.keys {
+		e := a.throttle[k] // in flight: never swept nor forgotten
+		if e == nil {
+			continue
+		}
+		e.inflight--
+		e.prune(now)
+		switch {
+		case !ok:
+			e.failures = append(e.failures, now)
+			locked = locked || len(e.failures) >= k.limit()
+		case !k.user:
+			e.failures = nil
+		}
+		if e.idle() {
+			delete(a.throttle, k)
+		}
+	}
+	return locked
+}
+
+// sweepLocked drops the keys with no failure in the window and nothing in flight.
+func (a *Auth) sweepLocked(now time.Time) {
+	for k, e := range a.throttle {
+		e.prune(now)
+		if e.idle() {
+			delete(a.throttle, k)
+		}
+	}
+}
+
+// forgetOneLocked drops the least recently tried key that is neither locked nor in flight nor
+// one of keep, and reports whether there was one.
+func (a *Auth) forgetOneLocked(keep []throttleKey) bool {
+	var oldest throttleKey
+	var at time.Time
+	found := false
+	for k, e := range a.throttle {
+		if e.inflight > 0 || len(e.failures) >= k.limit() || (found && !e.last.Before(at)) {
+			continue
+		}
+		kept := false
+		for _, kk := range keep {
+			kept = kept || kk == k
+		}
+		if !kept {
+			oldest, at, found = k, e.last, true
+		}
+	}
+	if found {
+		delete(a.throttle, oldest)
+	}
+	return found
+}
+
+// trackedKeys counts the addresses and names the throttle remembers (for tests).
+func (a *Auth) trackedKeys() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.throttle)
 }
 
 func (a *Auth) lookup(id string) (*session, bool) {
@@ -462,4 +621,33 @@ func loginToken(w http.ResponseWriter, r *http.Request) string {
 func loginTokenOK(r *http.Request) bool {
 	c, err := r.Cookie(loginCookie)
 	return err == nil && tokenEqual(r.PostFormValue(CSRFField), c.Value)
+}
+
+// localPath keeps the redirect after sign-in (next=) and after an action (back=) on this site:
+// a path from the root, or the overview. Refused: anything with a scheme or host; "//" and "/\"
+// (browsers read "\" as "/", so "/\host" is "//host"); control characters and white space
+// anywhere, since browsers drop tabs and line breaks from a URL ("/\t/host" becomes "//host");
+// backslashes anywhere; text that is not UTF-8; and a path that decodes to one of these.
+func localPath(p string) string {
+	const fallback = "/ui/"
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || !utf8.ValidString(p) || !plainURLText(p) {
+		return fallback
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") ||
+		!utf8.ValidString(u.Path) || !plainURLText(u.Path) {
+		return fallback
+	}
+	return p
+}
+
+// plainURLText reports whether s has no control character, white space or backslash.
+func plainURLText(s string) bool {
+	for _, r := range s {
+		if r == '\\' || unicode.IsControl(r) || unicode.IsSpace(r) || !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
 }

@@ -1,9 +1,13 @@
-// Unit tests of Auth: identification order, sessions and their expiry, throttling.
+// Unit tests of Auth: identification order, sessions and their expiry, throttling, and where
+// the sign-in page sends the browser afterwards.
 package ui
 
 import (
+	"html"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -171,5 +175,87 @@ func TestNewAuthRefusesBadConfig(t *testing.T) {
 	}
 	if _, err := NewAuth(AuthOptions{Tokens: map[string]string{"short": "a"}}); err == nil {
 		t.Error("a short token was accepted")
+	}
+}
+
+// nextCases are next= values as they stand in the sign-in page's query string, and where the
+// browser must go after signing in.
+var nextCases = []struct{ raw, want string }{
+	{"/ui/jobs?state=held", "/ui/jobs?state=held"},
+	{"/ui/printers/demo-a", "/ui/printers/demo-a"},
+	{"", "/ui/"},
+	{"/%09/evil.example", "/ui/"}, // browsers drop the tab: //evil.example
+	{"/%0d%0a//evil", "/ui/"},
+	{"/%0a/evil.example", "/ui/"},
+	{"/%20/evil.example", "/ui/"},
+	{"/%E3%80%80/evil.example", "/ui/"}, // U+3000, a space
+	{"/%7F/evil.example", "/ui/"},
+	{"//evil.example", "/ui/"},
+	{"%2F%2Fevil.example", "/ui/"},
+	{`/\evil.example`, "/ui/"},
+	{"/%5Cevil.example", "/ui/"},
+	{"/ui/%5C%5Cevil.example", "/ui/"},
+	{"/%252F/evil.example", "/ui/"}, // "/%2F/evil.example": a path of "//evil.example" once decoded
+	{"https://evil.example", "/ui/"},
+	{"https:/evil.example", "/ui/"},
+	{"javascript:alert(1)", "/ui/"},
+	{"evil.example", "/ui/"},
+	{"/%FF", "/ui/"}, // not UTF-8
+}
+
+func TestLoginNextIsLocal(t *testing.T) {
+	t.Parallel()
+	for _, tc := range nextCases {
+		q, err := url.ParseQuery("next=" + tc.raw)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.raw, err)
+		}
+		if got := localPath(q.Get("next")); got != tc.want {
+			t.Errorf("next=%s (%q): localPath gives %q, want %q", tc.raw, q.Get("next"), got, tc.want)
+		}
+	}
+}
+
+// TestLoginNextStaysOnSite signs in through the real handlers with each next= value and follows
+// the Location header as a browser would (dropping tabs and line breaks, reading \ as /).
+func TestLoginNextStaysOnSite(t *testing.T) {
+	t.Parallel()
+	g := newTestGateway(t, gwOptions{})
+	base, err := url.Parse(g.srv.URL + "/ui/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser := strings.NewReplacer("\t", "", "\r", "", "\n", "", `\`, "/")
+	for _, tc := range nextCases {
+		c := g.client()
+		body := g.get(c, "/ui/login?next="+tc.raw, http.StatusOK)
+		if next := html.UnescapeString(regexpFind(t, body, `name="next" value="([^"]*)"`)); next != tc.want {
+			t.Errorf("GET /ui/login?next=%s: the form carries next %q, want %q", tc.raw, next, tc.want)
+		}
+		q, _ := url.ParseQuery("next=" + tc.raw)
+		tok := regexpFind(t, body, `name="csrf_token" value="([^"]*)"`)
+		form := url.Values{"csrf_token": {tok}, "user": {testUser}, "password": {testPassword}, "next": {q.Get("next")}}
+		req, err := http.NewRequest(http.MethodPost, g.srv.URL+"/ui/login", strings.NewReader(form.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for _, ck := range c.Jar.Cookies(base) {
+			req.AddCookie(ck)
+		}
+		// The transport, not the client: the client refuses to parse some of these Locations.
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Errorf("sign-in with next=%s: %v", tc.raw, err)
+			continue
+		}
+		resp.Body.Close()
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode != http.StatusSeeOther || loc != tc.want {
+			t.Errorf("sign-in with next=%s: %d to %q, want 303 to %q", tc.raw, resp.StatusCode, loc, tc.want)
+		}
+		if u, err := url.Parse(browser.Replace(loc)); err != nil || base.ResolveReference(u).Host != base.Host {
+			t.Errorf("sign-in with next=%s: the browser leaves for %q", tc.raw, loc)
+		}
 	}
 }

@@ -569,7 +569,7 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	_, err := d.auth.Login(w, r, strings.TrimSpace(r.PostFormValue("user")), r.PostFormValue("password"))
 	switch {
 	case errors.Is(err, ErrTooManyAttempts):
-		fail(http.StatusTooManyRequests, "Too many failed sign-ins from this computer. Wait ten minutes and try again.")
+		fail(http.StatusTooManyRequests, "Too many failed sign-ins from this computer or for this user name. Wait ten minutes and try again.")
 		return
 	case err != nil:
 		fail(http.StatusUnauthorized, "Wrong user name or password.")
@@ -581,14 +581,6 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 func (d *Dashboard) logout(ctx context.Context, w http.ResponseWriter, r *http.Request, actor string) (string, error) {
 	d.auth.Logout(w, r)
 	return "Signed out.", nil
-}
-
-// localPath keeps redirects on this site: only a path, never "//host" or a scheme.
-func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
-		return "/ui/"
-	}
-	return p
 }
 
 // --- actions ---
