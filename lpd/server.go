@@ -47,8 +47,15 @@ type Config struct {
 	WriteTimeout time.Duration
 	// MaxConnDuration caps one connection, however busy. Default 1 h.
 	MaxConnDuration time.Duration
-	// MaxConns caps concurrent connections; further ones are closed at once. Default 64.
+	// MaxConns caps concurrent connections; further ones are closed at once. Default 256.
 	MaxConns int
+	// MaxConnsPerHost caps the connections of one client address, so that one host (a broken
+	// script, malware) cannot take every place. Default 32: a print server that forwards a
+	// whole department's jobs opens several at once. Negative: no per-host cap.
+	MaxConnsPerHost int
+	// Refused, when set, is told of each refused connection and which limit refused it
+	// (metrics).
+	Refused func(frontend, limit string)
 	// ShowNames lets lpq show job and file names. lpq carries no identity, and letters' names
 	// can hold patient data, so by default others' names are hidden.
 	ShowNames bool
@@ -62,7 +69,8 @@ const (
 	DefaultReadTimeout     = 60 * time.Second
 	DefaultWriteTimeout    = 60 * time.Second
 	DefaultMaxConnDuration = time.Hour
-	DefaultMaxConns        = 64
+	DefaultMaxConns        = 256
+	DefaultMaxConnsPerHost = 32
 )
 
 // Server is an RFC 1179 line printer daemon in front of the spool.
@@ -103,6 +111,9 @@ func NewServer(cfg Config, sp Spooler) (*Server, error) {
 	cfg.WriteTimeout = orDefault(cfg.WriteTimeout, DefaultWriteTimeout)
 	cfg.MaxConnDuration = orDefault(cfg.MaxConnDuration, DefaultMaxConnDuration)
 	cfg.MaxConns = orDefault(cfg.MaxConns, DefaultMaxConns)
+	if cfg.MaxConnsPerHost == 0 {
+		cfg.MaxConnsPerHost = DefaultMaxConnsPerHost
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -123,7 +134,7 @@ func (s *Server) lookupQueue(q string) (string, bool) {
 // and waits for their handlers. It returns nil after ctx ends, or the error that made the
 // listener unusable.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	return tcpfront.Listener{Proto: "lpd", MaxConns: s.cfg.MaxConns, Log: s.log,
+	return tcpfront.Listener{Proto: "lpd", MaxConns: s.cfg.MaxConns, MaxPerHost: max(s.cfg.MaxConnsPerHost, 0), Refused: s.cfg.Refused, Log: s.log,
 		Refuse: func(nc net.Conn) { nc.Close() }, Handle: s.serveConn, Done: s.connDone}.Serve(ctx, ln)
 }
 

@@ -40,8 +40,15 @@ type Config struct {
 	ReadTimeout time.Duration
 	// MaxConnDuration caps one connection, however busy. Default 1 h.
 	MaxConnDuration time.Duration
-	// MaxConns caps concurrent connections; further ones are closed at once. Default 64.
+	// MaxConns caps concurrent connections; further ones are closed at once. Default 256.
 	MaxConns int
+	// MaxConnsPerHost caps the connections of one client address, so that one host (a broken
+	// script, malware) cannot take every place. Default 32: a print server that forwards a
+	// whole department's jobs opens several at once. Negative: no per-host cap.
+	MaxConnsPerHost int
+	// Refused, when set, is told of each refused connection and which limit refused it
+	// (metrics).
+	Refused func(frontend, limit string)
 	// Logger receives one line per stored, dropped or refused job. Default: discard.
 	Logger *slog.Logger
 }
@@ -51,7 +58,8 @@ const (
 	DefaultMaxJobBytes     = 1 << 30
 	DefaultReadTimeout     = 120 * time.Second
 	DefaultMaxConnDuration = time.Hour
-	DefaultMaxConns        = 64
+	DefaultMaxConns        = 256
+	DefaultMaxConnsPerHost = 32
 	// DefaultPort is the AppSocket port.
 	DefaultPort = 9100
 )
@@ -86,6 +94,9 @@ func NewServer(cfg Config, sp Spooler) (*Server, error) {
 	cfg.ReadTimeout = orDefault(cfg.ReadTimeout, DefaultReadTimeout)
 	cfg.MaxConnDuration = orDefault(cfg.MaxConnDuration, DefaultMaxConnDuration)
 	cfg.MaxConns = orDefault(cfg.MaxConns, DefaultMaxConns)
+	if cfg.MaxConnsPerHost == 0 {
+		cfg.MaxConnsPerHost = DefaultMaxConnsPerHost
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -97,7 +108,7 @@ func NewServer(cfg Config, sp Spooler) (*Server, error) {
 // listener unusable. A connection over the limit is reset: for a raw client a clean close would
 // read as a job delivered.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	return tcpfront.Listener{Proto: "raw", MaxConns: s.cfg.MaxConns, Log: s.log,
+	return tcpfront.Listener{Proto: "raw", MaxConns: s.cfg.MaxConns, MaxPerHost: max(s.cfg.MaxConnsPerHost, 0), Refused: s.cfg.Refused, Log: s.log,
 		Refuse: abort, Handle: s.serveConn, Done: s.connDone}.Serve(ctx, ln)
 }
 

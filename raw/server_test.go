@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -273,5 +274,46 @@ func TestClientServerRoundTrip(t *testing.T) {
 	h.waitConn(t)
 	if _, _, jobs := fs.snapshot(); len(jobs) != 1 {
 		t.Fatalf("%d jobs after the refusal, want 1", len(jobs))
+	}
+}
+
+// TestServerPerHostCapKeepsOthersPrinting: one host opens 64 idle connections (as many as the
+// whole port took before there was a per-host cap); with the default limits it holds only its
+// share, the rest are refused and counted, and another host's job still prints.
+func TestServerPerHostCapKeepsOthersPrinting(t *testing.T) {
+	t.Parallel()
+	fs := newFakeSpool()
+	var refused atomic.Int64
+	h := startServer(t, Config{Refused: func(frontend, limit string) {
+		if frontend == "raw" && limit == "per-host" {
+			refused.Add(1)
+		}
+	}}, fs)
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}, Timeout: 5 * time.Second}
+	for range 64 {
+		c, err := d.Dial("tcp", h.addr)
+		if err != nil {
+			continue // a reset before the dial returned is a refusal too
+		}
+		defer c.Close()
+	}
+	c := dial(t, h.addr) // from 127.0.0.1
+	if _, err := c.Write([]byte("%PDF-1.7 from another host")); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.CloseWrite()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if err := closeOutcome(c); err != nil {
+		t.Fatalf("job from another host while 127.0.0.2 holds its share: %v", err)
+	}
+	if _, _, jobs := fs.snapshot(); len(jobs) != 1 {
+		t.Fatalf("%d jobs stored, want the other host's one", len(jobs))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for refused.Load() < 64-DefaultMaxConnsPerHost && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := refused.Load(); n != 64-DefaultMaxConnsPerHost {
+		t.Fatalf("%d connections of 127.0.0.2 refused at the per-host cap, want %d", n, 64-DefaultMaxConnsPerHost)
 	}
 }

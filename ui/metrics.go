@@ -47,6 +47,7 @@ type Metrics struct {
 	pagesPrinted *prometheus.CounterVec
 	failovers    *prometheus.CounterVec
 	sendErrors   *prometheus.CounterVec
+	connRefused  *prometheus.CounterVec
 	requests     *prometheus.HistogramVec
 
 	queueJobs, queuePages, printerState, printerUp, backlog, inflight, ppm, pagesHour,
@@ -76,6 +77,9 @@ func NewMetrics(reg *prometheus.Registry, src MetricsSource, freeDisk func() (ui
 		Help: "Jobs taken off a printer and re-queued (printer down, grace period over, moved, lost track)."}, []string{"printer"})
 	m.sendErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "printgate_send_errors_total",
 		Help: "Failed attempts to hand a job to a printer (refused or transfer failed)."}, []string{"printer"})
+	m.connRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "printgate_connections_refused_total",
+		Help: "Connections a front-end refused at its connection limits (total, per-host), since the gateway started."},
+		[]string{"frontend", "limit"})
 	m.requests = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "printgate_http_request_duration_seconds",
 		Help:    "Time to answer HTTP requests (IPP, API, dashboard), by route template.",
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}},
@@ -95,12 +99,18 @@ func NewMetrics(reg *prometheus.Registry, src MetricsSource, freeDisk func() (ui
 	m.usable = d("printgate_virtual_printer_usable_printers", "Pool members of the virtual printer that can take work now.", "virtual_printer")
 	m.paused = d("printgate_virtual_printer_paused", "1 when an operator paused the virtual printer.", "virtual_printer")
 	m.diskFree = d("printgate_spool_free_bytes", "Free bytes on the spool's file system.")
-	for _, c := range []prometheus.Collector{m.jobsPrinted, m.pagesPrinted, m.failovers, m.sendErrors, m.requests, (*liveCollector)(m)} {
+	for _, c := range []prometheus.Collector{m.jobsPrinted, m.pagesPrinted, m.failovers, m.sendErrors, m.connRefused, m.requests, (*liveCollector)(m)} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("metrics: register: %w", err)
 		}
 	}
 	return m, nil
+}
+
+// ConnRefused counts a connection a front-end refused at its limits (connlimit's Refused
+// hook): frontend is "http", "lpd" or "raw", limit "total" or "per-host".
+func (m *Metrics) ConnRefused(frontend, limit string) {
+	m.connRefused.WithLabelValues(frontend, limit).Inc()
 }
 
 // Handler serves the registry in the Prometheus text format. Counters are brought up to date
