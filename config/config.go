@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -69,6 +70,9 @@ type Config struct {
 
 	// Path is the file the config came from ("" for the built-in demo).
 	Path string `yaml:"-"`
+
+	// listenLine and lpdListenLine are where listen and lpd_listen are written (0: not written).
+	listenLine, lpdListenLine int
 }
 
 // Auth configures operator logins and API tokens.
@@ -136,7 +140,8 @@ type VirtualPrinter struct {
 	Pool []string `yaml:"pool"`
 	// LPDQueue is the RFC 1179 queue name; empty means not served over LPD.
 	LPDQueue string `yaml:"lpd_queue"`
-	// RawPort is a TCP port for raw/AppSocket jobs; 0 means none.
+	// RawPort is a TCP port for raw/AppSocket jobs on the host of Listen (Config.RawListen);
+	// 0 means none.
 	RawPort int `yaml:"raw_port"`
 	// Default makes this the printer at /ipp/print.
 	Default  bool   `yaml:"default"`
@@ -198,8 +203,17 @@ func (c *Config) Defaults() {
 	}
 }
 
+// DemoListen and DemoLPDListen are the built-in demo's addresses: loopback only, because the
+// demo trusts the local host and shows the queue without sign-in. Its raw port 9100 binds the
+// host of its listen (RawListen), so it is loopback too.
+const (
+	DemoListen    = "127.0.0.1:8631"
+	DemoLPDListen = "127.0.0.1:8515"
+)
+
 // Demo is the built-in configuration `printgate serve` runs without a file: a virtual printer
-// "letters" feeding two simulated file printers of different speeds under spool/out.
+// "letters" feeding two simulated file printers of different speeds under spool/out, reachable
+// from this machine only.
 func Demo(spool string) *Config {
 	if spool == "" {
 		spool = "./data"
@@ -209,8 +223,9 @@ func Demo(spool string) *Config {
 		abs = spool
 	}
 	c := &Config{
+		Listen:    DemoListen,
 		Spool:     spool,
-		LPDListen: ":8515",
+		LPDListen: DemoLPDListen,
 		Auth:      Auth{TrustLoopback: true, AnonymousRead: true},
 		Printers: []Printer{
 			{Name: "demo-a", URI: "file://" + filepath.Join(abs, "out", "demo-a"), PPM: 30, Info: "Demo file printer, 30 ppm"},
@@ -221,6 +236,13 @@ func Demo(spool string) *Config {
 	}
 	c.Defaults()
 	return c
+}
+
+// RawListen is the address a virtual printer's raw_port binds: the host part of listen with
+// that port (":9100" when listen is ":8631", "127.0.0.1:9100" when it is "127.0.0.1:8631").
+func (c *Config) RawListen(port int) string {
+	host, _, _ := net.SplitHostPort(c.Listen)
+	return net.JoinHostPort(host, strconv.Itoa(port))
 }
 
 // Load reads and validates the file at path.
@@ -308,8 +330,8 @@ func yamlError(file, msg string) *Error {
 	return &Error{File: file, Msg: msg}
 }
 
-// attachLines records where each printer, virtual printer, user and token starts, for
-// validation messages.
+// attachLines records where each printer, virtual printer, user and token starts, and where
+// listen and lpd_listen are written, for validation messages.
 func attachLines(root *yaml.Node, c *Config) {
 	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
 		return
@@ -320,6 +342,12 @@ func attachLines(root *yaml.Node, c *Config) {
 	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		key, val := m.Content[i].Value, m.Content[i+1]
+		switch key {
+		case "listen":
+			c.listenLine = m.Content[i].Line
+		case "lpd_listen":
+			c.lpdListenLine = m.Content[i].Line
+		}
 		if key == "auth" && val.Kind == yaml.MappingNode {
 			for k := 0; k+1 < len(val.Content); k += 2 {
 				for j, item := range seqItems(val.Content[k+1]) {
@@ -426,7 +454,6 @@ func (c *Config) Validate() error {
 	}
 	vnames := map[string]int{}
 	lpdQueues := map[string]string{}
-	ports := map[int]string{}
 	defaults := 0
 	for _, v := range c.VirtualPrinters {
 		if !nameRE.MatchString(v.Name) {
@@ -459,13 +486,8 @@ func (c *Config) Validate() error {
 			}
 			lpdQueues[v.LPDQueue] = v.Name
 		}
-		if v.RawPort != 0 {
-			if v.RawPort < 1 || v.RawPort > 65535 {
-				bad(v.line, "virtual printer %q: raw_port %d out of range", v.Name, v.RawPort)
-			} else if other, dup := ports[v.RawPort]; dup {
-				bad(v.line, "virtual printer %q: raw_port %d already used by %q", v.Name, v.RawPort, other)
-			}
-			ports[v.RawPort] = v.Name
+		if v.RawPort != 0 && (v.RawPort < 1 || v.RawPort > 65535) {
+			bad(v.line, "virtual printer %q: raw_port %d out of range", v.Name, v.RawPort)
 		}
 		if v.Default {
 			defaults++
@@ -474,6 +496,7 @@ func (c *Config) Validate() error {
 	if defaults > 1 {
 		bad(0, "more than one virtual printer is marked default")
 	}
+	c.checkFrontends(bad)
 	// The gateway keeps users by name and tokens by value: a second entry would silently win.
 	users := map[string]int{}
 	for _, u := range c.Auth.Users {
@@ -495,10 +518,20 @@ func (c *Config) Validate() error {
 	}
 	tokens := map[string]Token{}
 	for _, t := range c.Auth.Tokens {
-		if len(t.Token) < 16 {
+		// A client's token arrives trimmed (HTTP trims header values): one written with
+		// whitespace around it would never match, and one of whitespace only is no secret.
+		trimmed := strings.TrimSpace(t.Token)
+		switch {
+		case trimmed == "":
+			bad(t.line, "auth token %q: blank: the token must be a secret of at least 16 characters (e.g. from openssl rand -hex 32)", t.Name)
+			continue
+		case trimmed != t.Token:
+			bad(t.line, "auth token %q: leading or trailing whitespace (a space, tab or line break; a block scalar | keeps its line break): remove it, or write the token in quotes", t.Name)
+		}
+		if len(trimmed) < 16 {
 			bad(t.line, "auth token %q: at least 16 characters", t.Name)
 		}
-		if first, dup := tokens[t.Token]; dup && t.Token != "" {
+		if first, dup := tokens[t.Token]; dup {
 			// Never the token itself in a message: it goes to terminals and logs.
 			bad(t.line, "auth token %q: the same token as %q (line %d); give each its own", t.Name, first.Name, first.line)
 			continue
@@ -514,6 +547,120 @@ func (c *Config) Validate() error {
 		return es
 	}
 	return nil
+}
+
+// binding is an address a front-end of the gateway binds, for checkFrontends.
+type binding struct {
+	// key names it in messages: `listen ":8631"`, `virtual printer "letters": raw_port 9100`.
+	key  string
+	addr string
+	line int
+	// virtual is the virtual printer of a raw port, "" for listen and lpd_listen.
+	virtual string
+	port    int
+}
+
+// where is the place of b's key in the file, for a message about another key.
+func (b binding) where() string {
+	switch {
+	case b.line > 0:
+		return fmt.Sprintf(" (line %d)", b.line)
+	case b.key == "listen":
+		return " (the default)"
+	}
+	return ""
+}
+
+// bindings lists the addresses serve binds, as it binds them: listen, lpd_listen when LPD
+// starts (some virtual printer has an lpd_queue), and each raw_port on the host of listen.
+func (c *Config) bindings() []binding {
+	out := []binding{{key: "listen", addr: c.Listen, line: c.listenLine}}
+	lpd := false
+	for _, v := range c.VirtualPrinters {
+		lpd = lpd || v.LPDQueue != ""
+	}
+	if c.LPDListen != "" && lpd {
+		out = append(out, binding{key: "lpd_listen", addr: c.LPDListen, line: c.lpdListenLine})
+	}
+	for _, v := range c.VirtualPrinters {
+		if v.RawPort >= 1 && v.RawPort <= 65535 {
+			out = append(out, binding{key: fmt.Sprintf("virtual printer %q: raw_port", v.Name), addr: c.RawListen(v.RawPort),
+				line: v.line, virtual: v.Name, port: v.RawPort})
+		}
+	}
+	return out
+}
+
+// checkFrontends refuses two front-ends that would bind the same port on overlapping
+// addresses (":9100" and "127.0.0.1:9100"; not "127.0.0.1:9100" and "127.0.0.2:9100"): serve
+// would fail to start with "address already in use". Each clash is reported once, at the
+// later front-end's line, naming the earlier one.
+func (c *Config) checkFrontends(bad func(line int, format string, args ...any)) {
+	bs := c.bindings()
+	for j, b := range bs {
+		for _, a := range bs[:j] {
+			if !sameBind(a.addr, b.addr) {
+				continue
+			}
+			switch {
+			case a.virtual != "" && b.virtual != "":
+				bad(b.line, "%s %d already used by virtual printer %q%s", b.key, b.port, a.virtual, a.where())
+			case b.virtual != "":
+				bad(b.line, "%s %d (%q) binds the same port as %s %q%s", b.key, b.port, b.addr, a.key, a.addr, a.where())
+			default:
+				bad(b.line, "%s %q binds the same port as %s %q%s", b.key, b.addr, a.key, a.addr, a.where())
+			}
+			break
+		}
+	}
+}
+
+// sameBind reports whether binding both TCP addresses would clash: the same port (not 0, which
+// picks a free one) on hosts that overlap. An address that does not parse clashes with
+// nothing here; serve reports it when it binds.
+func sameBind(a, b string) bool {
+	ha, pa, okA := splitBind(a)
+	hb, pb, okB := splitBind(b)
+	if !okA || !okB || pa != pb || pa == 0 {
+		return false
+	}
+	if ha == nil || hb == nil {
+		return true // every interface
+	}
+	for _, x := range ha {
+		for _, y := range hb {
+			if x == y {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// splitBind returns the hosts addr binds (nil: every interface; "localhost" counts as both
+// loopback addresses, since either may be the one it resolves to) and its port.
+func splitBind(addr string) (hosts []string, port int, ok bool) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, 0, false
+	}
+	if port, err = net.LookupPort("tcp", p); err != nil {
+		return nil, 0, false
+	}
+	if i := strings.IndexByte(host, '%'); i >= 0 {
+		host = host[:i] // an IPv6 zone
+	}
+	switch ip := net.ParseIP(host); {
+	case host == "":
+		return nil, port, true
+	case ip != nil && ip.IsUnspecified():
+		return nil, port, true
+	case ip != nil:
+		return []string{ip.String()}, port, true
+	case strings.EqualFold(host, "localhost"):
+		return []string{"127.0.0.1", "::1"}, port, true
+	}
+	return []string{strings.ToLower(host)}, port, true
 }
 
 // CheckPrinterURI reports whether uri names a backend the gateway has, with what it needs. Its

@@ -2,6 +2,8 @@ package config
 
 import (
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -345,6 +347,162 @@ func TestParsePrinterTLS(t *testing.T) {
 			}
 			if want := file + `:2: printer "p": ` + tt.want; err == nil || !strings.Contains(err.Error(), want) {
 				t.Fatalf("error %v, want %q", err, want)
+			}
+		})
+	}
+}
+
+// The demo trusts the local host and lets anyone who reaches it view the queue: without a
+// configuration file every front-end it starts binds the loopback interface only.
+func TestDemoListensOnLoopbackOnly(t *testing.T) {
+	t.Parallel()
+	c := Demo(t.TempDir())
+	tests := []struct{ key, addr, want string }{
+		{"listen", c.Listen, "127.0.0.1:8631"},
+		{"lpd_listen", c.LPDListen, "127.0.0.1:8515"},
+		{`virtual printer "letters": raw_port`, c.RawListen(c.VirtualPrinters[0].RawPort), "127.0.0.1:9100"},
+	}
+	// What serve binds is what these say: the raw port on the host of listen.
+	if got, want := c.RawListen(9100), net.JoinHostPort("127.0.0.1", "9100"); got != want {
+		t.Errorf("RawListen(9100) = %q, want %q", got, want)
+	}
+	if got := (&Config{Listen: ":8631"}).RawListen(9100); got != ":9100" {
+		t.Errorf("RawListen(9100) with listen \":8631\" = %q, want \":9100\"", got)
+	}
+	for _, tt := range tests {
+		h, _, err := net.SplitHostPort(tt.addr)
+		if ip := net.ParseIP(h); err != nil || ip == nil || !ip.IsLoopback() {
+			t.Errorf("demo %s binds %q: not a loopback address", tt.key, tt.addr)
+		}
+		if tt.addr != tt.want {
+			t.Errorf("demo %s = %q, want %q", tt.key, tt.addr, tt.want)
+		}
+	}
+}
+
+// A token is compared with what a client sends, which HTTP trims: a blank or padded one is a
+// mistake (or, whitespace only, a password anyone can guess). Refused at the token's line,
+// naming the token's name, never the token.
+func TestParseRefusesBlankOrPaddedTokens(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, token string // token as written after "token: "
+		want        []string
+	}{
+		{"16 characters", `"0123456789abcdef"`, nil},
+		{"space inside", `"0123456789 abcdef"`, nil},
+		{"empty", `""`, []string{`bad.yaml:5: auth token "prometheus": blank`}},
+		{"no token key", "", []string{`bad.yaml:5: auth token "prometheus": blank`}},
+		{"16 spaces", `"                "`, []string{`bad.yaml:5: auth token "prometheus": blank`}},
+		{"tabs and newlines", `"\t\t\t\t\t\t\t\t\n\n\n\n\n\n\n\n"`, []string{`bad.yaml:5: auth token "prometheus": blank`}},
+		{"leading space", `" 0123456789abcdef"`, []string{`bad.yaml:5: auth token "prometheus": leading or trailing whitespace`}},
+		{"trailing tab", `"0123456789abcdef\t"`, []string{`bad.yaml:5: auth token "prometheus": leading or trailing whitespace`}},
+		{"block scalar keeps its newline", "|\n        0123456789abcdef0123", []string{`bad.yaml:5: auth token "prometheus": leading or trailing whitespace`}},
+		{"15 characters padded to 21", `"   0123456789abcde   "`, []string{
+			`bad.yaml:5: auth token "prometheus": leading or trailing whitespace`,
+			`bad.yaml:5: auth token "prometheus": at least 16 characters`}},
+		{"15 characters", `"0123456789abcde"`, []string{`bad.yaml:5: auth token "prometheus": at least 16 characters`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			second := "    - name: prometheus\n"
+			if tt.token != "" {
+				second += "      token: " + tt.token + "\n"
+			}
+			yaml := "auth:\n  tokens:\n    - name: backup\n      token: fedcba9876543210-backup\n" + second +
+				good[strings.Index(good, "printers:"):]
+			_, err := Parse("bad.yaml", []byte(yaml))
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatalf("refused:\n%s\n%v", yaml, err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("accepted:\n%s", yaml)
+			}
+			msg := err.Error()
+			for _, w := range tt.want {
+				i := strings.Index(msg, w)
+				if i < 0 {
+					t.Fatalf("error %q does not contain %q", err, w)
+				}
+				msg = msg[i+len(w):]
+			}
+			if strings.Contains(err.Error(), "0123456789abcde") {
+				t.Errorf("error quotes the token: %v", err)
+			}
+		})
+	}
+}
+
+// Two front-ends on one port would meet only when serve starts, as "address already in use"
+// (or, on two distinct loopback addresses, not at all): config check refuses any two that
+// would bind the same port on overlapping addresses, naming both keys and their lines.
+func TestParseRefusesFrontendsOnOnePort(t *testing.T) {
+	t.Parallel()
+	// Line 1 is listen (or a filler), line 2 lpd_listen (or a filler), virtual printer i starts
+	// at line 7+4i.
+	conf := func(listen, lpd string, raw ...int) string {
+		s := "spool: /tmp/pg\n"
+		if listen != "" {
+			s = "listen: " + listen + "\n"
+		}
+		if lpd != "" {
+			s += "lpd_listen: " + lpd + "\n"
+		} else {
+			s += "log_level: info\n"
+		}
+		s += "printers:\n  - name: p\n    uri: file:///tmp/p\nvirtual_printers:\n"
+		for i, r := range raw {
+			queue := "    location: here\n"
+			if lpd != "" {
+				queue = fmt.Sprintf("    lpd_queue: q%d\n", i+1)
+			}
+			s += fmt.Sprintf("  - name: v%d\n    pool: [p]\n%s    raw_port: %d\n", i+1, queue, r)
+		}
+		return s
+	}
+	tests := []struct {
+		name, yaml string
+		want       string // "" for accepted
+	}{
+		{"all distinct", conf(`":8631"`, `":515"`, 9100, 9101), ""},
+		{"no raw port", conf(`":8631"`, `":515"`, 0), ""},
+		{"same port, two loopback addresses", conf(`"127.0.0.1:9631"`, `"127.0.0.2:9631"`, 9100), ""},
+		{"same port, IPv4 and IPv6 loopback", conf(`"127.0.0.1:9631"`, `"[::1]:9631"`, 9100), ""},
+		{"lpd_listen without a queue starts nothing", "listen: \":9631\"\nlpd_listen: \":9631\"\n" + good[strings.Index(good, "printers:"):], ""},
+		{"raw port on listen's port", conf(`":9100"`, "", 9100),
+			`bad.yaml:7: virtual printer "v1": raw_port 9100 (":9100") binds the same port as listen ":9100" (line 1)`},
+		{"raw port on the default listen", conf("", "", 8631),
+			`bad.yaml:7: virtual printer "v1": raw_port 8631 (":8631") binds the same port as listen ":8631" (the default)`},
+		{"lpd on loopback, listen everywhere", conf(`":9631"`, `"127.0.0.1:9631"`, 9100),
+			`bad.yaml:2: lpd_listen "127.0.0.1:9631" binds the same port as listen ":9631" (line 1)`},
+		{"lpd everywhere, listen on loopback", conf(`"127.0.0.1:9631"`, `":9631"`, 9100),
+			`bad.yaml:2: lpd_listen ":9631" binds the same port as listen "127.0.0.1:9631" (line 1)`},
+		{"lpd on 0.0.0.0", conf(`"127.0.0.1:9631"`, `"0.0.0.0:9631"`, 9100),
+			`bad.yaml:2: lpd_listen "0.0.0.0:9631" binds the same port as listen "127.0.0.1:9631" (line 1)`},
+		{"lpd on [::]", conf(`"127.0.0.1:9631"`, `"[::]:9631"`, 9100),
+			`bad.yaml:2: lpd_listen "[::]:9631" binds the same port as listen "127.0.0.1:9631" (line 1)`},
+		{"localhost is 127.0.0.1", conf(`"127.0.0.1:9631"`, `"localhost:9631"`, 9100),
+			`bad.yaml:2: lpd_listen "localhost:9631" binds the same port as listen "127.0.0.1:9631" (line 1)`},
+		{"raw port on lpd's port", conf(`"127.0.0.1:8631"`, `":9100"`, 9100),
+			`bad.yaml:7: virtual printer "v1": raw_port 9100 ("127.0.0.1:9100") binds the same port as lpd_listen ":9100" (line 2)`},
+		{"listen, lpd and raw on one port", conf(`":9100"`, `":9100"`, 9100),
+			`bad.yaml:2: lpd_listen ":9100" binds the same port as listen ":9100" (line 1)`},
+		{"two raw ports alike", conf(`":8631"`, "", 9100, 9101, 9100),
+			`bad.yaml:15: virtual printer "v3": raw_port 9100 already used by virtual printer "v1" (line 7)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Parse("bad.yaml", []byte(tt.yaml))
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("refused:\n%s\n%v", tt.yaml, err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("config:\n%s\nerror %v, want %q", tt.yaml, err, tt.want)
 			}
 		})
 	}

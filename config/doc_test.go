@@ -259,6 +259,7 @@ func TestConfigDocDemo(t *testing.T) {
 		t.Fatalf("the demo in docs/CONFIG.md does not parse:\n%v", err)
 	}
 	got.Path = ""
+	got.listenLine, got.lpdListenLine = 0, 0
 	for i := range got.Printers {
 		got.Printers[i].line = 0
 	}

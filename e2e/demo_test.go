@@ -7,11 +7,14 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -59,6 +62,113 @@ func TestDemoSubmitByteIdentical(t *testing.T) {
 	if err != nil || !strings.Contains(show, `"state": "completed"`) || !strings.Contains(show, want) {
 		t.Fatalf("jobs show: %v\n%s", err, show)
 	}
+}
+
+// TestDemoLoopbackOnly runs the built-in demo, which trusts the local host and shows the queue
+// without sign-in, and checks that it is reachable from this machine only: it says so and
+// prints the addresses it serves (the --listen given on the command line winning over the
+// demo's 127.0.0.1:8631), the LPD and raw front-ends bind loopback addresses (whether they
+// started or found their port taken by another test's demo), and every socket the process
+// listens on, read from /proc, has a loopback address. No traffic goes to any other address.
+func TestDemoLoopbackOnly(t *testing.T) {
+	t.Parallel()
+	g := startGateway(t, gatewayOptions{})
+	listen := strings.TrimPrefix(g.Base, "http://")
+	want := []string{
+		"http://" + listen + "/ui/",
+		"ipp://" + listen + "/ipp/print/letters",
+		"only from this machine",
+		`listen: ":8631"`,
+	}
+	var log string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		log = g.log()
+		missing := false
+		for _, w := range want {
+			missing = missing || !strings.Contains(log, w)
+		}
+		if !missing {
+			break
+		}
+		if time.Now().After(deadline) {
+			for _, w := range want {
+				if !strings.Contains(log, w) {
+					t.Errorf("the demo's start-up output lacks %q", w)
+				}
+			}
+			break
+		}
+	}
+	fronts := regexp.MustCompile(`frontend=(lpd|"raw letters") listen=(\S+)`).FindAllStringSubmatch(log, -1)
+	seen := map[string]bool{}
+	for _, m := range fronts {
+		seen[m[1]] = true
+		if host, _, err := net.SplitHostPort(m[2]); err != nil || !isLoopback(host) {
+			t.Errorf("demo front-end %s binds %q, not a loopback address", m[1], m[2])
+		}
+	}
+	if !seen["lpd"] || !seen[`"raw letters"`] {
+		t.Errorf("the log names the addresses of front-ends %v, want lpd and \"raw letters\":\n%s", seen, log)
+	}
+	socks := listeningSockets(t, g.cmd.Process.Pid)
+	if len(socks) == 0 {
+		t.Fatalf("found no listening socket of pid %d in /proc", g.cmd.Process.Pid)
+	}
+	for _, a := range socks {
+		if !a.IP.IsLoopback() {
+			t.Errorf("the demo listens on %s, not a loopback address", a)
+		}
+	}
+	t.Logf("the demo listens on %v", socks)
+}
+
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// listeningSockets returns the local addresses of the TCP sockets in state LISTEN that
+// process pid holds, from /proc/PID/fd and /proc/net/tcp{,6}.
+func listeningSockets(t *testing.T, pid int) []*net.TCPAddr {
+	t.Helper()
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Skipf("cannot read the process's descriptors: %v", err)
+	}
+	inodes := map[string]bool{}
+	for _, fd := range fds {
+		l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+		if ino, ok := strings.CutPrefix(l, "socket:["); err == nil && ok {
+			inodes[strings.TrimSuffix(ino, "]")] = true
+		}
+	}
+	var out []*net.TCPAddr
+	for _, table := range []string{"tcp", "tcp6"} {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/%s", pid, table))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			// sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+			f := strings.Fields(line)
+			if len(f) < 10 || f[3] != "0A" || !inodes[f[9]] {
+				continue
+			}
+			hexIP, hexPort, _ := strings.Cut(f[1], ":")
+			raw, err1 := hex.DecodeString(hexIP)
+			port, err2 := strconv.ParseUint(hexPort, 16, 16)
+			if err1 != nil || err2 != nil || len(raw)%4 != 0 {
+				t.Fatalf("/proc/net/%s: cannot read %q", table, f[1])
+			}
+			// Each 32-bit word is in host (little-endian) order.
+			ip := make(net.IP, len(raw))
+			for i := 0; i < len(raw); i += 4 {
+				ip[i], ip[i+1], ip[i+2], ip[i+3] = raw[i+3], raw[i+2], raw[i+1], raw[i]
+			}
+			out = append(out, &net.TCPAddr{IP: ip, Port: int(port)})
+		}
+	}
+	return out
 }
 
 // TestDemoSpread submits 100 letters of 1-4 pages in one `printgate submit` and checks that

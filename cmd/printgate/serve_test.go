@@ -2,7 +2,9 @@
 package main
 
 import (
+	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/printgate/printgate/config"
@@ -29,6 +31,54 @@ func TestBackendConfigPassesTLSOptions(t *testing.T) {
 			}
 			if c.TLSCAFile != tt.p.TLSCAFile || c.TLSSkipVerify != tt.p.TLSSkipVerify {
 				t.Errorf("TLS options %q, %v; configured %q, %v", c.TLSCAFile, c.TLSSkipVerify, tt.p.TLSCAFile, tt.p.TLSSkipVerify)
+			}
+		})
+	}
+}
+
+// The demo says at start where it can be reached and by whom: loopback addresses only, unless
+// --listen said otherwise, and a front-end whose port was taken is named as not started.
+func TestDemoBanner(t *testing.T) {
+	t.Parallel()
+	cfg := config.Demo(t.TempDir())
+	lpd := frontend{name: "lpd", queues: []string{"letters"}}
+	rawFE := frontend{name: "raw letters", virtual: "letters"}
+	tests := []struct {
+		name      string
+		httpAddr  string
+		fronts    []startedFrontend
+		wantLocal bool
+		want      []string
+		notWant   []string
+	}{
+		{"loopback", "127.0.0.1:8631", []startedFrontend{{frontend: rawFE, addr: "127.0.0.1:9100"}, {frontend: lpd, addr: "127.0.0.1:8515"}}, true,
+			[]string{"reachable only from this machine", "http://127.0.0.1:8631/ui/", "ipp://127.0.0.1:8631/ipp/print/letters",
+				"LPD        127.0.0.1:8515, queue letters", "raw        127.0.0.1:9100, virtual printer letters",
+				`configuration file with listen: ":8631"`}, []string{"not started"}},
+		{"IPv6 loopback, a port taken", "[::1]:41234", []startedFrontend{{frontend: rawFE, addr: "127.0.0.1:9100", err: errors.New("address already in use")},
+			{frontend: lpd, addr: "127.0.0.1:8515"}}, true,
+			[]string{"reachable only from this machine", "http://[::1]:41234/ui/", "raw        127.0.0.1:9100, virtual printer letters: not started (address already in use)"}, nil},
+		{"--listen on every interface", "[::]:8631", []startedFrontend{{frontend: rawFE, addr: "[::]:9100"}, {frontend: lpd, addr: "127.0.0.1:8515"}}, false,
+			[]string{"reachable from other machines", "For anything real, write a configuration file"}, []string{"only from this machine", "[::]"}},
+		{"a front-end on every interface", "127.0.0.1:8631", []startedFrontend{{frontend: lpd, addr: "0.0.0.0:8515"}}, false,
+			[]string{"reachable from other machines"}, []string{"only from this machine"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var b strings.Builder
+			if local := demoBanner(&b, cfg, tt.httpAddr, tt.fronts); local != tt.wantLocal {
+				t.Errorf("demoBanner reports loopback only %v, want %v", local, tt.wantLocal)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("banner lacks %q:\n%s", w, b.String())
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(b.String(), w) {
+					t.Errorf("banner has %q:\n%s", w, b.String())
+				}
 			}
 		})
 	}
