@@ -1,5 +1,7 @@
-// Shared fixtures for the spool tests: a store in its own temp dir, staging helpers and a way
-// to walk a job into any state through legal transitions only.
+// Shared fixtures for the spool tests of the SQLite driver's own internals (files, inline
+// documents, group commit, disk budget): a store in its own temp dir, staging helpers and a way
+// to walk a job into any state through legal transitions only. The behaviour every driver shares
+// is tested through queue.Store by the drivers' suite (queue/storetest; TestStore runs it here).
 package spool
 
 import (
@@ -180,5 +182,3 @@ func letter(t testing.TB, pages int) []byte {
 	}
 	return b
 }
-
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
