@@ -12,7 +12,7 @@ E2E_PARALLEL ?= 3
 build:
 	$(GO) build -o $(BIN) ./cmd/printgate
 
-# The demo: spool in ./data, virtual printer "letters" on :8631 feeding two file printers
+# The demo: spool in ./data, virtual printer "letters" on 127.0.0.1:8631 feeding two file printers
 # (data/out/demo-a at 30 ppm, data/out/demo-b at 60 ppm).
 run: build
 	./$(BIN) serve
