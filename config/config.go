@@ -64,6 +64,8 @@ type Config struct {
 	DNSSD bool `yaml:"dnssd"`
 	// Auth controls who may act as an operator.
 	Auth Auth `yaml:"auth"`
+	// Limits bound what clients can hold open and send (docs/OPERATIONS.md, "Limits and abuse").
+	Limits Limits `yaml:"limits"`
 
 	Printers        []Printer        `yaml:"printers"`
 	VirtualPrinters []VirtualPrinter `yaml:"virtual_printers"`
@@ -73,6 +75,20 @@ type Config struct {
 
 	// listenLine and lpdListenLine are where listen and lpd_listen are written (0: not written).
 	listenLine, lpdListenLine int
+}
+
+// Limits bound every front-end listener: the HTTP port (plain and TLS), LPD and each raw port.
+type Limits struct {
+	// MaxConnections caps the connections one front-end holds open at once.
+	MaxConnections int `yaml:"max_connections"`
+	// MaxConnectionsPerHost caps those of one client address (raise it behind a proxy, which
+	// brings every client from its own address).
+	MaxConnectionsPerHost int `yaml:"max_connections_per_host"`
+	// IdleTimeout cuts a connection whose client sent nothing for this long, however long its
+	// upload: a slow link that keeps sending is not cut.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// MaxCompressionRatio caps how many times a compressed IPP document may expand.
+	MaxCompressionRatio int `yaml:"max_compression_ratio"`
 }
 
 // Auth configures operator logins and API tokens.
@@ -188,6 +204,18 @@ func (c *Config) Defaults() {
 	}
 	if c.MaxAttempts == 0 {
 		c.MaxAttempts = 5
+	}
+	if c.Limits.MaxConnections == 0 {
+		c.Limits.MaxConnections = 1024
+	}
+	if c.Limits.MaxConnectionsPerHost == 0 {
+		c.Limits.MaxConnectionsPerHost = 64
+	}
+	if c.Limits.IdleTimeout == 0 {
+		c.Limits.IdleTimeout = Duration(60 * time.Second)
+	}
+	if c.Limits.MaxCompressionRatio == 0 {
+		c.Limits.MaxCompressionRatio = 100
 	}
 	if c.LogLevel == "" {
 		c.LogLevel = "info"
@@ -423,6 +451,16 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxInflight < 1 {
 		bad(0, "max_inflight must be at least 1")
+	}
+	if l := c.Limits; l.MaxConnections < 1 || l.MaxConnectionsPerHost < 1 || l.MaxConnectionsPerHost > l.MaxConnections {
+		bad(0, "limits: max_connections (%d) and max_connections_per_host (%d) must be at least 1, per host at most the total",
+			l.MaxConnections, l.MaxConnectionsPerHost)
+	}
+	if c.Limits.IdleTimeout.D() < time.Second {
+		bad(0, "limits: idle_timeout %v: at least 1s (a shorter one cuts slow clients that are still sending)", c.Limits.IdleTimeout.D())
+	}
+	if c.Limits.MaxCompressionRatio < 2 {
+		bad(0, "limits: max_compression_ratio %d: at least 2", c.Limits.MaxCompressionRatio)
 	}
 	if err := c.checkTLS(); err != nil {
 		bad(0, "%v", err)

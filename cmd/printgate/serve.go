@@ -26,6 +26,7 @@ import (
 	"github.com/printgate/printgate/config"
 	"github.com/printgate/printgate/document"
 	"github.com/printgate/printgate/internal/certfile"
+	"github.com/printgate/printgate/internal/connlimit"
 	"github.com/printgate/printgate/internal/tlsmux"
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/lpd"
@@ -154,7 +155,8 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, out i
 	router := mux.NewRouter()
 	router.Use(metrics.Middleware)
 	ippSrv, err := ipp.NewServer(ipp.Options{Service: queue.IPPService{Scheduler: sched},
-		Logger: log.With("frontend", "ipp"), MaxDocumentBytes: int64(cfg.MaxDocumentSize), RequireTLS: cfg.TLSRequired})
+		Logger: log.With("frontend", "ipp"), MaxDocumentBytes: int64(cfg.MaxDocumentSize), RequireTLS: cfg.TLSRequired,
+		MaxCompressionRatio: int64(cfg.Limits.MaxCompressionRatio)})
 	if err != nil {
 		return err
 	}
@@ -178,16 +180,24 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, out i
 		}
 		tlsConf = certs.Config()
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	tcpLn, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	// Every connection to the port, plain or TLS, counts against the limits before a byte is
+	// read; a request body that stops for idle_timeout is cut (BodyProgress below), silent
+	// connections by the servers' header and idle timeouts (limits in CONFIG.md).
+	ln := &connlimit.Listener{Listener: tcpLn, Counter: &connlimit.Counter{
+		Proto: "http", MaxConns: cfg.Limits.MaxConnections, MaxPerHost: cfg.Limits.MaxConnectionsPerHost,
+		Log: log, Refused: metrics.ConnRefused}}
 	// With a certificate the one port takes TLS as well as plain HTTP, told apart by each
 	// connection's first byte; a connection that says nothing for 30 s is dropped, as
 	// ReadHeaderTimeout drops a silent plain one. With tls_required the plain side only
 	// redirects pages to https:// and refuses the rest.
 	plainLn, tlsLn := tlsmux.Split(ln, tlsConf, 30*time.Second, log)
-	srv := &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	idle := cfg.Limits.IdleTimeout.D()
+	srv := &http.Server{Handler: connlimit.BodyProgress(idle, router), ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout: 2 * time.Minute}
 	plainSrv := srv
 	if cfg.TLSRequired {
 		// IPP clients get an IPP answer they show their user (client-error-forbidden naming the
@@ -195,7 +205,8 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, out i
 		plain := mux.NewRouter()
 		plain.MatcherFunc(isIPP).Handler(ippSrv)
 		plain.PathPrefix("/").Handler(tlsmux.RedirectToTLS())
-		plainSrv = &http.Server{Handler: plain, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: time.Minute}
+		plainSrv = &http.Server{Handler: connlimit.BodyProgress(idle, plain), ReadHeaderTimeout: 30 * time.Second,
+			IdleTimeout: time.Minute}
 	}
 	// Shutdown does not end requests in flight; the dashboard's event streams never end alone.
 	srv.RegisterOnShutdown(dash.Shutdown)
@@ -251,7 +262,7 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, out i
 		go serve(srv, tlsLn)
 	}
 	var started []startedFrontend
-	for _, fe := range frontends(cfg, sched, log) {
+	for _, fe := range frontends(cfg, sched, log, metrics.ConnRefused) {
 		fln, err := net.Listen("tcp", fe.addr)
 		if err != nil {
 			if cfg.Path == "" {
@@ -346,7 +357,7 @@ type startedFrontend struct {
 	err  error
 }
 
-func frontends(cfg *config.Config, sched *queue.Scheduler, log *slog.Logger) []frontend {
+func frontends(cfg *config.Config, sched *queue.Scheduler, log *slog.Logger, refused func(frontend, limit string)) []frontend {
 	var out []frontend
 	svc := queue.LPDService{Scheduler: sched}
 	queues := map[string]string{}
@@ -355,7 +366,7 @@ func frontends(cfg *config.Config, sched *queue.Scheduler, log *slog.Logger) []f
 			queues[v.LPDQueue] = v.Name
 		}
 		if v.RawPort != 0 {
-			rs, err := raw.NewServer(raw.Config{VirtualPrinter: v.Name, MaxJobBytes: int64(cfg.MaxDocumentSize),
+			rs, err := raw.NewServer(raw.Config{VirtualPrinter: v.Name, MaxJobBytes: int64(cfg.MaxDocumentSize), Refused: refused,
 				Logger: log.With("frontend", "raw", "virtual_printer", v.Name)}, svc)
 			if err != nil {
 				log.Error("raw front-end not started", "virtual_printer", v.Name, "err", err)
@@ -365,7 +376,7 @@ func frontends(cfg *config.Config, sched *queue.Scheduler, log *slog.Logger) []f
 		}
 	}
 	if cfg.LPDListen != "" && len(queues) > 0 {
-		ls, err := lpd.NewServer(lpd.Config{Queues: queues, MaxJobBytes: int64(cfg.MaxDocumentSize),
+		ls, err := lpd.NewServer(lpd.Config{Queues: queues, MaxJobBytes: int64(cfg.MaxDocumentSize), Refused: refused,
 			Logger: log.With("frontend", "lpd")}, svc)
 		if err != nil {
 			log.Error("lpd front-end not started", "err", err)
