@@ -67,6 +67,11 @@ func TestParseErrors(t *testing.T) {
 		{"inline document limit too large", "inline_document_max: 32MiB\n" + good, "inline_document_max 33554432 bytes is over the largest allowed, 16MiB"},
 		{"raw port reused", good + "  - name: second\n    pool: [ward-lpd]\n    raw_port: 9100\n", "bad.yaml:16: virtual printer \"second\": raw_port 9100 already used"},
 		{"not yaml", "printers: [\n", "bad.yaml"},
+		{"per-host limit over the total", "limits:\n  max_connections: 10\n  max_connections_per_host: 20\n" + good, "limits: max_connections (10) and max_connections_per_host (20)"},
+		{"negative connection limit", "limits:\n  max_connections: -1\n" + good, "limits: max_connections (-1)"},
+		{"idle timeout too short", "limits:\n  idle_timeout: 100ms\n" + good, "limits: idle_timeout 100ms: at least 1s"},
+		{"compression ratio of 1", "limits:\n  max_compression_ratio: 1\n" + good, "limits: max_compression_ratio 1: at least 2"},
+		{"unknown limits key", "limits:\n  max_conns: 3\n" + good, "bad.yaml:2: field max_conns not found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
