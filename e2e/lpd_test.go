@@ -426,6 +426,8 @@ func (g *feGateway) assertServesLPD(t *testing.T, path string, want []byte) {
 type feGatewayOptions struct {
 	// MaxDocumentSize is max_document_size; empty keeps the default.
 	MaxDocumentSize string
+	// Extra is appended to the top level of the configuration (e.g. a limits: block).
+	Extra string
 }
 
 // feGateway is one running `printgate serve` child: virtual printer "letters" (LPD queue
@@ -512,6 +514,7 @@ func tryFEGateway(t testing.TB, bin string, o feGatewayOptions) (*feGateway, str
 	if o.MaxDocumentSize != "" {
 		maxDoc = "max_document_size: " + o.MaxDocumentSize + "\n"
 	}
+	maxDoc += o.Extra
 	// The raw port binds on the HTTP listener's host, so everything stays on 127.0.0.1. Info
 	// level: the tests read the line the gateway logs for each stored or refused job.
 	cfg := fmt.Sprintf(`listen: 127.0.0.1:%d
