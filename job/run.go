@@ -33,6 +33,30 @@ func (s RunState) Final() bool {
 	return s == RunCompleted || s == RunCanceled || s == RunDiscarded
 }
 
+// runTransitions lists, for each run state, the states it may move to: an upload commits
+// (scheduled, or active at once) or is discarded; a scheduled run starts, or is paused or
+// canceled; an active one is paused, canceled or completes; a paused one resumes (active, or
+// scheduled when its start is still ahead), is canceled or completes (its last letters
+// finished at printers); a completed run is active again for reprints. Canceled and discarded
+// are final for good.
+var runTransitions = map[RunState][]RunState{
+	RunUploading: {RunScheduled, RunActive, RunDiscarded},
+	RunScheduled: {RunActive, RunPaused, RunCanceled},
+	RunActive:    {RunPaused, RunCanceled, RunCompleted},
+	RunPaused:    {RunActive, RunScheduled, RunCanceled, RunCompleted},
+	RunCompleted: {RunActive},
+}
+
+// CanRunTransition reports whether a run may move from → to.
+func CanRunTransition(from, to RunState) bool {
+	for _, s := range runTransitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
 // Origins of letter jobs: the letter itself, or a reprint an operator asked for.
 const (
 	OriginBulk        = "bulk"

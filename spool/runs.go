@@ -230,6 +230,9 @@ func (s *Store) CommitRun(ctx context.Context, runID int64, o job.CommitOptions)
 			o.Actor, fmt.Sprintf("run %d committed", runID)); err != nil {
 			return err
 		}
+		if !job.CanRunTransition(r.State, to) {
+			return &job.RunStateError{RunID: runID, State: r.State, Action: "become " + string(to)}
+		}
 		if _, err := tx.Exec(`UPDATE runs SET state = ?, committed = ?, updated = ? WHERE id = ?`,
 			string(to), now.UnixNano(), now.UnixNano(), runID); err != nil {
 			return err
@@ -301,6 +304,9 @@ func moveLetters(tx *sql.Tx, now time.Time, runID int64, from job.State, reasons
 
 // setRunState updates a run's state with its event.
 func setRunState(tx *sql.Tx, now time.Time, r *job.Run, to job.RunState, actor, msg string) error {
+	if !job.CanRunTransition(r.State, to) {
+		return &job.RunStateError{RunID: r.ID, State: r.State, Action: "become " + string(to)}
+	}
 	fin := int64(0)
 	if to.Final() {
 		fin = now.UnixNano()
