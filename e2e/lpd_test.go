@@ -428,6 +428,11 @@ type feGatewayOptions struct {
 	MaxDocumentSize string
 	// Extra is appended to the top level of the configuration (e.g. a limits: block).
 	Extra string
+	// MinFreeDisk is min_free_disk; empty keeps the tests' 1MiB.
+	MinFreeDisk string
+	// SpoolDir, when set, is the spool directory (a second gateway on it restarts the first's
+	// spool); otherwise a fresh one in the test's temporary directory.
+	SpoolDir string
 }
 
 // feGateway is one running `printgate serve` child: virtual printer "letters" (LPD queue
@@ -498,6 +503,9 @@ func tryFEGateway(t testing.TB, bin string, o feGatewayOptions) (*feGateway, str
 		logPath: filepath.Join(dir, "gateway.log"),
 		done:    make(chan struct{}),
 	}
+	if o.SpoolDir != "" {
+		g.Spool = o.SpoolDir
+	}
 	httpPort, lpdPort, rawPort := peer.FreePort(t), peer.FreePort(t), peer.FreePort(t)
 	for lpdPort == httpPort {
 		lpdPort = peer.FreePort(t)
@@ -515,12 +523,16 @@ func tryFEGateway(t testing.TB, bin string, o feGatewayOptions) (*feGateway, str
 		maxDoc = "max_document_size: " + o.MaxDocumentSize + "\n"
 	}
 	maxDoc += o.Extra
+	minFree := "1MiB"
+	if o.MinFreeDisk != "" {
+		minFree = o.MinFreeDisk
+	}
 	// The raw port binds on the HTTP listener's host, so everything stays on 127.0.0.1. Info
 	// level: the tests read the line the gateway logs for each stored or refused job.
 	cfg := fmt.Sprintf(`listen: 127.0.0.1:%d
 spool: %s
 lpd_listen: 127.0.0.1:%d
-min_free_disk: 1MiB
+min_free_disk: %s
 %slog_level: info
 auth:
   trust_loopback: true
@@ -535,7 +547,7 @@ virtual_printers:
     lpd_queue: letters
     raw_port: %d
     default: true
-`, httpPort, g.Spool, lpdPort, maxDoc, g.OutDirs["file-a"], g.OutDirs["file-b"], rawPort)
+`, httpPort, g.Spool, lpdPort, minFree, maxDoc, g.OutDirs["file-a"], g.OutDirs["file-b"], rawPort)
 	cfgPath := filepath.Join(dir, "printgate.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

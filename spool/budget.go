@@ -14,9 +14,12 @@ const (
 	// grantChunk is how much a document being written takes from the budget at a time: large
 	// enough that statfs runs once a MiB, small enough that an upload that stops returns little.
 	grantChunk = 1 << 20
-	// rowBytes is what one row write (a job without documents, a run, a schedule) needs from
-	// the budget: its pages in the WAL and the database, with room to spare.
-	rowBytes = 64 << 10
+	// rowBytes is what one new row's commit (a job and its event, a run, a schedule) can need:
+	// a page of each of the dozen or so B-trees it touches, written to the WAL and later the
+	// database. batchRowBytes is what each further row of the same commit adds (the pages are
+	// shared).
+	rowBytes      = 64 << 10
+	batchRowBytes = 16 << 10
 )
 
 // grant takes n bytes from the budget: refused with job.ErrDiskFull when the file system's free
@@ -51,14 +54,20 @@ func (s *Store) ungrant(n int64) {
 	s.budgetMu.Unlock()
 }
 
-// checkRow refuses a row write on a full disk (nothing stays granted: the row is small and
-// written at once).
-func (s *Store) checkRow() error {
-	if err := s.grant(rowBytes); err != nil {
-		return err
+// holdRows takes from the budget what n new rows (jobs, letters, runs, schedules, with their
+// documents' rows and events) can take in the WAL and the database, and returns the function
+// that gives it back once their commit is done (the file system counts them from then on). It
+// refuses on a full disk as a document does. Rewrites of existing rows (state changes,
+// recovery, cancellation, retention) take nothing: they must work on a full disk.
+func (s *Store) holdRows(n int) (release func(), err error) {
+	b := int64(rowBytes)
+	if n > 1 {
+		b += int64(n-1) * batchRowBytes
 	}
-	s.ungrant(rowBytes)
-	return nil
+	if err := s.grant(b); err != nil {
+		return nil, err
+	}
+	return func() { s.ungrant(b) }, nil
 }
 
 // budgetWriter writes a document file, taking its bytes from the budget a chunk ahead of

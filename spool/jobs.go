@@ -40,11 +40,8 @@ func (s *Store) Submit(ctx context.Context, nj job.NewJob, docs []*job.Staged) (
 // Create records a job whose documents follow (IPP Create-Job); it stays "received" until
 // AddDocument brings the last one.
 func (s *Store) Create(ctx context.Context, nj job.NewJob) (*job.Job, error) {
-	// No document comes with it, but its row takes space all the same: a flood of Create-Jobs
-	// must stop at the reserve as a flood of documents does.
-	if err := s.checkRow(); err != nil {
-		return nil, fmt.Errorf("spool: create job: %w", err)
-	}
+	// No document comes with it, but its row takes space all the same (insertJob holds it): a
+	// flood of Create-Jobs must stop at the reserve as a flood of documents does.
 	return s.insertJob(ctx, nj, job.StateReceived, nil)
 }
 
@@ -55,6 +52,11 @@ func (s *Store) insertJob(ctx context.Context, nj job.NewJob, state job.State, d
 	if nj.Lane == "" {
 		nj.Lane = job.LaneInteractive
 	}
+	release, err := s.holdRows(1 + len(docs))
+	if err != nil {
+		return nil, fmt.Errorf("spool: submit: %w", err)
+	}
+	defer release()
 	attrs, err := json.Marshal(nj.Attributes)
 	if err != nil {
 		return nil, fmt.Errorf("spool: submit: encode attributes: %w", err)

@@ -66,9 +66,11 @@ func (s *Store) CreateRun(ctx context.Context, nr job.NewRun) (*job.Run, error) 
 	if nr.Name == "" || nr.VirtualPrinter == "" {
 		return nil, errors.New("spool: create run: name and virtual printer are required")
 	}
-	if err := s.checkRow(); err != nil {
+	release, err := s.holdRows(1)
+	if err != nil {
 		return nil, fmt.Errorf("spool: create run: %w", err)
 	}
+	defer release()
 	attrs, err := json.Marshal(nr.Attributes)
 	if err != nil {
 		return nil, fmt.Errorf("spool: create run: encode attributes: %w", err)
@@ -106,7 +108,12 @@ func (s *Store) AddLetters(ctx context.Context, runID, firstSeq int64, letters [
 	for _, l := range letters {
 		docs = append(docs, l.Doc)
 	}
-	err := s.writeDocs(ctx, docs, func(tx *sql.Tx) error {
+	release, err := s.holdRows(len(letters))
+	if err != nil {
+		return nil, fmt.Errorf("spool: add letters to run %d: %w", runID, err)
+	}
+	defer release()
+	err = s.writeDocs(ctx, docs, func(tx *sql.Tx) error {
 		r, err := runTx(tx, runID)
 		if err != nil {
 			return err
@@ -851,9 +858,11 @@ func (s *Store) CreateSchedule(ctx context.Context, sc job.Schedule) (*job.Sched
 	if sc.Name == "" || sc.VirtualPrinter == "" || sc.Spec == "" || sc.Dir == "" {
 		return nil, errors.New("spool: create schedule: name, virtual printer, cron spec and folder are required")
 	}
-	if err := s.checkRow(); err != nil {
+	release, err := s.holdRows(1)
+	if err != nil {
 		return nil, fmt.Errorf("spool: create schedule: %w", err)
 	}
+	defer release()
 	attrs, err := json.Marshal(sc.Attributes)
 	if err != nil {
 		return nil, fmt.Errorf("spool: create schedule: encode attributes: %w", err)
