@@ -50,8 +50,8 @@ func ippStatus(err error) goipp.Status {
 // IPP uploads, LPD jobs and a 500 KB gzip bomb never takes free space below the reserve: the
 // overflow is refused (server-error-busy, LPD's error byte), the bomb as too large, nothing of
 // them stored. Then the gateway is SIGKILLed, something else fills the disk to the last byte,
-// and the gateway restarts anyway, recovers, and an operator cancels through the CLI on the full
-// disk. Once space is back and the printers resume, the five letters print byte-identical.
+// and the gateway restarts anyway, recovers, and an operator cancels and purges through the CLI
+// on the full disk. Once space is back and the printers resume, the five letters print byte-identical.
 func TestDiskFullFloodKillAndRestart(t *testing.T) {
 	t.Parallel()
 	const reserve, maxDoc = 16 << 20, 3 << 20
@@ -253,6 +253,17 @@ func TestDiskFullFloodKillAndRestart(t *testing.T) {
 	g2.cli(t, "jobs", "cancel", "-server", g2.Base, strconv.FormatInt(flood.ID, 10))
 	if j := g2.job(t, flood.ID); j.State != job.StateCanceled {
 		t.Fatalf("job %d is %s after the operator's cancel on the full disk", flood.ID, j.State)
+	}
+	// And purges: the canceled upload's document goes at once, whatever the retention.
+	freeBefore := tmpfsFree(t, spoolDir)
+	if out := g2.cli(t, "jobs", "purge", "-server", g2.Base); !strings.Contains(out, "removed the documents of") {
+		t.Fatalf("jobs purge said %q", out)
+	}
+	if got := g2.job(t, flood.ID); len(got.Documents) == 0 || got.Documents[0].Available() {
+		t.Errorf("the canceled job's document is still there after the purge")
+	}
+	if free := tmpfsFree(t, spoolDir); free <= freeBefore {
+		t.Errorf("the purge freed nothing: %d bytes free before, %d after", freeBefore, free)
 	}
 
 	// Space comes back; the printers resume; the letters accepted before the flood print.

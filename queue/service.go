@@ -204,6 +204,16 @@ func (s *Scheduler) cancelRecorded(ctx context.Context, f *flight) error {
 	return nil
 }
 
+// PurgeDocuments removes now the documents of every finished job, whatever the retention (an
+// operator freeing a full disk); the jobs' records stay. It returns how many it removed.
+func (s *Scheduler) PurgeDocuments(ctx context.Context, actor string) (int, error) {
+	n, err := s.store.Purge(ctx, s.now(), actor)
+	if n > 0 {
+		s.changed()
+	}
+	return n, err
+}
+
 // HoldJob keeps a job that has not started from printing until released.
 func (s *Scheduler) HoldJob(ctx context.Context, id int64, actor string) error {
 	mv := job.Hold(actor)

@@ -24,6 +24,10 @@ type Store interface {
 	// Retention removes the documents and rows that retention allows; it returns how many
 	// jobs it touched.
 	Retention(ctx context.Context) (int, error)
+	// Purge removes the documents of every job finished before finishedBefore, whatever the
+	// retention, with an operator event naming actor; it returns how many it removed. It must
+	// work on a full disk.
+	Purge(ctx context.Context, finishedBefore time.Time, actor string) (int, error)
 }
 
 // DocumentStore keeps documents: staged before any job owns them, then read back for a printer.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/printgate/printgate/job"
 )
@@ -107,10 +108,31 @@ func (s *Store) Retention(ctx context.Context) (int, error) {
 	if s.opts.Retention <= 0 {
 		return 0, nil
 	}
-	cutoff := s.now().Add(-s.opts.Retention).UnixNano()
+	return s.removeFinished(ctx, s.now().Add(-s.opts.Retention), "", "past retention")
+}
+
+// Purge removes, as Retention does, the documents of every job that finished before
+// finishedBefore, whatever the retention: an operator freeing space on a full disk. It never
+// refuses for lack of space (it only frees it) and records one operator event per batch.
+func (s *Store) Purge(ctx context.Context, finishedBefore time.Time, actor string) (int, error) {
+	total := 0
+	for {
+		n, err := s.removeFinished(ctx, finishedBefore, actor, "purged by "+actor)
+		total += n
+		if err != nil || n < purgeBatch {
+			return total, err
+		}
+	}
+}
+
+// purgeBatch is how many documents one removeFinished takes.
+const purgeBatch = 5000
+
+func (s *Store) removeFinished(ctx context.Context, before time.Time, actor, why string) (int, error) {
+	cutoff := before.UnixNano()
 	rows, err := s.rdb.QueryContext(ctx, `SELECT d.job_id, d.seq, d.path, d.inline FROM documents d JOIN jobs j ON j.id = d.job_id
 		WHERE d.deleted = 0 AND j.state IN (`+sqlStates(job.Finished)+`) AND j.finished > 0 AND j.finished < ?
-		LIMIT 5000`, cutoff)
+		LIMIT ?`, cutoff, purgeBatch)
 	if err != nil {
 		return 0, fmt.Errorf("spool: retention: %w", err)
 	}
@@ -147,7 +169,11 @@ func (s *Store) Retention(ctx context.Context) (int, error) {
 				}
 			}
 		}
-		return insertEvent(tx, now, job.Event{Kind: job.EventRetention, Message: fmt.Sprintf("removed %d documents past retention", len(docs))})
+		kind := job.EventRetention
+		if actor != "" {
+			kind = job.EventOperator
+		}
+		return insertEvent(tx, now, job.Event{Kind: kind, Actor: actor, Message: fmt.Sprintf("removed %d documents %s", len(docs), why)})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("spool: retention: %w", err)

@@ -34,6 +34,7 @@ type Service interface {
 	ReleaseJob(ctx context.Context, id int64, actor string) error
 	RetryJob(ctx context.Context, id int64, actor string) error
 	MoveJob(ctx context.Context, id int64, printer, actor string) error
+	PurgeDocuments(ctx context.Context, actor string) (int, error)
 	Drain(ctx context.Context, name, actor string, drain bool) error
 	Printers() []queue.PrinterInfo
 	Printer(name string) (queue.PrinterInfo, error)
@@ -73,6 +74,7 @@ func (a *API) Register(r *mux.Router) {
 	v1.HandleFunc("/jobs", a.listJobs).Methods(http.MethodGet)
 	v1.HandleFunc("/jobs/{id:[0-9]+}", a.showJob).Methods(http.MethodGet)
 	v1.HandleFunc("/jobs/{id:[0-9]+}/{action:cancel|hold|release|retry|move}", a.operator(a.jobAction)).Methods(http.MethodPost)
+	v1.HandleFunc("/jobs/purge", a.operator(a.purge)).Methods(http.MethodPost)
 	v1.HandleFunc("/printers", a.listPrinters).Methods(http.MethodGet)
 	v1.HandleFunc("/printers/{name}", a.showPrinter).Methods(http.MethodGet)
 	v1.HandleFunc("/printers/{name}/{action:drain|resume}", a.operator(a.printerAction)).Methods(http.MethodPost)
@@ -376,6 +378,22 @@ func (a *API) jobAction(w http.ResponseWriter, r *http.Request, actor string) {
 		return
 	}
 	writeJSON(w, http.StatusOK, j)
+}
+
+// purge removes the documents of every finished job now (POST /api/v1/jobs/purge).
+func (a *API) purge(w http.ResponseWriter, r *http.Request, actor string) {
+	n, err := a.svc.PurgeDocuments(r.Context(), actor)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, PurgeResult{Removed: n})
+}
+
+// PurgeResult answers POST /api/v1/jobs/purge.
+type PurgeResult struct {
+	// Removed is how many documents were removed.
+	Removed int `json:"removed"`
 }
 
 func (a *API) listPrinters(w http.ResponseWriter, r *http.Request) {

@@ -145,6 +145,13 @@ func (c *Client) Jobs(ctx context.Context, query url.Values) ([]*job.Job, error)
 }
 
 // JobAction posts cancel, hold, release (and later actions) for a job.
+// Purge removes the documents of every finished job now.
+func (c *Client) Purge(ctx context.Context) (PurgeResult, error) {
+	var out PurgeResult
+	err := c.Do(ctx, http.MethodPost, "/api/v1/jobs/purge", nil, "", &out)
+	return out, err
+}
+
 func (c *Client) JobAction(ctx context.Context, id int64, action string, body any) (*job.Job, error) {
 	var rd io.Reader
 	ct := ""

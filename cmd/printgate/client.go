@@ -129,7 +129,7 @@ func submitCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 func jobsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return &usageError{"usage: printgate jobs list|show|cancel|hold|release|retry|move ..."}
+		return &usageError{"usage: printgate jobs list|show|cancel|hold|release|retry|move|purge ..."}
 	}
 	sub := args[0]
 	fs := flag.NewFlagSet("jobs "+sub, flag.ContinueOnError)
@@ -173,6 +173,19 @@ func jobsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", j.ID, j.State, j.VirtualPrinter, dash(j.Printer), j.Pages, j.Owner, j.Name, flags)
 		}
 		return tw.Flush()
+	case "purge":
+		if len(pos) != 0 {
+			return &usageError{"usage: printgate jobs purge"}
+		}
+		res, err := c.Purge(ctx)
+		if err != nil {
+			return err
+		}
+		if cf.json {
+			return printJSON(stdout, res)
+		}
+		fmt.Fprintf(stdout, "removed the documents of %d finished jobs (their records stay)\n", res.Removed)
+		return nil
 	case "show", "cancel", "hold", "release", "retry", "move":
 		usage := fmt.Sprintf("usage: printgate jobs %s ID", sub)
 		if sub == "move" {

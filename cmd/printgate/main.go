@@ -31,6 +31,8 @@ Usage:
                                      send a pending, held, assigned or sending job (until the
                                      printer has taken it) to PRINTER, a member of its virtual
                                      printer's pool
+  printgate jobs purge               remove now the documents of every finished job, whatever
+                                     the retention (frees a full disk; the records stay)
   printgate printers list
   printgate printers drain|resume NAME
   printgate bulk submit --name NAME [--printer P] (--dir DIR | --pdf FILE --pages-per-letter N)

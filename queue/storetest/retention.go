@@ -3,6 +3,7 @@ package storetest
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,5 +97,56 @@ func testRetentionDisabled(t *testing.T, d Driver) {
 	}
 	if f.docSum(j.Documents[0]) != sum(letter(1)) {
 		t.Fatal("document changed")
+	}
+}
+
+// testPurge: an operator's purge removes the documents of every job finished before the cutoff,
+// whatever the retention (none here), in batches until none is left, keeps their records,
+// leaves unfinished and later jobs alone, and records an operator event naming the actor.
+func testPurge(t *testing.T, d Driver) {
+	f := open(t, d, Options{})
+	doc := letter(1)
+	var done []*job.Job
+	for i := range 7 {
+		st := job.Finished[i%len(job.Finished)]
+		done = append(done, f.jobIn(st, doc))
+	}
+	pending := f.jobIn(job.StatePending, doc)
+	cutoff := f.clock.Now().Add(time.Second)
+	f.clock.Advance(2 * time.Second)
+	later := f.jobIn(job.StateCompleted, doc)
+	before := f.documents()
+	n, err := f.s.Purge(f.ctx, cutoff, "mailroom")
+	if err != nil || n != len(done) {
+		t.Fatalf("Purge removed %d documents (%v), want the %d finished before the cutoff", n, err, len(done))
+	}
+	if got := f.documents(); got != before-len(done) {
+		t.Errorf("the store holds %d documents after the purge, want %d", got, before-len(done))
+	}
+	for _, j := range done {
+		got := f.job(j.ID)
+		if got.State != j.State || got.Documents[0].Available() || got.Documents[0].SHA256 != sum(doc) {
+			t.Errorf("purged job %d: state %s, document available %v, hash kept %v", j.ID, got.State,
+				got.Documents[0].Available(), got.Documents[0].SHA256 == sum(doc))
+		}
+	}
+	for _, j := range []*job.Job{pending, later} {
+		if f.docSum(f.job(j.ID).Documents[0]) != sum(doc) {
+			t.Errorf("job %d (%s) lost its document to a purge that was not for it", j.ID, j.State)
+		}
+	}
+	evs, err := f.s.Events(f.ctx, job.EventFilter{Kinds: []string{job.EventOperator}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range evs {
+		found = found || (e.Actor == "mailroom" && strings.Contains(e.Message, "purged"))
+	}
+	if !found {
+		t.Errorf("no operator event names the purge and its actor: %+v", evs)
+	}
+	if n, err := f.s.Purge(f.ctx, cutoff, "mailroom"); err != nil || n != 0 {
+		t.Errorf("a second purge removed %d (%v), want 0", n, err)
 	}
 }

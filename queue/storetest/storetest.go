@@ -90,6 +90,7 @@ var cases = []struct {
 	// Retention (retention.go).
 	{"Retention/RemovesDocuments", testRetention},
 	{"Retention/Disabled", testRetentionDisabled},
+	{"Retention/Purge", testPurge},
 	// Queries (queries.go).
 	{"Filters/VirtualPrinter", testJobFilterByVirtualPrinter},
 	{"Filters/Fields", testJobFilterFields},
