@@ -4,6 +4,7 @@ package job
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -48,14 +49,7 @@ var runTransitions = map[RunState][]RunState{
 }
 
 // CanRunTransition reports whether a run may move from → to.
-func CanRunTransition(from, to RunState) bool {
-	for _, s := range runTransitions[from] {
-		if s == to {
-			return true
-		}
-	}
-	return false
-}
+func CanRunTransition(from, to RunState) bool { return slices.Contains(runTransitions[from], to) }
 
 // Origins of letter jobs: the letter itself, or a reprint an operator asked for.
 const (

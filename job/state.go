@@ -2,6 +2,8 @@
 // the front-ends and the drivers ask about.
 package job
 
+import "slices"
+
 // State is a job's persisted state. See shared/DESIGN.md for the machine.
 type State string
 
@@ -51,14 +53,7 @@ var transitions = map[State][]State{
 }
 
 // CanTransition reports whether from → to is a legal move.
-func CanTransition(from, to State) bool {
-	for _, s := range transitions[from] {
-		if s == to {
-			return true
-		}
-	}
-	return false
-}
+func CanTransition(from, to State) bool { return slices.Contains(transitions[from], to) }
 
 // The named sets of states. Callers use these instead of spelling the states out, so that a new
 // state is added to every question in one place.
@@ -75,16 +70,6 @@ var (
 	// All is every state, in the order of the machine.
 	All = append(append([]State{}, Unfinished...), Finished...)
 )
-
-// In reports whether s is one of states.
-func (s State) In(states []State) bool {
-	for _, x := range states {
-		if s == x {
-			return true
-		}
-	}
-	return false
-}
 
 // Stamps says which of a job's times a move into state to sets: started when the first bytes
 // go to a printer (kept on a later attempt), finished when it ends. Every driver path that

@@ -132,16 +132,27 @@ type schedRig struct {
 
 func newSchedRig(t *testing.T, maxInflight int, specs ...PrinterSpec) *schedRig {
 	t.Helper()
+	return newSchedRigOver(t, nil, maxInflight, specs...)
+}
+
+// newSchedRigOver is newSchedRig with the scheduler's store wrapped by wrap (fault injection at
+// the Store seam); nil leaves it as it is.
+func newSchedRigOver(t *testing.T, wrap func(Store) Store, maxInflight int, specs ...PrinterSpec) *schedRig {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	store, err := spool.Open(context.Background(), spool.Options{Dir: t.TempDir(), PageCounter: markedPages, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
+	var seam Store = store
+	if wrap != nil {
+		seam = wrap(store)
+	}
 	var pool []string
 	for _, s := range specs {
 		pool = append(pool, s.Name)
 	}
-	sched, err := New(Options{Store: store, Printers: specs, MaxInflight: maxInflight, Logger: log,
+	sched, err := New(Options{Store: seam, Printers: specs, MaxInflight: maxInflight, Logger: log,
 		// Probes only at start: these tests are about assignment, not health.
 		ProbeInterval: time.Hour,
 		Virtual:       []VirtualSpec{{Name: "letters", Pool: pool, Default: true}}})

@@ -4,14 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/printgate/printgate/job"
-	"github.com/printgate/printgate/spool"
 )
 
 // flakyStore is a Store whose writes of chosen states fail a number of times first, as a full
@@ -35,28 +32,12 @@ func (f *flakyStore) Transition(ctx context.Context, id int64, to job.State, c j
 
 func newFlakyRig(t *testing.T, fails map[job.State]int, p *holdPrinter) (*flakyStore, *Scheduler) {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	sp, err := spool.Open(context.Background(), spool.Options{Dir: t.TempDir(), PageCounter: markedPages, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := &flakyStore{Store: sp, fails: fails}
-	sched, err := New(Options{Store: store, Logger: log, ProbeInterval: time.Hour,
-		Printers: []PrinterSpec{{Name: p.name, Printer: p}},
-		Virtual:  []VirtualSpec{{Name: "letters", Pool: []string{p.name}, Default: true}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sched.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		sp.Close()
-	})
-	<-sched.Running()
-	return store, sched
+	var flaky *flakyStore
+	r := newSchedRigOver(t, func(s Store) Store {
+		flaky = &flakyStore{Store: s, fails: fails}
+		return flaky
+	}, 2, PrinterSpec{Name: p.name, Printer: p})
+	return flaky, r.sched
 }
 
 func submitOne(t *testing.T, s *Scheduler) *job.Job {
