@@ -37,9 +37,13 @@ func (s *Server) jobAttributes(rq *request, j *job.Job, req requested) goipp.Att
 	}
 	b.ints(d, "job-state", goipp.TagEnum, int(state))
 	b.strings(d, "job-state-reasons", goipp.TagKeyword, reasons...)
-	if j.StateReason != "" {
-		b.strings(d, "job-state-message", goipp.TagText, truncateUTF8(j.StateReason, 255))
+	// Always, in words (conforming printers send it with every job answer): where the job is,
+	// and for one that waits, why its pool cannot print when it cannot.
+	poolWhy := ""
+	if rq.printer != nil && rq.printer.State == PrinterStopped {
+		poolWhy = rq.printer.Message
 	}
+	b.strings(d, "job-state-message", goipp.TagText, truncateUTF8(job.StateMessage(j, poolWhy), 255))
 	b.ints(d, "number-of-documents", goipp.TagInteger, len(j.Documents))
 	if j.Printer != "" {
 		b.strings(d, "output-device-assigned", goipp.TagName, text127(j.Printer))

@@ -115,6 +115,14 @@ func (s *Server) printerAttributes(rq *request, req requested) goipp.Attributes 
 	b.add(t, "copies-supported", goipp.TagRange, goipp.Range{Lower: 1, Upper: c.MaxCopies})
 	b.ints(t, "finishings-default", goipp.TagEnum, 3)
 	b.ints(t, "finishings-supported", goipp.TagEnum, 3)
+	// The same "none" as a collection (PWG 5100.1): no finishing is passed through yet, so
+	// none is offered.
+	none := goipp.Collection{goipp.MakeAttribute("finishing-template", goipp.TagKeyword, goipp.String("none"))}
+	b.add(d, "finishings-col-database", goipp.TagBeginCollection, none)
+	b.add(t, "finishings-col-default", goipp.TagBeginCollection, none)
+	b.add(t, "finishings-col-ready", goipp.TagBeginCollection, none)
+	b.strings(t, "finishings-col-supported", goipp.TagKeyword, "finishing-template")
+	b.strings(t, "finishing-template-supported", goipp.TagKeyword, "none")
 	b.strings(t, "job-hold-until-default", goipp.TagKeyword, "no-hold")
 	b.strings(t, "job-hold-until-supported", goipp.TagKeyword, "no-hold", "indefinite")
 	b.ints(t, "job-priority-default", goipp.TagInteger, 50)
@@ -227,7 +235,10 @@ func (s *Server) printerAttributes(rq *request, req requested) goipp.Attributes 
 	b.ints(d, "operations-supported", goipp.TagEnum, opVals...)
 	// "document-number" is what ipp-everywhere.test (CUPS 2.4) looks for; PWG 5100.6 spells
 	// the member "document-numbers". Both are listed so either reader finds it.
-	b.strings(d, "overrides-supported", goipp.TagKeyword, "document-number", "document-numbers", "pages")
+	b.strings(t, "overrides-supported", goipp.TagKeyword, "document-number", "document-numbers", "pages")
+	// PDF is offered, so the attribute is required (PWG 5100.13); 0: encrypted PDFs are not
+	// decrypted here, and document-password is not accepted.
+	b.ints(d, "document-password-supported", goipp.TagInteger, 0)
 	b.ints(d, "pages-per-minute", goipp.TagInteger, c.PPM)
 	if color {
 		b.ints(d, "pages-per-minute-color", goipp.TagInteger, c.PPMColor)
