@@ -20,7 +20,6 @@ import (
 
 	"github.com/printgate/printgate/document"
 	"github.com/printgate/printgate/ipp"
-	"github.com/printgate/printgate/job"
 )
 
 // IPP is one IPP printer or print-server queue.
@@ -107,7 +106,7 @@ func (p *IPP) Send(ctx context.Context, j *Job) (Receipt, error) {
 	if err != nil {
 		return Receipt{}, p.sendError(err)
 	}
-	tmpl, dropped := st.SupportedTemplate(ipp.ForwardTemplate(templateOf(j)))
+	tmpl, dropped := st.SupportedTemplate(ipp.ForwardTemplate(j.Template))
 	if len(dropped) > 0 {
 		p.log.Debug("attributes the printer does not support left out", "job", j.ID, "attributes", dropped)
 	}
@@ -322,7 +321,8 @@ func (p *IPP) Probe(ctx context.Context) (Status, error) {
 	state, reasons := ippState(st)
 	return Status{State: state, Reasons: reasons, Accepting: st.Accepting, QueuedJobs: st.QueuedJobs, PPM: st.PPM,
 		Message: st.Message, Capabilities: &Capabilities{Formats: st.Formats, Media: st.Media, Sides: st.Sides,
-			ColorModes: st.ColorModes, MakeModel: st.MakeModel}}, nil
+			ColorModes: st.ColorModes, MediaSources: st.Attrs.Strings("media-source-supported"),
+			MediaTypes: st.Attrs.Strings("media-type-supported"), MakeModel: st.MakeModel}}, nil
 }
 
 // stoppingReasons are printer-state-reasons (without severity suffix) that keep a printer from
@@ -384,46 +384,4 @@ func ippState(st *ipp.PrinterStatus) (State, []string) {
 func (p *IPP) Close() error {
 	p.tr.CloseIdleConnections()
 	return nil
-}
-
-// templateOf rebuilds the job-template attributes from the flat map the scheduler passes.
-func templateOf(j *Job) job.Attributes {
-	a := job.Attributes{Extra: map[string]string{}}
-	if j.Copies > 1 {
-		a.Copies = j.Copies
-	}
-	for k, v := range j.Attributes {
-		n, nerr := strconv.Atoi(v)
-		switch k {
-		case "copies":
-			if nerr == nil && n > 1 {
-				a.Copies = n
-			}
-		case "sides":
-			a.Sides = v
-		case "media":
-			a.Media = v
-		case "media-source":
-			a.MediaSource = v
-		case "media-type":
-			a.MediaType = v
-		case "print-color-mode":
-			a.ColorMode = v
-		case "output-bin":
-			a.OutputBin = v
-		case "print-scaling":
-			a.PrintScaling = v
-		case "print-quality":
-			if nerr == nil {
-				a.PrintQuality = n
-			}
-		case "orientation-requested":
-			if nerr == nil {
-				a.Orientation = n
-			}
-		default:
-			a.Extra[k] = v
-		}
-	}
-	return a
 }

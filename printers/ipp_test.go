@@ -21,6 +21,7 @@ import (
 	"github.com/OpenPrinting/goipp"
 
 	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/job"
 )
 
 // fakeIPP is a small IPP printer: it keeps what each job request carried and lets the test set
@@ -260,8 +261,8 @@ func TestIPPSendPassesAttributesThrough(t *testing.T) {
 			p := newTestIPP(t, srv)
 			data := []byte("%PDF-1.4 a letter")
 			j := &Job{ID: 7, Name: "letter 7", Owner: "alice", Pages: 2, Copies: 2, Documents: []Document{writeDoc(t, "l.pdf", data)},
-				Attributes: map[string]string{"copies": "2", "sides": "two-sided-long-edge", "media": "iso_a4_210x297mm",
-					"print-color-mode": "color", "output-bin": "face-up"}}
+				Template: job.Attributes{Copies: 2, Sides: "two-sided-long-edge", Media: "iso_a4_210x297mm",
+					ColorMode: "color", OutputBin: "face-up"}}
 			r, err := p.Send(context.Background(), j)
 			if err != nil {
 				t.Fatalf("Send: %v", err)

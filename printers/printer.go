@@ -48,10 +48,12 @@ type Job struct {
 	Documents []Document
 	// Pages is the page count of all documents (for simulated speed and progress).
 	Pages int
-	// Attributes are IPP job-template attributes (copies, sides, media, print-color-mode, ...),
-	// passed on where the printer supports them.
-	Attributes map[string]string
-	Copies     int
+	// Template are the job-template attributes the client chose (copies, sides, media,
+	// page-ranges, job-priority, ...), in the one typed form the front door stored; a backend
+	// passes on those its printer supports.
+	Template job.Attributes
+	// Copies is Template.Copies, at least 1 (for simulated speed).
+	Copies int
 }
 
 // Document is one file of a job on local disk.
@@ -135,7 +137,11 @@ type Capabilities struct {
 	Media      []string `json:"media,omitempty"`
 	Sides      []string `json:"sides,omitempty"`
 	ColorModes []string `json:"color_modes,omitempty"`
-	MakeModel  string   `json:"make_model,omitempty"`
+	// MediaSources and MediaTypes are the trays and media kinds (media-source-supported,
+	// media-type-supported); empty when the printer cannot say.
+	MediaSources []string `json:"media_sources,omitempty"`
+	MediaTypes   []string `json:"media_types,omitempty"`
+	MakeModel    string   `json:"make_model,omitempty"`
 }
 
 // ErrBusy means the printer asked to try again shortly (IPP server-error-busy). Not a fault,

@@ -313,6 +313,11 @@ func supports(c *printers.Capabilities, j *job.Job) bool {
 	if !has(c.Sides, a.Sides) || !has(c.Media, a.Media) {
 		return false
 	}
+	// A tray or a kind of paper only some members have routes the job to those ("auto" is
+	// any tray).
+	if a.MediaSource != "auto" && !has(c.MediaSources, a.MediaSource) || !has(c.MediaTypes, a.MediaType) {
+		return false
+	}
 	if a.ColorMode == "color" && len(c.ColorModes) > 0 && !slices.Contains(c.ColorModes, "color") {
 		return false
 	}

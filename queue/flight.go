@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
@@ -452,33 +451,10 @@ func (s *Scheduler) record(id int64, to job.State, c job.Change) error {
 
 // printJob converts a stored job into what a backend needs.
 func (s *Scheduler) printJob(ctx context.Context, j *job.Job) (*printers.Job, error) {
+	// The job's template attributes go to the backend in their one typed form, as the front
+	// door stored them: a new attribute is a field of job.Attributes and nothing here.
 	pj := &printers.Job{ID: j.ID, UUID: j.UUID, Name: j.Name, Owner: j.Owner, Host: j.OriginHost, Pages: j.Pages,
-		Copies: max(j.Attributes.Copies, 1), Attributes: map[string]string{}}
-	a := j.Attributes
-	put := func(k, v string) {
-		if v != "" {
-			pj.Attributes[k] = v
-		}
-	}
-	put("sides", a.Sides)
-	put("media", a.Media)
-	put("media-source", a.MediaSource)
-	put("media-type", a.MediaType)
-	put("print-color-mode", a.ColorMode)
-	put("output-bin", a.OutputBin)
-	put("print-scaling", a.PrintScaling)
-	if a.Copies > 1 {
-		put("copies", strconv.Itoa(a.Copies))
-	}
-	if a.PrintQuality > 0 {
-		put("print-quality", strconv.Itoa(a.PrintQuality))
-	}
-	if a.Orientation > 0 {
-		put("orientation-requested", strconv.Itoa(a.Orientation))
-	}
-	for k, v := range a.Extra {
-		put(k, v)
-	}
+		Copies: max(j.Attributes.Copies, 1), Template: j.Attributes}
 	for _, d := range j.Documents {
 		pd := printers.Document{Path: d.Path, Name: d.Name, Format: d.Format, Size: d.Size}
 		if d.Inline {

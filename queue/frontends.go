@@ -82,7 +82,8 @@ func (a IPPService) VirtualPrinter(ctx context.Context, name string) (*ipp.Print
 		Name: vi.Name, UUID: uuid, Info: vi.Info, Location: vi.Location, MakeModel: mm,
 		State: state, Reasons: vi.Reasons, Message: msg, Accepting: true, UpSince: vi.UpSince,
 		Caps: ipp.Capabilities{Formats: vi.Caps.Formats, Media: vi.Caps.Media, Sides: vi.Caps.Sides,
-			ColorModes: vi.Caps.ColorModes, PPM: max(vi.MaxPPM, 1)},
+			ColorModes: vi.Caps.ColorModes, MediaSources: vi.Caps.MediaSources, MediaTypes: vi.Caps.MediaTypes,
+			PPM: max(vi.MaxPPM, 1)},
 	}, nil
 }
 

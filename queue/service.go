@@ -429,6 +429,8 @@ func (s *Scheduler) VirtualState(name string) (VirtualInfo, error) {
 			vi.Caps.Media = union(vi.Caps.Media, c.Media)
 			vi.Caps.Sides = union(vi.Caps.Sides, c.Sides)
 			vi.Caps.ColorModes = union(vi.Caps.ColorModes, c.ColorModes)
+			vi.Caps.MediaSources = union(vi.Caps.MediaSources, c.MediaSources)
+			vi.Caps.MediaTypes = union(vi.Caps.MediaTypes, c.MediaTypes)
 		}
 	}
 	switch {

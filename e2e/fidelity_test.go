@@ -1,0 +1,126 @@
+//go:build e2e
+
+// Attribute fidelity: each job-template attribute a client sends through the gateway arrives at
+// the printer as sent. Run: go test -tags e2e -run Fidelity -count=1 -v ./e2e/
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/OpenPrinting/goipp"
+
+	"github.com/printgate/printgate/e2e/peer"
+	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/job"
+	"github.com/printgate/printgate/queue"
+)
+
+// TestAttributeFidelityToIPPEvePrinter submits one job per row through the gateway's IPP front
+// door to a pool of one ippeveprinter, then reads that job's attributes at the ippeveprinter
+// (Get-Job-Attributes on its own job): each value arrived as it was sent. A new attribute is one
+// row. (Before the typed template went from the front door to the backend, only sides, media,
+// copies and a few keywords survived the scheduler's string map: page-ranges and job-priority
+// were stored and never sent; and the virtual printer offered only the "auto" tray, so a
+// media-col's media-source was dropped at the front door.)
+func TestAttributeFidelityToIPPEvePrinter(t *testing.T) {
+	t.Parallel()
+	e := peer.StartIPPEvePrinter(t, peer.IPPEveOptions{Name: "fidelity", PPM: 600, ColorPPM: 600, Duplex: true})
+	g := startGateway(t, gatewayOptions{Config: foConfig([]foPrinter{{name: "fidelity", uri: e.URI()}},
+		[][2]string{{"letters", "fidelity"}})})
+	foWaitPrinter(t, g, "fidelity", 10*time.Second, "probed", func(p queue.PrinterInfo) bool { return p.State.Usable() })
+
+	mediaCol := goipp.Collection{
+		goipp.MakeAttribute("media-size", goipp.TagBeginCollection, goipp.Collection{
+			goipp.MakeAttribute("x-dimension", goipp.TagInteger, goipp.Integer(21000)),
+			goipp.MakeAttribute("y-dimension", goipp.TagInteger, goipp.Integer(29700))}),
+		goipp.MakeAttribute("media-source", goipp.TagKeyword, goipp.String("main")),
+		goipp.MakeAttribute("media-type", goipp.TagKeyword, goipp.String("stationery")),
+	}
+	rows := []struct {
+		name string
+		attr goipp.Attribute
+		// member, for a collection: the member whose value must arrive (the printer may add
+		// others, such as media-size-name).
+		members []string
+	}{
+		{"copies", goipp.MakeAttribute("copies", goipp.TagInteger, goipp.Integer(2)), nil},
+		{"sides", goipp.MakeAttribute("sides", goipp.TagKeyword, goipp.String("two-sided-long-edge")), nil},
+		{"media", goipp.MakeAttribute("media", goipp.TagKeyword, goipp.String("iso_a4_210x297mm")), nil},
+		{"media-col", goipp.MakeAttribute("media-col", goipp.TagBeginCollection, mediaCol), []string{"media-source", "media-type"}},
+		{"print-color-mode", goipp.MakeAttribute("print-color-mode", goipp.TagKeyword, goipp.String("monochrome")), nil},
+		{"print-quality", goipp.MakeAttribute("print-quality", goipp.TagEnum, goipp.Integer(5)), nil},
+		{"orientation-requested", goipp.MakeAttribute("orientation-requested", goipp.TagEnum, goipp.Integer(4)), nil},
+		{"page-ranges", goipp.MakeAttribute("page-ranges", goipp.TagRange, goipp.Range{Lower: 1, Upper: 1}), nil},
+		{"job-priority", goipp.MakeAttribute("job-priority", goipp.TagInteger, goipp.Integer(80)), nil},
+		{"finishings", goipp.MakeAttribute("finishings", goipp.TagEnum, goipp.Integer(3)), nil},
+	}
+	gw, err := ipp.NewClient(ippURI(g, "letters"), ipp.ClientOptions{UserName: "fidelity"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	printer, err := ipp.NewClient(e.URI(), ipp.ClientOptions{UserName: "fidelity"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile(repoFile(t, "testdata/letter-2p.pdf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			js, err := gw.PrintJob(ctx, ipp.JobRequest{Name: "fidelity " + row.name, Template: goipp.Attributes{row.attr}},
+				ipp.Document{Reader: bytes.NewReader(doc), Size: int64(len(doc)), Format: "application/pdf"})
+			if err != nil {
+				t.Fatalf("Print-Job with %s through the gateway: %v", row.name, err)
+			}
+			var j *job.Job
+			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+				if j, err = g.API.Job(ctx, int64(js.ID)); err != nil {
+					t.Fatal(err)
+				}
+				if j.UpstreamID != "" && j.State == job.StateCompleted || time.Now().After(deadline) {
+					break
+				}
+			}
+			if j.State != job.StateCompleted || j.UpstreamID == "" {
+				t.Fatalf("job %d is %s (%s), upstream %q", j.ID, j.State, j.StateReason, j.UpstreamID)
+			}
+			upstream, _ := strconv.Atoi(j.UpstreamID)
+			st, err := printer.GetJobAttributes(ctx, upstream, "all")
+			if err != nil {
+				t.Fatalf("Get-Job-Attributes %d at the ippeveprinter: %v", upstream, err)
+			}
+			var got goipp.Attribute
+			for _, a := range st.Attrs {
+				if a.Name == row.attr.Name {
+					got = a
+				}
+			}
+			if got.Name == "" {
+				t.Fatalf("%s did not arrive at the printer (its job has %d attributes)", row.name, len(st.Attrs))
+			}
+			if row.members == nil {
+				if got.Values.String() != row.attr.Values.String() {
+					t.Errorf("%s arrived as %s, sent %s", row.name, got.Values, row.attr.Values)
+				}
+				return
+			}
+			sent, _ := ipp.Attrs{row.attr}.Collection(row.name)
+			arrived, _ := ipp.Attrs{got}.Collection(row.name)
+			for _, m := range row.members {
+				want, _ := sent.String(m)
+				have, _ := arrived.String(m)
+				if have != want {
+					t.Errorf("%s member %s arrived as %q, sent %q (the gateway stored %+v)", row.name, m, have, want, j.Attributes)
+				}
+			}
+		})
+	}
+}
