@@ -58,6 +58,11 @@ func TestAttributeFidelityToIPPEvePrinter(t *testing.T) {
 		{"page-ranges", goipp.MakeAttribute("page-ranges", goipp.TagRange, goipp.Range{Lower: 1, Upper: 1}), nil},
 		{"job-priority", goipp.MakeAttribute("job-priority", goipp.TagInteger, goipp.Integer(80)), nil},
 		{"finishings", goipp.MakeAttribute("finishings", goipp.TagEnum, goipp.Integer(3)), nil},
+		// ippeveprinter offers 600 dpi and the face-up bin only: the virtual printer offers what
+		// its members do.
+		{"printer-resolution", goipp.MakeAttribute("printer-resolution", goipp.TagResolution,
+			goipp.Resolution{Xres: 600, Yres: 600, Units: goipp.UnitsDpi}), nil},
+		{"output-bin", goipp.MakeAttribute("output-bin", goipp.TagKeyword, goipp.String("face-up")), nil},
 	}
 	gw, err := ipp.NewClient(ippURI(g, "letters"), ipp.ClientOptions{UserName: "fidelity"})
 	if err != nil {
@@ -97,6 +102,10 @@ func TestAttributeFidelityToIPPEvePrinter(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Get-Job-Attributes %d at the ippeveprinter: %v", upstream, err)
 			}
+			// job-name, an operation attribute, on every row.
+			if name, _ := st.Attrs.String("job-name"); name != "fidelity "+row.name {
+				t.Errorf("job-name arrived as %q, sent %q", name, "fidelity "+row.name)
+			}
 			var got goipp.Attribute
 			for _, a := range st.Attrs {
 				if a.Name == row.attr.Name {
@@ -104,7 +113,7 @@ func TestAttributeFidelityToIPPEvePrinter(t *testing.T) {
 				}
 			}
 			if got.Name == "" {
-				t.Fatalf("%s did not arrive at the printer (its job has %d attributes)", row.name, len(st.Attrs))
+				t.Fatalf("%s did not arrive at the printer (its job has %d attributes; the gateway stored %+v)", row.name, len(st.Attrs), j.Attributes)
 			}
 			if row.members == nil {
 				if got.Values.String() != row.attr.Values.String() {

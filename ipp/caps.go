@@ -33,6 +33,7 @@ func normalizeCaps(c Capabilities) Capabilities {
 	}
 	n.MediaSources = keywords(c.MediaSources, "auto")
 	n.MediaTypes = keywords(c.MediaTypes, "stationery")
+	n.OutputBins = keywords(c.OutputBins, "face-down")
 	for _, s := range c.Sides {
 		if (s == "one-sided" || s == "two-sided-long-edge" || s == "two-sided-short-edge") && !slices.Contains(n.Sides, s) {
 			n.Sides = append(n.Sides, s)

@@ -291,7 +291,7 @@ func (s *Server) checkTemplateAttr(k *jobChecker, c Capabilities, at goipp.Attri
 	case "output-bin":
 		if v, ok := keywordOrName(); !ok {
 			k.bad(at, "Bad output-bin value.")
-		} else if v != "face-down" {
+		} else if !slices.Contains(c.OutputBins, v) {
 			k.unsupported(at, "unsupported output-bin %s.", v)
 		} else {
 			k.accept(goipp.MakeAttribute(at.Name, goipp.TagKeyword, goipp.String(v)))

@@ -176,8 +176,8 @@ func (s *Server) printerAttributes(rq *request, req requested) goipp.Attributes 
 	b.ints(t, "number-up-supported", goipp.TagInteger, 1)
 	b.ints(t, "orientation-requested-default", goipp.TagEnum, 3)
 	b.ints(t, "orientation-requested-supported", goipp.TagEnum, 3, 4, 5, 6)
-	b.strings(t, "output-bin-default", goipp.TagKeyword, "face-down")
-	b.strings(t, "output-bin-supported", goipp.TagKeyword, "face-down")
+	b.strings(t, "output-bin-default", goipp.TagKeyword, c.OutputBins[0])
+	b.strings(t, "output-bin-supported", goipp.TagKeyword, c.OutputBins...)
 	b.add(t, "page-ranges-supported", goipp.TagBoolean, goipp.Boolean(offers(c, document.PDF)))
 	if color {
 		b.strings(t, "print-color-mode-default", goipp.TagKeyword, "auto")

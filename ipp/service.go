@@ -115,6 +115,8 @@ type Capabilities struct {
 	MediaSources []string
 	// MediaTypes are media-type keywords; default "stationery".
 	MediaTypes []string
+	// OutputBins are output-bin keywords; default "face-down".
+	OutputBins []string
 	// Sides are sides keywords; default one-sided only.
 	Sides []string
 	// ColorModes are print-color-mode keywords; "color" means colour is offered. "auto" and

@@ -322,7 +322,8 @@ func (p *IPP) Probe(ctx context.Context) (Status, error) {
 	return Status{State: state, Reasons: reasons, Accepting: st.Accepting, QueuedJobs: st.QueuedJobs, PPM: st.PPM,
 		Message: st.Message, Capabilities: &Capabilities{Formats: st.Formats, Media: st.Media, Sides: st.Sides,
 			ColorModes: st.ColorModes, MediaSources: st.Attrs.Strings("media-source-supported"),
-			MediaTypes: st.Attrs.Strings("media-type-supported"), MakeModel: st.MakeModel}}, nil
+			MediaTypes: st.Attrs.Strings("media-type-supported"), OutputBins: st.Attrs.Strings("output-bin-supported"),
+			Resolutions: squareDPI(st.Attrs), MakeModel: st.MakeModel}}, nil
 }
 
 // stoppingReasons are printer-state-reasons (without severity suffix) that keep a printer from
@@ -384,4 +385,21 @@ func ippState(st *ipp.PrinterStatus) (State, []string) {
 func (p *IPP) Close() error {
 	p.tr.CloseIdleConnections()
 	return nil
+}
+
+// squareDPI lists the square resolutions in dpi of printer-resolution-supported (the ones a
+// virtual printer can offer for PDF and PWG raster alike).
+func squareDPI(a ipp.Attrs) []int {
+	var out []int
+	for _, at := range a {
+		if at.Name != "printer-resolution-supported" {
+			continue
+		}
+		for _, v := range at.Values {
+			if r, ok := v.V.(goipp.Resolution); ok && r.Units == goipp.UnitsDpi && r.Xres == r.Yres && r.Xres > 0 {
+				out = append(out, r.Xres)
+			}
+		}
+	}
+	return out
 }

@@ -141,6 +141,10 @@ type Capabilities struct {
 	// media-type-supported); empty when the printer cannot say.
 	MediaSources []string `json:"media_sources,omitempty"`
 	MediaTypes   []string `json:"media_types,omitempty"`
+	// OutputBins are output-bin-supported; Resolutions the square resolutions (dpi) of
+	// printer-resolution-supported.
+	OutputBins  []string `json:"output_bins,omitempty"`
+	Resolutions []int    `json:"resolutions,omitempty"`
 	MakeModel    string   `json:"make_model,omitempty"`
 }
 

@@ -315,7 +315,8 @@ func supports(c *printers.Capabilities, j *job.Job) bool {
 	}
 	// A tray or a kind of paper only some members have routes the job to those ("auto" is
 	// any tray).
-	if a.MediaSource != "auto" && !has(c.MediaSources, a.MediaSource) || !has(c.MediaTypes, a.MediaType) {
+	if a.MediaSource != "auto" && !has(c.MediaSources, a.MediaSource) || !has(c.MediaTypes, a.MediaType) ||
+		!has(c.OutputBins, a.OutputBin) {
 		return false
 	}
 	if a.ColorMode == "color" && len(c.ColorModes) > 0 && !slices.Contains(c.ColorModes, "color") {

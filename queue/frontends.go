@@ -83,6 +83,7 @@ func (a IPPService) VirtualPrinter(ctx context.Context, name string) (*ipp.Print
 		State: state, Reasons: vi.Reasons, Message: msg, Accepting: true, UpSince: vi.UpSince,
 		Caps: ipp.Capabilities{Formats: vi.Caps.Formats, Media: vi.Caps.Media, Sides: vi.Caps.Sides,
 			ColorModes: vi.Caps.ColorModes, MediaSources: vi.Caps.MediaSources, MediaTypes: vi.Caps.MediaTypes,
+			OutputBins: vi.Caps.OutputBins, Resolutions: vi.Caps.Resolutions,
 			PPM: max(vi.MaxPPM, 1)},
 	}, nil
 }

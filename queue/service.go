@@ -431,6 +431,8 @@ func (s *Scheduler) VirtualState(name string) (VirtualInfo, error) {
 			vi.Caps.ColorModes = union(vi.Caps.ColorModes, c.ColorModes)
 			vi.Caps.MediaSources = union(vi.Caps.MediaSources, c.MediaSources)
 			vi.Caps.MediaTypes = union(vi.Caps.MediaTypes, c.MediaTypes)
+			vi.Caps.OutputBins = union(vi.Caps.OutputBins, c.OutputBins)
+			vi.Caps.Resolutions = union(vi.Caps.Resolutions, c.Resolutions)
 		}
 	}
 	switch {
@@ -450,7 +452,7 @@ func (s *Scheduler) VirtualState(name string) (VirtualInfo, error) {
 // whose formats are unknown.
 var unknownPrinterFormats = []string{document.PDF, document.PostScript}
 
-func union(a, b []string) []string {
+func union[T comparable](a, b []T) []T {
 	for _, x := range b {
 		if !slices.Contains(a, x) {
 			a = append(a, x)
