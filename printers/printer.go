@@ -145,7 +145,7 @@ type Capabilities struct {
 	// printer-resolution-supported.
 	OutputBins  []string `json:"output_bins,omitempty"`
 	Resolutions []int    `json:"resolutions,omitempty"`
-	MakeModel    string   `json:"make_model,omitempty"`
+	MakeModel   string   `json:"make_model,omitempty"`
 }
 
 // ErrBusy means the printer asked to try again shortly (IPP server-error-busy). Not a fault,
