@@ -167,7 +167,10 @@ func countPWG(src io.Reader) (int, error) {
 		pages++
 		bpp := int(binary.BigEndian.Uint32(hdr[388:392]))
 		bytesPerLine := int(binary.BigEndian.Uint32(hdr[392:396]))
-		height := int(binary.BigEndian.Uint32(hdr[380:384]))
+		// cupsHeight: after the four 64-byte strings and 29 four-byte fields (PWG 5102.4
+		// section 4.3; 380 is cupsMediaType, which is 0 for most rasters and made every
+		// raster fall back to the size estimate).
+		height := int(binary.BigEndian.Uint32(hdr[376:380]))
 		if bpp <= 0 || bytesPerLine <= 0 || height <= 0 {
 			return pages, fmt.Errorf("document: bad PWG page header on page %d", pages)
 		}
