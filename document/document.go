@@ -180,7 +180,9 @@ func countPWG(src io.Reader) (int, error) {
 	}
 }
 
-// skipPWGPage skips the PackBits-style compressed lines of one page.
+// skipPWGPage skips the PackBits-style compressed lines of one page: per line group a repeat
+// byte, then runs (0-127: one pixel repeated n+1 times; 129-255: 257-n literal pixels; 128: the
+// rest of the line is white).
 func skipPWGPage(r *bufio.Reader, height, bytesPerLine, bytesPerPixel int) error {
 	for y := 0; y < height; {
 		rep, err := r.ReadByte()
@@ -188,10 +190,15 @@ func skipPWGPage(r *bufio.Reader, height, bytesPerLine, bytesPerPixel int) error
 			return err
 		}
 		y += int(rep) + 1
-		for x := 0; x < bytesPerLine; {
+		x := 0
+		for x < bytesPerLine {
 			n, err := r.ReadByte()
 			if err != nil {
 				return err
+			}
+			if n == 128 { // the rest of the line is white: no data follows
+				x = bytesPerLine
+				break
 			}
 			if n < 128 { // n+1 repeated pixels: one pixel follows
 				if _, err := r.Discard(bytesPerPixel); err != nil {
@@ -205,6 +212,9 @@ func skipPWGPage(r *bufio.Reader, height, bytesPerLine, bytesPerPixel int) error
 				}
 				x += cnt
 			}
+		}
+		if x != bytesPerLine { // a run crossed the end of the line: not this header's data
+			return fmt.Errorf("document: PWG raster line overruns cupsBytesPerLine %d", bytesPerLine)
 		}
 	}
 	return nil
