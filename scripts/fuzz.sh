@@ -3,8 +3,8 @@
 #
 # Go's fuzzing coordinator sometimes ends a run that found nothing with a bare "context deadline
 # exceeded" FAIL when the time runs out while it waits on a worker (no failing input is written;
-# a toolchain flake, golang/go#48127 and its kin). Such a run is tried once more; a second one,
-# or any run that wrote a failing input, fails the script.
+# a race in the coordinator, golang/go#75804, fixed in Go 1.27; this module is on 1.26). Such a
+# run is tried once more; a second one, or any run that wrote a failing input, fails the script.
 set -euo pipefail
 fuzztime=${1:-15s}
 cd "$(dirname "$0")/.."
