@@ -1,6 +1,6 @@
 // Package connlimit bounds what one client, and all of them together, can hold open on a
 // front-end: a total and a per-client-address cap on connections, and a progress deadline on
-// reads (a connection that sends nothing for a while is cut, however long its request is).
+// request bodies (BodyProgress: an upload that stops for a while is cut, however long it is).
 // The HTTP port (plain and TLS), LPD and raw all take their connections through it, so that a
 // flood of idle or dripping connections from one host cannot lock the others out.
 package connlimit
@@ -107,12 +107,12 @@ func hostOf(a net.Addr) string {
 
 // Listener is a net.Listener whose Accept returns only connections its Counter admits (the
 // others are closed at once, before any byte is read) and whose connections give their place
-// back when closed. With Idle > 0 every connection it returns is a progress-deadline
-// connection (see ProgressConn).
+// back when closed. (Slow and silent clients are cut by the HTTP server's timeouts and by
+// BodyProgress: a deadline set on the connection itself would also cut the server's background
+// read under a long response, such as the dashboard's event stream.)
 type Listener struct {
 	net.Listener
 	Counter *Counter
-	Idle    time.Duration
 }
 
 // Accept waits for the next admitted connection.
@@ -127,63 +127,18 @@ func (l *Listener) Accept() (net.Conn, error) {
 			nc.Close()
 			continue
 		}
-		return Wrap(nc, release, l.Idle), nil
+		return &conn{Conn: nc, release: release}, nil
 	}
 }
 
-// Wrap ties release to nc's Close and, with idle > 0, cuts nc when a read waits longer than
-// idle (ProgressConn).
-func Wrap(nc net.Conn, release func(), idle time.Duration) net.Conn {
-	return &ProgressConn{Conn: nc, release: release, idle: idle}
-}
-
-// ProgressConn is a connection whose every Read must make progress within idle: before each
-// read the deadline is the earlier of now+idle and whatever deadline its user set (net/http's
-// header timeout, say), so a client that stops sending is cut after idle whatever the size of
-// its upload, and a slow one that keeps sending is not. Close gives the connection's place back.
-type ProgressConn struct {
+// conn gives its place back when closed.
+type conn struct {
 	net.Conn
 	release func()
-	idle    time.Duration
-
-	mu       sync.Mutex
-	deadline time.Time // the user's read deadline; zero = none
 }
 
-func (c *ProgressConn) Read(p []byte) (int, error) {
-	if c.idle > 0 {
-		c.mu.Lock()
-		d := time.Now().Add(c.idle)
-		if !c.deadline.IsZero() && c.deadline.Before(d) {
-			d = c.deadline
-		}
-		c.mu.Unlock()
-		c.Conn.SetReadDeadline(d)
-	}
-	return c.Conn.Read(p)
-}
-
-// SetReadDeadline records the user's deadline; Read combines it with the progress deadline.
-func (c *ProgressConn) SetReadDeadline(t time.Time) error {
-	c.mu.Lock()
-	c.deadline = t
-	c.mu.Unlock()
-	return c.Conn.SetReadDeadline(t)
-}
-
-// SetDeadline sets both deadlines, the read one as SetReadDeadline does.
-func (c *ProgressConn) SetDeadline(t time.Time) error {
-	c.mu.Lock()
-	c.deadline = t
-	c.mu.Unlock()
-	return c.Conn.SetDeadline(t)
-}
-
-// Close closes the connection and gives its place back.
-func (c *ProgressConn) Close() error {
+func (c *conn) Close() error {
 	err := c.Conn.Close()
-	if c.release != nil {
-		c.release()
-	}
+	c.release() // once: Acquire's release ignores a second call
 	return err
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -126,43 +125,30 @@ func isReset(err error) bool {
 	return errors.As(err, &op)
 }
 
-// TestProgressConn: a read that waits longer than idle fails; reads that keep coming do not,
-// whatever the total time; the user's own earlier deadline still applies.
-func TestProgressConn(t *testing.T) {
+// TestListenerConnGivesItsPlaceBack: closing an admitted connection frees its place (twice is
+// once), so the next client of that host is admitted again.
+func TestListenerConnGivesItsPlaceBack(t *testing.T) {
 	t.Parallel()
-	a, b := net.Pipe()
-	defer b.Close()
-	released := make(chan struct{})
-	pc := Wrap(a, func() { close(released) }, 200*time.Millisecond)
-	go func() {
-		for range 6 { // 6 × 100 ms: longer than idle in all, never idle for idle
-			b.Write([]byte("x"))
-			time.Sleep(100 * time.Millisecond)
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Counter{Proto: "test", MaxConns: 1, MaxPerHost: 1}
+	ln := &Listener{Listener: raw, Counter: c}
+	defer ln.Close()
+	for round := range 2 {
+		dialFrom(t, "127.0.0.1", raw.Addr().String())
+		nc, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
 		}
-	}()
-	buf := make([]byte, 1)
-	for i := range 6 {
-		if _, err := pc.Read(buf); err != nil {
-			t.Fatalf("read %d of a client that keeps sending: %v", i, err)
+		if c.Open() != 1 {
+			t.Fatalf("round %d: %d open after Accept, want 1", round, c.Open())
 		}
-	}
-	start := time.Now()
-	if _, err := pc.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("read from a silent client: %v, want deadline exceeded", err)
-	}
-	if waited := time.Since(start); waited > 5*time.Second {
-		t.Fatalf("silent client cut after %v", waited)
-	}
-	// The user's deadline, earlier than idle, wins.
-	pc.(*ProgressConn).idle = time.Hour
-	pc.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-	if _, err := pc.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("read past the user's deadline: %v", err)
-	}
-	pc.Close()
-	select {
-	case <-released:
-	default:
-		t.Fatal("Close did not give the place back")
+		nc.Close()
+		nc.Close()
+		if c.Open() != 0 {
+			t.Fatalf("round %d: %d open after Close (twice), want 0", round, c.Open())
+		}
 	}
 }
