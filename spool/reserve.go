@@ -1,7 +1,7 @@
 // The reserve: a file of ReserveBytes kept in the spool directory so that a restart can always
 // open the database and run its migrations and recovery, even on a disk something else filled
-// to the last byte. Open gives it up first and writes it again once it has started, when the
-// disk budget has room for it.
+// to the last byte. Open gives it up when the disk has less free space than the file holds, and
+// writes it again after a start that had to, once the disk budget has room for it.
 package spool
 
 import (
@@ -16,19 +16,22 @@ const DefaultReserveBytes = 8 << 20
 
 func (s *Store) reservePath() string { return filepath.Join(s.opts.Dir, "reserve") }
 
-// releaseReserve removes the reserve file before the database is opened, saying so when the
-// disk had less free space than the reserve: the start is then running on the reserve.
+// releaseReserve removes the reserve file before the database is opened when the disk has less
+// free space than the reserve holds, so that the start (migrations, recovery) runs on it. On a
+// disk with room the file stays, and no start rewrites it.
 func (s *Store) releaseReserve() {
 	if s.opts.ReserveBytes <= 0 {
+		return
+	}
+	if free, err := s.opts.FreeSpace(s.opts.Dir); err == nil && int64(free) >= s.opts.ReserveBytes {
 		return
 	}
 	if err := os.Remove(s.reservePath()); err != nil {
 		return
 	}
-	if free, err := s.opts.FreeSpace(s.opts.Dir); err == nil && int64(free) < 2*s.opts.ReserveBytes {
-		s.log.Error("spool: the disk is full; released the reserve file so that the start (migrations, recovery) can run: free space on the spool's disk now",
-			"free_bytes", free, "reserve_bytes", s.opts.ReserveBytes, "dir", s.opts.Dir)
-	}
+	free, _ := s.opts.FreeSpace(s.opts.Dir)
+	s.log.Error("spool: the disk is full; released the reserve file so that the start (migrations, recovery) can run: free space on the spool's disk now",
+		"free_bytes", free, "reserve_bytes", s.opts.ReserveBytes, "dir", s.opts.Dir)
 }
 
 // keepReserve writes the reserve file when it is missing or short and the disk budget has room

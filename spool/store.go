@@ -148,8 +148,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("spool: open: create %s: %w", d, err)
 		}
 	}
-	// Opening the database, migrating and recovering all write: the reserve makes room for
-	// them on a disk something else filled (reserve.go), and is written again below.
+	// Opening the database, migrating and recovering all write: on a disk something else
+	// filled, the reserve makes room for them (reserve.go); keepReserve below writes it again.
 	s.releaseReserve()
 	dbPath := filepath.Join(opts.Dir, "spool.db")
 	// _txlock=immediate: a write transaction takes the lock at BEGIN, so it never fails half-way
