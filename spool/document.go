@@ -114,12 +114,11 @@ func (h *held) Discard() {
 // Stage reads r into the spool: the bytes are counted against MaxDocumentBytes and hashed; a
 // document up to InlineMaxBytes stays in memory until the commit that attaches it writes it into
 // the database, a larger one is written to tmp/ and renamed into docs/ (the commit fsyncs it).
-// It refuses to start when free disk is below MinFreeBytes. A reader that fails before EOF (a
-// client that went away) yields ErrTruncated and leaves nothing behind.
+// Its bytes come from the disk budget before they are written (budget.go), so it is refused with
+// ErrDiskFull, nothing left behind, when they would take free space below MinFreeBytes. A
+// reader that fails before EOF (a client that went away) yields ErrTruncated and leaves nothing
+// behind.
 func (s *Store) Stage(ctx context.Context, r io.Reader, name, format string) (*job.Staged, error) {
-	if err := s.checkFree(); err != nil {
-		return nil, err
-	}
 	if format == "" {
 		format = "application/octet-stream"
 	}
@@ -253,21 +252,6 @@ func (s *Store) countFile(path string, size int64, format string) (int, bool) {
 	}
 	defer f.Close()
 	return s.opts.PageCounter(f, size, format)
-}
-
-// checkFree refuses new documents when the spool's file system is below the minimum.
-func (s *Store) checkFree() error {
-	if s.opts.MinFreeBytes == 0 {
-		return nil
-	}
-	free, err := s.opts.FreeSpace(s.opts.Dir)
-	if err != nil {
-		return fmt.Errorf("spool: check free space: %w", err)
-	}
-	if free < s.opts.MinFreeBytes {
-		return fmt.Errorf("%w: %d bytes free, minimum %d", job.ErrDiskFull, free, s.opts.MinFreeBytes)
-	}
-	return nil
 }
 
 // FreeBytes reports the free space on the spool's file system.
