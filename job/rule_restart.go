@@ -29,9 +29,6 @@ func OnRestart(s State) (Move, bool) {
 	return Move{}, false
 }
 
-// RestartStates are the states OnRestart moves jobs out of, in the order it handles them.
-var RestartStates = []State{StateReceived, StateAssigned, StateSending}
-
 // PrinterGone is the move for a job found printing at start on a printer that left the
 // configuration: it must print elsewhere, and may print twice.
 func PrinterGone(printer string) Move {

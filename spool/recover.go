@@ -24,8 +24,11 @@ func (s *Store) recover(ctx context.Context) error {
 	}
 	defer tx.Rollback()
 	counts := map[job.State]int{}
-	for _, from := range job.RestartStates {
-		mv, _ := job.OnRestart(from)
+	for _, from := range job.All {
+		mv, moves := job.OnRestart(from)
+		if !moves {
+			continue
+		}
 		rows, err := tx.Query(`SELECT id FROM jobs WHERE state = ?`, string(from))
 		if err != nil {
 			return fmt.Errorf("spool: recover %s jobs: %w", from, err)
