@@ -61,7 +61,7 @@ func StateMessage(j *Job, poolWhy string) string {
 	default:
 		msg = string(j.State)
 	}
-	if why != "" && j.StateReason != "canceled-by-user" && !(j.State == StateHeld && j.StateReason == "") {
+	if why != "" && j.StateReason != "canceled-by-user" { // "canceled: canceled" says nothing more
 		msg += ": " + why
 	}
 	if j.PossibleDuplicate && j.StateReason != "possible-duplicate" && !j.State.Final() {
