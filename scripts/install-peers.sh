@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the real programs printgate's end-to-end tests talk to (see e2e/peer): ipptool and
 # ippeveprinter, a cupsd with cups-lpd and the lpd backend, the CUPS clients, Ghostscript, poppler,
-# qpdf, Chromium, systemd-socket-activate, dbus-daemon, netcat; and LPRng's clients unpacked
+# qpdf, Chromium, systemd-socket-activate, dbus-daemon, netcat, PostgreSQL (the second spool
+# driver's tests start a private cluster), HAProxy (the several-gateways front door), snmpd and the
+# net-snmp clients (the Printer MIB agent the SNMP tests drive); and LPRng's clients unpacked
 # privately into .cache/peers/lprng (Debian's lprng package conflicts with cups-client and cups-bsd,
 # whose lp and lpadmin the tests need).
 #
@@ -34,11 +36,17 @@ declare -A program_pkg=(
 	[/usr/bin/dbus-daemon]=dbus-daemon
 	[/usr/bin/nc.openbsd]=netcat-openbsd
 	[/usr/bin/sha256sum]=coreutils
+	[/usr/lib/postgresql/15/bin/postgres]=postgresql
+	[/usr/lib/postgresql/15/bin/initdb]=postgresql
+	[/usr/sbin/haproxy]=haproxy
+	[/usr/sbin/snmpd]=snmpd
+	[/usr/bin/snmpget]=snmp
 )
 # Packages installed as a set even when their programs are present, because the tests rely on
 # what they bring (filters, backends, the BSD commands).
 base_pkgs=(cups-ipp-utils cups cups-client cups-bsd cups-filters ghostscript poppler-utils qpdf
-	chromium systemd dbus-daemon netcat-openbsd fonts-dejavu-core fonts-liberation)
+	chromium systemd dbus-daemon netcat-openbsd fonts-dejavu-core fonts-liberation
+	postgresql haproxy snmpd snmp)
 
 lprng_programs=(usr/bin/lpr usr/bin/lpq usr/bin/lprm)
 
