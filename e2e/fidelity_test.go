@@ -29,7 +29,16 @@ import (
 // media-col's media-source was dropped at the front door.)
 func TestAttributeFidelityToIPPEvePrinter(t *testing.T) {
 	t.Parallel()
-	e := peer.StartIPPEvePrinter(t, peer.IPPEveOptions{Name: "fidelity", PPM: 600, ColorPPM: 600, Duplex: true})
+	// Staples, punches and 2-up are not in ippeveprinter's plain attributes: it is told to
+	// offer them (it takes and stores any job attribute; the gateway sends only what a printer
+	// offers). It offers overrides of pages, media and orientation of its own.
+	e := peer.StartIPPEvePrinter(t, peer.IPPEveOptions{Name: "fidelity", PPM: 600, ColorPPM: 600, Duplex: true,
+		Attributes: []string{
+			"ATTR enum finishings-supported 3,4,20,91",
+			"ATTR enum finishings-ready 3,4,20,91",
+			"ATTR keyword finishing-template-supported none,staple,staple-top-left,punch-dual-left",
+			"ATTR integer number-up-supported 1,2,4",
+		}})
 	g := startGateway(t, gatewayOptions{Config: foConfig([]foPrinter{{name: "fidelity", uri: e.URI()}},
 		[][2]string{{"letters", "fidelity"}})})
 	foWaitPrinter(t, g, "fidelity", 10*time.Second, "probed", func(p queue.PrinterInfo) bool { return p.State.Usable() })
@@ -57,7 +66,13 @@ func TestAttributeFidelityToIPPEvePrinter(t *testing.T) {
 		{"orientation-requested", goipp.MakeAttribute("orientation-requested", goipp.TagEnum, goipp.Integer(4)), nil},
 		{"page-ranges", goipp.MakeAttribute("page-ranges", goipp.TagRange, goipp.Range{Lower: 1, Upper: 1}), nil},
 		{"job-priority", goipp.MakeAttribute("job-priority", goipp.TagInteger, goipp.Integer(80)), nil},
-		{"finishings", goipp.MakeAttribute("finishings", goipp.TagEnum, goipp.Integer(3)), nil},
+		{"finishings", goipp.MakeAttr("finishings", goipp.TagEnum, goipp.Integer(20), goipp.Integer(91)), nil},
+		{"finishings-col", goipp.MakeAttribute("finishings-col", goipp.TagBeginCollection, goipp.Collection{
+			goipp.MakeAttribute("finishing-template", goipp.TagKeyword, goipp.String("staple-top-left"))}), nil},
+		{"number-up", goipp.MakeAttribute("number-up", goipp.TagInteger, goipp.Integer(2)), nil},
+		{"overrides", goipp.MakeAttribute("overrides", goipp.TagBeginCollection, goipp.Collection{
+			goipp.MakeAttribute("pages", goipp.TagRange, goipp.Range{Lower: 1, Upper: 1}),
+			goipp.MakeAttribute("orientation-requested", goipp.TagEnum, goipp.Integer(4))}), nil},
 		// ippeveprinter offers 600 dpi and the face-up bin only: the virtual printer offers what
 		// its members do.
 		{"printer-resolution", goipp.MakeAttribute("printer-resolution", goipp.TagResolution,

@@ -51,6 +51,7 @@ var probeAttrs = []string{
 	"orientation-requested-supported", "print-scaling-supported", "page-ranges-supported",
 	"job-priority-supported", "finishings-supported", "number-up-supported", "printer-resolution-supported",
 	"print-content-optimize-supported", "print-rendering-intent-supported", "multiple-document-handling-supported",
+	"finishings-col-supported", "finishing-template-supported", "overrides-supported",
 }
 
 // NewIPP returns the backend for an ipp://, ipps://, http:// or https:// printer URI. Over TLS
@@ -323,7 +324,9 @@ func (p *IPP) Probe(ctx context.Context) (Status, error) {
 		Message: st.Message, Capabilities: &Capabilities{Formats: st.Formats, Media: st.Media, Sides: st.Sides,
 			ColorModes: st.ColorModes, MediaSources: st.Attrs.Strings("media-source-supported"),
 			MediaTypes: st.Attrs.Strings("media-type-supported"), OutputBins: st.Attrs.Strings("output-bin-supported"),
-			Resolutions: squareDPI(st.Attrs), MakeModel: st.MakeModel}}, nil
+			Resolutions: squareDPI(st.Attrs), MakeModel: st.MakeModel,
+			Finishings: st.Attrs.Ints("finishings-supported"), FinishingTemplates: finishingTemplates(st.Attrs),
+			NumberUp: numberUp(st.Attrs), Overrides: st.Attrs.Strings("overrides-supported")}}, nil
 }
 
 // stoppingReasons are printer-state-reasons (without severity suffix) that keep a printer from
@@ -398,6 +401,35 @@ func squareDPI(a ipp.Attrs) []int {
 		for _, v := range at.Values {
 			if r, ok := v.V.(goipp.Resolution); ok && r.Units == goipp.UnitsDpi && r.Xres == r.Yres && r.Xres > 0 {
 				out = append(out, r.Xres)
+			}
+		}
+	}
+	return out
+}
+
+// finishingTemplates are the finishing-template keywords a printer takes in finishings-col:
+// none unless it lists finishing-template among finishings-col-supported.
+func finishingTemplates(a ipp.Attrs) []string {
+	if !slices.Contains(a.Strings("finishings-col-supported"), "finishing-template") {
+		return nil
+	}
+	return a.Strings("finishing-template-supported")
+}
+
+// maxNumberUp bounds the values read from a number-up-supported range (1-16 is usual).
+const maxNumberUp = 100
+
+// numberUp lists number-up-supported, whether the printer gives values or a range.
+func numberUp(a ipp.Attrs) []int {
+	at, _ := a.Get("number-up-supported")
+	var out []int
+	for _, v := range at.Values {
+		switch v := v.V.(type) {
+		case goipp.Integer:
+			out = append(out, int(v))
+		case goipp.Range:
+			for i := max(v.Lower, 1); i <= min(v.Upper, maxNumberUp); i++ {
+				out = append(out, i)
 			}
 		}
 	}
