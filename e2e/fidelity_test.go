@@ -87,6 +87,27 @@ func TestAttributeFidelityToIPPEvePrinter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The virtual printer offers what its member does (and none, 1-up, and the overrides
+	// ipp-everywhere.test asks for).
+	{
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ps, err := gw.GetPrinterAttributes(ctx, "finishings-supported", "finishing-template-supported",
+			"number-up-supported", "overrides-supported")
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range []struct {
+			name string
+			want string
+		}{{"finishings-supported", "[3,4,20,91]"}, {"finishing-template-supported", "[none,staple,staple-top-left,punch-dual-left]"},
+			{"number-up-supported", "[1,2,4]"}, {"overrides-supported", "[document-number,document-numbers,pages,media,media-col,orientation-requested]"}} {
+			at, _ := ps.Attrs.Get(w.name)
+			if got := at.Values.String(); got != w.want {
+				t.Errorf("the gateway offers %s %s, want %s", w.name, got, w.want)
+			}
+		}
+	}
 	doc, err := os.ReadFile(repoFile(t, "testdata/letter-2p.pdf"))
 	if err != nil {
 		t.Fatal(err)

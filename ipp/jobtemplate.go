@@ -154,6 +154,16 @@ func isTemplateName(name string) bool {
 // Validate-Job) and returns them with their defaults. Errors go into rs.
 func (s *Server) checkDocumentAttributes(rq *request, rs *response, c Capabilities) (format, compression string) {
 	format, compression = document.Octet, "none"
+	if at, ok := rq.oper.Get("document-password"); ok {
+		// document-password-supported is 0: the gateway neither decrypts PDFs nor keeps a
+		// password to hand on (it would sit in the spool beside the document). Like any
+		// unsupported operation attribute (RFC 8011 section 4.1.7; ipp-attribute-fidelity is
+		// for job template attributes) it is ignored, and the client is told so; the unsupported
+		// group names it with the "unsupported" out-of-band value, never echoing the password.
+		rs.addUnsupported(goipp.MakeAttribute(at.Name, goipp.TagUnsupportedValue, goipp.Void{}))
+		rs.setStatus(goipp.StatusOkIgnoredOrSubstituted,
+			"Ignoring document-password: this printer does not print encrypted PDFs (document-password-supported is 0).")
+	}
 	if at, ok := rq.oper.Get("compression"); ok {
 		v, _ := rq.oper.String("compression")
 		if rq.oper.Tag("compression") != goipp.TagKeyword || len(at.Values) != 1 ||
