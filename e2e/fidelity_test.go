@@ -169,3 +169,74 @@ func TestAttributeFidelityToIPPEvePrinter(t *testing.T) {
 		})
 	}
 }
+
+// TestFinishingsAndOverridesRouteToTheMembersThatDoThem: a stapled, a punched-and-stapled
+// (finishings-col) and a 2-up job go to the one member that offers them although a faster idle
+// member is in the pool, and a job with overrides goes to the member that says it does overrides,
+// never to a file printer that cannot say (it would print every page alike), however fast; a
+// plain job still takes the fast member. (Before, finishings beyond none, number-up and
+// overrides were ignored at the front door and the jobs went to the fast member.)
+func TestFinishingsAndOverridesRouteToTheMembersThatDoThem(t *testing.T) {
+	t.Parallel()
+	finisher := peer.StartIPPEvePrinter(t, peer.IPPEveOptions{Name: "finisher", PPM: 60, TimeScale: 0.05,
+		Attributes: []string{
+			"ATTR enum finishings-supported 3,4,20",
+			"ATTR keyword finishing-template-supported none,staple",
+			"ATTR integer number-up-supported 1,2",
+		}})
+	plain := peer.StartIPPEvePrinter(t, peer.IPPEveOptions{Name: "plain", PPM: 600, TimeScale: 0.05})
+	out := t.TempDir()
+	g := startGateway(t, gatewayOptions{Config: foConfig([]foPrinter{
+		{name: "finisher", uri: finisher.URI(), ppm: 6},
+		{name: "plain", uri: plain.URI(), ppm: 600},
+		{name: "fast-file", uri: "file://" + out, ppm: 6000},
+	}, [][2]string{{"staples", "finisher, plain"}, {"pages", "finisher, fast-file"}})})
+	for _, name := range []string{"finisher", "plain", "fast-file"} {
+		foWaitPrinter(t, g, name, 10*time.Second, "probed", func(p queue.PrinterInfo) bool { return p.State.Usable() })
+	}
+	doc, err := os.ReadFile(repoFile(t, "testdata/letter-2p.pdf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	landscapeFirst := goipp.MakeAttribute("overrides", goipp.TagBeginCollection, goipp.Collection{
+		goipp.MakeAttribute("pages", goipp.TagRange, goipp.Range{Lower: 1, Upper: 1}),
+		goipp.MakeAttribute("orientation-requested", goipp.TagEnum, goipp.Integer(4))})
+	for _, tc := range []struct {
+		name, virtual, want string
+		attr                goipp.Attribute
+	}{
+		{"staple", "staples", "finisher", goipp.MakeAttribute("finishings", goipp.TagEnum, goipp.Integer(20))},
+		{"finishing-template", "staples", "finisher", goipp.MakeAttribute("finishings-col", goipp.TagBeginCollection,
+			goipp.Collection{goipp.MakeAttribute("finishing-template", goipp.TagKeyword, goipp.String("staple"))})},
+		{"2-up", "staples", "finisher", goipp.MakeAttribute("number-up", goipp.TagInteger, goipp.Integer(2))},
+		{"plain", "staples", "plain", goipp.MakeAttribute("copies", goipp.TagInteger, goipp.Integer(1))},
+		{"overrides", "pages", "finisher", landscapeFirst},
+		{"plain pages", "pages", "fast-file", goipp.MakeAttribute("copies", goipp.TagInteger, goipp.Integer(1))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			gw, err := ipp.NewClient(ippURI(g, tc.virtual), ipp.ClientOptions{UserName: "routing"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			js, err := gw.PrintJob(ctx, ipp.JobRequest{Name: "routing " + tc.name, Template: goipp.Attributes{tc.attr}},
+				ipp.Document{Reader: bytes.NewReader(doc), Size: int64(len(doc)), Format: "application/pdf"})
+			if err != nil {
+				t.Fatalf("Print-Job: %v", err)
+			}
+			var j *job.Job
+			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+				if j, err = g.API.Job(ctx, int64(js.ID)); err != nil {
+					t.Fatal(err)
+				}
+				if j.State == job.StateCompleted || time.Now().After(deadline) {
+					break
+				}
+			}
+			if j.State != job.StateCompleted || j.Printer != tc.want {
+				t.Errorf("job %d is %s on %q, want completed on %q (stored %+v)", j.ID, j.State, j.Printer, tc.want, j.Attributes)
+			}
+		})
+	}
+}

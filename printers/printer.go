@@ -147,8 +147,9 @@ type Capabilities struct {
 	Resolutions []int    `json:"resolutions,omitempty"`
 	// Finishings are finishings-supported (enums), FinishingTemplates finishing-template-supported,
 	// NumberUp the number-up values the printer imposes, Overrides the overrides-supported
-	// members. Empty finishings and number-up lists mean "cannot say"; an empty Overrides means
-	// the printer does no overrides (a job with overrides needs a printer that says it does).
+	// members. Empty finishings and number-up lists mean "cannot say" (LPD, socket, file; an
+	// IPP printer always says, "none" and 1 when it lists nothing); an empty Overrides means the
+	// printer does no overrides (a job with overrides needs a printer that says it does).
 	Finishings         []int    `json:"finishings,omitempty"`
 	FinishingTemplates []string `json:"finishing_templates,omitempty"`
 	NumberUp           []int    `json:"number_up,omitempty"`
