@@ -122,9 +122,11 @@ func (d *Dashboard) Register(r *mux.Router) {
 	ui.HandleFunc("/", d.page(d.overview)).Methods(http.MethodGet, http.MethodHead)
 	ui.HandleFunc("/printers/{name}", d.page(d.printer)).Methods(http.MethodGet, http.MethodHead)
 	ui.HandleFunc("/jobs", d.page(d.jobs)).Methods(http.MethodGet, http.MethodHead)
-	ui.HandleFunc("/runs", d.page(d.runsPage)).Methods(http.MethodGet, http.MethodHead)
-	ui.HandleFunc("/runs/{id:[0-9]+}", d.page(d.runPage)).Methods(http.MethodGet, http.MethodHead)
-	ui.HandleFunc("/runs/{id:[0-9]+}/manifest.csv", d.page(d.runManifest)).Methods(http.MethodGet, http.MethodHead)
+	// Runs are named after what they send (a clinic's letters of a day): operators only, as
+	// GET /api/v1/runs.
+	ui.HandleFunc("/runs", d.page(operatorPage(d.runsPage))).Methods(http.MethodGet, http.MethodHead)
+	ui.HandleFunc("/runs/{id:[0-9]+}", d.page(operatorPage(d.runPage))).Methods(http.MethodGet, http.MethodHead)
+	ui.HandleFunc("/runs/{id:[0-9]+}/manifest.csv", d.page(operatorPage(d.runManifest))).Methods(http.MethodGet, http.MethodHead)
 	ui.HandleFunc("/events", d.page(d.events)).Methods(http.MethodGet, http.MethodHead)
 	ui.HandleFunc("/login", d.loginForm).Methods(http.MethodGet, http.MethodHead)
 	ui.HandleFunc("/login", d.login).Methods(http.MethodPost)
@@ -220,7 +222,7 @@ type handler func(w http.ResponseWriter, r *http.Request, b base) error
 func (d *Dashboard) page(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		r, id, _ := d.auth.withIdentity(r)
-		if !id.Operator() && !d.auth.AnonymousRead() {
+		if !id.Viewer() && !d.auth.AnonymousRead() {
 			http.Redirect(w, r, "/ui/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
@@ -600,6 +602,7 @@ func (d *Dashboard) action(h actionFunc) http.HandlerFunc {
 			ref = &Refusal{http.StatusUnauthorized, "unauthorized", "Sign in as an operator to do this."}
 		}
 		if ref != nil {
+			d.auth.refusing(r, id, ref.Msg)
 			if asJSON {
 				writeJSON(w, ref.Status, apiError{Error: ref.Msg, Code: ref.Code})
 				return

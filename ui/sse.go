@@ -45,7 +45,7 @@ const maxLogBacklog = 500
 
 func (d *Dashboard) stream(w http.ResponseWriter, r *http.Request) {
 	r, id, _ := d.auth.withIdentity(r)
-	if !id.Operator() && !d.auth.AnonymousRead() {
+	if !id.Viewer() && !d.auth.AnonymousRead() {
 		writeJSON(w, http.StatusUnauthorized, apiError{Error: "operator login or API token required", Code: "unauthorized"})
 		return
 	}
