@@ -52,6 +52,13 @@ func (a Auth) LPDAdminIPs() []net.IP {
 	return out
 }
 
+// accessDefaults fills in this file's defaults (Defaults calls it).
+func (c *Config) accessDefaults() {
+	if c.Auth.IPPAuthentication == "" {
+		c.Auth.IPPAuthentication = IPPAuthOptional
+	}
+}
+
 // checkAccess checks the keys of this file.
 func (c *Config) checkAccess(bad func(line int, format string, args ...any)) {
 	for _, u := range c.Auth.Users {

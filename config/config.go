@@ -177,6 +177,7 @@ type VirtualPrinter struct {
 
 // Defaults fills in every unset key.
 func (c *Config) Defaults() {
+	c.accessDefaults()
 	if c.Listen == "" {
 		c.Listen = ":8631"
 	}

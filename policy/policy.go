@@ -161,6 +161,8 @@ var httpRules = []Rule{
 	{"HTTP", "POST /api/v1/runs/{id:[0-9]+}/reprint", Operator, ""},
 	{"HTTP", "GET /api/v1/runs/{id:[0-9]+}/manifest", Operator, ""},
 	{"HTTP", "GET /", Anyone, "redirects to /ui/"},
+	{"HTTP", "GET /ui/static/", Anyone, "the dashboard's style sheet and script"},
+	{"HTTP", "GET /ipp/icons/", Anyone, "printer-icons"},
 	{"HTTP", "GET /ui/", Reader, "the overview; names hidden from non-operators"},
 	{"HTTP", "GET /ui/printers/{name}", Reader, ""},
 	{"HTTP", "GET /ui/jobs", Reader, "as GET /api/v1/jobs"},

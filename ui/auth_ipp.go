@@ -103,4 +103,3 @@ func (a *Auth) refusing(r *http.Request, id Identity, why string) {
 }
 
 var _ ipp.Authenticator = (*Auth)(nil)
-

@@ -130,7 +130,7 @@ func (d *Dashboard) Register(r *mux.Router) {
 	ui.HandleFunc("/events", d.page(d.events)).Methods(http.MethodGet, http.MethodHead)
 	ui.HandleFunc("/login", d.loginForm).Methods(http.MethodGet, http.MethodHead)
 	ui.HandleFunc("/login", d.login).Methods(http.MethodPost)
-	ui.HandleFunc("/logout", d.action(d.logout)).Methods(http.MethodPost)
+	ui.HandleFunc("/logout", d.guarded(d.logout, false)).Methods(http.MethodPost)
 	ui.HandleFunc("/printers/{name}/{action:drain|resume}", d.action(d.printerAction)).Methods(http.MethodPost)
 	ui.HandleFunc("/jobs/{id:[0-9]+}/{action:cancel|hold|release|retry|move}", d.action(d.jobAction)).Methods(http.MethodPost)
 	ui.HandleFunc("/runs/{id:[0-9]+}/{action:pause|resume|cancel}", d.action(d.runAction)).Methods(http.MethodPost)
@@ -594,11 +594,15 @@ type actionFunc func(ctx context.Context, w http.ResponseWriter, r *http.Request
 // action wraps an operator action: a signed-in operator (a cookie session with its CSRF token)
 // or 401/403, then the result as a flash message on the page the form came from — or as JSON
 // for the dashboard's script.
-func (d *Dashboard) action(h actionFunc) http.HandlerFunc {
+func (d *Dashboard) action(h actionFunc) http.HandlerFunc { return d.guarded(h, true) }
+
+// guarded is action for operators (operatorOnly), or for anyone signed in (signing out: a
+// session of a read-scope token is no operator).
+func (d *Dashboard) guarded(h actionFunc, operatorOnly bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		r, id, ref := d.auth.withIdentity(r)
 		asJSON := strings.Contains(r.Header.Get("Accept"), "application/json")
-		if ref == nil && !id.Operator() {
+		if ref == nil && (operatorOnly && !id.Operator() || !id.Viewer()) {
 			ref = &Refusal{http.StatusUnauthorized, "unauthorized", "Sign in as an operator to do this."}
 		}
 		if ref != nil {
