@@ -311,7 +311,7 @@ func (c *conn) submit(ctx context.Context, j *pendingJob) (*job.Job, error) {
 		// The connection's address, not the control file's H line: the host is half of who
 		// owns the job (lprm, lpq), and H is only a claim, like P.
 		OriginHost: c.remoteIP,
-		Origin:         "lpd",
+		Origin:     "lpd",
 		Attributes: job.Attributes{
 			Copies: j.copies,
 			Extra:  map[string]string{"lpd-queue": j.queue},

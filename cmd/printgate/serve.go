@@ -174,7 +174,7 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, out i
 	ippSrv, err := ipp.NewServer(ipp.Options{Service: queue.IPPService{Scheduler: sched},
 		Logger: log.With("frontend", "ipp"), MaxDocumentBytes: int64(cfg.MaxDocumentSize), RequireTLS: cfg.TLSRequired,
 		MaxCompressionRatio: int64(cfg.Limits.MaxCompressionRatio),
-		Auth: auth, RequireAuth: cfg.Auth.IPPAuthRequired(), AllowPlainAuth: cfg.Auth.IPPPlainPasswords,
+		Auth:                auth, RequireAuth: cfg.Auth.IPPAuthRequired(), AllowPlainAuth: cfg.Auth.IPPPlainPasswords,
 		TrustLoopback: cfg.Auth.TrustLoopback,
 		Refused: func(ctx context.Context, r ipp.Refusal) {
 			who := r.User
