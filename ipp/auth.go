@@ -5,6 +5,7 @@ package ipp
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 
@@ -154,4 +155,14 @@ func (s *Server) audit(ctx context.Context, rq *request, rs *response) {
 		ref.JobID = rq.job.ID
 	}
 	s.refused(ctx, ref)
+}
+
+// notYours refuses an owner's operation on another's job: without credentials with a sign-in
+// request (an operator, or the owner signed in, may do it), as CUPS asks; signed in with
+// client-error-not-authorized.
+func (s *Server) notYours(rq *request, id int64) *Error {
+	if rq.principal == nil {
+		return s.needSignIn(rq, fmt.Sprintf("Job %d is not yours", id))
+	}
+	return Errorf(goipp.StatusErrorNotAuthorized, "Job %d is not %s's.", id, rq.principal.Name)
 }

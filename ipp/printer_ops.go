@@ -157,7 +157,7 @@ func (s *Server) cancelMyJobs(ctx context.Context, rq *request, rs *response) er
 			}
 			if !s.owns(rq, j) {
 				rs.addUnsupported(at)
-				return Errorf(goipp.StatusErrorForbidden, "Job %d is not yours.", id)
+				return s.notYours(rq, int64(id))
 			}
 			jobs = append(jobs, j)
 		}
