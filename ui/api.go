@@ -194,8 +194,8 @@ func (a *API) operator(h func(w http.ResponseWriter, r *http.Request, actor stri
 	return func(w http.ResponseWriter, r *http.Request) {
 		name, ok := a.auth.Operator(r)
 		if !ok {
-			if au, isAuth := a.auth.(*Auth); isAuth {
-				au.refusing(r, au.Identify(r), "operator login or API token required")
+			if rf, audits := a.auth.(interface{ Refuse(*http.Request, string) }); audits {
+				rf.Refuse(r, "operator login or API token required")
 			}
 			writeJSON(w, http.StatusUnauthorized, apiError{Error: "operator login or API token required", Code: "unauthorized"})
 			return

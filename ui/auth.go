@@ -303,10 +303,12 @@ func (a *Auth) GuardAPI(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, ref := a.check(r)
 		if ref != nil {
+			a.Refuse(r, ref.Msg)
 			writeJSON(w, ref.Status, apiError{Error: ref.Msg, Code: ref.Code})
 			return
 		}
 		if safeMethod(r.Method) && !id.Viewer() && !a.opts.AnonymousRead {
+			a.Refuse(r, "viewing needs a sign-in or a token (anonymous_read is off)")
 			writeJSON(w, http.StatusUnauthorized, apiError{Error: "operator login or API token required", Code: "unauthorized"})
 			return
 		}

@@ -96,10 +96,10 @@ func (a *Auth) rememberBasic(key [32]byte, p ipp.Principal, now time.Time) ipp.P
 	return p
 }
 
-// Refusing is a helper for wrappers: it records r as refused for the identity id.
-func (a *Auth) refusing(r *http.Request, id Identity, why string) {
-	what := r.Method + " " + r.URL.Path
-	a.refused(r, Refused{What: what, User: id.Name, Why: why})
+// Refuse records r, refused for why, in the audit log: the method and path, who the caller is
+// (a token's or user's name, "" for nobody) and the client's address.
+func (a *Auth) Refuse(r *http.Request, why string) {
+	a.refused(r, Refused{What: r.Method + " " + r.URL.Path, User: a.Identify(r).Name, Why: why})
 }
 
 var _ ipp.Authenticator = (*Auth)(nil)

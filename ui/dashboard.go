@@ -124,9 +124,9 @@ func (d *Dashboard) Register(r *mux.Router) {
 	ui.HandleFunc("/jobs", d.page(d.jobs)).Methods(http.MethodGet, http.MethodHead)
 	// Runs are named after what they send (a clinic's letters of a day): operators only, as
 	// GET /api/v1/runs.
-	ui.HandleFunc("/runs", d.page(operatorPage(d.runsPage))).Methods(http.MethodGet, http.MethodHead)
-	ui.HandleFunc("/runs/{id:[0-9]+}", d.page(operatorPage(d.runPage))).Methods(http.MethodGet, http.MethodHead)
-	ui.HandleFunc("/runs/{id:[0-9]+}/manifest.csv", d.page(operatorPage(d.runManifest))).Methods(http.MethodGet, http.MethodHead)
+	ui.HandleFunc("/runs", d.page(d.operatorPage(d.runsPage))).Methods(http.MethodGet, http.MethodHead)
+	ui.HandleFunc("/runs/{id:[0-9]+}", d.page(d.operatorPage(d.runPage))).Methods(http.MethodGet, http.MethodHead)
+	ui.HandleFunc("/runs/{id:[0-9]+}/manifest.csv", d.page(d.operatorPage(d.runManifest))).Methods(http.MethodGet, http.MethodHead)
 	ui.HandleFunc("/events", d.page(d.events)).Methods(http.MethodGet, http.MethodHead)
 	ui.HandleFunc("/login", d.loginForm).Methods(http.MethodGet, http.MethodHead)
 	ui.HandleFunc("/login", d.login).Methods(http.MethodPost)
@@ -606,7 +606,7 @@ func (d *Dashboard) guarded(h actionFunc, operatorOnly bool) http.HandlerFunc {
 			ref = &Refusal{http.StatusUnauthorized, "unauthorized", "Sign in as an operator to do this."}
 		}
 		if ref != nil {
-			d.auth.refusing(r, id, ref.Msg)
+			d.auth.Refuse(r, ref.Msg)
 			if asJSON {
 				writeJSON(w, ref.Status, apiError{Error: ref.Msg, Code: ref.Code})
 				return

@@ -46,6 +46,7 @@ const maxLogBacklog = 500
 func (d *Dashboard) stream(w http.ResponseWriter, r *http.Request) {
 	r, id, _ := d.auth.withIdentity(r)
 	if !id.Viewer() && !d.auth.AnonymousRead() {
+		d.auth.Refuse(r, "viewing needs a sign-in or a token (anonymous_read is off)")
 		writeJSON(w, http.StatusUnauthorized, apiError{Error: "operator login or API token required", Code: "unauthorized"})
 		return
 	}
