@@ -26,7 +26,8 @@ type Principal struct {
 }
 
 // Authenticator checks the user name and password of an HTTP Basic Authorization header
-// (auth.users, and tokens sent as the password). It must throttle guessing itself.
+// (auth.users, and tokens sent as the password). It must throttle guessing itself, and record
+// wrong credentials in the audit log (the server records the refusals it answers in IPP).
 type Authenticator interface {
 	CheckBasic(r *http.Request, user, password string) (Principal, bool)
 }
@@ -144,6 +145,15 @@ func refusedStatus(st goipp.Status) bool {
 // audit tells the Refused hook of a refused request.
 func (s *Server) audit(ctx context.Context, rq *request, rs *response) {
 	if s.refused == nil || !refusedStatus(rs.status) {
+		return
+	}
+	if rq.challenge {
+		// A challenge to a request without credentials is how the protocol asks for them:
+		// CUPS sends each job's first request (and each new connection's) without, then again
+		// with them. Recording it would fill the audit log with every job; a client that
+		// cannot answer it has refused itself. Wrong credentials are recorded by the
+		// Authenticator (once, not again here); every refusal in an IPP status is recorded.
+		s.log.Debug("ipp: sign-in asked", "op", rq.op.String(), "remote", rq.hr.RemoteAddr)
 		return
 	}
 	ref := Refusal{Op: rq.op.String(), User: rq.user, Authenticated: rq.principal != nil, Remote: rq.originHost(),

@@ -216,7 +216,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if rq.challenge {
 			// As CUPS does: HTTP 401 and the challenge, no IPP body; the client asks its user
 			// (or its stored credentials) and sends the request again.
-			s.log.Debug("ipp: sign-in asked", "op", op.String(), "path", r.URL.Path, "remote", r.RemoteAddr)
 			w.Header().Set("WWW-Authenticate", `Basic realm="`+Realm+`", charset="UTF-8"`)
 			if !keepAlive {
 				w.Header().Set("Connection", "close")
