@@ -211,3 +211,25 @@ func TestPolicyCoversDispatch(t *testing.T) {
 		t.Errorf("dispatched %v, policy table %v", served, table)
 	}
 }
+
+// TestCancelMyJobsWithoutANameOwnsOnlyItsHostsJobs: a client sending no name was once the owner
+// of every "anonymous" job (raw port, API submissions without an owner) and canceled them all.
+func TestCancelMyJobsWithoutANameOwnsOnlyItsHostsJobs(t *testing.T) {
+	t.Parallel()
+	svc := newFakeService()
+	svc.jobs[1] = &job.Job{ID: 1, VirtualPrinter: "letters", Owner: "anonymous", OriginHost: "192.0.2.10", State: job.StatePending}
+	svc.jobs[2] = &job.Job{ID: 2, VirtualPrinter: "letters", Owner: "anonymous", OriginHost: "192.0.2.99", State: job.StatePending}
+	s, _ := newTestServer(t, svc, Options{})
+	m := newReq(goipp.OpCancelMyJobs, lettersURI) // no requesting-user-name
+	code, _, rsp := authReq(t, s, "192.0.2.50:1000", false, "", "", m, nil)
+	if code != http.StatusOK || status(rsp) != goipp.StatusOk {
+		t.Fatalf("Cancel-My-Jobs from a third host: HTTP %d %v", code, rsp)
+	}
+	if svc.job(1).State != job.StatePending || svc.job(2).State != job.StatePending {
+		t.Fatalf("a nameless client at a third host canceled others' anonymous jobs: %s, %s", svc.job(1).State, svc.job(2).State)
+	}
+	_, _, rsp = authReq(t, s, fromNetwork, false, "", "", m, nil)
+	if status(rsp) != goipp.StatusOk || svc.job(1).State != job.StateCanceled || svc.job(2).State != job.StatePending {
+		t.Errorf("Cancel-My-Jobs from job 1's host: %s; jobs %s, %s; want only job 1 canceled", status(rsp), svc.job(1).State, svc.job(2).State)
+	}
+}
