@@ -101,12 +101,18 @@ type Auth struct {
 	AnonymousRead bool `yaml:"anonymous_read"`
 	// TrustLoopback treats requests from 127.0.0.1/::1 as an operator (the demo's default).
 	TrustLoopback bool `yaml:"trust_loopback"`
+	// IPP, LPD: who signs in over IPP and who may remove others' jobs over LPD (config/auth.go).
+	IPPAuthentication string   `yaml:"ipp_authentication"`
+	IPPPlainPasswords bool     `yaml:"ipp_plain_passwords"`
+	LPDAdminHosts     []string `yaml:"lpd_admin_hosts"`
 }
 
 // User is one operator login.
 type User struct {
 	Name         string `yaml:"name"`
 	PasswordHash string `yaml:"password_hash"`
+	// Scope is ScopeOperator (default) or ScopeRead (config/auth.go).
+	Scope string `yaml:"scope"`
 
 	line int
 }
@@ -115,6 +121,8 @@ type User struct {
 type Token struct {
 	Name  string `yaml:"name"`
 	Token string `yaml:"token"`
+	// Scope is ScopeOperator (default) or ScopeRead (config/auth.go).
+	Scope string `yaml:"scope"`
 
 	line int
 }
@@ -169,6 +177,7 @@ type VirtualPrinter struct {
 
 // Defaults fills in every unset key.
 func (c *Config) Defaults() {
+	c.accessDefaults()
 	if c.Listen == "" {
 		c.Listen = ":8631"
 	}
@@ -535,6 +544,7 @@ func (c *Config) Validate() error {
 		bad(0, "more than one virtual printer is marked default")
 	}
 	c.checkFrontends(bad)
+	c.checkAccess(bad)
 	// The gateway keeps users by name and tokens by value: a second entry would silently win.
 	users := map[string]int{}
 	for _, u := range c.Auth.Users {

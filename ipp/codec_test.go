@@ -153,7 +153,7 @@ func TestEveryBuiltResponseRoundTrips(t *testing.T) {
 				"print-content-optimize": "auto"}}}
 	s, _ := newTestServer(t, svc, Options{})
 	rq := &request{printer: svc.printers["letters"], family: PathPrint, base: "/ipp/print/letters", user: "alice",
-		operatorKnown: true, operator: true}
+		principal: &Principal{Name: "alice", Operator: true}}
 	rq.hr = newHTTPRequest(t)
 	for _, req := range []requested{
 		requestedAttributes(nil, "all", "media-col-database"),

@@ -13,7 +13,7 @@ import (
 func (s *Server) sendDocument(ctx context.Context, rq *request, rs *response) error {
 	j := rq.job
 	if !s.mayActOn(rq, j) {
-		return Errorf(goipp.StatusErrorForbidden, "Job %d is not yours.", j.ID)
+		return s.notYours(rq, j.ID)
 	}
 	if j.State != job.StateReceived {
 		return Errorf(goipp.StatusErrorNotPossible, "Job %d is not waiting for documents.", j.ID)
@@ -62,7 +62,7 @@ func (s *Server) sendDocument(ctx context.Context, rq *request, rs *response) er
 func (s *Server) closeJob(ctx context.Context, rq *request, rs *response) error {
 	j := rq.job
 	if !s.mayActOn(rq, j) {
-		return Errorf(goipp.StatusErrorForbidden, "Job %d is not yours.", j.ID)
+		return s.notYours(rq, j.ID)
 	}
 	if j.State != job.StateReceived {
 		return Errorf(goipp.StatusErrorNotPossible, "Job %d is already closed.", j.ID)
@@ -83,7 +83,7 @@ func (s *Server) cancelJob(ctx context.Context, rq *request, _ *response) error 
 		return Errorf(goipp.StatusErrorNotPossible, "Job %d is already %s.", j.ID, j.State)
 	}
 	if !s.mayActOn(rq, j) {
-		return Errorf(goipp.StatusErrorForbidden, "Job %d is not yours.", j.ID)
+		return s.notYours(rq, j.ID)
 	}
 	return s.svc.CancelJob(ctx, j.ID, rq.user)
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,6 +43,14 @@ func doFrom(t *testing.T, s *Server, remote, path string, m *goipp.Message) *goi
 const (
 	fromNetwork  = "192.0.2.10:40000"
 	fromLoopback = "127.0.0.1:40000"
+	// fromOtherHost is another client on the network, claiming the same names.
+	fromOtherHost = "192.0.2.99:40000"
+	// networkHost is fromNetwork's host: the origin host of its jobs.
+	networkHost = "192.0.2.10"
+	// testHost is where httptest.NewRequest's requests (do) come from.
+	testHost = "192.0.2.1"
+	// trustLoopback, appended to a remote in a table, runs that case with TrustLoopback.
+	trustLoopback = "+trust"
 )
 
 func TestJobStateMapping(t *testing.T) {
@@ -99,9 +108,10 @@ func TestJobStateMapping(t *testing.T) {
 func TestGetJobAttributesRequestedAndPrivacy(t *testing.T) {
 	t.Parallel()
 	svc := newFakeService()
-	svc.jobs[1] = &job.Job{ID: 1, VirtualPrinter: "letters", Name: "diagnosis.pdf", Owner: "alice",
+	svc.jobs[1] = &job.Job{ID: 1, VirtualPrinter: "letters", Name: "diagnosis.pdf", Owner: "alice", OriginHost: networkHost,
 		State: job.StatePending, Attributes: job.Attributes{Copies: 2, Sides: "one-sided"}}
 	s, _ := newTestServer(t, svc, Options{})
+	trusting, _ := newTestServer(t, svc, Options{TrustLoopback: true})
 
 	m := jobReq(goipp.OpGetJobAttributes, 1, "alice")
 	addOp(m, "requested-attributes", goipp.TagKeyword, goipp.String("job-state"), goipp.String("copies"))
@@ -117,15 +127,28 @@ func TestGetJobAttributesRequestedAndPrivacy(t *testing.T) {
 	}
 
 	for _, tc := range []struct {
-		user, remote, name string
+		user, remote string
+		trust        bool
+		name         string
 	}{
-		{"alice", fromNetwork, "diagnosis.pdf"},
-		{"bob", fromNetwork, privateValue},
-		{"bob", fromLoopback, "diagnosis.pdf"},
+		{"alice", fromNetwork, false, "diagnosis.pdf"},
+		{"bob", fromNetwork, false, privateValue},
+		// A claimed name is not enough: alice's name from another host is anyone's claim.
+		{"alice", fromOtherHost, false, privateValue},
+		{"alice", fromLoopback, false, privateValue},
+		// The gateway host is an operator only with trust_loopback.
+		{"bob", fromLoopback, true, "diagnosis.pdf"},
 	} {
-		a := Attrs(doFrom(t, s, tc.remote, "/ipp/print/letters", jobReq(goipp.OpGetJobAttributes, 1, tc.user)).Job)
+		srv := s
+		if tc.trust {
+			srv = trusting
+		}
+		a := Attrs(doFrom(t, srv, tc.remote, "/ipp/print/letters", jobReq(goipp.OpGetJobAttributes, 1, tc.user)).Job)
 		if name, _ := a.String("job-name"); name != tc.name {
-			t.Errorf("%s from %s sees job-name %q, want %q", tc.user, tc.remote, name, tc.name)
+			t.Errorf("%s from %s (trust_loopback %v) sees job-name %q, want %q", tc.user, tc.remote, tc.trust, name, tc.name)
+		}
+		if owner, _ := a.String("job-originating-user-name"); (owner == privateValue) != (tc.name == privateValue) {
+			t.Errorf("%s from %s sees job-originating-user-name %q", tc.user, tc.remote, owner)
 		}
 	}
 }
@@ -134,13 +157,15 @@ func TestGetJobs(t *testing.T) {
 	t.Parallel()
 	svc := newFakeService()
 	add := func(id int64, owner string, st job.State) {
-		svc.jobs[id] = &job.Job{ID: id, VirtualPrinter: "letters", Owner: owner, State: st, Name: "j"}
+		svc.jobs[id] = &job.Job{ID: id, VirtualPrinter: "letters", Owner: owner, State: st, Name: "j", OriginHost: testHost}
 	}
 	add(1, "alice", job.StateCompleted)
 	add(2, "bob", job.StatePending)
 	add(3, "alice", job.StatePrinting)
 	add(4, "alice", job.StateCanceled)
 	add(5, "alice", job.StateHeld)
+	// alice's name, but sent from another host: not "my" job to a client claiming alice.
+	svc.jobs[7] = &job.Job{ID: 7, VirtualPrinter: "letters", Owner: "alice", State: job.StateHeld, OriginHost: networkHost}
 	svc.jobs[6] = &job.Job{ID: 6, VirtualPrinter: "mono", Owner: "alice", State: job.StatePending}
 	s, _ := newTestServer(t, svc, Options{})
 
@@ -159,13 +184,17 @@ func TestGetJobs(t *testing.T) {
 		extra func(m *goipp.Message)
 		want  []int
 	}{
-		{"default not-completed", nil, []int{2, 3, 5}},
+		{"default not-completed", nil, []int{2, 3, 5, 7}},
 		{"completed newest first", func(m *goipp.Message) { addOp(m, "which-jobs", goipp.TagKeyword, goipp.String("completed")) }, []int{4, 1}},
-		{"all", func(m *goipp.Message) { addOp(m, "which-jobs", goipp.TagKeyword, goipp.String("all")) }, []int{2, 3, 5, 4, 1}},
-		{"pending-held", func(m *goipp.Message) { addOp(m, "which-jobs", goipp.TagKeyword, goipp.String("pending-held")) }, []int{5}},
+		{"all", func(m *goipp.Message) { addOp(m, "which-jobs", goipp.TagKeyword, goipp.String("all")) }, []int{2, 3, 5, 7, 4, 1}},
+		{"pending-held", func(m *goipp.Message) { addOp(m, "which-jobs", goipp.TagKeyword, goipp.String("pending-held")) }, []int{5, 7}},
 		{"my-jobs", func(m *goipp.Message) { addOp(m, "my-jobs", goipp.TagBoolean, goipp.Boolean(true)) }, []int{3, 5}},
+		{"my-jobs with limit", func(m *goipp.Message) {
+			addOp(m, "my-jobs", goipp.TagBoolean, goipp.Boolean(true))
+			addOp(m, "limit", goipp.TagInteger, goipp.Integer(1))
+		}, []int{3}},
 		{"limit", func(m *goipp.Message) { addOp(m, "limit", goipp.TagInteger, goipp.Integer(2)) }, []int{2, 3}},
-		{"first-index", func(m *goipp.Message) { addOp(m, "first-index", goipp.TagInteger, goipp.Integer(2)) }, []int{3, 5}},
+		{"first-index", func(m *goipp.Message) { addOp(m, "first-index", goipp.TagInteger, goipp.Integer(2)) }, []int{3, 5, 7}},
 		{"first-index and limit", func(m *goipp.Message) {
 			addOp(m, "first-index", goipp.TagInteger, goipp.Integer(2))
 			addOp(m, "limit", goipp.TagInteger, goipp.Integer(1))
@@ -225,16 +254,20 @@ func TestCancelJob(t *testing.T) {
 	}{
 		{"owner", job.StatePending, "alice", fromNetwork, goipp.StatusOk},
 		{"owner while printing", job.StatePrinting, "alice", fromNetwork, goipp.StatusOk},
-		{"someone else", job.StatePending, "mallory", fromNetwork, goipp.StatusErrorForbidden},
-		{"operator", job.StatePending, "root", fromLoopback, goipp.StatusOk},
+		{"someone else", job.StatePending, "mallory", fromNetwork, goipp.StatusErrorNotAuthenticated},
+		{"the owner's name from another host", job.StatePending, "alice", fromOtherHost, goipp.StatusErrorNotAuthenticated},
+		{"the owner's name from the gateway host", job.StatePending, "alice", fromLoopback, goipp.StatusErrorNotAuthenticated},
+		{"root from the gateway host", job.StatePending, "root", fromLoopback, goipp.StatusErrorNotAuthenticated},
+		{"operator (trust_loopback)", job.StatePending, "root", fromLoopback + trustLoopback, goipp.StatusOk},
 		{"completed", job.StateCompleted, "alice", fromNetwork, goipp.StatusErrorNotPossible},
 		{"aborted", job.StateAborted, "alice", fromNetwork, goipp.StatusErrorNotPossible},
 	}
 	for _, tc := range cases {
 		svc := newFakeService()
-		svc.jobs[1] = &job.Job{ID: 1, VirtualPrinter: "letters", Owner: "alice", State: tc.state}
-		s, _ := newTestServer(t, svc, Options{})
-		rsp := doFrom(t, s, tc.remote, "/ipp/print/letters", jobReq(goipp.OpCancelJob, 1, tc.user))
+		svc.jobs[1] = &job.Job{ID: 1, VirtualPrinter: "letters", Owner: "alice", OriginHost: networkHost, State: tc.state}
+		remote, trust := strings.CutSuffix(tc.remote, trustLoopback)
+		s, _ := newTestServer(t, svc, Options{TrustLoopback: trust})
+		rsp := doFrom(t, s, remote, "/ipp/print/letters", jobReq(goipp.OpCancelJob, 1, tc.user))
 		if status(rsp) != tc.status {
 			t.Errorf("%s: status %s, want %s", tc.name, status(rsp), tc.status)
 		}
@@ -253,33 +286,22 @@ func TestCancelJob(t *testing.T) {
 	}
 }
 
-func TestCustomAuthorizer(t *testing.T) {
-	t.Parallel()
-	svc := newFakeService()
-	svc.jobs[1] = &job.Job{ID: 1, VirtualPrinter: "letters", Owner: "alice", State: job.StatePending}
-	ops := func(_ *http.Request, user string) bool { return user == "admin" }
-	s, _ := newTestServer(t, svc, Options{Operator: ops})
-	if rsp := doFrom(t, s, fromLoopback, "/ipp/print/letters", jobReq(goipp.OpCancelJob, 1, "bob")); status(rsp) != goipp.StatusErrorForbidden {
-		t.Errorf("bob on loopback with a custom authorizer: %s", status(rsp))
-	}
-	if rsp := doFrom(t, s, fromNetwork, "/ipp/print/letters", jobReq(goipp.OpCancelJob, 1, "admin")); status(rsp) != goipp.StatusOk {
-		t.Errorf("admin: %s", status(rsp))
-	}
-}
-
 func TestCancelMyJobs(t *testing.T) {
 	t.Parallel()
 	svc := newFakeService()
 	for id, st := range map[int64]job.State{1: job.StatePending, 2: job.StatePrinting, 3: job.StateCompleted} {
-		svc.jobs[id] = &job.Job{ID: id, VirtualPrinter: "letters", Owner: "alice", State: st}
+		svc.jobs[id] = &job.Job{ID: id, VirtualPrinter: "letters", Owner: "alice", OriginHost: testHost, State: st}
 	}
-	svc.jobs[4] = &job.Job{ID: 4, VirtualPrinter: "letters", Owner: "bob", State: job.StatePending}
+	svc.jobs[4] = &job.Job{ID: 4, VirtualPrinter: "letters", Owner: "bob", OriginHost: testHost, State: job.StatePending}
+	// Another host's alice: a claim of the name does not cancel it.
+	svc.jobs[5] = &job.Job{ID: 5, VirtualPrinter: "letters", Owner: "alice", OriginHost: networkHost, State: job.StatePending}
 	s, _ := newTestServer(t, svc, Options{})
 
 	m := newReq(goipp.OpCancelMyJobs, lettersURI)
 	addOp(m, "requesting-user-name", goipp.TagName, goipp.String("alice"))
 	addOp(m, "job-ids", goipp.TagInteger, goipp.Integer(1), goipp.Integer(4))
-	if rsp := do(t, s, "/ipp/print/letters", m, nil); status(rsp) != goipp.StatusErrorForbidden {
+	// Without credentials the refusal asks for a sign-in (an operator, or bob, may).
+	if rsp := do(t, s, "/ipp/print/letters", m, nil); status(rsp) != goipp.StatusErrorNotAuthenticated {
 		t.Errorf("job-ids with bob's job: %s", status(rsp))
 	}
 	if svc.job(1).State != job.StatePending {
@@ -291,7 +313,8 @@ func TestCancelMyJobs(t *testing.T) {
 	if rsp := do(t, s, "/ipp/print/letters", m, nil); status(rsp) != goipp.StatusOk {
 		t.Fatalf("Cancel-My-Jobs: %s", status(rsp))
 	}
-	want := map[int64]job.State{1: job.StateCanceled, 2: job.StateCanceled, 3: job.StateCompleted, 4: job.StatePending}
+	want := map[int64]job.State{1: job.StateCanceled, 2: job.StateCanceled, 3: job.StateCompleted, 4: job.StatePending,
+		5: job.StatePending}
 	for id, st := range want {
 		if got := svc.job(id).State; got != st {
 			t.Errorf("job %d is %s, want %s", id, got, st)
@@ -309,19 +332,22 @@ func TestOperatorOperations(t *testing.T) {
 		status goipp.Status
 		call   string
 	}{
-		{"hold as operator", goipp.OpHoldJob, job.StatePending, fromLoopback, goipp.StatusOk, "held 1 by root"},
-		{"hold from the network", goipp.OpHoldJob, job.StatePending, fromNetwork, goipp.StatusErrorForbidden, ""},
-		{"hold a completed job", goipp.OpHoldJob, job.StateCompleted, fromLoopback, goipp.StatusErrorNotPossible, ""},
-		{"hold a printing job", goipp.OpHoldJob, job.StatePrinting, fromLoopback, goipp.StatusErrorNotPossible, ""},
-		{"release as operator", goipp.OpReleaseJob, job.StateHeld, fromLoopback, goipp.StatusOk, "pending 1 by root"},
-		{"release a pending job", goipp.OpReleaseJob, job.StatePending, fromLoopback, goipp.StatusErrorNotPossible, ""},
-		{"release from the network", goipp.OpReleaseJob, job.StateHeld, fromNetwork, goipp.StatusErrorForbidden, ""},
+		{"hold as operator", goipp.OpHoldJob, job.StatePending, fromLoopback + trustLoopback, goipp.StatusOk, "held 1 by root"},
+		{"hold from the gateway host without trust_loopback", goipp.OpHoldJob, job.StatePending, fromLoopback, goipp.StatusErrorNotAuthenticated, ""},
+		{"hold from the network", goipp.OpHoldJob, job.StatePending, fromNetwork + trustLoopback, goipp.StatusErrorNotAuthenticated, ""},
+		{"hold a completed job", goipp.OpHoldJob, job.StateCompleted, fromLoopback + trustLoopback, goipp.StatusErrorNotPossible, ""},
+		{"hold a printing job", goipp.OpHoldJob, job.StatePrinting, fromLoopback + trustLoopback, goipp.StatusErrorNotPossible, ""},
+		{"release as operator", goipp.OpReleaseJob, job.StateHeld, fromLoopback + trustLoopback, goipp.StatusOk, "pending 1 by root"},
+		{"release a pending job", goipp.OpReleaseJob, job.StatePending, fromLoopback + trustLoopback, goipp.StatusErrorNotPossible, ""},
+		{"release from the network", goipp.OpReleaseJob, job.StateHeld, fromNetwork + trustLoopback, goipp.StatusErrorNotAuthenticated, ""},
+		{"release from the gateway host without trust_loopback", goipp.OpReleaseJob, job.StateHeld, fromLoopback, goipp.StatusErrorNotAuthenticated, ""},
 	}
 	for _, tc := range cases {
 		svc := newFakeService()
 		svc.jobs[1] = &job.Job{ID: 1, VirtualPrinter: "letters", Owner: "root", State: tc.state}
-		s, _ := newTestServer(t, svc, Options{})
-		rsp := doFrom(t, s, tc.remote, "/ipp/print/letters", jobReq(tc.op, 1, "root"))
+		remote, trust := strings.CutSuffix(tc.remote, trustLoopback)
+		s, _ := newTestServer(t, svc, Options{TrustLoopback: trust})
+		rsp := doFrom(t, s, remote, "/ipp/print/letters", jobReq(tc.op, 1, "root"))
 		if status(rsp) != tc.status {
 			t.Errorf("%s: status %s, want %s", tc.name, status(rsp), tc.status)
 		}
@@ -336,18 +362,21 @@ func TestOperatorOperations(t *testing.T) {
 		status goipp.Status
 		call   string
 	}{
-		{goipp.OpPausePrinter, fromLoopback, goipp.StatusOk, "pause letters by root"},
-		{goipp.OpHoldNewJobs, fromLoopback, goipp.StatusOk, "pause letters by root"},
-		{goipp.OpResumePrinter, fromLoopback, goipp.StatusOk, "resume letters by root"},
-		{goipp.OpReleaseHeldNewJobs, fromLoopback, goipp.StatusOk, "resume letters by root"},
-		{goipp.OpPausePrinter, fromNetwork, goipp.StatusErrorForbidden, ""},
-		{goipp.OpResumePrinter, "[::1]:5000", goipp.StatusOk, "resume letters by root"},
+		{goipp.OpPausePrinter, fromLoopback + trustLoopback, goipp.StatusOk, "pause letters by root"},
+		{goipp.OpHoldNewJobs, fromLoopback + trustLoopback, goipp.StatusOk, "pause letters by root"},
+		{goipp.OpResumePrinter, fromLoopback + trustLoopback, goipp.StatusOk, "resume letters by root"},
+		{goipp.OpReleaseHeldNewJobs, fromLoopback + trustLoopback, goipp.StatusOk, "resume letters by root"},
+		{goipp.OpPausePrinter, fromNetwork + trustLoopback, goipp.StatusErrorNotAuthenticated, ""},
+		{goipp.OpPausePrinter, fromLoopback, goipp.StatusErrorNotAuthenticated, ""},
+		{goipp.OpResumePrinter, "[::1]:5000" + trustLoopback, goipp.StatusOk, "resume letters by root"},
+		{goipp.OpResumePrinter, "[::1]:5000", goipp.StatusErrorNotAuthenticated, ""},
 	} {
 		svc := newFakeService()
-		s, _ := newTestServer(t, svc, Options{})
+		remote, trust := strings.CutSuffix(tc.remote, trustLoopback)
+		s, _ := newTestServer(t, svc, Options{TrustLoopback: trust})
 		m := newReq(tc.op, lettersURI)
 		addOp(m, "requesting-user-name", goipp.TagName, goipp.String("root"))
-		rsp := doFrom(t, s, tc.remote, "/ipp/print/letters", m)
+		rsp := doFrom(t, s, remote, "/ipp/print/letters", m)
 		if status(rsp) != tc.status {
 			t.Errorf("%s from %s: status %s, want %s", tc.op, tc.remote, status(rsp), tc.status)
 		}

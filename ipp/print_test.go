@@ -539,8 +539,8 @@ func TestCreateJobSendDocumentCloseJob(t *testing.T) {
 		t.Errorf("Send-Document without last-document: %s", status(rsp))
 	}
 	// httptest requests come from 192.0.2.1, not loopback: mallory is no operator.
-	if rsp := send(id2, "mallory", &yes, testPDF(1)); status(rsp) != goipp.StatusErrorForbidden {
-		t.Errorf("another user's Send-Document: %s, want forbidden", status(rsp))
+	if rsp := send(id2, "mallory", &yes, testPDF(1)); status(rsp) != goipp.StatusErrorNotAuthenticated {
+		t.Errorf("another user's Send-Document: %s, want not-authenticated", status(rsp))
 	}
 	if rsp := send(id2, "alice", &no, nil); status(rsp) != goipp.StatusErrorBadRequest {
 		t.Errorf("empty non-last Send-Document: %s", status(rsp))

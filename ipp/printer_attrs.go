@@ -275,7 +275,13 @@ func (s *Server) printerAttributes(rq *request, req requested) goipp.Attributes 
 		}
 		b.ints(d, "queued-job-count", goipp.TagInteger, max(n, 0))
 	}
-	b.strings(d, "uri-authentication-supported", goipp.TagKeyword, "requesting-user-name")
+	// What the client must send: Basic credentials where we can take them (TLS, or plain
+	// when allowed), else only its user name.
+	authKind := "requesting-user-name"
+	if s.canChallenge(rq) {
+		authKind = "basic"
+	}
+	b.strings(d, "uri-authentication-supported", goipp.TagKeyword, authKind)
 	if rq.secure() {
 		b.strings(d, "uri-security-supported", goipp.TagKeyword, "tls")
 	} else {

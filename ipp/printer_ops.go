@@ -90,19 +90,27 @@ func (s *Server) getJobs(ctx context.Context, rq *request, rs *response) error {
 	}
 	first = max(first, 1)
 	q := JobQuery{Printer: rq.printer.Name, States: states}
-	if my, ok := rq.oper.Bool("my-jobs"); ok && my {
+	my, myOK := rq.oper.Bool("my-jobs")
+	if my {
 		q.Owner = rq.user
-	} else if !ok && rq.oper.Has("my-jobs") {
+	} else if !myOK && rq.oper.Has("my-jobs") {
 		at, _ := rq.oper.Get("my-jobs")
 		rs.addUnsupported(at)
 		return Errorf(goipp.StatusErrorBadRequest, "Bad my-jobs value.")
 	}
-	if limit > 0 {
+	// Without sign-in, "my" jobs are the claimed name's from this host only: a name alone
+	// would list another user's jobs (their names hidden, but not that they exist). The host is filtered here, so the query
+	// cannot be capped for it.
+	hostFilter := my && rq.principal == nil
+	if limit > 0 && !hostFilter {
 		q.Limit = first - 1 + limit
 	}
 	jobs, err := s.svc.Jobs(ctx, q)
 	if err != nil {
 		return err
+	}
+	if hostFilter {
+		jobs = slices.DeleteFunc(jobs, func(j *job.Job) bool { return !s.owns(rq, j) })
 	}
 	if first > 1 {
 		jobs = jobs[min(first-1, len(jobs)):]
@@ -147,9 +155,9 @@ func (s *Server) cancelMyJobs(ctx context.Context, rq *request, rs *response) er
 				rs.addUnsupported(at)
 				return Errorf(goipp.StatusErrorNotFound, "Job %d not found.", id)
 			}
-			if j.Owner != rq.user {
+			if !s.owns(rq, j) {
 				rs.addUnsupported(at)
-				return Errorf(goipp.StatusErrorForbidden, "Job %d is not yours.", id)
+				return s.notYours(rq, int64(id))
 			}
 			jobs = append(jobs, j)
 		}
@@ -160,6 +168,8 @@ func (s *Server) cancelMyJobs(ctx context.Context, rq *request, rs *response) er
 		if err != nil {
 			return err
 		}
+		// The claimed name's jobs from other hosts are not the caller's.
+		jobs = slices.DeleteFunc(jobs, func(j *job.Job) bool { return !s.owns(rq, j) })
 	}
 	for _, j := range jobs {
 		if j.State.Final() {

@@ -54,10 +54,12 @@ type request struct {
 	base string
 	// job is the target job of job operations.
 	job *job.Job
-	// user is requesting-user-name, "anonymous" when not given.
+	// user is the signed-in user, else requesting-user-name, "anonymous" when not given.
 	user string
-	// operatorKnown and operator cache the Authorizer's answer.
-	operatorKnown, operator bool
+	// principal is the signed-in user; nil without (valid) credentials.
+	principal *Principal
+	// challenge: answer HTTP 401 with a Basic challenge instead of the IPP response.
+	challenge bool
 }
 
 func newRequest(hr *http.Request, msg *goipp.Message, body *bufio.Reader) *request {
@@ -74,6 +76,7 @@ func newRequest(hr *http.Request, msg *goipp.Message, body *bufio.Reader) *reque
 
 // handle runs the front door, then the operation.
 func (s *Server) handle(ctx context.Context, rq *request, rs *response) {
+	defer s.audit(ctx, rq, rs)
 	entry, e := s.frontDoor(ctx, rq, rs)
 	if e != nil {
 		rs.fail(e)
@@ -152,13 +155,17 @@ func (s *Server) frontDoor(ctx context.Context, rq *request, rs *response) (oper
 	if u, ok := rq.oper.String("requesting-user-name"); ok && u != "" {
 		rq.user = truncateUTF8(u, maxUserName)
 	}
+	// A signed-in user is who the request is from, whatever requesting-user-name claims.
+	if e := s.authenticate(rq); e != nil {
+		return operation{}, e
+	}
 
 	entry, ok := s.ops[rq.op]
 	if !ok {
 		return operation{}, Errorf(goipp.StatusErrorOperationNotSupported, "Operation %s is not supported.", rq.op)
 	}
 	if !entry.job {
-		return entry, nil
+		return entry, s.checkNeed(rq)
 	}
 
 	id := pathJob
@@ -189,7 +196,7 @@ func (s *Server) frontDoor(ctx context.Context, rq *request, rs *response) (oper
 		return operation{}, Errorf(goipp.StatusErrorNotFound, "Job %d not found.", id)
 	}
 	rq.job = j
-	return entry, nil
+	return entry, s.checkNeed(rq)
 }
 
 // parsePath splits a request path into the virtual printer name ("" for the default), the path
@@ -278,20 +285,6 @@ func (rq *request) webURL(path string) string {
 // moreInfo is printer-more-info: the printer's dashboard page.
 func (rq *request) moreInfo() string {
 	return DashboardURL(rq.host(), rq.secure(), rq.printer.Name)
-}
-
-// isOperator asks the Authorizer once per request.
-func (s *Server) isOperator(rq *request) bool {
-	if !rq.operatorKnown {
-		rq.operator = s.operator(rq.hr, rq.user)
-		rq.operatorKnown = true
-	}
-	return rq.operator
-}
-
-// mayActOn reports whether the requester owns job or is an operator.
-func (s *Server) mayActOn(rq *request, j *job.Job) bool {
-	return j.Owner == rq.user || s.isOperator(rq)
 }
 
 // originHost is the client's address, for job-originating-host-name.

@@ -5,6 +5,7 @@ package ipp
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -32,8 +33,20 @@ type Options struct {
 	Service Service
 	// Logger receives one debug line per request and errors; slog.Default() when nil.
 	Logger *slog.Logger
-	// Operator decides who may act on others' jobs and on printers; DefaultOperator when nil.
-	Operator Authorizer
+	// Auth checks HTTP Basic credentials; nil: nobody can sign in, and only TrustLoopback
+	// makes operators.
+	Auth Authenticator
+	// RequireAuth: every operation but Get-Printer-Attributes needs a signed-in user
+	// (auth.ipp_authentication: required), so every job's owner is authenticated.
+	RequireAuth bool
+	// AllowPlainAuth takes Basic credentials over plain HTTP (auth.ipp_plain_passwords);
+	// otherwise they are refused there and sign-in is asked for over TLS only.
+	AllowPlainAuth bool
+	// TrustLoopback makes every request from the gateway host without credentials an
+	// operator (auth.trust_loopback), as the API does.
+	TrustLoopback bool
+	// Refused, when set, is told of every request refused for who sent it (the audit log).
+	Refused func(ctx context.Context, r Refusal)
 	// MaxAttributeBytes caps the IPP attribute section of a request (everything before the
 	// document); larger requests get client-error-request-entity-too-large.
 	// DefaultMaxAttributeBytes when 0.
@@ -69,17 +82,21 @@ type Options struct {
 // /ipp/print/{name} and /printers/{name} (and the job URIs below them, {name}/{job-id}); it
 // routes on the URL path itself. Its methods are safe for concurrent use.
 type Server struct {
-	svc       Service
-	log       *slog.Logger
-	operator  Authorizer
-	maxAttr   int64
-	maxDoc    int64
-	drain     int64
-	maxRatio  int64
-	opTimeout time.Duration
-	tlsOnly   bool
-	now       func() time.Time
-	ops       map[goipp.Op]operation
+	svc           Service
+	log           *slog.Logger
+	auth          Authenticator
+	requireAuth   bool
+	plainAuth     bool
+	trustLoopback bool
+	refused       func(context.Context, Refusal)
+	maxAttr       int64
+	maxDoc        int64
+	drain         int64
+	maxRatio      int64
+	opTimeout     time.Duration
+	tlsOnly       bool
+	now           func() time.Time
+	ops           map[goipp.Op]operation
 }
 
 // NewServer validates opts and builds a Server.
@@ -92,22 +109,23 @@ func NewServer(opts Options) (*Server, error) {
 		return nil, errors.New("ipp: new server: negative limit")
 	}
 	s := &Server{
-		svc:       opts.Service,
-		log:       opts.Logger,
-		operator:  opts.Operator,
-		maxAttr:   opts.MaxAttributeBytes,
-		maxDoc:    opts.MaxDocumentBytes,
-		drain:     opts.DrainBytes,
-		maxRatio:  opts.MaxCompressionRatio,
-		opTimeout: opts.MultipleOperationTimeout,
-		tlsOnly:   opts.RequireTLS,
-		now:       opts.Now,
+		svc:           opts.Service,
+		log:           opts.Logger,
+		auth:          opts.Auth,
+		requireAuth:   opts.RequireAuth,
+		plainAuth:     opts.AllowPlainAuth,
+		trustLoopback: opts.TrustLoopback,
+		refused:       opts.Refused,
+		maxAttr:       opts.MaxAttributeBytes,
+		maxDoc:        opts.MaxDocumentBytes,
+		drain:         opts.DrainBytes,
+		maxRatio:      opts.MaxCompressionRatio,
+		opTimeout:     opts.MultipleOperationTimeout,
+		tlsOnly:       opts.RequireTLS,
+		now:           opts.Now,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
-	}
-	if s.operator == nil {
-		s.operator = DefaultOperator
 	}
 	if s.maxAttr == 0 {
 		s.maxAttr = DefaultMaxAttributeBytes
@@ -195,6 +213,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rq := newRequest(r, &msg, body)
 		s.handle(r.Context(), rq, rs)
 		keepAlive = s.drainBody(body)
+		if rq.challenge {
+			// As CUPS does: HTTP 401 and the challenge, no IPP body; the client asks its user
+			// (or its stored credentials) and sends the request again.
+			w.Header().Set("WWW-Authenticate", `Basic realm="`+Realm+`", charset="UTF-8"`)
+			if !keepAlive {
+				w.Header().Set("Connection", "close")
+			}
+			http.Error(w, "sign-in required", http.StatusUnauthorized)
+			return
+		}
 	}
 	s.log.Debug("ipp: request", "op", op.String(), "status", goipp.Status(rs.status).String(),
 		"path", r.URL.Path, "remote", r.RemoteAddr)

@@ -5,8 +5,6 @@ package ipp
 import (
 	"context"
 	"io"
-	"net"
-	"net/http"
 	"time"
 
 	"github.com/printgate/printgate/job"
@@ -141,20 +139,4 @@ type Capabilities struct {
 	FinishingTemplates []string
 	NumberUp           []int
 	Overrides          []string
-}
-
-// Authorizer reports whether the client making r, claiming to be user, is an operator: allowed
-// to cancel others' jobs, hold and release jobs, pause and resume printers. The dashboard adds
-// real logins later; until then DefaultOperator trusts the local machine.
-type Authorizer func(r *http.Request, user string) bool
-
-// DefaultOperator treats requests from the loopback interface as operators: the gateway host's
-// own administrators (ipptool, cupsd, the CLI) and nobody on the network.
-func DefaultOperator(r *http.Request, _ string) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -12,16 +12,30 @@ import (
 	"github.com/printgate/printgate/job"
 )
 
-// SuperUser is the agent name that may remove any job, but only when the request comes from
-// the gateway host itself (loopback). From anywhere else "root" is an ordinary user name: LPD
-// carries no authentication, so trusting a remote claim of root would let any desktop cancel
-// every letter. Operators use the dashboard or API instead.
+// SuperUser is the agent name that may remove any job, but only from an admin host
+// (Config.AdminHosts, or the gateway host itself with TrustLoopback). From anywhere else
+// "root" is an ordinary user name: LPD carries no authentication, so trusting a remote claim
+// of root would let any desktop cancel every letter. Operators use the dashboard or API.
 const SuperUser = "root"
 
-// mayRemove is the lprm rule: the job's owner (case-insensitively, since Windows user names
-// are), or the local superuser.
-func mayRemove(j *job.Job, agent string, loopback bool) bool {
-	return (agent == SuperUser && loopback) || strings.EqualFold(j.Owner, agent)
+// peer is who sent a request, as far as LPD can tell: the connection's address, and whether
+// that address is an admin host.
+type peer struct {
+	ip    string
+	admin bool
+}
+
+// mayRemove is the lprm rule (RFC 1179 carries a user name and nothing more): the job's owner
+// (case-insensitively, since Windows user names are) from the host the job came from, or
+// SuperUser from an admin host. A name alone is anyone's claim.
+func mayRemove(j *job.Job, agent string, from peer) bool {
+	return (agent == SuperUser && from.admin) || (strings.EqualFold(j.Owner, agent) && j.OriginHost == from.ip)
+}
+
+// visible reports whether a listing for from may show j's owner and host: the job came from
+// the same host, or the gateway shows names to everyone.
+func visible(j *job.Job, from string, showNames bool) bool {
+	return showNames || j.OriginHost == from
 }
 
 func (c *conn) queueState(ctx context.Context, cmd Command) {
@@ -38,7 +52,7 @@ func (c *conn) queueState(ctx context.Context, cmd Command) {
 		c.write(fmt.Sprintf("%s: queue state unavailable\n", cmd.Queue))
 		return
 	}
-	c.write(formatQueue(cmd.Queue, jobs, cmd.List, cmd.Code == CmdQueueLong, c.srv.cfg.ShowNames))
+	c.write(formatQueue(cmd.Queue, jobs, cmd.List, cmd.Code == CmdQueueLong, c.srv.cfg.ShowNames, c.remoteIP))
 }
 
 func (c *conn) write(s string) {
@@ -49,8 +63,9 @@ func (c *conn) write(s string) {
 
 // formatQueue renders a queue listing in the BSD lpq layout that LPRng and CUPS clients show
 // verbatim. list filters by user names and job numbers (a job matching any item is shown);
-// names are shown only with showNames, since the request carries no identity.
-func formatQueue(queue string, jobs []*job.Job, list []string, long, showNames bool) string {
+// names are shown only with showNames, since the request carries no identity, and the owners
+// and hosts of jobs from hosts other than from are "(hidden)" (as the API hides them).
+func formatQueue(queue string, jobs []*job.Job, list []string, long, showNames bool, from string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s is ready\n", queue)
 	shown := 0
@@ -60,8 +75,13 @@ func formatQueue(queue string, jobs []*job.Job, list []string, long, showNames b
 		if !j.State.Active() {
 			rank++
 		}
-		if !matchesList(j, list) {
+		seen := visible(j, from, showNames)
+		if !matchesList(j, list, seen) {
 			continue
+		}
+		owner, host := j.Owner, j.OriginHost
+		if !seen {
+			owner, host = hiddenValue, hiddenValue
 		}
 		if shown == 0 && !long {
 			b.WriteString("Rank    Owner      Job  File(s)                               Total Size\n")
@@ -73,7 +93,7 @@ func formatQueue(queue string, jobs []*job.Job, list []string, long, showNames b
 			files = jobFiles(j)
 		}
 		if long {
-			fmt.Fprintf(&b, "\n%s: %-36s[job %d %s]\n", j.Owner, r, j.ID, j.OriginHost)
+			fmt.Fprintf(&b, "\n%s: %-36s[job %d %s]\n", owner, r, j.ID, host)
 			if !showNames || len(j.Documents) == 0 {
 				fmt.Fprintf(&b, "        %-40s %d bytes\n", files, j.Size())
 				continue
@@ -83,7 +103,7 @@ func formatQueue(queue string, jobs []*job.Job, list []string, long, showNames b
 			}
 			continue
 		}
-		fmt.Fprintf(&b, "%-7s %-10s %-4d %-37s %d bytes\n", r, clip(j.Owner, 10), j.ID, clip(files, 37), j.Size())
+		fmt.Fprintf(&b, "%-7s %-10s %-4d %-37s %d bytes\n", r, clip(owner, 10), j.ID, clip(files, 37), j.Size())
 	}
 	if shown == 0 {
 		b.WriteString("no entries\n")
@@ -132,8 +152,12 @@ func clip(s string, n int) string {
 	return s
 }
 
-// matchesList: an empty list matches every job; otherwise a job number or owner name must.
-func matchesList(j *job.Job, list []string) bool {
+// hiddenValue stands for an owner or host the listing may not show.
+const hiddenValue = "(hidden)"
+
+// matchesList: an empty list matches every job; otherwise a job number or owner name must. An
+// owner the listing hides matches no name (else listing "bob" would tell whose jobs are bob's).
+func matchesList(j *job.Job, list []string, ownerShown bool) bool {
 	if len(list) == 0 {
 		return true
 	}
@@ -142,7 +166,7 @@ func matchesList(j *job.Job, list []string) bool {
 			if id == j.ID {
 				return true
 			}
-		} else if strings.EqualFold(item, j.Owner) {
+		} else if ownerShown && strings.EqualFold(item, j.Owner) {
 			return true
 		}
 	}
@@ -160,14 +184,14 @@ type removal struct {
 // each. An empty list means the agent's first job in the queue; "-" or "all" every job the
 // agent may remove; a number that job; a user name that user's jobs. Jobs named explicitly that
 // the agent may not remove come back with Allowed false, so the reply can say so.
-func selectRemovals(jobs []*job.Job, agent string, list []string, loopback bool) []removal {
+func selectRemovals(jobs []*job.Job, agent string, list []string, from peer) []removal {
 	var out []removal
 	seen := map[int64]bool{}
 	add := func(j *job.Job, explicit bool) {
 		if seen[j.ID] {
 			return
 		}
-		ok := mayRemove(j, agent, loopback)
+		ok := mayRemove(j, agent, from)
 		if !ok && !explicit {
 			return
 		}
@@ -176,7 +200,7 @@ func selectRemovals(jobs []*job.Job, agent string, list []string, loopback bool)
 	}
 	if len(list) == 0 {
 		for _, j := range jobs {
-			if mayRemove(j, agent, loopback) {
+			if mayRemove(j, agent, from) {
 				add(j, false)
 				break
 			}
@@ -222,9 +246,12 @@ func (c *conn) removeJobs(ctx context.Context, cmd Command) {
 	}
 	actor := fmt.Sprintf("%s@%s (lpd)", cmd.Agent, c.remoteIP)
 	var b strings.Builder
-	for _, r := range selectRemovals(jobs, cmd.Agent, cmd.List, c.loopback) {
+	for _, r := range selectRemovals(jobs, cmd.Agent, cmd.List, peer{ip: c.remoteIP, admin: c.admin}) {
 		if !r.Allowed {
 			log.Warn("lpd: remove refused: not the job's owner", "job", r.JobID)
+			if c.srv.cfg.Audit != nil {
+				c.srv.cfg.Audit(ctx, cmd.Agent, c.remoteIP, r.JobID, "not the job's owner at its host, nor root at an admin host")
+			}
 			fmt.Fprintf(&b, "job %d: permission denied\n", r.JobID)
 			continue
 		}

@@ -308,8 +308,10 @@ func (c *conn) submit(ctx context.Context, j *pendingJob) (*job.Job, error) {
 		VirtualPrinter: j.printer,
 		Name:           firstNonEmpty(cf.JobName, baseName(cf.Files[0].SourceName), cf.Title, cf.Files[0].Name),
 		Owner:          firstNonEmpty(cf.User, cf.Banner, "anonymous"),
-		OriginHost:     firstNonEmpty(cf.Host, c.remoteIP),
-		Origin:         "lpd",
+		// The connection's address, not the control file's H line: the host is half of who
+		// owns the job (lprm, lpq), and H is only a claim, like P.
+		OriginHost: c.remoteIP,
+		Origin:     "lpd",
 		Attributes: job.Attributes{
 			Copies: j.copies,
 			Extra:  map[string]string{"lpd-queue": j.queue},

@@ -56,6 +56,13 @@ type Config struct {
 	// Refused, when set, is told of each refused connection and which limit refused it
 	// (metrics).
 	Refused func(frontend, limit string)
+	// AdminHosts may remove any job as SuperUser (auth.lpd_admin_hosts). TrustLoopback adds
+	// the gateway host itself (auth.trust_loopback).
+	AdminHosts    []net.IP
+	TrustLoopback bool
+	// Audit, when set, is told of each refused removal (the audit log): the agent, the
+	// client's address and the job.
+	Audit func(ctx context.Context, agent, remote string, jobID int64, why string)
 	// ShowNames lets lpq show job and file names. lpq carries no identity, and letters' names
 	// can hold patient data, so by default others' names are hidden.
 	ShowNames bool
@@ -146,6 +153,8 @@ type conn struct {
 	log      *slog.Logger
 	remoteIP string
 	loopback bool
+	// admin: the client's address is one of AdminHosts (or loopback with TrustLoopback).
+	admin bool
 }
 
 func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
@@ -158,6 +167,7 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 	tc := &timeoutConn{Conn: nc, read: s.cfg.ReadTimeout, write: s.cfg.WriteTimeout}
 	c := &conn{srv: s, w: tc, br: bufio.NewReaderSize(tc, 32<<10)}
 	c.remoteIP, c.loopback = remoteHost(nc.RemoteAddr())
+	c.admin = s.isAdmin(nc.RemoteAddr(), c.loopback)
 	c.log = s.log.With("remote", c.remoteIP)
 
 	line, err := readLine(c.br)
@@ -208,6 +218,23 @@ func (t *timeoutConn) Read(p []byte) (int, error) {
 func (t *timeoutConn) Write(p []byte) (int, error) {
 	_ = t.Conn.SetWriteDeadline(time.Now().Add(t.write))
 	return t.Conn.Write(p)
+}
+
+// isAdmin reports whether a is one of the admin hosts.
+func (s *Server) isAdmin(a net.Addr, loopback bool) bool {
+	if loopback && s.cfg.TrustLoopback {
+		return true
+	}
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		return false
+	}
+	for _, ip := range s.cfg.AdminHosts {
+		if ip.Equal(ta.IP) {
+			return true
+		}
+	}
+	return false
 }
 
 // remoteHost returns the peer's IP (or the address as text) and whether it is loopback.

@@ -93,14 +93,14 @@ func TestServerReceiveJob(t *testing.T) {
 			name: "control file first",
 			steps: script(exp("\x02letters\n", 0), sendControl("cfA001pc-7", oneJob, 0),
 				sendData("dfA001pc-7", pdfDoc, 0)),
-			want: []wantJob{{printer: "letters-vp", owner: "alice", name: "Discharge letter", host: "pc-7", copies: 1,
+			want: []wantJob{{printer: "letters-vp", owner: "alice", name: "Discharge letter", host: "127.0.0.1", copies: 1,
 				docs: []string{pdfDoc}, formats: []string{document.PDF}, docNames: []string{"Letter.pdf"}}},
 		},
 		{
 			name: "data file first, text sent as f",
 			steps: script(exp("\x02letters\n", 0), sendData("dfA001pc-7", textDoc, 0),
 				sendControl("cfA001pc-7", controlFor("bob", "fdfA001pc-7", "Nnote.txt"), 0)),
-			want: []wantJob{{printer: "letters-vp", owner: "bob", name: "Discharge letter", host: "pc-7", copies: 1,
+			want: []wantJob{{printer: "letters-vp", owner: "bob", name: "Discharge letter", host: "127.0.0.1", copies: 1,
 				docs: []string{textDoc}, formats: []string{document.Text}, docNames: []string{"note.txt"}}},
 		},
 		{
@@ -108,7 +108,7 @@ func TestServerReceiveJob(t *testing.T) {
 			steps: script(exp("\x02letters\n", 0), sendData("dfA002h", psDoc, 0),
 				sendControl("cfA002h", "Hh\nPcarol\nldfB002h\nNsecond.bin\nodfA002h\nNfirst.ps\n", 0),
 				sendData("dfB002h", binDoc, 0)),
-			want: []wantJob{{printer: "letters-vp", owner: "carol", name: "second.bin", host: "h", copies: 1,
+			want: []wantJob{{printer: "letters-vp", owner: "carol", name: "second.bin", host: "127.0.0.1", copies: 1,
 				docs: []string{binDoc, psDoc}, formats: []string{document.Octet, document.PostScript},
 				docNames: []string{"second.bin", "first.ps"}}},
 		},
@@ -117,7 +117,7 @@ func TestServerReceiveJob(t *testing.T) {
 			steps: script(exp("\x02LETTERS\n", 0),
 				sendControl("cfA003h", "Hh\nPdan\nldfA003h\nldfA003h\nldfA003h\n", 0),
 				sendData("dfA003h", pdfDoc, 0)),
-			want: []wantJob{{printer: "letters-vp", owner: "dan", name: "dfA003h", host: "h", copies: 3,
+			want: []wantJob{{printer: "letters-vp", owner: "dan", name: "dfA003h", host: "127.0.0.1", copies: 3,
 				docs: []string{pdfDoc}, formats: []string{document.PDF}, docNames: []string{"dfA003h"}}},
 		},
 		{
@@ -133,9 +133,9 @@ func TestServerReceiveJob(t *testing.T) {
 				sendControl("cfA005h", "Hh\nPerin\nldfA005h\n", 0), sendData("dfA005h", textDoc, 0),
 				sendData("dfA006h", pdfDoc, 0), sendControl("cfA006h", "Hh\nPfay\nldfA006h\n", 0)),
 			want: []wantJob{
-				{printer: "letters-vp", owner: "erin", name: "dfA005h", host: "h", copies: 1, docs: []string{textDoc},
+				{printer: "letters-vp", owner: "erin", name: "dfA005h", host: "127.0.0.1", copies: 1, docs: []string{textDoc},
 					formats: []string{document.Octet}, docNames: []string{"dfA005h"}},
-				{printer: "letters-vp", owner: "fay", name: "dfA006h", host: "h", copies: 1, docs: []string{pdfDoc},
+				{printer: "letters-vp", owner: "fay", name: "dfA006h", host: "127.0.0.1", copies: 1, docs: []string{pdfDoc},
 					formats: []string{document.PDF}, docNames: []string{"dfA006h"}},
 			},
 		},
@@ -176,7 +176,7 @@ func TestServerReceiveJob(t *testing.T) {
 					"D2026-11-23-10:59:46.063\nQletters\nN/home/root/a.pdf\nfdfA175localhost\n"+
 					"NC:\\Users\\x\\b.txt\nfdfB175localhost\nUdfA175localhost\nUdfB175localhost\n", 0),
 				sendData("dfA175localhost", pdfDoc, 0), sendData("dfB175localhost", textDoc, 0)),
-			want: []wantJob{{printer: "letters-vp", owner: "root", name: "Pack", host: "localhost", copies: 1,
+			want: []wantJob{{printer: "letters-vp", owner: "root", name: "Pack", host: "127.0.0.1", copies: 1,
 				docs: []string{pdfDoc, textDoc}, formats: []string{document.PDF, document.Text}, docNames: []string{"a.pdf", "b.txt"}}},
 		},
 		// Refusals: a negative acknowledgement, nothing stored, staged documents discarded.

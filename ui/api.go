@@ -194,6 +194,9 @@ func (a *API) operator(h func(w http.ResponseWriter, r *http.Request, actor stri
 	return func(w http.ResponseWriter, r *http.Request) {
 		name, ok := a.auth.Operator(r)
 		if !ok {
+			if rf, audits := a.auth.(interface{ Refuse(*http.Request, string) }); audits {
+				rf.Refuse(r, "operator login or API token required")
+			}
 			writeJSON(w, http.StatusUnauthorized, apiError{Error: "operator login or API token required", Code: "unauthorized"})
 			return
 		}

@@ -56,12 +56,19 @@ type Identity struct {
 	Via string
 	// CSRF is the session's token for forms and script requests (sessions only).
 	CSRF string
+	// ReadOnly: a read-scope token (or a session signed in with one): a viewer, never an
+	// operator.
+	ReadOnly bool
 	// csrfOK: for a cookie session, the request carried the session's CSRF token.
 	csrfOK bool
 }
 
 // Operator reports whether the caller is a signed-in operator (token, session or loopback).
-func (id Identity) Operator() bool { return id.Via != "" }
+func (id Identity) Operator() bool { return id.Via != "" && !id.ReadOnly }
+
+// Viewer reports whether the caller signed in at all (an operator, or a read token), and so may
+// view without anonymous_read.
+func (id Identity) Viewer() bool { return id.Via != "" }
 
 // mayChange reports whether the caller may make a state-changing request: an operator and, for
 // a cookie session, with the CSRF token (a cookie is sent by the browser on forged requests too;
@@ -74,8 +81,17 @@ func (id Identity) mayChange() bool {
 type AuthOptions struct {
 	// Users maps operator names to bcrypt password hashes.
 	Users map[string]string
+	// ReadUsers are the users of Users with scope read: they view, and over IPP they own their
+	// jobs, but they are not operators.
+	ReadUsers map[string]bool
 	// Tokens maps API tokens to operator names.
 	Tokens map[string]string
+	// ReadTokens maps read-scope tokens to their names: the dashboard, the read API and
+	// /metrics (Prometheus), and nothing else.
+	ReadTokens map[string]string
+	// Refused, when set, records a refused attempt (a sign-in, an action without the rights
+	// for it) in the audit log, with the client's address.
+	Refused func(ctx context.Context, r Refused)
 	// AnonymousRead lets anyone view the dashboard and read the API (names and owners hidden).
 	AnonymousRead bool
 	// TrustLoopback treats callers on 127.0.0.1/::1 as the operator "local" (the demo).
@@ -96,7 +112,7 @@ type Auth struct {
 	opts   AuthOptions
 	log    *slog.Logger
 	cross  *http.CrossOriginProtection
-	tokens map[[32]byte]string // sha256 of each token → operator, compared by hash
+	tokens map[[32]byte]tokenEntry // sha256 of each token → whose, compared by hash
 
 	dummyOnce sync.Once
 	dummy     []byte // a hash of the users' cost, compared for unknown names to even out timing
@@ -112,10 +128,19 @@ type Auth struct {
 	maxTracked int
 	sweepAt    time.Time
 	fullLogged time.Time
+	// basicOK remembers credentials that passed over IPP for basicTTL (see CheckBasic).
+	basicOK map[[32]byte]basicEntry
+}
+
+// tokenEntry is whose a token is and whether it only reads.
+type tokenEntry struct {
+	name string
+	read bool
 }
 
 type session struct {
 	user    string
+	read    bool
 	csrf    string
 	created time.Time
 	used    time.Time
@@ -143,14 +168,23 @@ func NewAuth(o AuthOptions) (*Auth, error) {
 			return nil, fmt.Errorf("auth: user %q: password hash is not bcrypt: %w", name, err)
 		}
 	}
-	a := &Auth{opts: o, log: o.Logger, cross: http.NewCrossOriginProtection(), tokens: map[[32]byte]string{},
+	a := &Auth{opts: o, log: o.Logger, cross: http.NewCrossOriginProtection(), tokens: map[[32]byte]tokenEntry{},
 		compare: bcrypt.CompareHashAndPassword, sessions: map[string]*session{},
-		throttle: map[throttleKey]*attempts{}, maxTracked: maxTrackedKeys}
-	for tok, name := range o.Tokens {
-		if len(tok) < 16 {
-			return nil, fmt.Errorf("auth: token of %q shorter than 16 characters", name)
+		throttle: map[throttleKey]*attempts{}, maxTracked: maxTrackedKeys, basicOK: map[[32]byte]basicEntry{}}
+	for _, set := range []struct {
+		m    map[string]string
+		read bool
+	}{{o.Tokens, false}, {o.ReadTokens, true}} {
+		for tok, name := range set.m {
+			if len(tok) < 16 {
+				return nil, fmt.Errorf("auth: token of %q shorter than 16 characters", name)
+			}
+			key := sha256.Sum256([]byte(tok))
+			if _, dup := a.tokens[key]; dup {
+				return nil, fmt.Errorf("auth: token of %q given twice", name)
+			}
+			a.tokens[key] = tokenEntry{name: name, read: set.read}
 		}
-		a.tokens[sha256.Sum256([]byte(tok))] = name
 	}
 	return a, nil
 }
@@ -180,7 +214,7 @@ func (a *Auth) Operator(r *http.Request) (string, bool) {
 
 // CanRead reports whether the caller may view the dashboard and read the API.
 func (a *Auth) CanRead(r *http.Request) bool {
-	return a.opts.AnonymousRead || a.Identify(r).Operator()
+	return a.opts.AnonymousRead || a.Identify(r).Viewer()
 }
 
 func (a *Auth) identify(r *http.Request) Identity {
@@ -191,14 +225,14 @@ func (a *Auth) identify(r *http.Request) Identity {
 		if !ok {
 			return Identity{}
 		}
-		if name, ok := a.tokens[sha256.Sum256([]byte(strings.TrimSpace(tok)))]; ok {
-			return Identity{Name: name, Via: ViaToken}
+		if t, ok := a.tokens[sha256.Sum256([]byte(strings.TrimSpace(tok)))]; ok {
+			return Identity{Name: t.name, Via: ViaToken, ReadOnly: t.read}
 		}
 		return Identity{}
 	}
 	if c, err := r.Cookie(SessionCookie); err == nil {
 		if s, ok := a.lookup(c.Value); ok {
-			id := Identity{Name: s.user, Via: ViaSession, CSRF: s.csrf}
+			id := Identity{Name: s.user, Via: ViaSession, CSRF: s.csrf, ReadOnly: s.read}
 			if !safeMethod(r.Method) {
 				id.csrfOK = tokenEqual(requestCSRF(r), s.csrf)
 			}
@@ -269,10 +303,12 @@ func (a *Auth) GuardAPI(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, ref := a.check(r)
 		if ref != nil {
+			a.Refuse(r, ref.Msg)
 			writeJSON(w, ref.Status, apiError{Error: ref.Msg, Code: ref.Code})
 			return
 		}
-		if safeMethod(r.Method) && !id.Operator() && !a.opts.AnonymousRead {
+		if safeMethod(r.Method) && !id.Viewer() && !a.opts.AnonymousRead {
+			a.Refuse(r, "viewing needs a sign-in or a token (anonymous_read is off)")
 			writeJSON(w, http.StatusUnauthorized, apiError{Error: "operator login or API token required", Code: "unauthorized"})
 			return
 		}
@@ -295,10 +331,11 @@ func (a *Auth) Login(w http.ResponseWriter, r *http.Request, user, password stri
 	if !ok {
 		return Identity{}, ErrTooManyAttempts
 	}
-	name, ok := a.verify(user, password)
+	name, read, ok := a.verify(user, password)
 	if !ok {
 		locked := a.settle(res, false)
 		a.log.Warn("operator sign-in refused", "user", user, "remote", host)
+		a.refused(r, Refused{What: "dashboard sign-in", User: user, Why: "wrong user name or password"})
 		if locked {
 			a.log.Warn("sign-in locked for the rest of the window: too many failures from this address or for this user name",
 				"user", user, "remote", host, "window", failureWindow)
@@ -306,7 +343,7 @@ func (a *Auth) Login(w http.ResponseWriter, r *http.Request, user, password stri
 		return Identity{}, ErrBadLogin
 	}
 	a.settle(res, true)
-	id, s := randomToken(), &session{user: name, csrf: randomToken()}
+	id, s := randomToken(), &session{user: name, read: read, csrf: randomToken()}
 	now := a.opts.Now()
 	s.created, s.used = now, now
 	a.mu.Lock()
@@ -319,7 +356,7 @@ func (a *Auth) Login(w http.ResponseWriter, r *http.Request, user, password stri
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: int(a.opts.SessionMax / time.Second)})
 	a.log.Info("operator signed in", "user", name, "remote", host)
-	return Identity{Name: name, Via: ViaSession, CSRF: s.csrf, csrfOK: true}, nil
+	return Identity{Name: name, Via: ViaSession, CSRF: s.csrf, ReadOnly: read, csrfOK: true}, nil
 }
 
 // Logout ends r's session (if any) and clears the cookie.
@@ -333,22 +370,23 @@ func (a *Auth) Logout(w http.ResponseWriter, r *http.Request) {
 		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: -1})
 }
 
-// verify returns the operator's name for good credentials.
-func (a *Auth) verify(user, password string) (string, bool) {
+// verify returns the operator's name for good credentials, and whether they only read (a
+// read-scope token).
+func (a *Auth) verify(user, password string) (string, bool, bool) {
 	if user == "" {
-		name, ok := a.tokens[sha256.Sum256([]byte(password))]
-		return name, ok && password != ""
+		t, ok := a.tokens[sha256.Sum256([]byte(password))]
+		return t.name, t.read, ok && password != ""
 	}
 	hash, ok := a.opts.Users[user]
 	if !ok {
 		// Spend the same time as for a real user so that timing does not tell names apart.
 		_ = a.compare(a.dummyHash(), []byte(password))
-		return "", false
+		return "", false, false
 	}
 	if a.compare([]byte(hash), []byte(password)) != nil {
-		return "", false
+		return "", false, false
 	}
-	return user, true
+	return user, a.opts.ReadUsers[user], true
 }
 
 func (a *Auth) dummyHash() []byte {

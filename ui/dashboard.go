@@ -122,13 +122,15 @@ func (d *Dashboard) Register(r *mux.Router) {
 	ui.HandleFunc("/", d.page(d.overview)).Methods(http.MethodGet, http.MethodHead)
 	ui.HandleFunc("/printers/{name}", d.page(d.printer)).Methods(http.MethodGet, http.MethodHead)
 	ui.HandleFunc("/jobs", d.page(d.jobs)).Methods(http.MethodGet, http.MethodHead)
-	ui.HandleFunc("/runs", d.page(d.runsPage)).Methods(http.MethodGet, http.MethodHead)
-	ui.HandleFunc("/runs/{id:[0-9]+}", d.page(d.runPage)).Methods(http.MethodGet, http.MethodHead)
-	ui.HandleFunc("/runs/{id:[0-9]+}/manifest.csv", d.page(d.runManifest)).Methods(http.MethodGet, http.MethodHead)
+	// Runs are named after what they send (a clinic's letters of a day): operators only, as
+	// GET /api/v1/runs.
+	ui.HandleFunc("/runs", d.page(d.operatorPage(d.runsPage))).Methods(http.MethodGet, http.MethodHead)
+	ui.HandleFunc("/runs/{id:[0-9]+}", d.page(d.operatorPage(d.runPage))).Methods(http.MethodGet, http.MethodHead)
+	ui.HandleFunc("/runs/{id:[0-9]+}/manifest.csv", d.page(d.operatorPage(d.runManifest))).Methods(http.MethodGet, http.MethodHead)
 	ui.HandleFunc("/events", d.page(d.events)).Methods(http.MethodGet, http.MethodHead)
 	ui.HandleFunc("/login", d.loginForm).Methods(http.MethodGet, http.MethodHead)
 	ui.HandleFunc("/login", d.login).Methods(http.MethodPost)
-	ui.HandleFunc("/logout", d.action(d.logout)).Methods(http.MethodPost)
+	ui.HandleFunc("/logout", d.guarded(d.logout, false)).Methods(http.MethodPost)
 	ui.HandleFunc("/printers/{name}/{action:drain|resume}", d.action(d.printerAction)).Methods(http.MethodPost)
 	ui.HandleFunc("/jobs/{id:[0-9]+}/{action:cancel|hold|release|retry|move}", d.action(d.jobAction)).Methods(http.MethodPost)
 	ui.HandleFunc("/runs/{id:[0-9]+}/{action:pause|resume|cancel}", d.action(d.runAction)).Methods(http.MethodPost)
@@ -220,7 +222,7 @@ type handler func(w http.ResponseWriter, r *http.Request, b base) error
 func (d *Dashboard) page(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		r, id, _ := d.auth.withIdentity(r)
-		if !id.Operator() && !d.auth.AnonymousRead() {
+		if !id.Viewer() && !d.auth.AnonymousRead() {
 			http.Redirect(w, r, "/ui/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
@@ -592,14 +594,19 @@ type actionFunc func(ctx context.Context, w http.ResponseWriter, r *http.Request
 // action wraps an operator action: a signed-in operator (a cookie session with its CSRF token)
 // or 401/403, then the result as a flash message on the page the form came from — or as JSON
 // for the dashboard's script.
-func (d *Dashboard) action(h actionFunc) http.HandlerFunc {
+func (d *Dashboard) action(h actionFunc) http.HandlerFunc { return d.guarded(h, true) }
+
+// guarded is action for operators (operatorOnly), or for anyone signed in (signing out: a
+// session of a read-scope token is no operator).
+func (d *Dashboard) guarded(h actionFunc, operatorOnly bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		r, id, ref := d.auth.withIdentity(r)
 		asJSON := strings.Contains(r.Header.Get("Accept"), "application/json")
-		if ref == nil && !id.Operator() {
+		if ref == nil && (operatorOnly && !id.Operator() || !id.Viewer()) {
 			ref = &Refusal{http.StatusUnauthorized, "unauthorized", "Sign in as an operator to do this."}
 		}
 		if ref != nil {
+			d.auth.Refuse(r, ref.Msg)
 			if asJSON {
 				writeJSON(w, ref.Status, apiError{Error: ref.Msg, Code: ref.Code})
 				return

@@ -119,6 +119,18 @@ func (d *Dashboard) runManifest(w http.ResponseWriter, r *http.Request, b base) 
 
 var errForbidden = errors.New("not allowed")
 
+// operatorPage serves h to operators only; other viewers get 403 (a page saying to sign in).
+func (d *Dashboard) operatorPage(h handler) handler {
+	return func(w http.ResponseWriter, r *http.Request, b base) error {
+		if !b.Operator {
+			err := fmt.Errorf("%w: bulk runs name the letters they send: sign in as an operator to see them", errForbidden)
+			d.auth.Refuse(r, err.Error())
+			return err
+		}
+		return h(w, r, b)
+	}
+}
+
 func (d *Dashboard) runAction(ctx context.Context, w http.ResponseWriter, r *http.Request, actor string) (string, error) {
 	if d.runs == nil {
 		return "", errNoRuns

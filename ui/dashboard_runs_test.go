@@ -74,12 +74,15 @@ func TestRunsPages(t *testing.T) {
 	if len(rows) != 13 || rows[0][0] != "seq" || rows[12][1] != "letter-0012.pdf" {
 		t.Errorf("manifest has %d rows (want header + 12), last %v", len(rows), rows[len(rows)-1])
 	}
-	// Anonymous viewers see the runs page but not the manifest.
+	// Anonymous viewers see no run: run names name what they send (GET /api/v1/runs is for
+	// operators too), let alone the manifest or the actions.
 	anon := newTestGateway(t, gwOptions{pause: true, anonymousRead: true})
 	arun := anon.run(3, "run for anonymous")
 	ac := anon.client()
-	if page := anon.get(ac, "/ui/runs", http.StatusOK); strings.Contains(page, "manifest.csv") || strings.Contains(page, "Pause run") {
-		t.Error("anonymous runs page offers the manifest or actions")
+	for _, p := range []string{"/ui/runs", "/ui/runs/" + itoa(arun.ID), "/ui/runs/" + itoa(arun.ID) + "/manifest.csv"} {
+		if page := anon.get(ac, p, http.StatusForbidden); strings.Contains(page, "run for anonymous") ||
+			strings.Contains(page, "Pause run") || strings.Contains(page, "seq,") {
+			t.Errorf("anonymous %s names the run, offers actions or sends the manifest", p)
+		}
 	}
-	anon.get(ac, "/ui/runs/"+itoa(arun.ID)+"/manifest.csv", http.StatusForbidden)
 }

@@ -223,7 +223,21 @@ func viewEvent(e job.Event, operator bool) job.Event {
 		e.Message = strings.ReplaceAll(e.Message, e.Actor, "(hidden)")
 		e.Actor = "(hidden)"
 	}
+	if !operator && privateEvent(e.Kind) && e.Message != "" {
+		// Runs and schedules are named after what they print, and their events name the
+		// letters' files (a patient's name); refusals name who tried from where.
+		e.Message = "(hidden)"
+	}
 	return e
+}
+
+// privateEvent reports whether only operators see the messages of events of kind.
+func privateEvent(kind string) bool {
+	switch kind {
+	case job.EventRun, job.EventSchedule, job.EventRefused:
+		return true
+	}
+	return false
 }
 
 // viewPrinter is a printer as the API and the dashboard show it: its URI with the password

@@ -38,6 +38,8 @@ const (
 	testPassword = "correct horse battery"
 	testToken    = "tok-0123456789abcdef0123"
 	testTokenFor = "robot"
+	// testReadToken is a read-scope token (Prometheus's).
+	testReadToken = "read-0123456789abcdef0123"
 )
 
 type gwOptions struct {
@@ -49,6 +51,8 @@ type gwOptions struct {
 	sampleEvery    time.Duration
 	streamThrottle time.Duration
 	heartbeat      time.Duration
+	// refused receives the audit of refused attempts.
+	refused func(context.Context, Refused)
 }
 
 type testGateway struct {
@@ -96,7 +100,8 @@ func newTestGateway(t *testing.T, o gwOptions) *testGateway {
 		t.Fatal(err)
 	}
 	auth, err := NewAuth(AuthOptions{Users: map[string]string{testUser: string(hash)},
-		Tokens: map[string]string{testToken: testTokenFor}, AnonymousRead: o.anonymousRead, TrustLoopback: o.trustLoopback, Logger: quietLog})
+		Tokens: map[string]string{testToken: testTokenFor}, ReadTokens: map[string]string{testReadToken: "prometheus"},
+		Refused: o.refused, AnonymousRead: o.anonymousRead, TrustLoopback: o.trustLoopback, Logger: quietLog})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,8 @@ const maxLogBacklog = 500
 
 func (d *Dashboard) stream(w http.ResponseWriter, r *http.Request) {
 	r, id, _ := d.auth.withIdentity(r)
-	if !id.Operator() && !d.auth.AnonymousRead() {
+	if !id.Viewer() && !d.auth.AnonymousRead() {
+		d.auth.Refuse(r, "viewing needs a sign-in or a token (anonymous_read is off)")
 		writeJSON(w, http.StatusUnauthorized, apiError{Error: "operator login or API token required", Code: "unauthorized"})
 		return
 	}

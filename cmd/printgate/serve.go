@@ -121,16 +121,33 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, out i
 		return err
 	}
 
-	tokens := map[string]string{}
+	tokens, readTokens := map[string]string{}, map[string]string{}
 	for _, t := range cfg.Auth.Tokens {
-		tokens[t.Token] = t.Name
+		if t.TokenScope() == config.ScopeRead {
+			readTokens[t.Token] = t.Name
+		} else {
+			tokens[t.Token] = t.Name
+		}
 	}
-	users := map[string]string{}
+	users, readUsers := map[string]string{}, map[string]bool{}
 	for _, u := range cfg.Auth.Users {
 		users[u.Name] = u.PasswordHash
+		if u.UserScope() == config.ScopeRead {
+			readUsers[u.Name] = true
+		}
 	}
-	auth, err := ui.NewAuth(ui.AuthOptions{Users: users, Tokens: tokens, AnonymousRead: cfg.Auth.AnonymousRead,
-		TrustLoopback: cfg.Auth.TrustLoopback, Logger: log.With("component", "auth")})
+	auditLog := log.With("component", "audit")
+	// Every refused attempt, whichever door it came through, is one event in the audit log.
+	refused := func(ctx context.Context, r queue.Refusal) {
+		if err := sched.RecordRefusal(context.WithoutCancel(ctx), r); err != nil {
+			auditLog.Error("refused attempt not recorded", "what", r.What, "remote", r.Remote, "err", err)
+		}
+	}
+	auth, err := ui.NewAuth(ui.AuthOptions{Users: users, ReadUsers: readUsers, Tokens: tokens, ReadTokens: readTokens,
+		AnonymousRead: cfg.Auth.AnonymousRead, TrustLoopback: cfg.Auth.TrustLoopback, Logger: log.With("component", "auth"),
+		Refused: func(ctx context.Context, r ui.Refused) {
+			refused(ctx, queue.Refusal{Frontend: "http", What: r.What, Who: r.User, Remote: r.Remote, Why: r.Why})
+		}})
 	if err != nil {
 		return err
 	}
@@ -156,7 +173,17 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, out i
 	router.Use(metrics.Middleware)
 	ippSrv, err := ipp.NewServer(ipp.Options{Service: queue.IPPService{Scheduler: sched},
 		Logger: log.With("frontend", "ipp"), MaxDocumentBytes: int64(cfg.MaxDocumentSize), RequireTLS: cfg.TLSRequired,
-		MaxCompressionRatio: int64(cfg.Limits.MaxCompressionRatio)})
+		MaxCompressionRatio: int64(cfg.Limits.MaxCompressionRatio),
+		Auth:                auth, RequireAuth: cfg.Auth.IPPAuthRequired(), AllowPlainAuth: cfg.Auth.IPPPlainPasswords,
+		TrustLoopback: cfg.Auth.TrustLoopback,
+		Refused: func(ctx context.Context, r ipp.Refusal) {
+			who := r.User
+			if !r.Authenticated {
+				who += " (claimed)"
+			}
+			refused(ctx, queue.Refusal{Frontend: "ipp", What: r.Op + " on " + r.Printer, Who: who, Remote: r.Remote,
+				Why: r.Reason, JobID: r.JobID})
+		}})
 	if err != nil {
 		return err
 	}
@@ -262,7 +289,7 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, out i
 		go serve(srv, tlsLn)
 	}
 	var started []startedFrontend
-	for _, fe := range frontends(cfg, sched, log, metrics.ConnRefused) {
+	for _, fe := range frontends(cfg, sched, log, metrics.ConnRefused, refused) {
 		fln, err := net.Listen("tcp", fe.addr)
 		if err != nil {
 			if cfg.Path == "" {
@@ -357,7 +384,8 @@ type startedFrontend struct {
 	err  error
 }
 
-func frontends(cfg *config.Config, sched *queue.Scheduler, log *slog.Logger, refused func(frontend, limit string)) []frontend {
+func frontends(cfg *config.Config, sched *queue.Scheduler, log *slog.Logger, refused func(frontend, limit string),
+	audit func(context.Context, queue.Refusal)) []frontend {
 	var out []frontend
 	svc := queue.LPDService{Scheduler: sched}
 	queues := map[string]string{}
@@ -377,6 +405,11 @@ func frontends(cfg *config.Config, sched *queue.Scheduler, log *slog.Logger, ref
 	}
 	if cfg.LPDListen != "" && len(queues) > 0 {
 		ls, err := lpd.NewServer(lpd.Config{Queues: queues, MaxJobBytes: int64(cfg.MaxDocumentSize), Refused: refused,
+			AdminHosts: cfg.Auth.LPDAdminIPs(), TrustLoopback: cfg.Auth.TrustLoopback,
+			Audit: func(ctx context.Context, agent, remote string, id int64, why string) {
+				audit(ctx, queue.Refusal{Frontend: "lpd", What: fmt.Sprintf("remove job %d", id), Who: agent + " (claimed)",
+					Remote: remote, Why: why, JobID: id})
+			},
 			Logger: log.With("frontend", "lpd")}, svc)
 		if err != nil {
 			log.Error("lpd front-end not started", "err", err)
