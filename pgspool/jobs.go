@@ -233,7 +233,7 @@ func (s *Store) transitionTx(tx *dbtx, now time.Time, id int64, to job.State, c 
 		set = append(set, "attempts = attempts + 1")
 	}
 	if c.PossibleDuplicate {
-		set = append(set, "possible_duplicate")
+		set = append(set, "possible_duplicate = true")
 	}
 	started, finished := job.Stamps(to)
 	if started {

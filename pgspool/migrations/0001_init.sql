@@ -117,7 +117,7 @@ CREATE TABLE runs (
     schedule_id     BIGINT  NOT NULL DEFAULT 0,
     start_at        BIGINT  NOT NULL DEFAULT 0,
     attributes      TEXT    NOT NULL DEFAULT '{}',
-    separator       INTEGER NOT NULL DEFAULT 0,
+    separator       BOOLEAN NOT NULL DEFAULT false,
     letters         INTEGER NOT NULL DEFAULT 0,
     pages           INTEGER NOT NULL DEFAULT 0,
     gateway         TEXT    NOT NULL DEFAULT '',    -- the gateway receiving the upload
@@ -136,7 +136,7 @@ CREATE TABLE run_schedules (
     spec            TEXT    NOT NULL,
     dir             TEXT    NOT NULL,
     attributes      TEXT    NOT NULL DEFAULT '{}',
-    separator       INTEGER NOT NULL DEFAULT 0,
+    separator       BOOLEAN NOT NULL DEFAULT false,
     created         BIGINT  NOT NULL,
     last_fired      BIGINT  NOT NULL DEFAULT 0,
     deleted         BIGINT  NOT NULL DEFAULT 0
