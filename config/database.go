@@ -57,6 +57,9 @@ func (c *Config) checkSpool() error {
 	return nil
 }
 
+// CheckSpool validates a spool setting given outside the file (serve --spool).
+func CheckSpool(spool string) error { return (&Config{Spool: spool}).checkSpool() }
+
 // RedactSpool is the spool setting without a password, fit for logs and messages.
 func (c *Config) RedactSpool() string { return redactURL(c.Spool) }
 
