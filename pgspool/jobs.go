@@ -77,14 +77,32 @@ func (s *Store) insertJob(ctx context.Context, nj job.NewJob, state job.State, d
 			reason = "job-hold-until-specified"
 		}
 	}
-	var id int64
+	var id, existing int64
+	var key *string
+	if nj.IdempotencyKey != "" {
+		key = &nj.IdempotencyKey
+	}
 	err = s.write(ctx, func(tx *dbtx) error {
+		existing = 0
+		if key != nil {
+			// A retry of a submission already stored, on this gateway or another: its job.
+			// Two tries racing both miss here; the unique index refuses the second insert
+			// (23505), and write runs this again, which then finds the first.
+			err := tx.QueryRow(`SELECT id FROM jobs WHERE idempotency_key = ?`, *key).Scan(&existing)
+			if err == nil {
+				return nil
+			}
+			if !errors.Is(err, errNoRows) {
+				return err
+			}
+		}
 		err := tx.QueryRow(`INSERT INTO jobs (uuid, virtual_printer, name, owner, origin_host, origin, lane,
-			lane_rank, priority, run_id, seq, state, state_reason, pages, pages_estimated, attributes, gateway, created, updated)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
+			lane_rank, priority, run_id, seq, state, state_reason, pages, pages_estimated, attributes, gateway,
+			idempotency_key, created, updated)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
 			uuid, nj.VirtualPrinter, nj.Name, nj.Owner, nj.OriginHost, nj.Origin, string(nj.Lane),
 			laneRank(nj.Lane), prio, nj.RunID, nj.Seq, string(state), reason, pages, estimated, string(attrs),
-			s.opts.Gateway, now.UnixNano(), now.UnixNano()).Scan(&id)
+			s.opts.Gateway, key, now.UnixNano(), now.UnixNano()).Scan(&id)
 		if err != nil {
 			return err
 		}
@@ -102,6 +120,12 @@ func (s *Store) insertJob(ctx context.Context, nj job.NewJob, state job.State, d
 	})
 	if err != nil {
 		return nil, fmt.Errorf("pgspool: submit job: %w", err)
+	}
+	if existing != 0 {
+		for _, d := range docs {
+			d.Discard()
+		}
+		return s.Job(ctx, existing)
 	}
 	j := &job.Job{
 		ID: id, UUID: uuid, VirtualPrinter: nj.VirtualPrinter, Name: nj.Name, Owner: nj.Owner,
