@@ -1,4 +1,4 @@
-//go:build peers
+//go:build peers || e2e
 
 // What only a shared database has: several gateways on one spool (migrations once, cluster-wide
 // ids, recovery of one's own jobs only, claiming that skips a row another gateway holds), and

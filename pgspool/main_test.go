@@ -1,4 +1,4 @@
-//go:build peers
+//go:build peers || e2e
 
 package pgspool_test
 
@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,11 +14,30 @@ import (
 )
 
 // cluster is the test binary's one PostgreSQL server; testDB the database its stores share,
-// each in a schema of its own.
+// each in a schema of its own. durable is a second server with fsync on, started by the first
+// benchmark that needs it (durableCluster).
 var (
 	cluster *pgtest.Cluster
 	testDB  string
+
+	durableOnce sync.Once
+	durable     *pgtest.Cluster
+	durableErr  error
 )
+
+// durableCluster is a server that fsyncs as production does, for benchmarks of durable ingest.
+func durableCluster(tb testing.TB) *pgtest.Cluster {
+	tb.Helper()
+	durableOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		durable, durableErr = pgtest.Start(ctx, pgtest.Options{Durable: true, Logf: tb.Logf})
+	})
+	if durableErr != nil {
+		tb.Fatal(durableErr)
+	}
+	return durable
+}
 
 // TestMain starts one cluster for every test of the package: initdb and a server start cost a
 // second or two, a schema a few milliseconds.
@@ -44,5 +64,9 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	return m.Run()
+	code := m.Run()
+	if durable != nil {
+		durable.Stop()
+	}
+	return code
 }

@@ -1,4 +1,4 @@
-//go:build peers
+//go:build peers || e2e
 
 package pgspool_test
 
