@@ -387,7 +387,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *dbtx) error) error {
 // they answer a document that did not fit.
 func dbError(err error) error {
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) && (pe.Code == "53100" || pe.Code == "53400") {
+	if errors.As(err, &pe) && pe.Code == "53100" {
 		return fmt.Errorf("%w: %v", job.ErrDiskFull, err)
 	}
 	return err
