@@ -70,11 +70,26 @@ func (s *Store) CreateRun(ctx context.Context, nr job.NewRun) (*job.Run, error) 
 	}
 	now := s.now()
 	var id int64
+	var key *string
+	if nr.IdempotencyKey != "" {
+		key = &nr.IdempotencyKey
+	}
 	err = s.write(ctx, func(tx *dbtx) error {
+		if key != nil {
+			// A retried request: the run the first one made (a racing twin is refused by the
+			// unique index, and write runs this again).
+			err := tx.QueryRow(`SELECT id FROM runs WHERE idempotency_key = ?`, *key).Scan(&id)
+			if err == nil {
+				return nil
+			}
+			if !errors.Is(err, errNoRows) {
+				return err
+			}
+		}
 		err := tx.QueryRow(`INSERT INTO runs (name, virtual_printer, owner, origin_host, source, state, schedule_id,
-			start_at, attributes, separator, gateway, created, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
+			start_at, attributes, separator, gateway, idempotency_key, created, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
 			nr.Name, nr.VirtualPrinter, nr.Owner, nr.OriginHost, nr.Source, string(job.RunUploading), nr.ScheduleID,
-			nsOrZero(nr.StartAt), string(attrs), nr.Separator, s.opts.Gateway, now.UnixNano(), now.UnixNano()).Scan(&id)
+			nsOrZero(nr.StartAt), string(attrs), nr.Separator, s.opts.Gateway, key, now.UnixNano(), now.UnixNano()).Scan(&id)
 		if err != nil {
 			return err
 		}

@@ -376,7 +376,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *dbtx) error) error {
 		}
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001" ||
-			(pe.Code == "23505" && pe.ConstraintName == "jobs_by_idempotency_key")) && attempt < 8 {
+			(pe.Code == "23505" && strings.HasSuffix(pe.ConstraintName, "_by_idempotency_key"))) && attempt < 8 {
 			continue
 		}
 		return dbError(err)

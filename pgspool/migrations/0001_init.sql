@@ -121,12 +121,14 @@ CREATE TABLE runs (
     letters         INTEGER NOT NULL DEFAULT 0,
     pages           INTEGER NOT NULL DEFAULT 0,
     gateway         TEXT    NOT NULL DEFAULT '',    -- the gateway receiving the upload
+    idempotency_key TEXT,                           -- a retried CreateRun finds its run
     created         BIGINT  NOT NULL,
     updated         BIGINT  NOT NULL,
     committed       BIGINT  NOT NULL DEFAULT 0,
     finished        BIGINT  NOT NULL DEFAULT 0
 );
 CREATE INDEX runs_by_state ON runs (state, id);
+CREATE UNIQUE INDEX runs_by_idempotency_key ON runs (idempotency_key) WHERE idempotency_key IS NOT NULL;
 
 CREATE TABLE run_schedules (
     id              BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -93,3 +93,32 @@ func testIdempotentConcurrentRetries(t *testing.T, d Driver) {
 		t.Errorf("%d documents stored, want 1", n)
 	}
 }
+
+// testIdempotentCreateRun: a retried CreateRun with the same key gets the first run back, even
+// after its letters arrived and after a reopen; another key makes another run.
+func testIdempotentCreateRun(t *testing.T, d Driver) {
+	f := open(t, d, Options{})
+	nr := job.NewRun{Name: "december", VirtualPrinter: "letters", Owner: "mailroom", IdempotencyKey: "cli-run-1"}
+	first, err := f.s.CreateRun(f.ctx, nr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.AddLetters(f.ctx, first.ID, 1, f.stageLetters(1, 2)); err != nil {
+		t.Fatal(err)
+	}
+	again, err := f.s.CreateRun(f.ctx, nr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.ID != first.ID || again.Letters != 2 {
+		t.Fatalf("retried CreateRun: run %d with %d letters, want run %d with its 2", again.ID, again.Letters, first.ID)
+	}
+	other := nr
+	other.IdempotencyKey = "cli-run-2"
+	if r, err := f.s.CreateRun(f.ctx, other); err != nil || r.ID == first.ID {
+		t.Fatalf("another key: %v (%v), want a new run", r, err)
+	}
+	if runs, err := f.s.Runs(f.ctx, job.RunFilter{}); err != nil || len(runs) != 2 {
+		t.Fatalf("%d runs (%v), want 2", len(runs), err)
+	}
+}

@@ -68,6 +68,7 @@ var cases = []struct {
 	// Idempotency keys (idempotency.go).
 	{"Idempotency/Retry", testIdempotentRetry},
 	{"Idempotency/ConcurrentRetries", testIdempotentConcurrentRetries},
+	{"Idempotency/CreateRun", testIdempotentCreateRun},
 	// Job states (transitions.go).
 	{"Transitions/Table", testTransitions},
 	{"Transitions/Guards", testTransitionGuards},
