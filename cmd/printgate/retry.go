@@ -63,3 +63,27 @@ func newIdempotencyKey() (string, error) {
 	}
 	return "cli-" + hex.EncodeToString(b[:]), nil
 }
+
+// createRunWithRetry creates a bulk run with an idempotency key of its own, retrying a lost
+// answer with the same key, so that a retry never leaves a second, empty run behind.
+func createRunWithRetry(ctx context.Context, c *ui.Client, rq ui.CreateRunRequest, stderr io.Writer) (*job.Run, error) {
+	key, err := newIdempotencyKey()
+	if err != nil {
+		return nil, err
+	}
+	rq.IdempotencyKey = key
+	wait := retryWait
+	for attempt := 0; ; attempt++ {
+		r, err := c.CreateRun(ctx, rq)
+		if err == nil || attempt >= 3 || !retryable(err) {
+			return r, err
+		}
+		fmt.Fprintf(stderr, "printgate: create run %q: %v; retrying in %v with the same idempotency key\n", rq.Name, err, wait)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		wait *= 2
+	}
+}
