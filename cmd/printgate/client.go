@@ -82,7 +82,7 @@ func configCmd(args []string, stdout, stderr io.Writer) error {
 }
 
 const submitUsage = `usage: printgate submit [--printer NAME] [--name TITLE] [--owner WHO] [--copies N]
-                        [--sides S] [--media M] FILE...`
+                        [--sides S] [--media M] [--retries N] FILE...`
 
 func submitCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("submit", flag.ContinueOnError)

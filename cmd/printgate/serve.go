@@ -41,7 +41,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration file (default: built-in demo)")
 	listen := fs.String("listen", "", "HTTP listen address, overrides the config (e.g. :8631)")
-	spoolDir := fs.String("spool", "", "spool directory, overrides the config")
+	spoolDir := fs.String("spool", "", "spool directory, or postgres:// URL of a shared database; overrides the config")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
