@@ -5,11 +5,13 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +79,30 @@ func TestPostgresGatewaysShareJobs(t *testing.T) {
 	done := a.waitJobs([]int64{id}, 60*time.Second, "completed", func(j *job.Job) bool { return j.State == job.StateCompleted })[id]
 	if got := outputs(t, outA)[id]; len(got) != 1 || fileSHA256(t, got[0]) != fileSHA256(t, letter) {
 		t.Fatalf("file printer wrote %v for job %d, want one byte-identical copy", got, id)
+	}
+
+	// A document of several chunks (3 MiB: a PDF with a long comment after %%EOF) is streamed
+	// from the database to the printer and arrives byte for byte.
+	base, err := os.ReadFile(letter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := append(bytes.Clone(base), bytes.Repeat([]byte("% padding to several 256 KiB chunks\n"), 3<<20/36)...)
+	bigPath := filepath.Join(t.TempDir(), "big.pdf")
+	if err := os.WriteFile(bigPath, big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	idOut, err := a.CLI("submit", bigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bigID, err := strconv.ParseInt(strings.TrimSpace(idOut), 10, 64)
+	if err != nil {
+		t.Fatalf("submit printed %q", idOut)
+	}
+	a.waitJobs([]int64{bigID}, 60*time.Second, "completed", func(j *job.Job) bool { return j.State == job.StateCompleted })
+	if got := outputs(t, outA)[bigID]; len(got) != 1 || fileSHA256(t, got[0]) != sha256Hex(big) {
+		t.Fatalf("file printer wrote %v for the 3 MiB job %d, want one byte-identical copy", got, bigID)
 	}
 
 	// A second gateway on the same database answers for the job: state, hash, the same
