@@ -215,7 +215,7 @@ func (s *Store) CommitRun(ctx context.Context, runID int64, o job.CommitOptions)
 		if r.StartAt.After(now) {
 			to = job.RunScheduled
 			msg += ", held until " + r.StartAt.Format(time.RFC3339)
-			if _, err := tx.Exec(`UPDATE jobs SET state_reason = ?, updated = ? WHERE run_id = ? AND state = 'held'
+			if _, err := tx.Exec(`UPDATE jobs SET state_reason = ?, updated = ? WHERE run_id = ? AND state IN (`+sqlStates([]job.State{job.StateHeld})+`)
 				AND state_reason = ?`, job.ReasonRunScheduled, now.UnixNano(), runID, job.ReasonRunUploading); err != nil {
 				return err
 			}
@@ -355,7 +355,7 @@ func (s *Store) PauseRun(ctx context.Context, id int64, actor string) (*job.Run,
 		if _, err := moveLetters(tx, now, id, job.StatePending, nil, job.StateHeld, job.ReasonRunPaused, actor, msg); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(`UPDATE jobs SET state_reason = ?, updated = ? WHERE run_id = ? AND state = 'held'
+		if _, err := tx.Exec(`UPDATE jobs SET state_reason = ?, updated = ? WHERE run_id = ? AND state IN (`+sqlStates([]job.State{job.StateHeld})+`)
 			AND state_reason = ?`, job.ReasonRunPaused, now.UnixNano(), id, job.ReasonRunScheduled); err != nil {
 			return err
 		}
@@ -376,7 +376,7 @@ func (s *Store) ResumeRun(ctx context.Context, id int64, actor string) (*job.Run
 		}
 		msg := fmt.Sprintf("run %d resumed by %s", id, actor)
 		if r.StartAt.After(now) {
-			if _, err := tx.Exec(`UPDATE jobs SET state_reason = ?, updated = ? WHERE run_id = ? AND state = 'held'
+			if _, err := tx.Exec(`UPDATE jobs SET state_reason = ?, updated = ? WHERE run_id = ? AND state IN (`+sqlStates([]job.State{job.StateHeld})+`)
 				AND state_reason = ?`, job.ReasonRunScheduled, now.UnixNano(), id, job.ReasonRunPaused); err != nil {
 				return err
 			}
@@ -492,7 +492,7 @@ func runTalliesTx(tx *dbtx, id int64) (string, error) {
 func (s *Store) HoldPausedRuns(ctx context.Context) (int64, error) {
 	var ids []int64
 	rows, err := s.query(ctx, `SELECT id FROM runs WHERE state = 'paused' AND EXISTS
-		(SELECT 1 FROM jobs WHERE jobs.run_id = runs.id AND jobs.state = 'pending')`)
+		(SELECT 1 FROM jobs WHERE jobs.run_id = runs.id AND jobs.state IN (`+sqlStates([]job.State{job.StatePending})+`))`)
 	if err != nil {
 		return 0, fmt.Errorf("pgspool: hold paused runs: %w", err)
 	}
