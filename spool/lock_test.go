@@ -77,4 +77,3 @@ func TestLockHolderFile(t *testing.T) {
 		t.Fatalf("second lock: %v", err)
 	}
 }
-
