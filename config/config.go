@@ -35,7 +35,8 @@ type Config struct {
 	TLSKeyFile  string `yaml:"tls_key_file"`
 	// TLSRequired serves TLS only: a plain HTTP or IPP request is refused.
 	TLSRequired bool `yaml:"tls_required"`
-	// Spool is the directory for the database and documents.
+	// Spool is the directory for the SQLite database and documents, or a postgres:// URL for
+	// the PostgreSQL spool several gateways share (database.go).
 	Spool string `yaml:"spool"`
 	// LPDListen is the LPD front-end address; empty turns LPD off.
 	LPDListen string `yaml:"lpd_listen"`
@@ -472,6 +473,9 @@ func (c *Config) Validate() error {
 		bad(0, "limits: max_compression_ratio %d: at least 2", c.Limits.MaxCompressionRatio)
 	}
 	if err := c.checkTLS(); err != nil {
+		bad(0, "%v", err)
+	}
+	if err := c.checkSpool(); err != nil {
 		bad(0, "%v", err)
 	}
 	if c.InlineDocumentMax > MaxInlineDocument {

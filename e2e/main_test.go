@@ -79,6 +79,9 @@ type gatewayOptions struct {
 	// TLS is the certificate the configuration gives the listener with tls_required: the
 	// gateway is then reached at https://, its health check, API client and CLI trusting it.
 	TLS *testcert.Pair
+	// SpoolURL, when set, is the spool (a postgres:// URL) instead of a directory of the
+	// gateway's own.
+	SpoolURL string
 }
 
 // gateway is one `printgate serve` child, restartable on the same spool.
@@ -107,6 +110,9 @@ func startGateway(t testing.TB, o gatewayOptions) *gateway {
 	t.Helper()
 	dir := t.TempDir()
 	g := &gateway{t: t, bin: printgateBinary(t), dir: dir, opts: o, Spool: filepath.Join(dir, "spool")}
+	if o.SpoolURL != "" {
+		g.Spool = o.SpoolURL
+	}
 	if o.TLS != nil {
 		g.caFile = filepath.Join(dir, "gateway-ca.pem")
 		if err := os.WriteFile(g.caFile, o.TLS.CertPEM, 0o644); err != nil {

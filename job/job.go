@@ -220,7 +220,14 @@ type NewJob struct {
 	// Hold stores the job held instead of pending (paused printer, job-hold-until, bulk schedule).
 	Hold       bool
 	HoldReason string
+	// IdempotencyKey, when set, names the submission: a second Submit with the same key
+	// (a client retrying after its answer was lost) returns the job the first one stored
+	// instead of storing another, and discards its own staged documents.
+	IdempotencyKey string
 }
+
+// MaxIdempotencyKey bounds an idempotency key's length.
+const MaxIdempotencyKey = 200
 
 // Event is one row of the event log: a state change, a printer transition, a failover or an
 // operator action.

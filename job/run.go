@@ -139,6 +139,9 @@ type NewRun struct {
 	ScheduleID int64
 	Attributes Attributes
 	Separator  bool
+	// IdempotencyKey, when set, names the request: a second CreateRun with the same key (a
+	// client retrying after a lost answer) returns the run the first one made.
+	IdempotencyKey string
 }
 
 // NewLetter is one letter about to be registered: its durable document and where it came from.

@@ -44,8 +44,16 @@ func (p *LPD) Send(ctx context.Context, j *Job) (Receipt, error) {
 	cj := lpd.ClientJob{Name: j.Name, User: j.Owner, Copies: max(j.Copies, 1)}
 	for _, d := range j.Documents {
 		f := lpd.ClientFile{Name: d.Name, Path: d.Path, Format: lpd.FormatLetter(d.Format)}
-		if d.Data != nil {
+		switch {
+		case d.Data != nil:
 			f.Path, f.Reader, f.Size = "", bytes.NewReader(d.Data), int64(len(d.Data))
+		case d.Opener != nil:
+			rc, err := d.Opener()
+			if err != nil {
+				return Receipt{}, fmt.Errorf("%w: %s: open document: %w", ErrNotDelivered, p.name, err)
+			}
+			defer rc.Close()
+			f.Path, f.Reader, f.Size = "", rc, d.Size
 		}
 		cj.Files = append(cj.Files, f)
 	}

@@ -59,9 +59,11 @@ type Job struct {
 // Document is one file of a job on local disk.
 type Document struct {
 	// Path is the document's file; Data holds the bytes instead for a small document the
-	// spool keeps in its database. Exactly one of them is set.
+	// spool keeps in its database; Opener streams a larger one from the database (the
+	// PostgreSQL spool), so that it is never whole in memory. Exactly one of them is set.
 	Path   string
 	Data   []byte
+	Opener func() (io.ReadCloser, error)
 	Name   string
 	Format string // MIME type, e.g. application/pdf
 	Size   int64
@@ -71,6 +73,9 @@ type Document struct {
 func (d Document) Open() (io.ReadCloser, error) {
 	if d.Data != nil {
 		return io.NopCloser(bytes.NewReader(d.Data)), nil
+	}
+	if d.Opener != nil {
+		return d.Opener()
 	}
 	return os.Open(d.Path)
 }

@@ -261,6 +261,8 @@ type RunRequest struct {
 	Attributes job.Attributes
 	// Separator asks for a banner page per printer batch: stored, not printed yet.
 	Separator bool
+	// IdempotencyKey makes a retried request return the run the first one made.
+	IdempotencyKey string
 }
 
 // CreateRun registers a run in state uploading after checking that its virtual printer exists
@@ -291,7 +293,8 @@ func (b *Bulk) newRun(rq RunRequest) (job.NewRun, error) {
 		return job.NewRun{}, fmt.Errorf("%w (virtual printer %s)", ErrUnsupported, v.Name)
 	}
 	return job.NewRun{Name: rq.Name, VirtualPrinter: v.Name, Owner: rq.Owner, OriginHost: rq.OriginHost,
-		Source: rq.Source, StartAt: rq.StartAt, Attributes: rq.Attributes, Separator: rq.Separator}, nil
+		Source: rq.Source, StartAt: rq.StartAt, Attributes: rq.Attributes, Separator: rq.Separator,
+		IdempotencyKey: rq.IdempotencyKey}, nil
 }
 
 // LetterSource yields letters in sequence order. Next returns io.EOF after the last letter;

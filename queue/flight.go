@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -449,6 +450,9 @@ func (s *Scheduler) record(id int64, to job.State, c job.Change) error {
 	}
 }
 
+// inMemoryDocument is the largest document in the database that printJob reads whole.
+const inMemoryDocument = 1 << 20
+
 // printJob converts a stored job into what a backend needs.
 func (s *Scheduler) printJob(ctx context.Context, j *job.Job) (*printers.Job, error) {
 	// The job's template attributes go to the backend in their one typed form, as the front
@@ -457,13 +461,18 @@ func (s *Scheduler) printJob(ctx context.Context, j *job.Job) (*printers.Job, er
 		Copies: max(j.Attributes.Copies, 1), Template: j.Attributes}
 	for _, d := range j.Documents {
 		pd := printers.Document{Path: d.Path, Name: d.Name, Format: d.Format, Size: d.Size}
-		if d.Inline {
-			// Small documents live in the spool database; at most InlineMaxBytes each.
+		switch {
+		case d.Inline && d.Size <= inMemoryDocument:
+			// Small documents live in the spool database; a letter is read whole.
 			data, err := s.store.DocumentBytes(ctx, d)
 			if err != nil {
 				return nil, err
 			}
 			pd.Data = data
+		case d.Inline:
+			// A large document in the database (the PostgreSQL spool keeps every one there)
+			// is streamed to the printer, never read whole.
+			pd.Opener = func() (io.ReadCloser, error) { return s.store.OpenDocument(ctx, d) }
 		}
 		pj.Documents = append(pj.Documents, pd)
 	}

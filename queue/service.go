@@ -470,9 +470,29 @@ func (s *Scheduler) Tallies(ctx context.Context, by string) ([]job.Tally, error)
 	return s.store.Tallies(ctx, by)
 }
 
-// Health reports whether the scheduler's last pass worked.
+// Health reports whether the scheduler's last pass worked and, for a store on a database
+// server (a Pinger), whether the server answers now: a front door's health check must take a
+// gateway that lost its spool out of service at once, not after the next scheduling pass.
 func (s *Scheduler) Health() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.loadErr
+	err := s.loadErr
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if p, ok := s.store.(Pinger); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), healthPingTimeout)
+		defer cancel()
+		return p.Ping(ctx)
+	}
+	return nil
 }
+
+// Pinger is a Store that can say whether its database answers (pgspool; SQLite is a file
+// and needs no ping).
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// healthPingTimeout bounds a health check's ping: HAProxy's check gives up after a few seconds.
+const healthPingTimeout = 2 * time.Second

@@ -17,5 +17,21 @@ for pkg in ./job ./queue ./ipp ./lpd ./raw ./printers ./config ./document; do
 		status=1
 	fi
 done
-[ "$status" -eq 0 ] && echo "check-layout: job, front-ends, printers, config and document are cgo-free; queue does not link SQLite"
+# The PostgreSQL driver is pgspool's alone: nothing below cmd/printgate but pgspool (and the
+# test harness internal/pgtest) links pgx, and pgspool does not link SQLite.
+for pkg in ./job ./queue ./ipp ./lpd ./raw ./printers ./config ./document ./spool ./ui; do
+	if go list -deps "$pkg" | grep -q '^github.com/jackc/pgx/v5'; then
+		echo "check-layout: $pkg depends on github.com/jackc/pgx/v5; only pgspool, internal/pgtest and cmd/printgate may" >&2
+		status=1
+	fi
+done
+if go list -deps ./pgspool | grep -qx 'github.com/mattn/go-sqlite3'; then
+	echo "check-layout: pgspool depends on github.com/mattn/go-sqlite3" >&2
+	status=1
+fi
+if ! CGO_ENABLED=0 go build ./pgspool; then
+	echo "check-layout: pgspool must build with CGO_ENABLED=0 (pure-Go pgx, no SQLite)" >&2
+	status=1
+fi
+[ "$status" -eq 0 ] && echo "check-layout: job, front-ends, printers, config and document are cgo-free; queue links no database; pgx only in pgspool"
 exit "$status"

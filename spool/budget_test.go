@@ -13,18 +13,33 @@ import (
 )
 
 // dirFree is a statfs stand-in for a file system of capacity bytes that holds only dir: free
-// space is capacity less what dir's files take now.
+// space is capacity less what dir's files take now. It walks tmp/ before the rest: a staged
+// file moves from tmp/ to docs/ while uploads race, and walking docs/ first (the lexical order)
+// could miss one that moved in between and report space that is not free; this way such a
+// file is counted twice, never missed.
 func dirFree(capacity int64) func(string) (uint64, error) {
 	return func(dir string) (uint64, error) {
 		var used int64
-		filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-			if err == nil && !d.IsDir() {
+		tmp := filepath.Join(dir, "tmp")
+		count := func(root string, skipTmp bool) {
+			filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+				if err != nil {
+					return nil
+				}
+				if d.IsDir() {
+					if skipTmp && p == tmp {
+						return filepath.SkipDir
+					}
+					return nil
+				}
 				if info, err := d.Info(); err == nil {
 					used += info.Size()
 				}
-			}
-			return nil
-		})
+				return nil
+			})
+		}
+		count(tmp, false)
+		count(dir, true)
 		return uint64(max(capacity-used, 0)), nil
 	}
 }

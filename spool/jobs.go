@@ -83,14 +83,27 @@ func (s *Store) insertJob(ctx context.Context, nj job.NewJob, state job.State, d
 			reason = "job-hold-until-specified"
 		}
 	}
-	var id int64
+	var id, existing int64
+	key := sql.NullString{String: nj.IdempotencyKey, Valid: nj.IdempotencyKey != ""}
 	err = s.writeDocs(ctx, docs, func(tx *sql.Tx) error {
+		existing = 0
+		if key.Valid {
+			// A retry of a submission already stored: its job, not a second one. Inside the
+			// write, so that two tries racing in one group commit see each other.
+			err := tx.QueryRow(`SELECT id FROM jobs WHERE idempotency_key = ?`, key).Scan(&existing)
+			if err == nil {
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
 		res, err := tx.Exec(`INSERT INTO jobs (uuid, virtual_printer, name, owner, origin_host, origin, lane,
-			lane_rank, priority, run_id, seq, state, state_reason, pages, pages_estimated, attributes, created, updated)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+			lane_rank, priority, run_id, seq, state, state_reason, pages, pages_estimated, attributes, idempotency_key,
+			created, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 			uuid, nj.VirtualPrinter, nj.Name, nj.Owner, nj.OriginHost, nj.Origin, string(nj.Lane),
 			laneRank(nj.Lane), prio, nj.RunID, nj.Seq, string(state), reason, pages, estimated, string(attrs),
-			now.UnixNano(), now.UnixNano())
+			key, now.UnixNano(), now.UnixNano())
 		if err != nil {
 			return err
 		}
@@ -109,6 +122,12 @@ func (s *Store) insertJob(ctx context.Context, nj job.NewJob, state job.State, d
 	})
 	if err != nil {
 		return nil, fmt.Errorf("spool: submit job: %w", err)
+	}
+	if existing != 0 {
+		for _, d := range docs {
+			d.Discard()
+		}
+		return s.Job(ctx, existing)
 	}
 	j := &job.Job{
 		ID: id, UUID: uuid, VirtualPrinter: nj.VirtualPrinter, Name: nj.Name, Owner: nj.Owner,

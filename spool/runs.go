@@ -77,11 +77,22 @@ func (s *Store) CreateRun(ctx context.Context, nr job.NewRun) (*job.Run, error) 
 	}
 	now := s.now()
 	var id int64
+	key := sql.NullString{String: nr.IdempotencyKey, Valid: nr.IdempotencyKey != ""}
 	err = s.write(ctx, func(tx *sql.Tx) error {
+		if key.Valid {
+			// A retried request: the run the first one made.
+			err := tx.QueryRow(`SELECT id FROM runs WHERE idempotency_key = ?`, key).Scan(&id)
+			if err == nil {
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
 		res, err := tx.Exec(`INSERT INTO runs (name, virtual_printer, owner, origin_host, source, state, schedule_id,
-			start_at, attributes, separator, created, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+			start_at, attributes, separator, idempotency_key, created, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 			nr.Name, nr.VirtualPrinter, nr.Owner, nr.OriginHost, nr.Source, string(job.RunUploading), nr.ScheduleID,
-			nsOrZero(nr.StartAt), string(attrs), nr.Separator, now.UnixNano(), now.UnixNano())
+			nsOrZero(nr.StartAt), string(attrs), nr.Separator, key, now.UnixNano(), now.UnixNano())
 		if err != nil {
 			return err
 		}

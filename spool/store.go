@@ -103,6 +103,9 @@ type Store struct {
 	done       chan struct{}
 	closeMu    sync.Once
 	closeErr   error
+
+	// lock is this Store's hold on the spool directory (lock.go), from Open to Close.
+	lock *spoolLock
 }
 
 // Open opens or creates the spool in opts.Dir, applies migrations and runs crash recovery.
@@ -148,9 +151,25 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("spool: open: create %s: %w", d, err)
 		}
 	}
+	// The lock comes before anything that writes: a second gateway must not release the
+	// reserve, migrate or recover a spool the first one is using.
+	lock, err := lockSpool(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	s.lock = lock
+	opened := false
+	defer func() {
+		if !opened {
+			lock.release()
+		}
+	}()
 	// Opening the database, migrating and recovering all write: on a disk something else
 	// filled, the reserve makes room for them (reserve.go); keepReserve below writes it again.
 	s.releaseReserve()
+	if err := lock.writeHolder(thisHolder(opts.Now())); err != nil {
+		s.log.Warn("spool: locked, but could not record this gateway as the holder; a second gateway's refusal will not name it", "err", err)
+	}
 	dbPath := filepath.Join(opts.Dir, "spool.db")
 	// _txlock=immediate: a write transaction takes the lock at BEGIN, so it never fails half-way
 	// with SQLITE_BUSY on upgrade.
@@ -185,6 +204,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s.keepReserve()
 	go s.syncer()
 	go s.committer()
+	opened = true
 	return s, nil
 }
 
@@ -214,7 +234,8 @@ func (s *Store) Close() error {
 	s.closeMu.Do(func() {
 		close(s.closing)
 		<-s.done
-		s.closeErr = errors.Join(s.wdb.Close(), s.rdb.Close())
+		// The lock goes last: the next holder must find the database closed.
+		s.closeErr = errors.Join(s.wdb.Close(), s.rdb.Close(), s.lock.release())
 	})
 	return s.closeErr
 }

@@ -231,6 +231,12 @@ func (a *API) submitJob(w http.ResponseWriter, r *http.Request) {
 		}
 		nj.Attributes.Copies = n
 	}
+	// A client that retries after a lost answer sends the same key, and gets the same job.
+	nj.IdempotencyKey = strings.TrimSpace(r.Header.Get("Idempotency-Key"))
+	if len(nj.IdempotencyKey) > job.MaxIdempotencyKey {
+		a.writeError(w, r, badRequest("Idempotency-Key: at most %d characters", job.MaxIdempotencyKey))
+		return
+	}
 	nj.Attributes.Sides = q.Get("sides")
 	nj.Attributes.Media = q.Get("media")
 	nj.Attributes.ColorMode = q.Get("color")

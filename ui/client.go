@@ -44,9 +44,16 @@ func (e *APIError) Error() string {
 
 // Do sends a request and decodes a JSON answer into out (when not nil).
 func (c *Client) Do(ctx context.Context, method, path string, body io.Reader, contentType string, out any) error {
+	return c.do(ctx, method, path, body, contentType, nil, out)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body io.Reader, contentType string, header http.Header, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, body)
 	if err != nil {
 		return fmt.Errorf("client: %s %s: %w", method, path, err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
@@ -86,6 +93,9 @@ type SubmitOptions struct {
 	Copies  int
 	Sides   string
 	Media   string
+	// IdempotencyKey names the submission (the Idempotency-Key header): a retry with the
+	// same key gets the job the first try stored, never a second one.
+	IdempotencyKey string
 }
 
 // SubmitFile uploads one document as a new job.
@@ -117,8 +127,12 @@ func (c *Client) Submit(ctx context.Context, r io.Reader, o SubmitOptions) (*job
 	if o.Copies > 0 {
 		q.Set("copies", fmt.Sprint(o.Copies))
 	}
+	var h http.Header
+	if o.IdempotencyKey != "" {
+		h = http.Header{"Idempotency-Key": {o.IdempotencyKey}}
+	}
 	var j job.Job
-	if err := c.Do(ctx, http.MethodPost, "/api/v1/jobs?"+q.Encode(), r, "application/octet-stream", &j); err != nil {
+	if err := c.do(ctx, http.MethodPost, "/api/v1/jobs?"+q.Encode(), r, "application/octet-stream", h, &j); err != nil {
 		return nil, err
 	}
 	return &j, nil

@@ -70,6 +70,9 @@ type CreateRunRequest struct {
 	// At holds the letters until then (RFC 3339); empty prints at once.
 	At         string        `json:"at,omitempty"`
 	Attributes RunAttributes `json:"attributes,omitzero"`
+	// IdempotencyKey names the request: a retry with the same key answers the run the first
+	// one made (printgate bulk submit sends one per run).
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
 }
 
 // CreateScheduleRequest is the body of POST /api/v1/runs/schedules.
@@ -184,8 +187,12 @@ func (h *runsAPI) create(w http.ResponseWriter, r *http.Request, actor string) {
 	if owner == "" {
 		owner = actor
 	}
+	if len(rq.IdempotencyKey) > job.MaxIdempotencyKey {
+		h.writeRunError(w, r, badRequest("idempotency_key: at most %d characters", job.MaxIdempotencyKey))
+		return
+	}
 	run, err := h.svc.CreateRun(r.Context(), queue.RunRequest{Name: rq.Name, Printer: rq.Printer, Owner: owner,
-		OriginHost: remoteHost(r), Source: rq.Source, StartAt: at, Attributes: attrs})
+		OriginHost: remoteHost(r), Source: rq.Source, StartAt: at, Attributes: attrs, IdempotencyKey: rq.IdempotencyKey})
 	if err != nil {
 		h.writeRunError(w, r, err)
 		return

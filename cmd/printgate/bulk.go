@@ -280,7 +280,7 @@ func bulkSubmit(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			totalBytes += fi.Size()
 		}
 	}
-	run, err := c.CreateRun(ctx, rq)
+	run, err := createRunWithRetry(ctx, c, rq, stderr)
 	if err != nil {
 		return err
 	}

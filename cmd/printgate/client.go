@@ -82,7 +82,7 @@ func configCmd(args []string, stdout, stderr io.Writer) error {
 }
 
 const submitUsage = `usage: printgate submit [--printer NAME] [--name TITLE] [--owner WHO] [--copies N]
-                        [--sides S] [--media M] FILE...`
+                        [--sides S] [--media M] [--retries N] FILE...`
 
 func submitCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("submit", flag.ContinueOnError)
@@ -99,6 +99,7 @@ func submitCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.IntVar(&o.Copies, "copies", 0, "copies, 1-999 (default: the printer's)")
 	fs.StringVar(&o.Sides, "sides", "", "one-sided, two-sided-long-edge, two-sided-short-edge (default: the printer's)")
 	fs.StringVar(&o.Media, "media", "", "paper size, e.g. iso_a4_210x297mm (default: the printer's)")
+	retries := fs.Int("retries", 3, "times to retry a file whose answer was lost (same idempotency key: never a second job)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -111,7 +112,7 @@ func submitCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	var jobs []any
 	for _, path := range fs.Args() {
-		j, err := c.SubmitFile(ctx, path, o)
+		j, err := submitWithRetry(ctx, c, path, o, *retries, stderr)
 		if err != nil {
 			return fmt.Errorf("submit %s: %w", path, err)
 		}

@@ -17,7 +17,7 @@ import (
 const usage = `printgate — print-queue balancing gateway
 
 Usage:
-  printgate serve [--config FILE] [--listen ADDR] [--spool DIR]
+  printgate serve [--config FILE] [--listen ADDR] [--spool DIR|postgres://…]
                                      run the gateway (no --config: built-in demo)
   printgate config check FILE        validate a configuration file
   printgate submit [--printer NAME] [--name TITLE] [--owner WHO] [--copies N]

@@ -33,7 +33,6 @@ import (
 	"github.com/printgate/printgate/printers"
 	"github.com/printgate/printgate/queue"
 	"github.com/printgate/printgate/raw"
-	"github.com/printgate/printgate/spool"
 	"github.com/printgate/printgate/ui"
 )
 
@@ -42,7 +41,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration file (default: built-in demo)")
 	listen := fs.String("listen", "", "HTTP listen address, overrides the config (e.g. :8631)")
-	spoolDir := fs.String("spool", "", "spool directory, overrides the config")
+	spoolDir := fs.String("spool", "", "spool directory, or postgres:// URL of a shared database; overrides the config")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -63,7 +62,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log := newLogger(stderr, cfg.LogLevel)
 	if cfg.Path == "" {
-		log.Info("no --config given: running the built-in demo", "spool", cfg.Spool,
+		log.Info("no --config given: running the built-in demo", "spool", cfg.RedactSpool(),
 			"printers", "demo-a (30 ppm), demo-b (60 ppm)", "output", filepath.Join(cfg.Spool, "out"))
 	}
 	return runGateway(ctx, cfg, log, stderr)
@@ -85,14 +84,11 @@ func backendConfig(p config.Printer, log *slog.Logger) printers.Config {
 // close the spool. For the built-in demo it writes the addresses it serves to out.
 func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Writer) error {
 	counter := document.NewCounter()
-	store, err := spool.Open(ctx, spool.Options{
-		Dir: cfg.Spool, MinFreeBytes: uint64(cfg.MinFreeDisk), MaxDocumentBytes: int64(cfg.MaxDocumentSize),
-		InlineMaxBytes: int64(cfg.InlineDocumentMax), ReserveBytes: spool.DefaultReserveBytes,
-		Retention: cfg.Retention.D(), PageCounter: counter.CountReader, Logger: log,
-	})
+	opened, err := openStore(ctx, cfg, counter, log)
 	if err != nil {
 		return err
 	}
+	store := opened.store
 	defer store.Close()
 
 	var specs []queue.PrinterSpec
@@ -105,12 +101,10 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, out i
 		specs = append(specs, queue.PrinterSpec{Name: p.Name, URI: p.URI, Printer: b, PPM: p.PPM,
 			MaxInflight: p.MaxInflight, Location: p.Location, Info: p.Info})
 	}
-	abs, _ := filepath.Abs(cfg.Spool)
-	host, _ := os.Hostname()
 	var virt []queue.VirtualSpec
 	for _, v := range cfg.VirtualPrinters {
 		virt = append(virt, queue.VirtualSpec{Name: v.Name, Pool: v.Pool, Default: v.Default, LPDQueue: v.LPDQueue,
-			RawPort: v.RawPort, Location: v.Location, Info: v.Info, UUID: queue.VirtualUUID(host, abs, v.Name)})
+			RawPort: v.RawPort, Location: v.Location, Info: v.Info, UUID: opened.uuid(v.Name)})
 	}
 	sched, err := queue.New(queue.Options{
 		Store: store, Printers: specs, Virtual: virt, MaxInflight: cfg.MaxInflight,
@@ -341,7 +335,7 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, out i
 		}
 	}
 	log.Info("printgate ready", "listen", ln.Addr().String(), "tls", tlsMode(tlsConf != nil, cfg.TLSRequired),
-		"spool", cfg.Spool, "virtual_printers", len(virt), "printers", len(specs))
+		"spool", cfg.RedactSpool(), "virtual_printers", len(virt), "printers", len(specs))
 	if cfg.Path == "" {
 		if !demoBanner(out, cfg, ln.Addr().String(), started) {
 			log.Warn("the demo is reachable from other machines: it shows the queue without sign-in; for anything real, write a configuration file (docs/CONFIG.md)",

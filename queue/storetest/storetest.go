@@ -7,7 +7,7 @@
 //		storetest.Run(t, storetest.Driver{Open: ..., Reopen: ..., Documents: ...})
 //	}
 //
-// What it checks: the durability protocol (Stage then Submit; what is read back after a reopen is
+// What it checks: the durability protocol, idempotency keys (Stage then Submit; what is read back after a reopen is
 // what was acknowledged, documents byte for byte; refused, discarded and never-submitted
 // documents leave nothing behind), every legal and illegal state transition with its event and
 // side effects, the guards that make claiming safe under concurrency, recovery at open, bulk runs
@@ -65,6 +65,10 @@ var cases = []struct {
 	{"Documents/StageRefusals", testStageRefusals},
 	{"Documents/StageLimits", testStageLimits},
 	{"Documents/AddDocumentOnlyToReceived", testAddDocumentOnlyToReceived},
+	// Idempotency keys (idempotency.go).
+	{"Idempotency/Retry", testIdempotentRetry},
+	{"Idempotency/ConcurrentRetries", testIdempotentConcurrentRetries},
+	{"Idempotency/CreateRun", testIdempotentCreateRun},
 	// Job states (transitions.go).
 	{"Transitions/Table", testTransitions},
 	{"Transitions/Guards", testTransitionGuards},
