@@ -44,19 +44,27 @@ func (m *member) formats() []string {
 }
 
 // route is what m would be sent for a document of format f: f itself when m takes it (or
-// says nothing of its formats, or auto-detects), else the bridge's conversion target. A job
-// whose document already failed to convert (noConvert) goes only where it needs none. jobID
-// is 0 for a job not yet submitted. Called with s.mu held.
+// says nothing of its formats), else the bridge's conversion target, else f as it is when m
+// lists application/octet-stream. Octet-stream is "I detect the format among those I print"
+// (ippeveprinter and most IPP Everywhere printers list it beside PWG raster), not "I print
+// anything": a format m does not list is converted when it can be. A job whose document
+// already failed to convert (noConvert) goes only where it needs none. jobID is 0 for a job
+// not yet submitted. Called with s.mu held.
 func (s *Scheduler) route(m *member, f string, jobID int64) (to string, ok bool) {
 	accepts := m.formats()
-	if f == "" || f == document.Octet || len(accepts) == 0 || slices.Contains(accepts, f) ||
-		slices.Contains(accepts, document.Octet) {
+	if f == "" || f == document.Octet || len(accepts) == 0 || slices.Contains(accepts, f) {
 		return f, true
 	}
-	if s.opts.Converter == nil || m.spec.NoConvert || jobID != 0 && s.noConvert[jobID] {
-		return "", false
+	if s.opts.Converter != nil && !m.spec.NoConvert {
+		if to, ok := s.opts.Converter.Route(f, accepts); ok {
+			// Not as octet-stream either: m takes only what the conversion would have made.
+			return to, !(jobID != 0 && s.noConvert[jobID])
+		}
 	}
-	return s.opts.Converter.Route(f, accepts)
+	if slices.Contains(accepts, document.Octet) {
+		return f, true
+	}
+	return "", false
 }
 
 // canPrint: m can print j as asked, its features (supports) and its format, converted if need
