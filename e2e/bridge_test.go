@@ -15,12 +15,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/printgate/printgate/document"
 	"github.com/printgate/printgate/e2e/peer"
+	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/job"
 )
 
@@ -352,4 +354,79 @@ func TestBridgeBadDocumentsAbortWithReason(t *testing.T) {
 	if got := pwg.eve.Printed(); len(got) != 1 || got[0].JobName != "good" {
 		t.Errorf("the printer printed %d jobs, want only the good letter: %+v", len(got), got)
 	}
+}
+
+// TestBridgeIPPEverywhereOnPDFOnlyPool is acceptance 3: ipptool's ipp-everywhere.test passes
+// against a virtual printer whose only printer takes PDF alone, none JPEG or PWG raster:
+// the bridge makes the virtual printer offer them (with the pwg-raster-document-* and
+// urf-supported values) and print them.
+func TestBridgeIPPEverywhereOnPDFOnlyPool(t *testing.T) {
+	t.Parallel()
+	pdf := startEve(t, "pdf-only", document.PDF, 600)
+	g := startGateway(t, gatewayOptions{Config: bridgeConfig([]bridgePeer{pdf}, "")})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	formats := func(uri string) []string {
+		c, err := ipp.NewClient(uri, ipp.ClientOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := c.GetPrinterAttributes(ctx, "document-format-supported")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Formats
+	}
+	member, virtual := formats(pdf.uri), formats(ippURI(g, "letters"))
+	for _, f := range []string{document.JPEG, document.PWGRaster, document.URF} {
+		if slices.Contains(member, f) {
+			t.Fatalf("the member takes %s itself (%v): the test would prove nothing", f, member)
+		}
+		if !slices.Contains(virtual, f) {
+			t.Errorf("the virtual printer does not offer %s (%v)", f, virtual)
+		}
+	}
+	t.Logf("member formats %v; virtual printer offers %v", member, virtual)
+	fixtures := t.TempDir()
+	// The virtual printer offers PWG raster at the member's resolutions (ippeveprinter: 300
+	// and 600 dpi): ipptool prints a raster per resolution and type offered.
+	peer.IPPToolFixtures(t, fixtures, peer.PWGRasterSupport{Resolutions: []int{300, 600}, Types: []string{"sgray_8", "srgb_8"}})
+	out, runErr := peer.RunIPPTool(t, fixtures, ippURI(g, "letters"), "ipp-everywhere.test", "-f", repoFile(t, "testdata/letter-2p.pdf"))
+	fails := peer.IPPToolFailures(out)
+	passed := resultLine("PASS").FindAllStringSubmatch(out, -1)
+	if len(fails) > 0 || runErr != nil || len(passed) == 0 || !strings.Contains(out, ipptoolLastTest["ipp-everywhere.test"]+" ") {
+		t.Fatalf("ipptool ipp-everywhere.test: %d FAIL %q, %d PASS, exit %v\n%s", len(fails), fails, len(passed), runErr, out)
+	}
+	// Every job ipptool printed completes (its last tests do not wait), and reached the PDF
+	// printer as PDF.
+	jobs, err := g.allJobs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, j := range jobs {
+		ids = append(ids, j.ID)
+	}
+	done := g.waitJobs(ids, 3*time.Minute, "finished", func(j *job.Job) bool { return j.State.Final() })
+	completed := 0
+	for _, j := range done {
+		switch j.State {
+		case job.StateCompleted:
+			completed++
+		case job.StateCanceled: // ipptool's Cancel-Job tests
+		default:
+			t.Errorf("job %d (%s, %s): %s %s", j.ID, j.Name, j.Attributes.DocumentFormat, j.State, j.StateReason)
+		}
+	}
+	pdf.eve.WaitPrinted(t, completed, time.Minute)
+	var wrong []string
+	for _, p := range pdf.eve.Printed() {
+		if p.Format != document.PDF {
+			wrong = append(wrong, p.JobName+": "+p.Format)
+		}
+	}
+	if len(pdf.eve.Printed()) != completed || len(wrong) > 0 {
+		t.Errorf("the PDF printer printed %d jobs, these not as PDF: %v", len(pdf.eve.Printed()), wrong)
+	}
+	t.Logf("%d passed; the PDF printer printed %d jobs", len(passed), len(pdf.eve.Printed()))
 }
