@@ -24,8 +24,8 @@ type Converter interface {
 	Route(from string, accepts []string) (to string, ok bool)
 	// Sources are the formats a printer taking accepts can be given, its own included.
 	Sources(accepts []string) []string
-	// PageCost is the expected conversion time per page.
-	PageCost(from, to string) time.Duration
+	// Cost is the expected time to convert a document of pages pages.
+	Cost(from, to string, pages int) time.Duration
 	// Convert writes the converted document to a file the caller removes.
 	Convert(ctx context.Context, in convert.Input, to string, p convert.Params) (*convert.Output, error)
 }
@@ -91,7 +91,7 @@ func (s *Scheduler) convertMinutes(m *member, j *job.Job) float64 {
 	if !ok || to == f || s.opts.Converter == nil {
 		return 0
 	}
-	return s.opts.Converter.PageCost(f, to).Minutes() * float64(max(j.Pages, 1))
+	return s.opts.Converter.Cost(f, to, j.Pages).Minutes()
 }
 
 // finishAt is when m would be done with j, in minutes from now, when what m holds takes avail

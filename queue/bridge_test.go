@@ -51,7 +51,9 @@ func (c *fakeConverter) Sources(accepts []string) []string {
 	return out
 }
 
-func (c *fakeConverter) PageCost(string, string) time.Duration { return c.perPage }
+func (c *fakeConverter) Cost(_, _ string, pages int) time.Duration {
+	return c.perPage * time.Duration(pages)
+}
 
 func (c *fakeConverter) Convert(_ context.Context, in convert.Input, to string, p convert.Params) (*convert.Output, error) {
 	c.mu.Lock()

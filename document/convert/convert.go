@@ -66,26 +66,33 @@ type Converter struct {
 	log     *slog.Logger
 
 	mu sync.Mutex
-	// perPage is the measured time per page of each step (keyed by step), an exponentially
-	// weighted mean over the conversions made, starting from defaultPerPage.
+	// perPage is the measured time per page of each step (keyed by step) beyond the tool's
+	// start, an exponentially weighted mean over the conversions made, starting from
+	// defaultPerPage.
 	perPage map[string]time.Duration
 }
 
-// defaultPerPage are seconds per A4 letter page measured with Ghostscript 10.0 on the
-// development machine (docs/BENCHMARKS.md), the cost model's guess until this host has
-// measured its own.
+// defaultPerPage are the time per A4 letter page of each step, measured with Ghostscript 10.0
+// on the development machine (docs/BENCHMARKS.md, a 100-page document), the cost model's guess
+// until this host has measured its own.
 var defaultPerPage = map[string]time.Duration{
-	stepKey(document.PDF, document.PCLXL):      2500 * time.Microsecond,
-	stepKey(document.PDF, document.PostScript): 3500 * time.Microsecond,
-	stepKey(document.PDF, document.PCL):        7500 * time.Microsecond,
-	stepKey(document.PDF, document.PWGRaster):  20 * time.Millisecond,
-	stepKey(document.PDF, document.URF):        22 * time.Millisecond,
-	stepKey(document.PostScript, document.PDF): 5 * time.Millisecond,
+	stepKey(document.PDF, document.PCLXL):      1400 * time.Microsecond,
+	stepKey(document.PDF, document.PostScript): 2300 * time.Microsecond,
+	stepKey(document.PDF, document.PCL):        2100 * time.Microsecond,
+	stepKey(document.PDF, document.PWGRaster):  4800 * time.Microsecond,
+	stepKey(document.PDF, document.URF):        5000 * time.Microsecond,
+	stepKey(document.PostScript, document.PDF): 3 * time.Millisecond,
 	stepKey(document.JPEG, document.PDF):       5 * time.Millisecond,
 	stepKey(document.PNG, document.PDF):        10 * time.Millisecond,
 	stepKey(document.PWGRaster, document.PDF):  30 * time.Millisecond,
 	stepKey(document.URF, document.PDF):        30 * time.Millisecond,
 }
+
+// toolStart is what starting a tool process costs whatever the document (Ghostscript loads
+// its fonts and initialisation files): most of a short letter's conversion, measured on the
+// development machine (docs/BENCHMARKS.md: a one-page letter to PCL XL takes ~70 ms, a
+// hundred pages ~140 ms). The in-process image import has none.
+const toolStart = 70 * time.Millisecond
 
 func stepKey(from, to string) string { return from + ">" + to }
 
@@ -182,27 +189,36 @@ func (c *Converter) Sources(accepts []string) []string {
 	return out
 }
 
-// PageCost is the expected conversion time per page from from to to: measured on this host
-// once it has converted, else the development machine's figure.
-func (c *Converter) PageCost(from, to string) time.Duration {
+// Cost is the expected time to convert a document of pages pages from from to to: each step's
+// tool start plus its time per page, measured on this host once it has converted, else the
+// development machine's figure.
+func (c *Converter) Cost(from, to string, pages int) time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var d time.Duration
 	for _, s := range c.steps(from, to) {
 		k := stepKey(s[0], s[1])
-		if v, ok := c.perPage[k]; ok {
-			d += v
-		} else {
-			d += defaultPerPage[k]
+		per, ok := c.perPage[k]
+		if !ok {
+			per = defaultPerPage[k]
 		}
+		d += startOf(s) + per*time.Duration(max(pages, 1))
 	}
 	return d
 }
 
-// learn folds one step's measured time per page into the mean (weight 1/5: a few conversions
-// move it, one slow one does not).
+// startOf is step s's process start (none for the in-process image import).
+func startOf(s [2]string) time.Duration {
+	if s[0] == document.JPEG || s[0] == document.PNG {
+		return 0
+	}
+	return toolStart
+}
+
+// learn folds one step's measured time per page, beyond the tool's start, into the mean
+// (weight 1/5: a few conversions move it, one slow one does not).
 func (c *Converter) learn(from, to string, took time.Duration, pages int) {
-	per := took / time.Duration(max(pages, 1))
+	per := max(took-startOf([2]string{from, to}), 0) / time.Duration(max(pages, 1))
 	k := stepKey(from, to)
 	c.mu.Lock()
 	defer c.mu.Unlock()
