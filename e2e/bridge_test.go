@@ -62,7 +62,7 @@ func startEve(t *testing.T, name, format string, ppm int) bridgePeer {
 // letters are the repository's sample letters (testdata/letter-Np.pdf: A4 letters of one to
 // four pages with a letterhead, address block, body text in embedded fonts and a signature
 // line, as the trusts' letter systems write them).
-func bridgeLetters(t *testing.T) [][]byte {
+func bridgeLetters(t testing.TB) [][]byte {
 	t.Helper()
 	var out [][]byte
 	for n := 1; n <= 4; n++ {

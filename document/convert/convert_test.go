@@ -172,3 +172,55 @@ func TestRoute(t *testing.T) {
 		t.Error("PWG raster routed without rastertopdf")
 	}
 }
+
+// The memory limit holds: Ghostscript in an address space too small for it fails, with a reason,
+// instead of taking the gateway host's memory. (16 MiB: gs needs about 25 MiB to start.)
+func TestConvertMemoryLimit(t *testing.T) {
+	t.Parallel()
+	needGS(t)
+	c := New(Options{TempDir: t.TempDir(), MemoryLimit: 16 << 20})
+	_, err := c.Convert(context.Background(), Input{Path: letter(t, 1), Format: document.PDF}, document.PCLXL, Params{Pages: 1})
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Reason == "" {
+		t.Fatalf("err %v, want a *convert.Error with a reason", err)
+	}
+	t.Logf("16 MiB: %v", err)
+	for _, sh := range []bool{false, true} {
+		o := Options{TempDir: t.TempDir()}
+		if sh {
+			o.Prlimit = "/nonexistent" // forces the sh ulimit path below
+		}
+		c := New(o)
+		if sh {
+			c.o.Prlimit = ""
+		}
+		out, err := c.Convert(context.Background(), Input{Path: letter(t, 1), Format: document.PDF}, document.PCLXL, Params{Pages: 1})
+		if err != nil {
+			t.Fatalf("default limit (sh %v): %v", sh, err)
+		}
+		out.Remove()
+	}
+}
+
+// Cost starts from the development machine's figures and follows what this host measures.
+func TestCostLearns(t *testing.T) {
+	t.Parallel()
+	c := New(Options{Ghostscript: "/usr/bin/gs"})
+	before := c.Cost(document.PDF, document.PWGRaster, 10)
+	if want := toolStart + 10*defaultPerPage[stepKey(document.PDF, document.PWGRaster)]; before != want {
+		t.Fatalf("cost before any conversion %v, want %v", before, want)
+	}
+	for range 20 {
+		c.learn(document.PDF, document.PWGRaster, toolStart+10*100*time.Millisecond, 10)
+	}
+	after := c.Cost(document.PDF, document.PWGRaster, 10)
+	if after < toolStart+10*90*time.Millisecond || after > toolStart+10*100*time.Millisecond {
+		t.Errorf("after 20 conversions at 100 ms a page: %v", after)
+	}
+	if c.Cost(document.JPEG, document.PDF, 1) >= toolStart {
+		t.Errorf("image import costed a process start: %v", c.Cost(document.JPEG, document.PDF, 1))
+	}
+	if c.Cost(document.PDF, document.PDF, 5) != 0 {
+		t.Error("no conversion costs something")
+	}
+}

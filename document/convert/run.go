@@ -143,7 +143,7 @@ func (c *Converter) sandboxed(bin string, args []string) (string, []string) {
 		return c.o.Prlimit, append([]string{"--as=" + strconv.FormatInt(c.o.MemoryLimit, 10), "--cpu=" + cpu, "--", bin}, args...)
 	}
 	kb := strconv.FormatInt(c.o.MemoryLimit>>10, 10)
-	return "/bin/sh", append([]string{"-c", `ulimit -v ` + kb + ` -t ` + cpu + ` && exec "$0" "$@"`, bin}, args...)
+	return "/bin/sh", append([]string{"-c", `ulimit -v ` + kb + ` && ulimit -t ` + cpu + ` && exec "$0" "$@"`, bin}, args...)
 }
 
 // reason is a failed tool's own account: the last lines it wrote on stderr that say
