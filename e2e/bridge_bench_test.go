@@ -79,4 +79,3 @@ func benchmarkBridgeMixedPool(b *testing.B, scale int) {
 			len(ids), pages, makespan.Round(time.Millisecond), bound.Round(time.Millisecond), makespan.Seconds()/bound.Seconds(), perPrinter)
 	}
 }
-
