@@ -24,14 +24,21 @@ import (
 //
 // Two fleets: office speeds (60, 48, 36 and 48 ppm; about 4 minutes) and the same ten times
 // faster, where the per-job costs (conversion, ippeveprinter's own handling, the completion
-// polls) weigh ten times more against the printing.
+// polls) weigh ten times more against the printing. The baseline, in the same run, is the
+// same speeds with every printer taking PDF: no conversion at all.
 func BenchmarkBridgeMixedPool300(b *testing.B) {
 	for _, scale := range []int{1, 10} {
-		b.Run(fmt.Sprintf("x%d", scale), func(b *testing.B) { benchmarkBridgeMixedPool(b, scale) })
+		for _, baseline := range []bool{false, true} {
+			name := fmt.Sprintf("x%d/bridge", scale)
+			if baseline {
+				name = fmt.Sprintf("x%d/all-pdf-baseline", scale)
+			}
+			b.Run(name, func(b *testing.B) { benchmarkBridgeMixedPool(b, scale, baseline) })
+		}
 	}
 }
 
-func benchmarkBridgeMixedPool(b *testing.B, scale int) {
+func benchmarkBridgeMixedPool(b *testing.B, scale int, baseline bool) {
 	for b.Loop() {
 		members := []bridgePeer{}
 		for _, m := range []struct {
@@ -39,6 +46,9 @@ func benchmarkBridgeMixedPool(b *testing.B, scale int) {
 			ppm          int
 		}{{"pdf-only", document.PDF, 60}, {"pwg-only", document.PWGRaster, 48}, {"urf-only", document.URF, 36}, {"ps-only", document.PostScript, 48}} {
 			ppm := m.ppm * scale
+			if baseline {
+				m.format = document.PDF
+			}
 			e := peer.StartIPPEvePrinter(b, peer.IPPEveOptions{Name: m.name, PPM: ppm, Formats: []string{m.format}})
 			members = append(members, bridgePeer{name: m.name, uri: e.URI(), format: m.format, ppm: ppm, eve: e})
 		}
