@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -56,6 +57,11 @@ type Options struct {
 	MaxOutput int64
 	// TempDir holds the converted files until they are sent (default os.TempDir()).
 	TempDir string
+	// MaxParallel bounds the conversions running at once (default: the number of CPUs): each
+	// flight converts its own job, and a pool of ten printers holding two jobs each would
+	// otherwise start twenty Ghostscripts of up to MemoryLimit each. A conversion waits for
+	// a turn within its Timeout.
+	MaxParallel int
 	Logger  *slog.Logger
 }
 
@@ -64,6 +70,7 @@ type Converter struct {
 	o       Options
 	counter *document.Counter
 	log     *slog.Logger
+	turns   chan struct{} // MaxParallel tokens
 
 	mu sync.Mutex
 	// perPage is the measured time per page of each step (keyed by step) beyond the tool's
@@ -121,11 +128,15 @@ func New(o Options) *Converter {
 	if o.TempDir == "" {
 		o.TempDir = os.TempDir()
 	}
+	if o.MaxParallel <= 0 {
+		o.MaxParallel = runtime.NumCPU()
+	}
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Converter{o: o, counter: document.NewCounter(), log: log, perPage: map[string]time.Duration{}}
+	return &Converter{o: o, counter: document.NewCounter(), log: log, perPage: map[string]time.Duration{},
+		turns: make(chan struct{}, o.MaxParallel)}
 }
 
 // Tools says which tools the converter found, for the log at start.
@@ -298,6 +309,16 @@ func (c *Converter) Convert(ctx context.Context, in Input, to string, p Params) 
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, c.o.Timeout, ErrTimeLimit)
 	defer cancel()
+	select {
+	case c.turns <- struct{}{}:
+		defer func() { <-c.turns }()
+	case <-ctx.Done():
+		if errors.Is(context.Cause(ctx), ErrTimeLimit) {
+			return nil, &Error{From: in.Format, To: to, Tool: toolName(steps[0]), Err: ErrTimeLimit,
+				Reason: fmt.Sprintf("waited past its time limit of %s for a turn (%d conversions at once)", c.o.Timeout, c.o.MaxParallel)}
+		}
+		return nil, context.Cause(ctx)
+	}
 	start := time.Now()
 	cur := in
 	var tmp []string // intermediate files, removed at the end

@@ -224,3 +224,26 @@ func TestCostLearns(t *testing.T) {
 		t.Error("no conversion costs something")
 	}
 }
+
+// Conversions beyond MaxParallel wait for a turn, within their time limit, and say so when it
+// runs out; a turn given back lets the next one run.
+func TestConvertWaitsForATurn(t *testing.T) {
+	t.Parallel()
+	needGS(t)
+	c := New(Options{TempDir: t.TempDir(), MaxParallel: 1, Timeout: time.Second})
+	c.turns <- struct{}{} // a conversion in progress
+	_, err := c.Convert(context.Background(), Input{Path: letter(t, 1), Format: document.PDF}, document.PCLXL, Params{Pages: 1})
+	var ce *Error
+	if !errors.Is(err, ErrTimeLimit) || !errors.As(err, &ce) || !strings.Contains(ce.Reason, "for a turn") {
+		t.Fatalf("with no turn free: %v, want the time limit waiting for a turn", err)
+	}
+	<-c.turns
+	o, err := c.Convert(context.Background(), Input{Path: letter(t, 1), Format: document.PDF}, document.PCLXL, Params{Pages: 1})
+	if err != nil {
+		t.Fatalf("with the turn back: %v", err)
+	}
+	o.Remove()
+	if len(c.turns) != 0 {
+		t.Errorf("%d turns still taken after the conversion", len(c.turns))
+	}
+}
