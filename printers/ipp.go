@@ -51,6 +51,7 @@ var probeAttrs = []string{
 	"orientation-requested-supported", "print-scaling-supported", "page-ranges-supported",
 	"job-priority-supported", "finishings-supported", "number-up-supported", "printer-resolution-supported",
 	"print-content-optimize-supported", "print-rendering-intent-supported", "multiple-document-handling-supported",
+	"pwg-raster-document-resolution-supported", "urf-supported",
 }
 
 // NewIPP returns the backend for an ipp://, ipps://, http:// or https:// printer URI. Over TLS
@@ -323,7 +324,9 @@ func (p *IPP) Probe(ctx context.Context) (Status, error) {
 		Message: st.Message, Capabilities: &Capabilities{Formats: st.Formats, Media: st.Media, Sides: st.Sides,
 			ColorModes: st.ColorModes, MediaSources: st.Attrs.Strings("media-source-supported"),
 			MediaTypes: st.Attrs.Strings("media-type-supported"), OutputBins: st.Attrs.Strings("output-bin-supported"),
-			Resolutions: squareDPI(st.Attrs), MakeModel: st.MakeModel}}, nil
+			Resolutions: squareDPI(st.Attrs, "printer-resolution-supported"), MakeModel: st.MakeModel,
+			PWGResolutions: squareDPI(st.Attrs, "pwg-raster-document-resolution-supported"),
+			URFResolutions: urfDPI(st.Attrs.Strings("urf-supported"))}}, nil
 }
 
 // stoppingReasons are printer-state-reasons (without severity suffix) that keep a printer from
@@ -387,17 +390,35 @@ func (p *IPP) Close() error {
 	return nil
 }
 
-// squareDPI lists the square resolutions in dpi of printer-resolution-supported (the ones a
-// virtual printer can offer for PDF and PWG raster alike).
-func squareDPI(a ipp.Attrs) []int {
+// squareDPI lists the square resolutions in dpi of the resolution attribute name
+// (printer-resolution-supported: the ones a virtual printer can offer for PDF and PWG raster
+// alike).
+func squareDPI(a ipp.Attrs, name string) []int {
 	var out []int
 	for _, at := range a {
-		if at.Name != "printer-resolution-supported" {
+		if at.Name != name {
 			continue
 		}
 		for _, v := range at.Values {
 			if r, ok := v.V.(goipp.Resolution); ok && r.Units == goipp.UnitsDpi && r.Xres == r.Yres && r.Xres > 0 {
 				out = append(out, r.Xres)
+			}
+		}
+	}
+	return out
+}
+
+// urfDPI reads the resolutions of urf-supported's "RS" keyword ("RS300-600").
+func urfDPI(urf []string) []int {
+	var out []int
+	for _, k := range urf {
+		rs, ok := strings.CutPrefix(k, "RS")
+		if !ok {
+			continue
+		}
+		for _, r := range strings.Split(rs, "-") {
+			if n, err := strconv.Atoi(r); err == nil && n > 0 {
+				out = append(out, n)
 			}
 		}
 	}

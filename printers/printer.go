@@ -146,6 +146,11 @@ type Capabilities struct {
 	OutputBins  []string `json:"output_bins,omitempty"`
 	Resolutions []int    `json:"resolutions,omitempty"`
 	MakeModel   string   `json:"make_model,omitempty"`
+
+	// PWGResolutions and URFResolutions are the dpi the printer takes PWG raster and URF at
+	// (pwg-raster-document-resolution-supported, urf-supported RS), for the format bridge.
+	PWGResolutions []int `json:"pwg_resolutions,omitempty"`
+	URFResolutions []int `json:"urf_resolutions,omitempty"`
 }
 
 // ErrBusy means the printer asked to try again shortly (IPP server-error-busy). Not a fault,

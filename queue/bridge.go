@@ -124,7 +124,7 @@ func (s *Scheduler) convertFor(ctx context.Context, m *member, j *job.Job, pj *p
 	for i, d := range pj.Documents {
 		s.mu.Lock()
 		to, ok := s.route(m, d.Format, j.ID)
-		p := convertParams(m, j)
+		p := convertParams(m, j, to)
 		s.mu.Unlock()
 		if !ok || to == d.Format {
 			continue // taken as it is, or no route: sent as it is and the printer says
@@ -147,14 +147,22 @@ func (s *Scheduler) convertFor(ctx context.Context, m *member, j *job.Job, pj *p
 	return cleanup, nil
 }
 
-// convertParams are the output parameters m and j ask for: the raster resolution m offers
-// (300 dpi when it lists it or says nothing, else its lowest: the smallest raster it takes),
-// colour when j asks for it or leaves it to a colour printer, and j's sides. Called with s.mu
-// held.
-func convertParams(m *member, j *job.Job) convert.Params {
+// convertParams are the output parameters m and j ask for in format to: the resolution m
+// takes that format at (pwg-raster-document-resolution-supported, urf-supported's RS, else
+// printer-resolution-supported): 300 dpi when it lists it or says nothing, else its lowest,
+// the smallest raster it takes; colour when j asks for it or leaves it to a colour printer;
+// j's sides. Called with s.mu held.
+func convertParams(m *member, j *job.Job, to string) convert.Params {
 	p := convert.Params{DPI: 300, Sides: j.Attributes.Sides}
 	if c := m.status.Capabilities; c != nil {
-		if res := c.Resolutions; len(res) > 0 && !slices.Contains(res, 300) {
+		res := c.Resolutions
+		switch {
+		case to == document.PWGRaster && len(c.PWGResolutions) > 0:
+			res = c.PWGResolutions
+		case to == document.URF && len(c.URFResolutions) > 0:
+			res = c.URFResolutions
+		}
+		if len(res) > 0 && !slices.Contains(res, 300) {
 			p.DPI = slices.Min(res)
 		}
 		colour := slices.Contains(c.ColorModes, "color")

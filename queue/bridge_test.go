@@ -336,3 +336,29 @@ func TestBridgeVirtualPrinterOffersConvertibleFormats(t *testing.T) {
 		})
 	}
 }
+
+// Raster is made at the resolution the printer takes that raster at, 300 dpi when it can;
+// colour only for a colour job or an auto one on a colour printer.
+func TestBridgeConvertParams(t *testing.T) {
+	t.Parallel()
+	caps := &printers.Capabilities{Resolutions: []int{600, 1200}, PWGResolutions: []int{150, 600}, URFResolutions: []int{300, 600},
+		ColorModes: []string{"monochrome", "color"}}
+	for _, tc := range []struct {
+		caps      *printers.Capabilities
+		to, color string
+		dpi       int
+		colour    bool
+	}{
+		{caps, document.PWGRaster, "", 150, true},
+		{caps, document.URF, "monochrome", 300, false},
+		{caps, document.PCLXL, "color", 600, true},
+		{&printers.Capabilities{ColorModes: []string{"monochrome"}}, document.PWGRaster, "auto", 300, false},
+		{nil, document.URF, "color", 300, false},
+	} {
+		m := &member{status: printers.Status{Capabilities: tc.caps}}
+		p := convertParams(m, &job.Job{Attributes: job.Attributes{ColorMode: tc.color, Sides: "two-sided-long-edge"}}, tc.to)
+		if p.DPI != tc.dpi || p.Color != tc.colour || p.Sides != "two-sided-long-edge" {
+			t.Errorf("%s %q: %+v, want %d dpi colour %v", tc.to, tc.color, p, tc.dpi, tc.colour)
+		}
+	}
+}

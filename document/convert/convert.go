@@ -62,7 +62,7 @@ type Options struct {
 	// otherwise start twenty Ghostscripts of up to MemoryLimit each. A conversion waits for
 	// a turn within its Timeout.
 	MaxParallel int
-	Logger  *slog.Logger
+	Logger      *slog.Logger
 }
 
 // Converter converts documents. It is safe for concurrent use.
