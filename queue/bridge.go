@@ -139,6 +139,12 @@ func (s *Scheduler) convertFor(ctx context.Context, m *member, j *job.Job, pj *p
 			cleanup()
 			return nil, err
 		}
+		if !j.PagesEstimated && len(pj.Documents) == 1 && o.Pages != j.Pages {
+			// The spool counted the pages exactly and the output says otherwise: the
+			// printer's impressions will not match the job's pages; worth an operator's look.
+			s.log.Warn("converted document has another page count", "job", j.ID, "printer", m.spec.Name,
+				"pages", j.Pages, "converted_pages", o.Pages)
+		}
 		s.log.Info("converted for printer", "job", j.ID, "printer", m.spec.Name, "from", d.Format, "to", to,
 			"pages", o.Pages, "bytes", o.Size, "took", o.Took.Round(time.Millisecond))
 		outs = append(outs, o)
