@@ -67,6 +67,8 @@ type Config struct {
 	Auth Auth `yaml:"auth"`
 	// Limits bound what clients can hold open and send (docs/OPERATIONS.md, "Limits and abuse").
 	Limits Limits `yaml:"limits"`
+	// Conversion configures the format bridge (convert.go).
+	Conversion Conversion `yaml:"conversion"`
 
 	Printers        []Printer        `yaml:"printers"`
 	VirtualPrinters []VirtualPrinter `yaml:"virtual_printers"`
@@ -145,6 +147,8 @@ type Printer struct {
 	Media   []string `yaml:"media"`
 	Sides   []string `yaml:"sides"`
 	Color   *bool    `yaml:"color"`
+	// Convert: false keeps the format bridge from converting for this printer (convert.go).
+	Convert *bool `yaml:"convert"`
 	// SNMP community for Printer-MIB status of LPD/socket printers; empty disables SNMP.
 	SNMPCommunity string `yaml:"snmp_community"`
 	// TLSCAFile is a PEM file of the certificates an ipps:// or https:// printer's certificate
@@ -182,6 +186,7 @@ func (c *Config) Defaults() {
 	if c.Listen == "" {
 		c.Listen = ":8631"
 	}
+	c.conversionDefaults()
 	if c.Spool == "" {
 		c.Spool = "./data"
 	}
@@ -478,6 +483,7 @@ func (c *Config) Validate() error {
 	if err := c.checkSpool(); err != nil {
 		bad(0, "%v", err)
 	}
+	c.checkConversion(bad)
 	if c.InlineDocumentMax > MaxInlineDocument {
 		bad(0, "inline_document_max %d bytes is over the largest allowed, 16MiB: larger documents belong in files", c.InlineDocumentMax)
 	}

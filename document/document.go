@@ -32,6 +32,10 @@ func newConfig() *model.Configuration {
 	return model.NewDefaultConfiguration()
 }
 
+// PDFConfig is a fresh pdfcpu configuration that never touches pdfcpu's config file, for
+// callers that change it (pdfcpu sets the command being run in it).
+func PDFConfig() *model.Configuration { return newConfig() }
+
 // NewCounter returns a page counter.
 func NewCounter() *Counter {
 	conf := newConfig()
@@ -79,6 +83,12 @@ func (c *Counter) CountReader(rs io.ReadSeeker, size int64, format string) (page
 	case URF:
 		if _, err := rs.Seek(0, io.SeekStart); err == nil {
 			if n, err := countURF(rs); err == nil && n > 0 {
+				return n, false
+			}
+		}
+	case PCLXL:
+		if _, err := rs.Seek(0, io.SeekStart); err == nil {
+			if n, err := CountPCLXL(rs); err == nil && n > 0 {
 				return n, false
 			}
 		}

@@ -18,8 +18,12 @@ const (
 	JPEG       = "image/jpeg"
 	PNG        = "image/png"
 	PCL        = "application/vnd.hp-pcl"
-	Text       = "text/plain"
-	Octet      = "application/octet-stream"
+	// PCLXL is PCL 6 "enhanced" (HP's binary page language, IANA application/vnd.hp-PCLXL):
+	// what the format bridge sends a printer declared to take it. Sniff still calls a PJL job
+	// in PCL XL plain PCL (see there); only configuration and the converter name it.
+	PCLXL = "application/vnd.hp-pclxl"
+	Text  = "text/plain"
+	Octet = "application/octet-stream"
 )
 
 // SniffLen is how many leading bytes Sniff looks at; it ignores any beyond. Callers that want

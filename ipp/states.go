@@ -82,7 +82,8 @@ const ReasonPossibleDuplicate = "printgate-possible-duplicate"
 //	printing  → processing, job-printing
 //	completed → completed, job-completed-successfully
 //	canceled  → canceled, job-canceled-by-user
-//	aborted   → aborted, aborted-by-system
+//	aborted   → aborted, aborted-by-system (and document-format-error when the format
+//	            bridge could not convert the document)
 //
 // A possible duplicate adds ReasonPossibleDuplicate to any of them.
 func jobStateOf(j *job.Job) (JobState, []string) {
@@ -105,6 +106,9 @@ func jobStateOf(j *job.Job) (JobState, []string) {
 		st, reasons = JobCanceled, []string{"job-canceled-by-user"}
 	case job.StateAborted:
 		st, reasons = JobAborted, []string{"aborted-by-system"}
+		if j.StateReason == "document-format-error" { // the format bridge could not convert it
+			reasons = append(reasons, "document-format-error")
+		}
 	default:
 		st, reasons = JobPending, []string{"none"}
 	}

@@ -13,6 +13,7 @@ var reasonWords = map[string]string{
 	"aborted-by-system":        "given up after repeated failures",
 	"job-hold-until-specified": "held by an operator",
 	"job-refused":              "refused by the printer",
+	"document-format-error":    "its document could not be converted for the pool's printers (the job's history has the converter's reason)",
 	ReasonRunUploading:         "its bulk run is still uploading",
 	ReasonRunScheduled:         "its bulk run waits for its start time",
 	ReasonRunPaused:            "its bulk run is paused",

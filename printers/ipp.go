@@ -52,6 +52,7 @@ var probeAttrs = []string{
 	"job-priority-supported", "finishings-supported", "number-up-supported", "printer-resolution-supported",
 	"print-content-optimize-supported", "print-rendering-intent-supported", "multiple-document-handling-supported",
 	"finishings-col-supported", "finishing-template-supported", "overrides-supported",
+	"pwg-raster-document-resolution-supported", "urf-supported",
 }
 
 // NewIPP returns the backend for an ipp://, ipps://, http:// or https:// printer URI. Over TLS
@@ -324,9 +325,11 @@ func (p *IPP) Probe(ctx context.Context) (Status, error) {
 		Message: st.Message, Capabilities: &Capabilities{Formats: st.Formats, Media: st.Media, Sides: st.Sides,
 			ColorModes: st.ColorModes, MediaSources: st.Attrs.Strings("media-source-supported"),
 			MediaTypes: st.Attrs.Strings("media-type-supported"), OutputBins: st.Attrs.Strings("output-bin-supported"),
-			Resolutions: squareDPI(st.Attrs), MakeModel: st.MakeModel,
+			Resolutions: squareDPI(st.Attrs, "printer-resolution-supported"), MakeModel: st.MakeModel,
 			Finishings: finishings(st.Attrs), FinishingTemplates: finishingTemplates(st.Attrs),
-			NumberUp: numberUp(st.Attrs), Overrides: st.Attrs.Strings("overrides-supported")}}, nil
+			NumberUp: numberUp(st.Attrs), Overrides: st.Attrs.Strings("overrides-supported"),
+			PWGResolutions: squareDPI(st.Attrs, "pwg-raster-document-resolution-supported"),
+			URFResolutions: urfDPI(st.Attrs.Strings("urf-supported"))}}, nil
 }
 
 // stoppingReasons are printer-state-reasons (without severity suffix) that keep a printer from
@@ -390,12 +393,13 @@ func (p *IPP) Close() error {
 	return nil
 }
 
-// squareDPI lists the square resolutions in dpi of printer-resolution-supported (the ones a
-// virtual printer can offer for PDF and PWG raster alike).
-func squareDPI(a ipp.Attrs) []int {
+// squareDPI lists the square resolutions in dpi of the resolution attribute name
+// (printer-resolution-supported: the ones a virtual printer can offer for PDF and PWG raster
+// alike).
+func squareDPI(a ipp.Attrs, name string) []int {
 	var out []int
 	for _, at := range a {
-		if at.Name != "printer-resolution-supported" {
+		if at.Name != name {
 			continue
 		}
 		for _, v := range at.Values {
@@ -449,6 +453,23 @@ func numberUp(a ipp.Attrs) []int {
 		case goipp.Range:
 			for i := max(v.Lower, 2); i <= min(v.Upper, maxNumberUp); i++ {
 				out = append(out, i)
+			}
+		}
+	}
+	return out
+}
+
+// urfDPI reads the resolutions of urf-supported's "RS" keyword ("RS300-600").
+func urfDPI(urf []string) []int {
+	var out []int
+	for _, k := range urf {
+		rs, ok := strings.CutPrefix(k, "RS")
+		if !ok {
+			continue
+		}
+		for _, r := range strings.Split(rs, "-") {
+			if n, err := strconv.Atoi(r); err == nil && n > 0 {
+				out = append(out, n)
 			}
 		}
 	}

@@ -160,6 +160,11 @@ type Capabilities struct {
 	NumberUp           []int    `json:"number_up,omitempty"`
 	Overrides          []string `json:"overrides,omitempty"`
 	MakeModel          string   `json:"make_model,omitempty"`
+
+	// PWGResolutions and URFResolutions are the dpi the printer takes PWG raster and URF at
+	// (pwg-raster-document-resolution-supported, urf-supported RS), for the format bridge.
+	PWGResolutions []int `json:"pwg_resolutions,omitempty"`
+	URFResolutions []int `json:"urf_resolutions,omitempty"`
 }
 
 // ErrBusy means the printer asked to try again shortly (IPP server-error-busy). Not a fault,

@@ -82,7 +82,7 @@ func (s *Scheduler) schedule(ctx context.Context) error {
 		if m == nil {
 			continue
 		}
-		p.avail[m] += jobMinutes(m, j.Pages)
+		p.avail[m] = s.finishAt(p.avail[m], m, j)
 		if p.slots[m] > 0 {
 			p.slots[m]--
 			p.freeSlots--
@@ -140,10 +140,10 @@ func (s *Scheduler) bestFor(p *plan, j *job.Job) *member {
 			continue
 		}
 		avail, ok := p.avail[m]
-		if !ok || !supports(m.status.Capabilities, j) {
+		if !ok || !s.canPrint(m, j) {
 			continue
 		}
-		f := avail + jobMinutes(m, j.Pages)
+		f := s.finishAt(avail, m, j)
 		if !s.inRunOrder(j, m) {
 			// A later letter of j's run already started on m: m only as a last resort.
 			if f < lastFinish {
@@ -348,11 +348,7 @@ func supports(c *printers.Capabilities, j *job.Job) bool {
 			return false
 		}
 	}
-	if f := a.DocumentFormat; f != "" && f != "application/octet-stream" && len(c.Formats) > 0 {
-		if !slices.Contains(c.Formats, f) && !slices.Contains(c.Formats, "application/octet-stream") {
-			return false
-		}
-	}
+	// The document format is the format bridge's to judge (canPrint, bridge.go).
 	return true
 }
 
@@ -369,7 +365,7 @@ func (s *Scheduler) SupportedBy(vp string, attrs job.Attributes) []string {
 	var out []string
 	for _, name := range v.Pool {
 		m := s.members[name]
-		if supports(m.status.Capabilities, j) {
+		if s.canPrint(m, j) {
 			out = append(out, name)
 		}
 	}

@@ -169,6 +169,18 @@ func (s *Scheduler) send(ctx context.Context, log flightLog, m *member, f *fligh
 		s.requeueOrAbort(log, f, j, job.Change{Reason: "document-unreadable", Message: err.Error(), Attempt: true})
 		return false
 	}
+	// Documents m does not take are converted now, whole, before a byte goes to m
+	// (document/convert says why); a failure has sent nothing.
+	cleanup, err := s.convertFor(ctx, m, j, pj)
+	if err != nil {
+		if ctx.Err() != nil {
+			s.stopped(f, context.Cause(ctx), job.StateSending, true)
+			return false
+		}
+		s.conversionFailed(log, m, f, j, err)
+		return false
+	}
+	defer cleanup()
 	busy := 0
 	for {
 		r, err := m.spec.Printer.Send(ctx, pj)
@@ -331,6 +343,7 @@ func (s *Scheduler) watch(ctx context.Context, log flightLog, m *member, f *flig
 		return
 	}
 	s.mu.Lock()
+	s.converted(f.jobID)
 	if !r.Done {
 		m.finished(s.now(), f)
 	}

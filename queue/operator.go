@@ -68,7 +68,7 @@ func (s *Scheduler) MoveJob(ctx context.Context, id int64, printer, actor string
 		return fmt.Errorf("%w: printer %s is not in the pool of virtual printer %s", ErrNotPossible, printer, j.VirtualPrinter)
 	}
 	s.mu.Lock()
-	ok := supports(m.status.Capabilities, j)
+	ok := s.canPrint(m, j)
 	s.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("%w: printer %s cannot print job %d as asked", ErrUnsupported, printer, id)

@@ -25,6 +25,10 @@ type PrinterSpec struct {
 	MaxInflight int
 	Location    string
 	Info        string
+	// Formats overrides the document formats the printer reports (config formats:); NoConvert
+	// keeps the format bridge from converting for it (config convert: false). bridge.go.
+	Formats   []string
+	NoConvert bool
 }
 
 // VirtualSpec is one virtual printer as configured.
@@ -55,6 +59,8 @@ type Options struct {
 	RetentionEvery time.Duration
 	// BusyRetry bounds the wait between tries at a printer that answered busy (see busyWait).
 	BusyRetry time.Duration
+	// Converter is the format bridge (bridge.go); nil: none.
+	Converter Converter
 	Now       func() time.Time
 	Logger    *slog.Logger
 }
@@ -87,6 +93,9 @@ type Scheduler struct {
 	timers wakeTimers
 	// letters keeps each bulk run's letters in sequence on every printer (assign.go).
 	letters runOrder
+	// noConvert are jobs whose document failed to convert: only members that take it as it is
+	// may have them (bridge.go). Guarded by mu.
+	noConvert map[int64]bool
 
 	wake    chan struct{}
 	notify  *broadcaster
@@ -187,7 +196,7 @@ func New(opts Options) (*Scheduler, error) {
 	}
 	s := &Scheduler{
 		opts: opts, store: opts.Store, log: opts.Logger, now: opts.Now,
-		members: map[string]*member{}, virtual: map[string]*VirtualSpec{}, paused: map[string]bool{},
+		members: map[string]*member{}, virtual: map[string]*VirtualSpec{}, paused: map[string]bool{}, noConvert: map[int64]bool{},
 		wake: make(chan struct{}, 1), notify: newBroadcaster(), running: make(chan struct{}),
 	}
 	for _, p := range opts.Printers {

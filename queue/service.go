@@ -418,14 +418,15 @@ func (s *Scheduler) VirtualState(name string) (VirtualInfo, error) {
 		}
 		vi.MaxPPM += m.ppm()
 		c := m.status.Capabilities
-		if c == nil || len(c.Formats) == 0 {
+		if len(m.formats()) == 0 {
 			// A printer that cannot tell its formats (LPD and socket printers without a
 			// configured formats list) is taken as able to print what it is sent; desktops
 			// still need formats to choose from, so it offers the common page languages.
 			vi.Caps.Formats = union(vi.Caps.Formats, unknownPrinterFormats)
 		}
+		// What it takes, and what the format bridge can make of other formats for it.
+		vi.Caps.Formats = s.bridgeFormats(union(vi.Caps.Formats, m.formats()), m)
 		if c != nil {
-			vi.Caps.Formats = union(vi.Caps.Formats, c.Formats)
 			vi.Caps.Media = union(vi.Caps.Media, c.Media)
 			vi.Caps.Sides = union(vi.Caps.Sides, c.Sides)
 			vi.Caps.ColorModes = union(vi.Caps.ColorModes, c.ColorModes)

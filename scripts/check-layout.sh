@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
-cgo_free=(./job ./policy ./ipp ./lpd ./raw ./printers ./config ./document)
+cgo_free=(./job ./policy ./ipp ./lpd ./raw ./printers ./config ./document ./document/convert)
 if ! CGO_ENABLED=0 go build "${cgo_free[@]}"; then
 	echo "check-layout: ${cgo_free[*]} must build with CGO_ENABLED=0 (something there imports the SQLite driver)" >&2
 	status=1

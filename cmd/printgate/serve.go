@@ -99,17 +99,22 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, out i
 		}
 		defer b.Close()
 		specs = append(specs, queue.PrinterSpec{Name: p.Name, URI: p.URI, Printer: b, PPM: p.PPM,
-			MaxInflight: p.MaxInflight, Location: p.Location, Info: p.Info})
+			MaxInflight: p.MaxInflight, Location: p.Location, Info: p.Info,
+			Formats: p.Formats, NoConvert: p.Convert != nil && !*p.Convert})
 	}
 	var virt []queue.VirtualSpec
 	for _, v := range cfg.VirtualPrinters {
 		virt = append(virt, queue.VirtualSpec{Name: v.Name, Pool: v.Pool, Default: v.Default, LPDQueue: v.LPDQueue,
 			RawPort: v.RawPort, Location: v.Location, Info: v.Info, UUID: opened.uuid(v.Name)})
 	}
+	conv, err := newConverter(cfg, log)
+	if err != nil {
+		return err
+	}
 	sched, err := queue.New(queue.Options{
 		Store: store, Printers: specs, Virtual: virt, MaxInflight: cfg.MaxInflight,
 		ProbeInterval: cfg.ProbeInterval.D(), FailAfter: cfg.FailAfter, RecoverAfter: cfg.RecoverAfter,
-		GracePeriod: cfg.GracePeriod.D(), MaxAttempts: cfg.MaxAttempts, Logger: log,
+		GracePeriod: cfg.GracePeriod.D(), MaxAttempts: cfg.MaxAttempts, Converter: conv, Logger: log,
 	})
 	if err != nil {
 		return err

@@ -401,6 +401,11 @@ case "$(head -c 5 "$doc" | tr -d '\000')" in
 	[ -n "$pages" ] || pages=$(qpdf --show-npages "$doc" 2>/dev/null) ;;
 RaS2*)
 	pages=$(grep -a -o PwgRaster "$doc" | wc -l) ;;
+%%!PS*)
+	pages=$(grep -a -c '^%%%%Page:' "$doc") ;;
+UNIRA*)
+	# URF (Apple raster): cups-filters' rastertopdf reads it; its PDF has the pages.
+	pages=$(/usr/lib/cups/filter/rastertopdf 1 u t 1 "" "$doc" 2>/dev/null | pdfinfo - 2>/dev/null | sed -n 's/^Pages:[[:space:]]*//p') ;;
 esac
 case "$pages" in ''|*[!0-9]*|0) pages=1; estimated=1 ;; esac
 copies=${IPP_COPIES:-1}
