@@ -43,7 +43,7 @@ func (s PrinterStatus) String() string {
 	case StatusIdle:
 		return "idle"
 	case StatusPrinting:
-		return "printing"
+		return "printing" // hrPrinterStatus, not a job state
 	case StatusWarmup:
 		return "warmup"
 	}
