@@ -15,7 +15,10 @@ import (
 //   - counted whole: completed, never re-sent;
 //   - partly counted, or the one in progress: the truly uncertain one, re-sent as a possible
 //     duplicate for the mail room to check;
-//   - not reached: re-sent, no flag, no attempt counted — nothing of it came out.
+//   - not reached: re-sent, no flag, no attempt counted — nothing of it came out — when the
+//     printer lost it (it died: unreachable); a printer that still holds its bytes (stopped by
+//     a jam or an open door, or a job moved by an operator) may print it once cleared, since a
+//     socket or LPD job cannot be canceled there, so it is a possible duplicate too.
 
 // Evidence is what a printer's page counter says about one job sent to it.
 type Evidence struct {
@@ -70,23 +73,31 @@ func (e Evidence) String() string {
 
 // CountedTakenBack is the move for a printing job taken back from its printer (it died, its
 // grace period ended, an operator moved it) when the printer's counter gives evidence e; cause
-// says why, pin is the printer it goes to ("" = any member of the pool).
-func CountedTakenBack(e Evidence, cause error, byOperator bool, actor, pin string) Move {
+// says why, holdsBytes whether the printer may still have the job (it is not known dead), pin
+// is the printer it goes to ("" = any member of the pool).
+func CountedTakenBack(e Evidence, cause error, byOperator, holdsBytes bool, actor, pin string) Move {
 	kind := EventFailover
 	if byOperator {
 		kind = EventOperator
 	}
 	ev := e
 	c := Change{Kind: kind, Actor: actor, Evidence: &ev}
-	switch e.Verdict() {
+	verdict := e.Verdict()
+	if verdict == CountedNone && holdsBytes {
+		verdict = CountedUncertain
+	}
+	switch verdict {
 	case CountedAll:
-		c.From = []State{StatePrinting}
 		c.Message = fmt.Sprintf("%s: %s, but every page was counted: %s", e.Printer, cause, e)
 		return Move{To: StateCompleted, Change: c}
 	case CountedUncertain:
 		c.Printer = &pin
 		c.PossibleDuplicate, c.Attempt, c.Reason = true, true, "possible-duplicate"
 		c.Message = fmt.Sprintf("%s: %s while printing it: %s; requeued as a possible duplicate", e.Printer, cause, e)
+		if e.Verdict() == CountedNone {
+			c.Message = fmt.Sprintf("%s: %s before it printed any page of it, but the printer still holds it: %s; requeued as a possible duplicate",
+				e.Printer, cause, e)
+		}
 	default:
 		c.Printer = &pin
 		c.Message = fmt.Sprintf("%s: %s before it printed any page of it: %s; requeued", e.Printer, cause, e)

@@ -63,7 +63,7 @@ func TestCountedTakenBack(t *testing.T) {
 	var states []State
 	flagged := 0
 	for _, e := range jobs {
-		mv := CountedTakenBack(e, dead, false, "", "")
+		mv := CountedTakenBack(e, dead, false, false, "", "")
 		states = append(states, mv.To)
 		if mv.Change.PossibleDuplicate {
 			flagged++
@@ -90,8 +90,16 @@ func TestCountedTakenBack(t *testing.T) {
 	if flagged != 1 {
 		t.Errorf("%d flagged, want exactly the one in progress", flagged)
 	}
-	if mv := CountedTakenBack(jobs[0], dead, false, "", ""); !CanTransition(StatePrinting, mv.To) {
+	if mv := CountedTakenBack(jobs[0], dead, false, false, "", ""); !CanTransition(StatePrinting, mv.To) {
 		t.Errorf("completed from printing must be legal")
+	}
+	// A printer that still holds the bytes (jammed, not dead) may print the ones behind once
+	// cleared: flagged too; what was counted is still completed.
+	for i, e := range jobs {
+		mv := CountedTakenBack(e, errors.New("printer no longer usable"), false, true, "", "")
+		if i < 2 && mv.To != StateCompleted || i >= 2 && !mv.Change.PossibleDuplicate {
+			t.Errorf("holding printer, job %d: %+v", i, mv)
+		}
 	}
 }
 

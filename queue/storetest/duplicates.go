@@ -14,7 +14,7 @@ func testEvidenceKept(t *testing.T, d Driver) {
 	f := open(t, d, Options{})
 	j := f.jobIn(job.StatePrinting, letter(2))
 	ev := job.Evidence{Printer: "p1", Before: 100, Pages: 2, After: 102, SentAt: epoch, AfterAt: epoch.Add(time.Second)}
-	mv := job.CountedTakenBack(ev, errors.New("printer down"), false, "", "")
+	mv := job.CountedTakenBack(ev, errors.New("printer down"), false, false, "", "")
 	if mv.To != job.StateCompleted {
 		t.Fatalf("counted job moves to %s", mv.To)
 	}
@@ -61,7 +61,7 @@ func testDuplicateReview(t *testing.T, d Driver) {
 	}
 	ev := job.Evidence{Printer: "p1", Before: 10, Pages: 1, After: 10, SentAt: epoch, AfterAt: epoch}
 	f.clock.Advance(time.Minute)
-	mv := job.CountedTakenBack(ev, errors.New("printer down"), false, "", "")
+	mv := job.CountedTakenBack(ev, errors.New("printer down"), false, false, "", "")
 	if !mv.Change.PossibleDuplicate {
 		t.Fatal("the job in progress must be flagged")
 	}
