@@ -136,8 +136,11 @@ type Printer struct {
 	Media   []string `yaml:"media"`
 	Sides   []string `yaml:"sides"`
 	Color   *bool    `yaml:"color"`
-	// SNMP community for Printer-MIB status of LPD/socket printers; empty disables SNMP.
+	// SNMPCommunity reads an LPD or socket printer's Printer-MIB status and page counter over
+	// SNMP v1/v2c (SNMP holds the other SNMP keys, config/snmp.go); empty, with no snmp_user,
+	// turns SNMP off.
 	SNMPCommunity string `yaml:"snmp_community"`
+	SNMP          SNMP   `yaml:",inline"`
 	// TLSCAFile is a PEM file of the certificates an ipps:// or https:// printer's certificate
 	// is checked against, instead of the system's store (Parse makes a relative path relative to
 	// the file's directory).
@@ -489,6 +492,7 @@ func (c *Config) Validate() error {
 		if err := backends.CheckTLS(backends.Config{URI: p.URI, TLSCAFile: p.TLSCAFile, TLSSkipVerify: p.TLSSkipVerify}); err != nil {
 			bad(p.line, "printer %q: %v", p.Name, err)
 		}
+		p.checkSNMP(bad)
 	}
 	vnames := map[string]int{}
 	lpdQueues := map[string]string{}
