@@ -20,6 +20,8 @@ import (
 type Counted interface {
 	// TakeEvidence returns what the counter says now about the job of r and stops following
 	// it (the job leaves the printer); ok is false when the counter does not follow that job.
+	// The caller takes it once Watch returned completed (the completion's evidence), or when
+	// it takes the job back.
 	TakeEvidence(r Receipt) (e job.Evidence, ok bool)
 }
 
@@ -220,7 +222,7 @@ func (c *counter) watch(ctx context.Context, r Receipt, progress func(int)) (Out
 			progress(int(min(max(ev.After-ev.Before, 0), int64(ev.Pages))))
 		}
 		if ev.Confirmed(idle) {
-			c.take(r.JobID, false)
+			// The evidence stays until the caller takes it for the job's record (Counted).
 			return OutcomeCompleted, nil
 		}
 		if stalled >= c.cfg.ConfirmTimeout {

@@ -334,7 +334,6 @@ func formatOID(o []int) string {
 
 func compareOID(a, b []int) int { return slices.Compare(a, b) }
 
-
 // freeUDPPort is a loopback UDP port free a moment ago.
 func freeUDPPort(t testing.TB) int {
 	t.Helper()
