@@ -5,6 +5,7 @@
 package printers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,12 @@ type Counted interface {
 	// The caller takes it once Watch returned completed (the completion's evidence), or when
 	// it takes the job back.
 	TakeEvidence(r Receipt) (e job.Evidence, ok bool)
+	// PeekEvidence is TakeEvidence that goes on following the job (for the job's record when
+	// the printer accepted it).
+	PeekEvidence(r Receipt) (e job.Evidence, ok bool)
+	// Follow follows again a job the gateway sent before it restarted, from the evidence
+	// recorded then; ok is false when this printer's counter follows no jobs.
+	Follow(jobID int64, e job.Evidence) (r Receipt, ok bool)
 }
 
 // UnconfirmedError: the printer kept answering but did not count the job's pages within the
@@ -186,6 +193,36 @@ func (c *counter) TakeEvidence(r Receipt) (job.Evidence, bool) {
 		return job.Evidence{}, false
 	}
 	return c.take(r.JobID, false)
+}
+
+// PeekEvidence implements Counted.
+func (c *counter) PeekEvidence(r Receipt) (job.Evidence, bool) {
+	if c == nil || !r.Counted {
+		return job.Evidence{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ev, _, ok := c.evidenceLocked(r.JobID)
+	return ev, ok
+}
+
+// Follow implements Counted: the job's pages are expected where they were when it was sent;
+// a job sent later starts after them.
+func (c *counter) Follow(id int64, e job.Evidence) (Receipt, bool) {
+	if c == nil || !c.cfg.Confirm {
+		return Receipt{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, _, ok := c.evidenceLocked(id); !ok {
+		c.entries = append(c.entries, counterEntry{jobID: id, before: e.Before, pages: max(e.Pages, 1), sentAt: e.SentAt})
+		slices.SortStableFunc(c.entries, func(a, b counterEntry) int { return cmp.Compare(a.before, b.before) })
+	}
+	c.lastEnd = max(c.lastEnd, e.End())
+	if len(c.entries) == 1 {
+		c.lastMoved = c.now()
+	}
+	return Receipt{Counted: true, JobID: id}, true
 }
 
 // failed wraps a send error with the counter's evidence.

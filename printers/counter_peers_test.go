@@ -89,6 +89,34 @@ func TestPeerCounterConfirmsCompletion(t *testing.T) {
 		t.Errorf("evidence %+v, %v", ev, ok)
 	}
 
+	// A gateway restart: a fresh backend follows a job the old one sent, from its evidence.
+	r, err = p.Send(ctx, pagesJob(5, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, ok := p.(Counted).PeekEvidence(r)
+	if !ok || sent.Before != 502 || sent.Pages != 1 {
+		t.Fatalf("evidence at send %+v, %v", sent, ok)
+	}
+	p2, err := Open(Config{Name: "raw", URI: "socket://" + sink.Addr(), SNMP: &SNMPConfig{
+		Agent:   snmp.Config{Version: "2c", Community: agent.Community, Port: agent.Port, Timeout: time.Second},
+		Confirm: true, PollInterval: 20 * time.Millisecond, ConfirmTimeout: time.Minute}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, ok := p2.(Counted).Follow(5, sent)
+	if !ok || !r2.Counted {
+		t.Fatalf("Follow: %+v, %v", r2, ok)
+	}
+	sink.Allow(1)
+	if out, err := p2.Watch(ctx, r2, nil); err != nil || out != OutcomeCompleted {
+		t.Fatalf("resumed watch: %s, %v", out, err)
+	}
+	if ev, _ := p2.(Counted).TakeEvidence(r2); ev.After != 503 {
+		t.Errorf("resumed evidence %+v", ev)
+	}
+	p.(Counted).TakeEvidence(r)
+
 	// Three jobs queued at the printer; it prints the first and one page of the second, dies.
 	var rs []Receipt
 	for i, pages := range []int{1, 2, 1} {
@@ -99,7 +127,7 @@ func TestPeerCounterConfirmsCompletion(t *testing.T) {
 		rs = append(rs, r)
 	}
 	sink.Allow(2)
-	sink.WaitPrinted(t, 2+2, 10*time.Second)
+	sink.WaitPrinted(t, 2+1+2, 10*time.Second)
 	// A reading after the last page, as the probes and watches make.
 	if _, err := p.Probe(ctx); err != nil {
 		t.Fatal(err)

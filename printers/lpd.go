@@ -92,6 +92,12 @@ func (p *LPD) TakeEvidence(r Receipt) (job.Evidence, bool) {
 	return p.counter.TakeEvidence(r)
 }
 
+// PeekEvidence implements Counted.
+func (p *LPD) PeekEvidence(r Receipt) (job.Evidence, bool) { return p.counter.PeekEvidence(r) }
+
+// Follow implements Counted.
+func (p *LPD) Follow(id int64, e job.Evidence) (Receipt, bool) { return p.counter.Follow(id, e) }
+
 // Cancel implements Printer; a transferred LPD job is the server's.
 func (p *LPD) Cancel(context.Context, Receipt) error { return nil }
 

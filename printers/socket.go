@@ -91,6 +91,12 @@ func (p *Socket) TakeEvidence(r Receipt) (job.Evidence, bool) {
 	return p.counter.TakeEvidence(r)
 }
 
+// PeekEvidence implements Counted.
+func (p *Socket) PeekEvidence(r Receipt) (job.Evidence, bool) { return p.counter.PeekEvidence(r) }
+
+// Follow implements Counted.
+func (p *Socket) Follow(id int64, e job.Evidence) (Receipt, bool) { return p.counter.Follow(id, e) }
+
 // Cancel implements Printer; bytes sent cannot be taken back.
 func (p *Socket) Cancel(context.Context, Receipt) error { return nil }
 

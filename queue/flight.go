@@ -114,9 +114,16 @@ func (s *Scheduler) fly(ctx context.Context, m *member, f *flight, resume *job.J
 	var j *job.Job
 	if resume != nil {
 		j = resume
+		r := printers.Receipt{UpstreamID: j.UpstreamID}
+		if cp, ok := m.spec.Printer.(printers.Counted); ok && j.Evidence != nil {
+			// Sent before the restart to a printer whose counter followed it: follow it again.
+			if cr, ok := cp.Follow(j.ID, *j.Evidence); ok {
+				r = cr
+			}
+		}
 		s.mu.Lock()
 		f.state = job.StatePrinting
-		f.receipt = printers.Receipt{UpstreamID: j.UpstreamID}
+		f.receipt = r
 		s.mu.Unlock()
 	} else {
 		if !set(job.StateAssigned, job.Change{From: []job.State{job.StatePending}, Printer: &name,
@@ -184,8 +191,15 @@ func (s *Scheduler) send(ctx context.Context, log flightLog, m *member, f *fligh
 				s.printerEvent(m, "breaker-open", string(m.state), "circuit breaker closed: "+m.spec.Name+" accepted a job")
 			}
 			up := r.UpstreamID
-			set(job.StatePrinting, job.Change{From: []job.State{job.StateSending}, UpstreamID: &up,
-				Message: "accepted by " + m.spec.Name})
+			c := job.Change{From: []job.State{job.StateSending}, UpstreamID: &up, Message: "accepted by " + m.spec.Name}
+			if cp, ok := m.spec.Printer.(printers.Counted); ok && r.Counted {
+				// Where its pages are expected, kept with the job: a restart follows it from there.
+				if ev, ok := cp.PeekEvidence(r); ok {
+					c.Evidence = &ev
+					c.Message += ", waiting for its pages on the page counter: " + ev.String()
+				}
+			}
+			set(job.StatePrinting, c)
 			return true
 		}
 		if errors.Is(err, printers.ErrBusy) && ctx.Err() == nil {
