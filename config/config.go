@@ -149,8 +149,11 @@ type Printer struct {
 	Color   *bool    `yaml:"color"`
 	// Convert: false keeps the format bridge from converting for this printer (convert.go).
 	Convert *bool `yaml:"convert"`
-	// SNMP community for Printer-MIB status of LPD/socket printers; empty disables SNMP.
+	// SNMPCommunity reads an LPD or socket printer's Printer-MIB status and page counter over
+	// SNMP v1/v2c (SNMP holds the other SNMP keys, config/snmp.go); empty, with no snmp_user,
+	// turns SNMP off.
 	SNMPCommunity string `yaml:"snmp_community"`
+	SNMP          SNMP   `yaml:",inline"`
 	// TLSCAFile is a PEM file of the certificates an ipps:// or https:// printer's certificate
 	// is checked against, instead of the system's store (Parse makes a relative path relative to
 	// the file's directory).
@@ -508,6 +511,7 @@ func (c *Config) Validate() error {
 		if err := backends.CheckTLS(backends.Config{URI: p.URI, TLSCAFile: p.TLSCAFile, TLSSkipVerify: p.TLSSkipVerify}); err != nil {
 			bad(p.line, "printer %q: %v", p.Name, err)
 		}
+		p.checkSNMP(bad)
 	}
 	vnames := map[string]int{}
 	lpdQueues := map[string]string{}

@@ -34,6 +34,8 @@ import (
 // already, and exports PRINTGATE_BIN so that every helper in this package runs the code under
 // test rather than whatever bin/printgate happens to hold.
 func TestMain(m *testing.M) {
+	// The SNMP tests' snmpd runs this binary as its pass_persist program (e2e/peer/snmpd.go).
+	peer.ServePassPersistIfAsked()
 	os.Exit(runMain(m))
 }
 

@@ -18,6 +18,9 @@ type Change struct {
 	Attempt bool
 	// PossibleDuplicate flags the job (never cleared).
 	PossibleDuplicate bool
+	// Evidence, when not nil, is what the printer's page counter said about this attempt: the
+	// store keeps it on the job, and with PossibleDuplicate on the job's duplicate review.
+	Evidence *Evidence
 	// Kind is the event kind; EventJobState when empty.
 	Kind    string
 	Actor   string

@@ -180,6 +180,8 @@ type Job struct {
 	// PossibleDuplicate: the job was re-sent after an uncertain outcome and may print twice.
 	PossibleDuplicate bool   `json:"possible_duplicate"`
 	UpstreamID        string `json:"upstream_id,omitempty"`
+	// Evidence is what the page counter of the last attempt's printer said (nil: none).
+	Evidence *Evidence `json:"evidence,omitempty"`
 	// ImpressionsDone is what the printer reported as printed so far.
 	ImpressionsDone int        `json:"impressions_completed"`
 	Documents       []Document `json:"documents,omitempty"`

@@ -185,22 +185,30 @@ type RunTally struct {
 
 // Letter is one line of a run's manifest.
 type Letter struct {
-	JobID             int64     `json:"job_id"`
-	Seq               int64     `json:"seq"`
-	Source            string    `json:"source"`
-	Pages             int       `json:"pages"`
-	SHA256            string    `json:"sha256"`
-	Size              int64     `json:"size"`
-	State             State     `json:"state"`
-	StateReason       string    `json:"state_reason,omitempty"`
-	Printer           string    `json:"printer,omitempty"`
-	UpstreamID        string    `json:"upstream_id,omitempty"`
-	Attempts          int       `json:"attempts"`
-	PossibleDuplicate bool      `json:"possible_duplicate"`
-	Reprint           bool      `json:"reprint"`
-	Created           time.Time `json:"created"`
-	Started           time.Time `json:"started,omitzero"`
-	Finished          time.Time `json:"finished,omitzero"`
+	JobID             int64  `json:"job_id"`
+	Seq               int64  `json:"seq"`
+	Source            string `json:"source"`
+	Pages             int    `json:"pages"`
+	SHA256            string `json:"sha256"`
+	Size              int64  `json:"size"`
+	State             State  `json:"state"`
+	StateReason       string `json:"state_reason,omitempty"`
+	Printer           string `json:"printer,omitempty"`
+	UpstreamID        string `json:"upstream_id,omitempty"`
+	Attempts          int    `json:"attempts"`
+	PossibleDuplicate bool   `json:"possible_duplicate"`
+	Reprint           bool   `json:"reprint"`
+	// Evidence is the page counter's evidence of the last attempt (nil: none). For a possible
+	// duplicate, DuplicatePrinter is where the uncertain attempt was and Decision, DecidedBy
+	// and DecidedAt the mail room's review of it.
+	Evidence         *Evidence `json:"evidence,omitempty"`
+	DuplicatePrinter string    `json:"duplicate_printer,omitempty"`
+	Decision         Decision  `json:"duplicate_decision,omitempty"`
+	DecidedBy        string    `json:"duplicate_decided_by,omitempty"`
+	DecidedAt        time.Time `json:"duplicate_decided_at,omitzero"`
+	Created          time.Time `json:"created"`
+	Started          time.Time `json:"started,omitzero"`
+	Finished         time.Time `json:"finished,omitzero"`
 }
 
 // Reprint is a new letter job cloned from letter Seq of a run.

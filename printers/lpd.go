@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/lpd"
 )
 
@@ -22,6 +23,8 @@ type LPD struct {
 	caps   *Capabilities
 	client *lpd.Client
 	log    *slog.Logger
+	// counter follows the printer's page counter over SNMP; nil without SNMP.
+	counter *counter
 }
 
 // NewLPD returns the backend for lpd://host[:port]/queue.
@@ -30,8 +33,13 @@ func NewLPD(c Config) (*LPD, error) {
 	if err != nil {
 		return nil, fmt.Errorf("printers: %s: %w", c.Name, err)
 	}
+	host, _, _ := net.SplitHostPort(addr)
+	cnt, err := newCounter(c.Name, host, c.SNMP, c.Now)
+	if err != nil {
+		return nil, err
+	}
 	return &LPD{name: c.Name, addr: addr, queue: queue, ppm: c.PPM, caps: declaredCaps(c, "LPD print queue"),
-		client: &lpd.Client{}, log: logger(c)}, nil
+		client: &lpd.Client{}, log: logger(c), counter: cnt}, nil
 }
 
 // Name implements Printer.
@@ -57,27 +65,57 @@ func (p *LPD) Send(ctx context.Context, j *Job) (Receipt, error) {
 		}
 		cj.Files = append(cj.Files, f)
 	}
+	counted := p.counter.begin(ctx, j)
 	err := p.client.Send(ctx, p.addr, p.queue, cj)
 	switch {
+	case err == nil && counted:
+		return Receipt{Counted: true, JobID: j.ID}, nil
 	case err == nil:
 		return Receipt{Done: true}, nil
 	case errors.Is(err, lpd.ErrRefused), notDelivered(err):
-		return Receipt{}, fmt.Errorf("%w: %s: %w", ErrNotDelivered, p.name, err)
+		err = fmt.Errorf("%w: %s: %w", ErrNotDelivered, p.name, err)
+	default:
+		err = fmt.Errorf("printers: %s: %w", p.name, err)
 	}
-	return Receipt{}, fmt.Errorf("printers: %s: %w", p.name, err)
+	if counted {
+		err = p.counter.failed(j.ID, err)
+	}
+	return Receipt{}, err
 }
 
-// Watch implements Printer: the acknowledged transfer was the completion.
-func (p *LPD) Watch(context.Context, Receipt, func(int)) (Outcome, error) {
-	return OutcomeCompleted, nil
+// Watch implements Printer: with the page counter, until it counted the job's pages (a print
+// server queues, the printer prints); without, the acknowledged transfer was the completion.
+func (p *LPD) Watch(ctx context.Context, r Receipt, progress func(int)) (Outcome, error) {
+	if !r.Counted || p.counter == nil {
+		return OutcomeCompleted, nil
+	}
+	return p.counter.watch(ctx, r, progress)
 }
+
+// TakeEvidence implements Counted.
+func (p *LPD) TakeEvidence(r Receipt) (job.Evidence, bool) {
+	if p.counter == nil {
+		return job.Evidence{}, false
+	}
+	return p.counter.TakeEvidence(r)
+}
+
+// PeekEvidence implements Counted.
+func (p *LPD) PeekEvidence(r Receipt) (job.Evidence, bool) { return p.counter.PeekEvidence(r) }
+
+// Follow implements Counted.
+func (p *LPD) Follow(id int64, e job.Evidence) (Receipt, bool) { return p.counter.Follow(id, e) }
 
 // Cancel implements Printer; a transferred LPD job is the server's.
 func (p *LPD) Cancel(context.Context, Receipt) error { return nil }
 
-// Probe implements Printer: the server accepts a TCP connection. RFC 1179's queue-state
-// command would tell more, but its answer is free text that differs per server.
+// Probe implements Printer: with SNMP, the printer's own status; without, the server accepts a
+// TCP connection. RFC 1179's queue-state command would tell more, but its answer is free text
+// that differs per server.
 func (p *LPD) Probe(ctx context.Context) (Status, error) {
+	if p.counter != nil {
+		return p.counter.probe(ctx, p.ppm, p.caps)
+	}
 	if err := tcpProbe(ctx, p.addr); err != nil {
 		return Status{QueuedJobs: -1}, fmt.Errorf("printers: %s: %w", p.name, err)
 	}

@@ -26,6 +26,10 @@ type Config struct {
 	// TLSSkipVerify accepts any certificate from an ipps:// or https:// printer: the connection
 	// is encrypted but the printer not authenticated. Not with TLSCAFile.
 	TLSSkipVerify bool
+
+	// SNMP, when not nil, reads a socket or LPD printer's status and page counter over SNMP
+	// (the other backends refuse it: IPP printers report both themselves).
+	SNMP *SNMPConfig
 }
 
 // Open returns the backend for c.URI.
@@ -36,6 +40,9 @@ func Open(c Config) (Printer, error) {
 	}
 	if err := checkTLSOptions(c, u.Scheme); err != nil {
 		return nil, fmt.Errorf("printers: %s: %w", c.Name, err)
+	}
+	if c.SNMP != nil && u.Scheme != "lpd" && u.Scheme != "socket" {
+		return nil, fmt.Errorf("printers: %s: SNMP is for lpd:// and socket:// printers (%s:// reports its own status)", c.Name, u.Scheme)
 	}
 	switch u.Scheme {
 	case "file":

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/job"
+	"github.com/printgate/printgate/snmp"
 )
 
 // Printer is one physical printer or print-server queue.
@@ -89,6 +90,10 @@ type Receipt struct {
 	// FinishAt is when a simulated printer will be done (file backend; with Done, when it
 	// already is); zero when the printer cannot say.
 	FinishAt time.Time `json:"finish_at,omitzero"`
+	// Counted: the printer's page counter follows the job (socket and LPD with SNMP): Watch
+	// waits for its pages; JobID is the job's id there.
+	Counted bool  `json:"counted,omitempty"`
+	JobID   int64 `json:"job_id,omitempty"`
 }
 
 // Outcome is how an accepted job ended at the printer.
@@ -134,6 +139,12 @@ type Status struct {
 	PPM          int           `json:"ppm,omitempty"`
 	Message      string        `json:"message,omitempty"`
 	Capabilities *Capabilities `json:"capabilities,omitempty"`
+	// Supplies and Alerts are the Printer MIB's marker supplies and alert table (SNMP);
+	// NewAlerts the alert rows this probe saw first. PageCount is prtMarkerLifeCount.
+	Supplies  []snmp.Supply `json:"supplies,omitempty"`
+	Alerts    []snmp.Alert  `json:"alerts,omitempty"`
+	NewAlerts []snmp.Alert  `json:"-"`
+	PageCount *int64        `json:"page_count,omitempty"`
 }
 
 // Capabilities is what a printer can do, for feature routing and the virtual printer's attributes.

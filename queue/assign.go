@@ -46,6 +46,11 @@ func (s *Scheduler) schedule(ctx context.Context) error {
 		}
 	}
 	allPaused := len(paused) == len(s.virtual)
+	if !free {
+		// Slots held by handed-over jobs free themselves with no event: wake then, or the
+		// next job waits for an unrelated one.
+		s.armHandoverTimer(s.now())
+	}
 	s.mu.Unlock()
 	if !free || allPaused {
 		return nil

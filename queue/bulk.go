@@ -628,6 +628,10 @@ type RunPrinter struct {
 	LastSeq  int64 `json:"last_seq"`
 	// Ranges lists them as "1-40, 44, 47-90" (only with RunStatus detail).
 	Ranges string `json:"ranges,omitempty"`
+	// MayHoldDuplicates lists the letters whose uncertain attempt was at this printer and that
+	// no operator has found printed once: its stack may hold a second copy of each (only with
+	// RunStatus detail).
+	MayHoldDuplicates string `json:"may_hold_duplicates,omitempty"`
 }
 
 // RunStatus is a run with its progress.
@@ -704,6 +708,19 @@ func (b *Bulk) RunStatus(ctx context.Context, id int64, detail bool) (*RunStatus
 			if p := per[name]; p != nil {
 				p.Ranges = FormatRanges(rs)
 			}
+		}
+		suspect, err := b.suspectRanges(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		for name, rs := range suspect {
+			p := per[name]
+			if p == nil {
+				// Every letter it held went elsewhere; its stack is still one to check.
+				p = &RunPrinter{Printer: name}
+				per[name] = p
+			}
+			p.MayHoldDuplicates = FormatRanges(rs)
 		}
 	}
 	for _, p := range per {

@@ -115,9 +115,16 @@ func (s *Scheduler) fly(ctx context.Context, m *member, f *flight, resume *job.J
 	var j *job.Job
 	if resume != nil {
 		j = resume
+		r := printers.Receipt{UpstreamID: j.UpstreamID}
+		if cp, ok := m.spec.Printer.(printers.Counted); ok && j.Evidence != nil {
+			// Sent before the restart to a printer whose counter followed it: follow it again.
+			if cr, ok := cp.Follow(j.ID, *j.Evidence); ok {
+				r = cr
+			}
+		}
 		s.mu.Lock()
 		f.state = job.StatePrinting
-		f.receipt = printers.Receipt{UpstreamID: j.UpstreamID}
+		f.receipt = r
 		s.mu.Unlock()
 	} else {
 		if !set(job.StateAssigned, job.Change{From: []job.State{job.StatePending}, Printer: &name,
@@ -197,8 +204,15 @@ func (s *Scheduler) send(ctx context.Context, log flightLog, m *member, f *fligh
 				s.printerEvent(m, "breaker-open", string(m.state), "circuit breaker closed: "+m.spec.Name+" accepted a job")
 			}
 			up := r.UpstreamID
-			set(job.StatePrinting, job.Change{From: []job.State{job.StateSending}, UpstreamID: &up,
-				Message: "accepted by " + m.spec.Name})
+			c := job.Change{From: []job.State{job.StateSending}, UpstreamID: &up, Message: "accepted by " + m.spec.Name}
+			if cp, ok := m.spec.Printer.(printers.Counted); ok && r.Counted {
+				// Where its pages are expected, kept with the job: a restart follows it from there.
+				if ev, ok := cp.PeekEvidence(r); ok {
+					c.Evidence = &ev
+					c.Message += ", waiting for its pages on the page counter: " + ev.String()
+				}
+			}
+			set(job.StatePrinting, c)
 			return true
 		}
 		if errors.Is(err, printers.ErrBusy) && ctx.Err() == nil {
@@ -236,7 +250,13 @@ func (s *Scheduler) send(ctx context.Context, log flightLog, m *member, f *fligh
 			continue
 		}
 		if ctx.Err() != nil {
-			// Stopped while bytes may have been moving: the printer may have the job.
+			// Stopped while bytes may have been moving: the printer may have the job, unless its
+			// page counter says otherwise.
+			var cse *printers.CountedSendError
+			if errors.As(err, &cse) && !errors.Is(err, printers.ErrNotDelivered) {
+				s.stoppedCounted(f, context.Cause(ctx), cse.Evidence)
+				return false
+			}
 			s.stopped(f, context.Cause(ctx), job.StateSending, errors.Is(err, printers.ErrBusy) || errors.Is(err, printers.ErrNotDelivered))
 			return false
 		}
@@ -296,6 +316,18 @@ func (s *Scheduler) sendFailed(log flightLog, m *member, f *flight, j *job.Job, 
 		s.printerEvent(m, string(m.state), "breaker-open", fmt.Sprintf(
 			"circuit breaker open until %s after %d send failures in a row: %v", until.Format(time.TimeOnly), n, err))
 	}
+	var cse *printers.CountedSendError
+	if !certain && errors.As(err, &cse) {
+		// The printer's page counter followed the job: it says whether any of it printed.
+		// A send that broke off may have left part of the job in a printer that still prints it.
+		mv := job.CountedTakenBack(cse.Evidence, fmt.Errorf("send failed: %w", err), false, true, "", "")
+		if mv.To == job.StatePending && mv.Change.Attempt {
+			s.requeueOrAbort(log, f, j, mv.Change)
+		} else {
+			s.transitionLogged(log, f.jobID, mv.To, mv.Change)
+		}
+		return
+	}
 	c := job.Change{Reason: "send-failed", Message: fmt.Sprintf("send to %s failed: %v", m.spec.Name, err),
 		PossibleDuplicate: !certain, Attempt: !certain}
 	if !certain {
@@ -335,6 +367,13 @@ func (s *Scheduler) watch(ctx context.Context, log flightLog, m *member, f *flig
 			s.stopped(f, context.Cause(ctx), job.StatePrinting, false)
 			return
 		}
+		var ue *printers.UnconfirmedError
+		if errors.As(err, &ue) {
+			log.Warn("page counter did not confirm the job, requeueing as possible duplicate", "err", err)
+			mv := job.UnconfirmedTimeout(ue.Evidence, ue.Wait, j.Attempts, s.opts.MaxAttempts)
+			s.transitionLogged(log, f.jobID, mv.To, mv.Change)
+			return
+		}
 		// The backend gave up on the job (backends keep retrying while the printer is merely
 		// unreachable; the probe and the grace period decide about a dead printer).
 		log.Warn("watch failed, requeueing as possible duplicate", "err", err)
@@ -353,7 +392,13 @@ func (s *Scheduler) watch(ctx context.Context, log flightLog, m *member, f *flig
 	s.mu.Unlock()
 	switch out {
 	case printers.OutcomeCompleted:
-		set(job.StateCompleted, job.Change{From: []job.State{job.StatePrinting}, Message: "completed at " + m.spec.Name})
+		c := job.Change{From: []job.State{job.StatePrinting}, Message: "completed at " + m.spec.Name}
+		if ev, ok := takeEvidence(m, r); ok {
+			// Confirmed by the printer's page counter: the evidence stays on the job.
+			c.Evidence = &ev
+			c.Message = "completed at " + m.spec.Name + ", every page counted: " + ev.String()
+		}
+		set(job.StateCompleted, c)
 	case printers.OutcomeCanceled:
 		set(job.StateCanceled, job.Change{From: []job.State{job.StatePrinting}, Reason: "canceled-at-device",
 			Message: "canceled at " + m.spec.Name})
@@ -375,6 +420,7 @@ func (s *Scheduler) stopped(f *flight, cause error, at job.State, certain bool) 
 	case errors.Is(cause, errCanceled):
 		if at == job.StatePrinting {
 			s.cancelUpstream(f, r)
+			takeEvidence(f.m, r) // no longer followed
 		}
 		mv := job.CanceledInFlight(actor)
 		err := s.transitionLogged(log, f.jobID, mv.To, mv.Change)
@@ -382,6 +428,14 @@ func (s *Scheduler) stopped(f *flight, cause error, at job.State, certain bool) 
 		f.cancelErr = err // the operator's CancelJob reports it
 		s.mu.Unlock()
 	case errors.Is(cause, errMoved), errors.Is(cause, errFailover), errors.Is(cause, errGraceEnded):
+		if at == job.StatePrinting {
+			if ev, ok := takeEvidence(f.m, r); ok {
+				// The printer's page counter followed the job: it is known to the page.
+				mv := job.CountedTakenBack(ev, cause, errors.Is(cause, errMoved), s.holdsBytes(f.m), actor, moveTo)
+				s.transitionLogged(log, f.jobID, mv.To, mv.Change)
+				return
+			}
+		}
 		mv := job.TakenBack(f.m.spec.Name, at, cause, certain, errors.Is(cause, errMoved), actor, moveTo)
 		s.transitionLogged(log, f.jobID, mv.To, mv.Change)
 		if at == job.StatePrinting {
@@ -396,6 +450,38 @@ func (s *Scheduler) stopped(f *flight, cause error, at job.State, certain bool) 
 	default:
 		// Shutdown: leave the row as it is; recovery at the next start knows what to do.
 	}
+}
+
+// stoppedCounted handles a flight stopped from outside while sending to a printer whose page
+// counter followed the job (an operator's cancel stays a cancel).
+func (s *Scheduler) stoppedCounted(f *flight, cause error, ev job.Evidence) {
+	if !errors.Is(cause, errMoved) && !errors.Is(cause, errFailover) && !errors.Is(cause, errGraceEnded) {
+		s.stopped(f, cause, job.StateSending, false)
+		return
+	}
+	log := s.log.With("job", f.jobID, "printer", f.m.spec.Name)
+	s.mu.Lock()
+	actor, moveTo := f.actor, f.moveTo
+	s.mu.Unlock()
+	mv := job.CountedTakenBack(ev, cause, errors.Is(cause, errMoved), s.holdsBytes(f.m), actor, moveTo)
+	s.transitionLogged(log, f.jobID, mv.To, mv.Change)
+}
+
+// holdsBytes reports whether m may still hold the jobs sent to it: it is not known dead (a
+// stopped printer, jammed or with its door open, prints them once cleared).
+func (s *Scheduler) holdsBytes(m *member) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return m.state != printers.StateUnreachable
+}
+
+// takeEvidence is what m's page counter says about the job of r, when it follows it.
+func takeEvidence(m *member, r printers.Receipt) (job.Evidence, bool) {
+	c, ok := m.spec.Printer.(printers.Counted)
+	if !ok || !r.Counted {
+		return job.Evidence{}, false
+	}
+	return c.TakeEvidence(r)
 }
 
 func (s *Scheduler) cancelUpstream(f *flight, r printers.Receipt) {

@@ -1,9 +1,11 @@
 package queue
 
 import (
+	"context"
 	"testing"
 	"time"
 
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/printers"
 )
 
@@ -35,4 +37,36 @@ func TestHandedOverJobHoldsSlotUntilFinish(t *testing.T) {
 			}
 		})
 	}
+}
+
+// handoverPrinter hands every job over at once (like LPD and socket): the transfer is the
+// completion.
+type handoverPrinter struct{ name string }
+
+func (p handoverPrinter) Name() string { return p.name }
+func (p handoverPrinter) Send(context.Context, *printers.Job) (printers.Receipt, error) {
+	return printers.Receipt{Done: true}, nil
+}
+func (p handoverPrinter) Watch(context.Context, printers.Receipt, func(int)) (printers.Outcome, error) {
+	return printers.OutcomeCompleted, nil
+}
+func (p handoverPrinter) Cancel(context.Context, printers.Receipt) error { return nil }
+func (p handoverPrinter) Close() error                                   { return nil }
+func (p handoverPrinter) Probe(context.Context) (printers.Status, error) {
+	return printers.Status{State: printers.StateReady, Accepting: true, QueuedJobs: -1}, nil
+}
+
+// When every slot of the only usable printer is held by handed-over jobs, the pass that finds
+// no free slot must still arm the wake-up for when they should be printed: otherwise the next
+// job waits for an unrelated event (regression: it waited for ever with probes an hour apart).
+func TestHandedOverSlotsWakeTheNextPass(t *testing.T) {
+	r := newSchedRig(t, 1, PrinterSpec{Name: "raw", Printer: handoverPrinter{"raw"}, PPM: 600, MaxInflight: 1})
+	first := r.submit(t, 1, job.LaneInteractive)
+	r.waitFor(t, "first job completed", func() bool { return r.job(t, first.ID).State == job.StateCompleted })
+	// Submitted while the first still holds the slot (0.1 s at 600 ppm) or just after.
+	second := r.submit(t, 1, job.LaneInteractive)
+	third := r.submit(t, 1, job.LaneInteractive)
+	r.waitFor(t, "later jobs completed", func() bool {
+		return r.job(t, second.ID).State == job.StateCompleted && r.job(t, third.ID).State == job.StateCompleted
+	})
 }

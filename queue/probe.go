@@ -151,6 +151,16 @@ func (s *Scheduler) applyProbe(ctx context.Context, m *member, st printers.Statu
 		}
 		s.log.Info("printer state", "printer", m.spec.Name, "from", old, "to", next, "reasons", reasonList(m.status.Reasons))
 	}
+	// New rows of the printer's alert table (SNMP) go to the event log as they appear.
+	for _, a := range st.NewAlerts {
+		if err == nil {
+			if rerr := s.store.RecordEvent(ctx, job.Event{Kind: job.EventPrinterState, Printer: m.spec.Name,
+				From: string(next), To: string(next), Message: fmt.Sprintf("printer alert %d (%s, group %d, code %d): %s",
+					a.Index, a.SeverityName(), a.Group, a.Code, a.Description)}); rerr != nil {
+				s.log.Error("record printer alert", "printer", m.spec.Name, "err", rerr)
+			}
+		}
+	}
 	if old != next || reasonsChanged {
 		s.changed()
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/printgate/printgate/document"
 	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/printers"
+	"github.com/printgate/printgate/snmp"
 )
 
 // Errors the front-ends map to their protocol's answers.
@@ -312,6 +313,11 @@ type PrinterInfo struct {
 	Caps        *printers.Capabilities `json:"capabilities,omitempty"`
 	// Pools lists the virtual printers this printer serves.
 	Pools []string `json:"pools"`
+	// Supplies, Alerts and PageCount are what the printer's SNMP agent reported last
+	// (marker supplies, the alert table, prtMarkerLifeCount); empty without SNMP.
+	Supplies  []snmp.Supply `json:"supplies,omitempty"`
+	Alerts    []snmp.Alert  `json:"alerts,omitempty"`
+	PageCount *int64        `json:"page_count,omitempty"`
 }
 
 // Printers lists every physical printer's live state in config order.
@@ -363,6 +369,7 @@ func (s *Scheduler) infoLocked(m *member, now time.Time) PrinterInfo {
 		MaxInflight: m.spec.MaxInflight, Inflight: len(m.flights), Backlog: m.backlog, PagesHour: pages,
 		LastProbe: m.lastProbe, ProbeError: m.probeErr, Message: m.status.Message, Location: m.spec.Location,
 		Info: m.spec.Info, Caps: m.status.Capabilities, Pools: pools,
+		Supplies: m.status.Supplies, Alerts: m.status.Alerts, PageCount: m.status.PageCount,
 	}
 }
 

@@ -57,6 +57,12 @@ type JobStore interface {
 	Tallies(ctx context.Context, by string) ([]job.Tally, error)
 	SetControl(ctx context.Context, c job.Control, message string) error
 	Controls(ctx context.Context) ([]job.Control, error)
+	// Duplicates lists the possible-duplicate jobs with their reviews (job.Duplicate), in run
+	// and sequence order; a flagged job without a review row still appears.
+	Duplicates(ctx context.Context, f job.DuplicateFilter) ([]job.Duplicate, error)
+	// DecideDuplicate records an operator's decision on a possible duplicate with an operator
+	// event, in one transaction: job.ErrNotFound, or job.ErrNotDuplicate for a job never flagged.
+	DecideDuplicate(ctx context.Context, id int64, d job.Decision, actor, note string) (*job.Duplicate, error)
 }
 
 // EventStore keeps the audit log.

@@ -15,7 +15,7 @@ import (
 
 const jobColumns = `id, uuid, virtual_printer, name, owner, origin_host, origin, lane, run_id, seq, state,
 	state_reason, printer, pages, pages_estimated, attributes, attempts, possible_duplicate, upstream_id,
-	impressions_done, created, updated, started, finished`
+	impressions_done, created, updated, started, finished, evidence`
 
 func laneRank(l job.Lane) int {
 	if l == job.LaneBulk {
@@ -286,6 +286,18 @@ func transitionTx(tx *sql.Tx, now time.Time, id int64, to job.State, c job.Chang
 	if c.PossibleDuplicate {
 		set = append(set, "possible_duplicate = 1")
 	}
+	evidence := ""
+	if c.Evidence != nil {
+		b, err := json.Marshal(c.Evidence)
+		if err != nil {
+			return err
+		}
+		evidence = string(b)
+		set = append(set, "evidence = ?")
+		args = append(args, evidence)
+	}
+	// The review names the printer of the uncertain attempt: the one the job leaves.
+	left := printer
 	started, finished := job.Stamps(to)
 	if started {
 		set = append(set, "started = CASE WHEN started = 0 THEN ? ELSE started END")
@@ -306,6 +318,14 @@ func transitionTx(tx *sql.Tx, now time.Time, id int64, to job.State, c job.Chang
 	msg := c.Message
 	if msg == "" {
 		msg = c.Reason
+	}
+	if c.PossibleDuplicate {
+		if c.Evidence != nil {
+			left = c.Evidence.Printer
+		}
+		if err := flagDuplicateTx(tx, now, id, left, evidence, msg); err != nil {
+			return err
+		}
 	}
 	return insertEvent(tx, now, job.Event{Kind: kind, JobID: id, Printer: printer, RunID: runID, From: from,
 		To: string(to), Actor: c.Actor, Message: msg})
@@ -493,11 +513,15 @@ func scanJob(r scanner) (*job.Job, error) {
 	var j job.Job
 	var lane, state, attrs string
 	var created, updated, started, finished int64
+	var evidence string
 	err := r.Scan(&j.ID, &j.UUID, &j.VirtualPrinter, &j.Name, &j.Owner, &j.OriginHost, &j.Origin, &lane,
 		&j.RunID, &j.Seq, &state, &j.StateReason, &j.Printer, &j.Pages, &j.PagesEstimated, &attrs, &j.Attempts,
-		&j.PossibleDuplicate, &j.UpstreamID, &j.ImpressionsDone, &created, &updated, &started, &finished)
+		&j.PossibleDuplicate, &j.UpstreamID, &j.ImpressionsDone, &created, &updated, &started, &finished, &evidence)
 	if err != nil {
 		return nil, err
+	}
+	if j.Evidence, err = decodeEvidence(evidence); err != nil {
+		return nil, fmt.Errorf("decode evidence of job %d: %w", j.ID, err)
 	}
 	j.Lane, j.State = job.Lane(lane), job.State(state)
 	if err := json.Unmarshal([]byte(attrs), &j.Attributes); err != nil {

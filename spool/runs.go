@@ -716,7 +716,9 @@ func (s *Store) RunLetters(ctx context.Context, runID, afterSeq, afterID int64, 
 	}
 	rows, err := s.rdb.QueryContext(ctx, `SELECT j.id, j.seq, j.name, j.pages, coalesce(d.sha256, ''), coalesce(d.size, 0),
 		j.state, j.state_reason, j.printer, j.upstream_id, j.attempts, j.possible_duplicate, j.origin = ?, j.created,
-		j.started, j.finished FROM jobs j LEFT JOIN documents d ON d.job_id = j.id AND d.seq = 1
+		j.started, j.finished, j.evidence, coalesce(r.printer, ''), coalesce(r.decision, ''), coalesce(r.decided_by, ''),
+		coalesce(r.decided, 0) FROM jobs j LEFT JOIN documents d ON d.job_id = j.id AND d.seq = 1
+		LEFT JOIN duplicate_reviews r ON r.job_id = j.id
 		WHERE j.run_id = ? AND (j.seq > ? OR (j.seq = ? AND j.id > ?)) ORDER BY j.seq, j.id LIMIT ?`,
 		job.OriginBulkReprint, runID, afterSeq, afterSeq, afterID, limit)
 	if err != nil {
@@ -727,11 +729,18 @@ func (s *Store) RunLetters(ctx context.Context, runID, afterSeq, afterID int64, 
 	for rows.Next() {
 		var l job.Letter
 		var st string
-		var created, started, finished int64
+		var created, started, finished, decided int64
+		var evidence, decision string
 		if err := rows.Scan(&l.JobID, &l.Seq, &l.Source, &l.Pages, &l.SHA256, &l.Size, &st, &l.StateReason, &l.Printer,
-			&l.UpstreamID, &l.Attempts, &l.PossibleDuplicate, &l.Reprint, &created, &started, &finished); err != nil {
+			&l.UpstreamID, &l.Attempts, &l.PossibleDuplicate, &l.Reprint, &created, &started, &finished, &evidence,
+			&l.DuplicatePrinter, &decision, &l.DecidedBy, &decided); err != nil {
 			return nil, fmt.Errorf("spool: run %d letters: %w", runID, err)
 		}
+		var err error
+		if l.Evidence, err = decodeEvidence(evidence); err != nil {
+			return nil, fmt.Errorf("spool: run %d letter %d evidence: %w", runID, l.JobID, err)
+		}
+		l.Decision, l.DecidedAt = job.Decision(decision), unixOrZero(decided)
 		l.State = job.State(st)
 		l.Created, l.Started, l.Finished = time.Unix(0, created), unixOrZero(started), unixOrZero(finished)
 		out = append(out, l)

@@ -42,6 +42,9 @@ type Service interface {
 	VirtualState(name string) (queue.VirtualInfo, error)
 	Tallies(ctx context.Context, by string) ([]job.Tally, error)
 	Health() error
+	// Duplicates and DecideDuplicate are the mail room's duplicate review.
+	Duplicates(ctx context.Context, f job.DuplicateFilter) ([]job.Duplicate, error)
+	DecideDuplicate(ctx context.Context, id int64, decision, actor, note string) (*job.Duplicate, error)
 }
 
 // Authenticator decides who is calling; ok is false for an anonymous caller.
@@ -75,6 +78,8 @@ func (a *API) Register(r *mux.Router) {
 	v1.HandleFunc("/jobs/{id:[0-9]+}", a.showJob).Methods(http.MethodGet)
 	v1.HandleFunc("/jobs/{id:[0-9]+}/{action:cancel|hold|release|retry|move}", a.operator(a.jobAction)).Methods(http.MethodPost)
 	v1.HandleFunc("/jobs/purge", a.operator(a.purge)).Methods(http.MethodPost)
+	v1.HandleFunc("/jobs/{id:[0-9]+}/duplicate", a.operator(a.decideDuplicate)).Methods(http.MethodPost)
+	v1.HandleFunc("/duplicates", a.operator(a.listDuplicates)).Methods(http.MethodGet)
 	v1.HandleFunc("/printers", a.listPrinters).Methods(http.MethodGet)
 	v1.HandleFunc("/printers/{name}", a.showPrinter).Methods(http.MethodGet)
 	v1.HandleFunc("/printers/{name}/{action:drain|resume}", a.operator(a.printerAction)).Methods(http.MethodPost)

@@ -101,7 +101,7 @@ func NewDashboard(o DashboardOptions) (*Dashboard, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: parse layout: %w", err)
 	}
-	for _, p := range []string{"overview", "printer", "jobs", "runs", "run", "events", "login", "message"} {
+	for _, p := range []string{"overview", "printer", "jobs", "runs", "run", "events", "login", "message", "duplicates"} {
 		t, err := template.Must(layout.Clone()).ParseFS(templateFS, "templates/"+p+".html")
 		if err != nil {
 			return nil, fmt.Errorf("dashboard: parse %s: %w", p, err)
@@ -128,6 +128,8 @@ func (d *Dashboard) Register(r *mux.Router) {
 	ui.HandleFunc("/runs/{id:[0-9]+}", d.page(d.operatorPage(d.runPage))).Methods(http.MethodGet, http.MethodHead)
 	ui.HandleFunc("/runs/{id:[0-9]+}/manifest.csv", d.page(d.operatorPage(d.runManifest))).Methods(http.MethodGet, http.MethodHead)
 	ui.HandleFunc("/events", d.page(d.events)).Methods(http.MethodGet, http.MethodHead)
+	ui.HandleFunc("/duplicates", d.page(d.duplicates)).Methods(http.MethodGet, http.MethodHead)
+	ui.HandleFunc("/jobs/{id:[0-9]+}/duplicate", d.action(d.duplicateAction)).Methods(http.MethodPost)
 	ui.HandleFunc("/login", d.loginForm).Methods(http.MethodGet, http.MethodHead)
 	ui.HandleFunc("/login", d.login).Methods(http.MethodPost)
 	ui.HandleFunc("/logout", d.guarded(d.logout, false)).Methods(http.MethodPost)
@@ -345,7 +347,9 @@ func (d *Dashboard) latestEvents(ctx context.Context, n int, kinds ...string) ([
 
 type printerPage struct {
 	base
-	P      printerRow
+	P printerRow
+	// Info is the printer's live state as the scheduler has it (SNMP supplies and alerts).
+	Info   queue.PrinterInfo
 	Jobs   []jobRow
 	Events []eventRow
 	URI    string
@@ -360,7 +364,7 @@ func (d *Dashboard) printer(w http.ResponseWriter, r *http.Request, b base) erro
 	}
 	b.Title, b.Nav = "Printer "+name, "overview"
 	row := newPrinterRow(pi, d.history.chart("p:"+name, b.Now))
-	p := printerPage{base: b, P: row, URI: row.URI}
+	p := printerPage{base: b, P: row, URI: row.URI, Info: pi}
 	jobs, err := d.svc.Jobs(ctx, job.JobFilter{Printer: name, Limit: 20, WithoutDocuments: true})
 	if err != nil {
 		return err

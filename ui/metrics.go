@@ -52,6 +52,8 @@ type Metrics struct {
 
 	queueJobs, queuePages, printerState, printerUp, backlog, inflight, ppm, pagesHour,
 	poolPending, usable, paused, diskFree *prometheus.Desc
+	// From a printer's SNMP agent (LPD and socket printers with snmp_community or snmp_user).
+	supplyLevel, alerts, pageCount *prometheus.Desc
 
 	mu        sync.Mutex // guards the event tail
 	started   bool
@@ -99,6 +101,10 @@ func NewMetrics(reg *prometheus.Registry, src MetricsSource, freeDisk func() (ui
 	m.usable = d("printgate_virtual_printer_usable_printers", "Pool members of the virtual printer that can take work now.", "virtual_printer")
 	m.paused = d("printgate_virtual_printer_paused", "1 when an operator paused the virtual printer.", "virtual_printer")
 	m.diskFree = d("printgate_spool_free_bytes", "Free bytes on the spool's file system.")
+	m.supplyLevel = d("printgate_printer_supply_level_percent", "A marker supply's level in percent of its capacity (SNMP prtMarkerSupplies; -1 when the printer does not say).",
+		"printer", "supply", "index")
+	m.alerts = d("printgate_printer_alerts", "Rows of the printer's alert table now, by severity (SNMP prtAlertTable).", "printer", "severity")
+	m.pageCount = d("printgate_printer_page_count", "The printer's own page counter (SNMP prtMarkerLifeCount).", "printer")
 	for _, c := range []prometheus.Collector{m.jobsPrinted, m.pagesPrinted, m.failovers, m.sendErrors, m.connRefused, m.requests, (*liveCollector)(m)} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("metrics: register: %w", err)
@@ -259,7 +265,7 @@ type liveCollector Metrics
 // Describe implements prometheus.Collector.
 func (c *liveCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.queueJobs, c.queuePages, c.printerState, c.printerUp, c.backlog, c.inflight,
-		c.ppm, c.pagesHour, c.poolPending, c.usable, c.paused, c.diskFree} {
+		c.ppm, c.pagesHour, c.poolPending, c.usable, c.paused, c.diskFree, c.supplyLevel, c.alerts, c.pageCount} {
 		ch <- d
 	}
 }
@@ -305,6 +311,21 @@ func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.ppm, float64(p.PPM), p.Name)
 		gauge(c.pagesHour, float64(p.PagesHour), p.Name)
 		gauge(c.poolPending, float64(poolPending[p.Name]), p.Name)
+		for _, sp := range p.Supplies {
+			gauge(c.supplyLevel, float64(sp.Percent()), p.Name, sp.Description, strconv.Itoa(sp.Index))
+		}
+		if len(p.Alerts) > 0 || p.PageCount != nil {
+			bySeverity := map[string]int{"critical": 0, "warning": 0}
+			for _, a := range p.Alerts {
+				bySeverity[a.SeverityName()]++
+			}
+			for sev, n := range bySeverity {
+				gauge(c.alerts, float64(n), p.Name, sev)
+			}
+		}
+		if p.PageCount != nil {
+			gauge(c.pageCount, float64(*p.PageCount), p.Name)
+		}
 	}
 	if c.freeDisk != nil {
 		if free, err := c.freeDisk(); err != nil {

@@ -340,7 +340,8 @@ func (h *runsAPI) reprint(w http.ResponseWriter, r *http.Request, actor string) 
 
 // ManifestColumns are the CSV manifest's columns.
 var ManifestColumns = []string{"seq", "source", "pages", "sha256", "printer", "upstream_id", "state", "attempts",
-	"created", "started", "finished", "flags", "job_id"}
+	"created", "started", "finished", "flags", "job_id", "counter_printer", "counter_before", "counter_after",
+	"duplicate_printer", "duplicate_decision", "duplicate_decided_by", "duplicate_decided_at"}
 
 // ManifestFlags names a letter's flags, ";"-separated: possible-duplicate, reprint, retried.
 func ManifestFlags(l job.Letter) string {
@@ -371,9 +372,14 @@ func WriteManifestCSV(ctx context.Context, svc BulkService, id int64, w io.Write
 		return err
 	}
 	err := svc.Manifest(ctx, id, func(l job.Letter) error {
+		var cp, cb, ca string
+		if e := l.Evidence; e != nil {
+			cp, cb, ca = e.Printer, strconv.FormatInt(e.Before, 10), strconv.FormatInt(e.After, 10)
+		}
 		return cw.Write([]string{strconv.FormatInt(l.Seq, 10), l.Source, strconv.Itoa(l.Pages), l.SHA256, l.Printer,
 			l.UpstreamID, string(l.State), strconv.Itoa(l.Attempts), csvTime(l.Created), csvTime(l.Started),
-			csvTime(l.Finished), ManifestFlags(l), strconv.FormatInt(l.JobID, 10)})
+			csvTime(l.Finished), ManifestFlags(l), strconv.FormatInt(l.JobID, 10), cp, cb, ca,
+			l.DuplicatePrinter, string(l.Decision), l.DecidedBy, csvTime(l.DecidedAt)})
 	})
 	cw.Flush()
 	if err != nil {

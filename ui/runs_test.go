@@ -207,7 +207,9 @@ func TestRunsAPIManifestStreams(t *testing.T) {
 		{JobID: 10, Seq: 1, Source: "a, \"quoted\".pdf", Pages: 2, SHA256: "aa", State: job.StateCompleted, Printer: "p1",
 			UpstreamID: "u1", Created: at, Started: at, Finished: at},
 		{JobID: 11, Seq: 2, Source: "b.pdf", Pages: 1, SHA256: "bb", State: job.StateCompleted, Printer: "p2",
-			PossibleDuplicate: true, Attempts: 1, Created: at},
+			PossibleDuplicate: true, Attempts: 1, Created: at,
+			Evidence:         &job.Evidence{Printer: "p2", Before: 7, Pages: 1, After: 8},
+			DuplicatePrinter: "p3", Decision: job.DecisionPrintedTwice, DecidedBy: "alice", DecidedAt: at},
 		{JobID: 12, Seq: 2, Source: "b.pdf", Pages: 1, SHA256: "bb", State: job.StatePending, Reprint: true, Created: at},
 	}}
 	c := newRunsServer(t, f, "op")
@@ -224,9 +226,9 @@ func TestRunsAPIManifestStreams(t *testing.T) {
 	}
 	want := strings.Join([]string{
 		strings.Join(ManifestColumns, ","),
-		`1,"a, ""quoted"".pdf",2,aa,p1,u1,completed,0,2026-12-01T02:00:00Z,2026-12-01T02:00:00Z,2026-12-01T02:00:00Z,,10`,
-		`2,b.pdf,1,bb,p2,,completed,1,2026-12-01T02:00:00Z,,,possible-duplicate;retried,11`,
-		`2,b.pdf,1,bb,,,pending,0,2026-12-01T02:00:00Z,,,reprint,12`,
+		`1,"a, ""quoted"".pdf",2,aa,p1,u1,completed,0,2026-12-01T02:00:00Z,2026-12-01T02:00:00Z,2026-12-01T02:00:00Z,,10,,,,,,,`,
+		`2,b.pdf,1,bb,p2,,completed,1,2026-12-01T02:00:00Z,,,possible-duplicate;retried,11,p2,7,8,p3,printed-twice,alice,2026-12-01T02:00:00Z`,
+		`2,b.pdf,1,bb,,,pending,0,2026-12-01T02:00:00Z,,,reprint,12,,,,,,,`,
 	}, "\n") + "\n"
 	if csv.String() != want {
 		t.Fatalf("CSV manifest:\n%s\nwant:\n%s", csv.String(), want)

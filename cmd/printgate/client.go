@@ -13,9 +13,11 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/printgate/printgate/config"
 	"github.com/printgate/printgate/internal/tlstrust"
+	"github.com/printgate/printgate/job"
 	"github.com/printgate/printgate/ui"
 )
 
@@ -130,7 +132,7 @@ func submitCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 func jobsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return &usageError{"usage: printgate jobs list|show|cancel|hold|release|retry|move|purge ..."}
+		return &usageError{"usage: printgate jobs list|show|cancel|hold|release|retry|move|purge|duplicates|duplicate ..."}
 	}
 	sub := args[0]
 	fs := flag.NewFlagSet("jobs "+sub, flag.ContinueOnError)
@@ -140,6 +142,9 @@ func jobsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	printer := fs.String("printer", "", "filter by physical printer")
 	limit := fs.Int("limit", 50, "how many jobs")
 	to := fs.String("to", "", "move: the printer to move the job to (a member of its pool)")
+	run := fs.Int64("run", 0, "duplicates: only the letters of this bulk run")
+	undecided := fs.Bool("undecided", false, "duplicates: only those not yet reviewed")
+	note := fs.String("note", "", "duplicate: a note for the audit log (e.g. where the copy went)")
 	pos, err := parseInterspersed(fs, args[1:])
 	if err != nil {
 		return err
@@ -187,6 +192,32 @@ func jobsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		fmt.Fprintf(stdout, "removed the documents of %d finished jobs (their records stay)\n", res.Removed)
 		return nil
+	case "duplicates":
+		if len(pos) != 0 {
+			return &usageError{"usage: printgate jobs duplicates [--run ID] [--undecided]"}
+		}
+		return listDuplicates(ctx, c, cf, *run, *undecided, *limit, stdout)
+	case "duplicate":
+		const usage = "usage: printgate jobs duplicate ID printed-once|printed-twice [--note TEXT]"
+		if len(pos) != 2 {
+			return &usageError{usage}
+		}
+		id, err := strconv.ParseInt(pos[0], 10, 64)
+		if err != nil {
+			return &usageError{fmt.Sprintf("job id %q is not a number", pos[0])}
+		}
+		if _, err := job.ParseDecision(pos[1]); err != nil {
+			return &usageError{fmt.Sprintf("%v\n%s", err, usage)}
+		}
+		d, err := c.DecideDuplicate(ctx, id, pos[1], *note)
+		if err != nil {
+			return err
+		}
+		if cf.json {
+			return printJSON(stdout, d)
+		}
+		fmt.Fprintf(stdout, "job %d: %s (recorded for %s)\n", d.JobID, d.Decision.Text(), d.DecidedBy)
+		return nil
 	case "show", "cancel", "hold", "release", "retry", "move":
 		usage := fmt.Sprintf("usage: printgate jobs %s ID", sub)
 		if sub == "move" {
@@ -214,6 +245,52 @@ func jobsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return printJSON(stdout, j)
 	}
 	return &usageError{fmt.Sprintf("unknown jobs command %q", sub)}
+}
+
+// listDuplicates prints the mail room's review list: each possible duplicate with the printer
+// of its uncertain attempt, the page counter before and after, when, and the decision.
+func listDuplicates(ctx context.Context, c *ui.Client, cf *clientFlags, run int64, undecided bool, limit int, stdout io.Writer) error {
+	q := url.Values{}
+	if run != 0 {
+		q.Set("run", strconv.FormatInt(run, 10))
+	}
+	if undecided {
+		q.Set("undecided", "1")
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	dups, err := c.Duplicates(ctx, q)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(stdout, dups)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "JOB\tRUN\tSEQ\tPRINTER\tCOUNTER\tSENT\tFLAGGED\tSTATE\tDECISION\tNAME")
+	for _, d := range dups {
+		counter, sent := "-", "-"
+		if e := d.Evidence; e != nil {
+			counter = fmt.Sprintf("%d->%d (expected %d-%d)", e.Before, e.After, e.Before+1, e.End())
+			if !e.SentAt.IsZero() {
+				sent = e.SentAt.Local().Format(time.DateTime)
+			}
+		}
+		decision := string(d.Decision)
+		if decision == "" {
+			decision = "not reviewed"
+		} else {
+			decision += " by " + d.DecidedBy
+		}
+		runCol, seqCol := "-", "-"
+		if d.RunID != 0 {
+			runCol, seqCol = strconv.FormatInt(d.RunID, 10), strconv.FormatInt(d.Seq, 10)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.JobID, runCol, seqCol, dash(d.Printer), counter, sent,
+			d.FlaggedAt.Local().Format(time.DateTime), d.State, decision, d.Name)
+	}
+	return tw.Flush()
 }
 
 func printersCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {

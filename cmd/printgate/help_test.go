@@ -54,6 +54,8 @@ func TestREADMEListsEveryCommand(t *testing.T) {
 		{"jobs purge", "printgate jobs purge", "|purge`"},
 		{"jobs retry", "cancel|hold|release|retry", "|retry|"},
 		{"jobs move", "printgate jobs move", "|move|"},
+		{"jobs duplicates", "printgate jobs duplicates [--run ID]", "`jobs duplicates|duplicate`"},
+		{"jobs duplicate", "printgate jobs duplicate ID printed-once|printed-twice", "|duplicate`"},
 		{"printers", "printgate printers drain|resume", "`printers list|drain|resume`"},
 		{"bulk", "printgate bulk submit", "`bulk submit|list|show|pause|resume|cancel|reprint|manifest|unschedule`"},
 		{"hash-password", "printgate hash-password", "`hash-password`"},

@@ -33,6 +33,11 @@ Usage:
                                      printer's pool
   printgate jobs purge               remove now the documents of every finished job, whatever
                                      the retention (frees a full disk; the records stay)
+  printgate jobs duplicates [--run ID] [--undecided]
+                                     every possible-duplicate letter with its evidence (printer,
+                                     page counter before/after, times) and its review
+  printgate jobs duplicate ID printed-once|printed-twice [--note TEXT]
+                                     record the mail room's finding (audited, in the manifest)
   printgate printers list
   printgate printers drain|resume NAME
   printgate bulk submit --name NAME [--printer P] (--dir DIR | --pdf FILE --pages-per-letter N)

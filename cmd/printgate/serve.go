@@ -77,7 +77,8 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 // backendConfig is what the backend of printer p needs from the configuration.
 func backendConfig(p config.Printer, log *slog.Logger) printers.Config {
 	return printers.Config{Name: p.Name, URI: p.URI, PPM: p.PPM, Formats: p.Formats, Media: p.Media, Sides: p.Sides,
-		Color: p.Color, TLSCAFile: p.TLSCAFile, TLSSkipVerify: p.TLSSkipVerify, Logger: log.With("printer", p.Name)}
+		Color: p.Color, TLSCAFile: p.TLSCAFile, TLSSkipVerify: p.TLSSkipVerify, Logger: log.With("printer", p.Name),
+		SNMP: p.SNMPBackend()}
 }
 
 // runGateway runs until ctx ends, then shuts down in order: stop accepting, stop the scheduler,

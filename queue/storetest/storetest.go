@@ -77,6 +77,9 @@ var cases = []struct {
 	{"Transitions/ConcurrentClaims", testConcurrentClaims},
 	{"Transitions/SubmitHeld", testSubmitHeld},
 	{"Transitions/SetProgress", testSetProgress},
+	// Page-counter evidence and duplicate reviews (duplicates.go).
+	{"Duplicates/EvidenceKept", testEvidenceKept},
+	{"Duplicates/Review", testDuplicateReview},
 	// Recovery at open (recovery.go).
 	{"Recovery/Jobs", testRecovery},
 	// Bulk runs (runs.go).
