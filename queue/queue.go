@@ -70,11 +70,13 @@ const DefaultPPM = 20
 
 // Scheduler owns the live state of every printer and every job in flight.
 type Scheduler struct {
-	opts    Options
-	store   Store
-	log     *slog.Logger
-	now     func() time.Time
-	started time.Time
+	opts  Options
+	store Store
+	log   *slog.Logger
+	// refusals bounds the audit events of refused attempts per client (refusal_limit.go).
+	refusals refusalLimiter
+	now      func() time.Time
+	started  time.Time
 
 	members map[string]*member
 	order   []string // printer names in config order
@@ -262,6 +264,11 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			s.timers.stop()
 			s.wg.Wait()
+			// Counted refusals are audit records too: write their summaries before the store
+			// is closed.
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			s.flushRefusals(fctx)
+			cancel()
 			return nil
 		case <-s.wake:
 			if err := s.schedule(ctx); err != nil && ctx.Err() == nil {
