@@ -149,6 +149,8 @@ type Printer struct {
 	Color   *bool    `yaml:"color"`
 	// Convert: false keeps the format bridge from converting for this printer (convert.go).
 	Convert *bool `yaml:"convert"`
+	// FormatPPM is the printer's speed for one format where it differs from ppm (convert.go).
+	FormatPPM map[string]int `yaml:"format_ppm"`
 	// SNMPCommunity reads an LPD or socket printer's Printer-MIB status and page counter over
 	// SNMP v1/v2c (SNMP holds the other SNMP keys, config/snmp.go); empty, with no snmp_user,
 	// turns SNMP off.

@@ -63,10 +63,23 @@ func (c *Config) checkConversion(bad func(line int, format string, args ...any))
 	}
 	for _, p := range c.Printers {
 		for _, f := range p.Formats {
-			typ, sub, ok := strings.Cut(f, "/")
-			if !ok || typ == "" || sub == "" || strings.ContainsAny(f, " ;,") || f != strings.ToLower(f) {
+			if !mimeType(f) {
 				bad(p.line, "printer %q: formats: %q is not a MIME type in lower case (e.g. application/pdf)", p.Name, f)
 			}
 		}
+		for f, ppm := range p.FormatPPM {
+			if !mimeType(f) {
+				bad(p.line, "printer %q: format_ppm: %q is not a MIME type in lower case (e.g. image/pwg-raster)", p.Name, f)
+			}
+			if ppm < 1 || ppm > 10000 {
+				bad(p.line, "printer %q: format_ppm: %s: %d pages a minute out of range 1-10000", p.Name, f, ppm)
+			}
+		}
 	}
+}
+
+// mimeType: f is a MIME type without parameters, in lower case.
+func mimeType(f string) bool {
+	typ, sub, ok := strings.Cut(f, "/")
+	return ok && typ != "" && sub != "" && !strings.ContainsAny(f, " ;,") && f == strings.ToLower(f)
 }

@@ -202,9 +202,9 @@ func (s *Scheduler) letterStarted(j *job.Job, m *member) {
 	per[m.spec.Name] = max(per[m.spec.Name], j.Seq)
 }
 
-// jobMinutes is how long m takes to print pages.
-func jobMinutes(m *member, pages int) float64 {
-	return float64(max(pages, 1)) / float64(m.ppm())
+// pageMinutes is how long a printer printing ppm pages a minute takes for pages.
+func pageMinutes(ppm, pages int) float64 {
+	return float64(max(pages, 1)) / float64(max(ppm, 1))
 }
 
 // remainingMinutes estimates how long m needs for the work it holds: what it accepted (until
@@ -216,7 +216,7 @@ func (m *member) remainingMinutes(now time.Time) float64 {
 	}
 	for _, f := range m.flights {
 		if f.state != job.StatePrinting {
-			r += jobMinutes(m, f.pages)
+			r += pageMinutes(f.ppm, f.pages)
 		}
 	}
 	return r
@@ -239,7 +239,7 @@ func (m *member) slotsUsed(now time.Time) int {
 // was the completion (r.Done: LPD, socket, file), the job prints inside the printer after its
 // flight and holds a slot until it should be done: when the printer said (r.FinishAt; a file
 // printer without a simulated engine: at once), else by the ppm estimate. Called with s.mu held.
-func (m *member) accepted(now time.Time, pages int, r printers.Receipt) {
+func (m *member) accepted(now time.Time, pages, ppm int, r printers.Receipt) {
 	if r.Done && !r.FinishAt.IsZero() {
 		if r.FinishAt.After(m.busyUntil) {
 			m.busyUntil = r.FinishAt
@@ -253,7 +253,7 @@ func (m *member) accepted(now time.Time, pages int, r printers.Receipt) {
 	if m.busyUntil.After(start) {
 		start = m.busyUntil
 	}
-	m.busyUntil = start.Add(pageTime(m, pages))
+	m.busyUntil = start.Add(pageTime(ppm, pages))
 	if r.Done {
 		m.handedOver = append(m.handedOver, m.busyUntil)
 	}
@@ -263,20 +263,20 @@ func (m *member) accepted(now time.Time, pages int, r printers.Receipt) {
 // now at the latest, which corrects busyUntil whether the printer ran faster or slower than
 // its ppm. Flights waiting after a busy answer are woken. Called with s.mu held.
 func (m *member) finished(now time.Time, done *flight) {
-	pages := 0
+	var left time.Duration
 	for _, f := range m.flights {
 		if f != done && f.state == job.StatePrinting {
-			pages += f.pages
+			left += pageTime(f.ppm, f.pages)
 		}
 	}
-	m.busyUntil = now.Add(pageTime(m, pages))
+	m.busyUntil = now.Add(left)
 	close(m.senderWake)
 	m.senderWake = make(chan struct{})
 }
 
-// pageTime is how long m takes for pages at its ppm.
-func pageTime(m *member, pages int) time.Duration {
-	return time.Duration(float64(pages) / float64(m.ppm()) * float64(time.Minute))
+// pageTime is how long a printer printing ppm pages a minute takes for pages.
+func pageTime(ppm, pages int) time.Duration {
+	return time.Duration(float64(pages) / float64(max(ppm, 1)) * float64(time.Minute))
 }
 
 // anyFreeSlot: is there a usable printer that can take another job? Called with s.mu held.

@@ -98,7 +98,17 @@ func (s *Scheduler) convertMinutes(m *member, j *job.Job) float64 {
 // minutes: the conversion runs in the gateway while m prints what it holds, so it delays j
 // only when it takes longer; then m prints j at its speed. Called with s.mu held.
 func (s *Scheduler) finishAt(avail float64, m *member, j *job.Job) float64 {
-	return max(avail, s.convertMinutes(m, j)) + jobMinutes(m, j.Pages)
+	return max(avail, s.convertMinutes(m, j)) + pageMinutes(s.sendPPM(m, j), j.Pages)
+}
+
+// sendPPM is m's speed for j in the format j would be sent to it (converted or not). Called
+// with s.mu held.
+func (s *Scheduler) sendPPM(m *member, j *job.Job) int {
+	to, ok := s.route(m, jobFormat(j), j.ID)
+	if !ok {
+		return m.ppm()
+	}
+	return m.ppmFor(to)
 }
 
 // bridgeFormats adds to formats what the bridge can deliver to m. Called with s.mu held.

@@ -362,3 +362,36 @@ func TestBridgeConvertParams(t *testing.T) {
 		}
 	}
 }
+
+// The cost model counts the printer's speed for the format it would be sent: a printer rated
+// 60 ppm that prints PWG raster at 5 loses a PDF job to a 20 ppm PDF printer; without
+// format_ppm (its rating for every format) it wins it. Before format_ppm the rating was all
+// the model knew.
+func TestBridgeCostCountsSpeedForFormat(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		formatPPM map[string]int
+		want      string
+	}{
+		{"rated speed", nil, "raster"},
+		{"raster at 5 ppm", map[string]int{document.PWGRaster: 5}, "pdf"},
+		{"speed of another format", map[string]int{document.PostScript: 5}, "raster"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			raster, pdf := newFormatPrinter("raster", 60, document.PWGRaster), newFormatPrinter("pdf", 20, document.PDF)
+			r := newBridgeRig(t, &fakeConverter{dir: t.TempDir(), perPage: time.Millisecond},
+				PrinterSpec{Name: "raster", Printer: raster, PPM: 60, FormatPPM: tc.formatPPM},
+				PrinterSpec{Name: "pdf", Printer: pdf, PPM: 20})
+			j, err := r.submitPDF(t, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.waitFor(t, "printing", func() bool { return r.job(t, j.ID).State == job.StatePrinting })
+			if got := r.job(t, j.ID).Printer; got != tc.want {
+				t.Errorf("went to %s, want %s", got, tc.want)
+			}
+		})
+	}
+}

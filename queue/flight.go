@@ -30,6 +30,8 @@ type flight struct {
 	m     *member
 	jobID int64
 	pages int
+	// ppm is the printer's speed for the format the job is sent in (sendPPM).
+	ppm int
 	// state is what the flight has reached: pending (just started), assigned, sending or
 	// printing. It becomes sending under s.mu before the store is told, so that once it says
 	// sending an operator move no longer treats the job as merely assigned.
@@ -62,7 +64,7 @@ func (f *flight) sendDone() {
 // startFlight records the assignment in memory and starts the flight. Called with s.mu held.
 func (s *Scheduler) startFlight(ctx context.Context, j *job.Job, m *member) {
 	fctx, cancel := context.WithCancelCause(ctx)
-	f := &flight{m: m, jobID: j.ID, pages: max(j.Pages, 1), state: job.StatePending, cancel: cancel,
+	f := &flight{m: m, jobID: j.ID, pages: max(j.Pages, 1), ppm: s.sendPPM(m, j), state: job.StatePending, cancel: cancel,
 		landed: make(chan struct{}), prevSent: m.lastSent, sent: make(chan struct{})}
 	m.lastSent = f.sent
 	m.flights[j.ID] = f
@@ -198,7 +200,7 @@ func (s *Scheduler) send(ctx context.Context, log flightLog, m *member, f *fligh
 			m.sendErrors = 0
 			m.breakerOpen = time.Time{}
 			f.receipt = r
-			m.accepted(s.now(), f.pages, r)
+			m.accepted(s.now(), f.pages, f.ppm, r)
 			s.mu.Unlock()
 			if reopened {
 				s.printerEvent(m, "breaker-open", string(m.state), "circuit breaker closed: "+m.spec.Name+" accepted a job")
@@ -595,12 +597,12 @@ func (s *Scheduler) resumePrinting(ctx context.Context) error {
 			continue
 		}
 		fctx, cancel := context.WithCancelCause(ctx)
-		f := &flight{m: m, jobID: j.ID, pages: max(j.Pages, 1), state: job.StatePrinting, cancel: cancel,
-			landed: make(chan struct{})}
 		s.mu.Lock()
+		f := &flight{m: m, jobID: j.ID, pages: max(j.Pages, 1), ppm: s.sendPPM(m, j), state: job.StatePrinting, cancel: cancel,
+			landed: make(chan struct{})}
 		m.flights[j.ID] = f
 		m.backlog += f.pages
-		m.accepted(s.now(), f.pages, printers.Receipt{})
+		m.accepted(s.now(), f.pages, f.ppm, printers.Receipt{})
 		s.mu.Unlock()
 		s.wg.Add(1)
 		go func() {

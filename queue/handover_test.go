@@ -28,7 +28,7 @@ func TestHandedOverJobHoldsSlotUntilFinish(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := &member{spec: PrinterSpec{Name: "p", PPM: 2, MaxInflight: 1}}
-			m.accepted(now, 4, printers.Receipt{Done: tc.handedOver, FinishAt: tc.finishAt})
+			m.accepted(now, 4, m.ppm(), printers.Receipt{Done: tc.handedOver, FinishAt: tc.finishAt})
 			if got := m.slotsUsed(now); got != tc.usedNow {
 				t.Errorf("slots used at once: %d, want %d", got, tc.usedNow)
 			}

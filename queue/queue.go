@@ -29,6 +29,10 @@ type PrinterSpec struct {
 	// keeps the format bridge from converting for it (config convert: false). bridge.go.
 	Formats   []string
 	NoConvert bool
+	// FormatPPM is the printer's speed for a format it is sent, where that differs from PPM
+	// (config format_ppm:): a printer rasterising PostScript, or one fed 600 dpi PWG raster
+	// over a slow link, prints fewer pages a minute than its engine's rating (bridge.go).
+	FormatPPM map[string]int
 }
 
 // VirtualSpec is one virtual printer as configured.
@@ -140,6 +144,15 @@ type member struct {
 type doneMark struct {
 	at    time.Time
 	pages int
+}
+
+// ppmFor is m's speed for documents sent to it in format: its format_ppm for that format, else
+// ppm.
+func (m *member) ppmFor(format string) int {
+	if p := m.spec.FormatPPM[format]; p > 0 {
+		return p
+	}
+	return m.ppm()
 }
 
 // ppm is the speed used for the cost model.

@@ -101,7 +101,7 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, out i
 		defer b.Close()
 		specs = append(specs, queue.PrinterSpec{Name: p.Name, URI: p.URI, Printer: b, PPM: p.PPM,
 			MaxInflight: p.MaxInflight, Location: p.Location, Info: p.Info,
-			Formats: p.Formats, NoConvert: p.Convert != nil && !*p.Convert})
+			Formats: p.Formats, NoConvert: p.Convert != nil && !*p.Convert, FormatPPM: p.FormatPPM})
 	}
 	var virt []queue.VirtualSpec
 	for _, v := range cfg.VirtualPrinters {
