@@ -596,8 +596,13 @@ func (s *Scheduler) resumePrinting(ctx context.Context) error {
 			}
 			continue
 		}
-		fctx, cancel := context.WithCancelCause(ctx)
 		s.mu.Lock()
+		if m.flights[j.ID] != nil {
+			// Resumed by an earlier try of a start that then failed (startup retries).
+			s.mu.Unlock()
+			continue
+		}
+		fctx, cancel := context.WithCancelCause(ctx)
 		f := &flight{m: m, jobID: j.ID, pages: max(j.Pages, 1), ppm: s.sendPPM(m, j), state: job.StatePrinting, cancel: cancel,
 			landed: make(chan struct{})}
 		m.flights[j.ID] = f

@@ -249,12 +249,8 @@ func New(opts Options) (*Scheduler, error) {
 func (s *Scheduler) Run(ctx context.Context) error {
 	s.started = s.now()
 	s.runCtx = ctx
-	if err := s.loadControls(ctx); err != nil {
-		return err
-	}
-	s.probeAll(ctx)
-	if err := s.resumePrinting(ctx); err != nil {
-		return err
+	if !s.startup(ctx) {
+		return nil
 	}
 	for _, name := range s.order {
 		m := s.members[name]
@@ -293,6 +289,47 @@ func (s *Scheduler) Run(ctx context.Context) error {
 				s.timers.set("retry", time.Second, s.kick)
 			}
 		}
+	}
+}
+
+// startup reads the operators' controls, probes the printers and resumes the jobs that were
+// printing, retrying while the store fails (a database restarting as the gateway starts, a
+// network blip to PostgreSQL): the gateway stays up, /healthz says why it is not ready, and it
+// starts scheduling as soon as the store answers, instead of exiting and leaving a restart to
+// whoever supervises it. false: ctx ended first.
+func (s *Scheduler) startup(ctx context.Context) bool {
+	wait := 250 * time.Millisecond
+	probed := false
+	for attempt := 1; ; attempt++ {
+		err := s.loadControls(ctx)
+		if err == nil {
+			if !probed { // once: the probe loops keep the printers' states after that
+				s.probeAll(ctx)
+				probed = true
+			}
+			err = s.resumePrinting(ctx)
+		}
+		if err == nil {
+			s.mu.Lock()
+			s.loadErr = nil
+			s.mu.Unlock()
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		s.log.Error("scheduler start failed, retrying", "attempt", attempt, "in", wait, "err", err)
+		s.mu.Lock()
+		s.loadErr = fmt.Errorf("starting: %w", err)
+		s.mu.Unlock()
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+		wait = min(2*wait, 5*time.Second)
 	}
 }
 
