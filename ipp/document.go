@@ -5,6 +5,7 @@ package ipp
 
 import (
 	"bufio"
+	"bytes"
 	"compress/flate"
 	"compress/gzip"
 	"context"
@@ -99,7 +100,24 @@ func (s *Server) stage(ctx context.Context, rq *request, format, compression, na
 			format = detected
 		}
 	}
-	st, err := s.svc.Stage(ctx, br, name, format)
+	var doc io.Reader = br
+	if rq.docPassword != "" && format == document.PDF {
+		// An encrypted letter is decrypted here with the client's password, which then goes
+		// no further (document/decrypt.go says why).
+		plain, err := document.DecryptPDF(br, rq.docPassword)
+		switch {
+		case errors.Is(err, document.ErrPDFPassword):
+			return nil, Errorf(goipp.StatusErrorDocumentPassword, "The document-password does not open the PDF.")
+		case errors.Is(err, document.ErrEncryptedTooLarge):
+			return nil, Errorf(goipp.StatusErrorRequestEntity, "An encrypted PDF is decrypted in memory: at most %d bytes.", document.MaxEncryptedPDF)
+		case lim != nil && lim.Over:
+			return nil, Errorf(goipp.StatusErrorRequestEntity, "Document is larger than %d bytes.", s.maxDoc)
+		case err != nil:
+			return nil, Errorf(goipp.StatusErrorDocumentFormatError, "The encrypted PDF could not be read: %v.", err)
+		}
+		doc = bytes.NewReader(plain)
+	}
+	st, err := s.svc.Stage(ctx, doc, name, format)
 	if err != nil {
 		// Our readers' verdicts are more precise than the spool's "truncated".
 		switch {

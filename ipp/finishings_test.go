@@ -1,11 +1,14 @@
 package ipp
 
 import (
+	"bytes"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/OpenPrinting/goipp"
+	"github.com/pdfcpu/pdfcpu/pkg/api"
 	"github.com/printgate/printgate/document"
 	"github.com/printgate/printgate/job"
 )
@@ -175,37 +178,76 @@ func TestFinishingsAdvertisedAreThePools(t *testing.T) {
 	}
 }
 
-// TestDocumentPasswordIgnoredAndSaidSo: document-password-supported is 0, so a document-password
-// (Print-Job, Send-Document) is ignored with successful-ok-ignored-or-substituted-attributes and
-// named in the unsupported group, without its value. (Before, it was dropped without a word: the
-// client believed its encrypted PDF would be opened.)
-func TestDocumentPasswordIgnoredAndSaidSo(t *testing.T) {
+// TestDocumentPasswordDecryptsAtTheDoor: an encrypted PDF sent with its document-password
+// (Print-Job, Send-Document) is decrypted before it is stored, so the spool holds the letter
+// and never the password; a wrong password is client-error-document-password-error with
+// nothing stored; a malformed value is refused. (Before, the password was ignored and the
+// encrypted PDF stored: no printer of the pool could open it.)
+func TestDocumentPasswordDecryptsAtTheDoor(t *testing.T) {
 	t.Parallel()
-	check := func(t *testing.T, rsp *goipp.Message) {
+	plain := testPDF(2)
+	conf := document.PDFConfig()
+	conf.UserPW, conf.OwnerPW = "s3cret", "s3cret-owner"
+	var enc bytes.Buffer
+	if err := api.Encrypt(bytes.NewReader(plain), &enc, conf); err != nil {
+		t.Fatal(err)
+	}
+	password := func(v string) goipp.Attribute {
+		return goipp.MakeAttribute("document-password", goipp.TagString, goipp.Binary(v))
+	}
+	// stored is the one document the fake spool holds, checked decrypted.
+	stored := func(t *testing.T, svc *fakeService) {
 		t.Helper()
-		if status(rsp) != goipp.StatusOkIgnoredOrSubstituted {
-			t.Fatalf("status %s, want successful-ok-ignored-or-substituted-attributes", status(rsp))
+		svc.mu.Lock()
+		defer svc.mu.Unlock()
+		if len(svc.docs) != 1 {
+			t.Fatalf("%d documents stored, want 1", len(svc.docs))
 		}
-		at, ok := Attrs(rsp.Unsupported).Get("document-password")
-		if !ok {
-			t.Fatalf("document-password not in the unsupported group %v", rsp.Unsupported)
-		}
-		if len(at.Values) != 1 || at.Values[0].T != goipp.TagUnsupportedValue {
-			t.Errorf("document-password comes back as %v, want the unsupported out-of-band value", at.Values)
+		for _, data := range svc.docs {
+			if bytes.Contains(data, []byte("/Encrypt")) {
+				t.Fatal("the stored document is still encrypted")
+			}
+			if bytes.Contains(data, []byte("s3cret")) {
+				t.Fatal("the stored document holds the password")
+			}
+			if _, err := api.ReadContext(bytes.NewReader(data), document.PDFConfig()); err != nil {
+				t.Fatalf("the stored document is not a readable PDF: %v", err)
+			}
 		}
 	}
-	password := goipp.MakeAttribute("document-password", goipp.TagString, goipp.Binary("s3cret"))
-	t.Run("Print-Job", func(t *testing.T) {
-		t.Parallel()
-		svc := newFakeService()
-		s, _ := newTestServer(t, svc, Options{})
-		m := printReq(lettersURI, document.PDF)
-		m.Operation.Add(password)
-		check(t, do(t, s, "/ipp/print/letters", m, testPDF(1)))
-		if len(svc.jobs) != 1 {
-			t.Errorf("%d jobs stored, want 1", len(svc.jobs))
-		}
-	})
+	for _, tc := range []struct {
+		name   string
+		pw     goipp.Attribute
+		status goipp.Status
+	}{
+		{"user password", password("s3cret"), goipp.StatusOk},
+		{"owner password", password("s3cret-owner"), goipp.StatusOk},
+		{"wrong password", password("guess"), goipp.StatusErrorDocumentPassword},
+		{"too long", password(strings.Repeat("x", document.MaxPasswordLen+1)), goipp.StatusErrorAttributesOrValues},
+		{"not an octetString", goipp.MakeAttribute("document-password", goipp.TagInteger, goipp.Integer(7)), goipp.StatusErrorAttributesOrValues},
+	} {
+		t.Run("Print-Job/"+tc.name, func(t *testing.T) {
+			t.Parallel()
+			svc := newFakeService()
+			s, _ := newTestServer(t, svc, Options{})
+			m := printReq(lettersURI, document.PDF)
+			m.Operation.Add(tc.pw)
+			rsp := do(t, s, "/ipp/print/letters", m, enc.Bytes())
+			if status(rsp) != tc.status {
+				t.Fatalf("status %s, want %s", status(rsp), tc.status)
+			}
+			if tc.status != goipp.StatusOk {
+				if len(svc.jobs) != 0 || svc.leaked() != 0 {
+					t.Fatalf("%d jobs stored, %d documents left staged, want none", len(svc.jobs), svc.leaked())
+				}
+				if b, err := rsp.EncodeBytes(); err != nil || bytes.Contains(b, []byte("guess")) || bytes.Contains(b, []byte("xxxxxxxx")) {
+					t.Fatalf("the answer echoes the password (or does not encode: %v)", err)
+				}
+				return
+			}
+			stored(t, svc)
+		})
+	}
 	t.Run("Send-Document", func(t *testing.T) {
 		t.Parallel()
 		svc := newFakeService()
@@ -218,8 +260,11 @@ func TestDocumentPasswordIgnoredAndSaidSo(t *testing.T) {
 		addOp(m, "requesting-user-name", goipp.TagName, goipp.String("alice"))
 		addOp(m, "document-format", goipp.TagMimeType, goipp.String(document.PDF))
 		addOp(m, "last-document", goipp.TagBoolean, goipp.Boolean(true))
-		m.Operation.Add(password)
-		check(t, do(t, s, "/ipp/print/letters", m, testPDF(1)))
+		m.Operation.Add(password("s3cret"))
+		if rsp := do(t, s, "/ipp/print/letters", m, enc.Bytes()); status(rsp) != goipp.StatusOk {
+			t.Fatalf("status %s, want successful-ok", status(rsp))
+		}
+		stored(t, svc)
 	})
 }
 

@@ -155,14 +155,27 @@ func isTemplateName(name string) bool {
 func (s *Server) checkDocumentAttributes(rq *request, rs *response, c Capabilities) (format, compression string) {
 	format, compression = document.Octet, "none"
 	if at, ok := rq.oper.Get("document-password"); ok {
-		// document-password-supported is 0: the gateway neither decrypts PDFs nor keeps a
-		// password to hand on (it would sit in the spool beside the document). Like any
-		// unsupported operation attribute (RFC 8011 section 4.1.7; ipp-attribute-fidelity is
-		// for job template attributes) it is ignored, and the client is told so; the unsupported
-		// group names it with the "unsupported" out-of-band value, never echoing the password.
-		rs.addUnsupported(goipp.MakeAttribute(at.Name, goipp.TagUnsupportedValue, goipp.Void{}))
-		rs.setStatus(goipp.StatusOkIgnoredOrSubstituted,
-			"Ignoring document-password: this printer does not print encrypted PDFs (document-password-supported is 0).")
+		// PWG 5100.13: octetString, at most document-password-supported octets. The PDF is
+		// decrypted with it at the door (stage), so that the password is never stored and any
+		// member can print the letter. A bad value is refused, and the unsupported group names
+		// it with the "unsupported" out-of-band value, never echoing the password.
+		var pw []byte
+		if len(at.Values) == 1 {
+			switch v := at.Values[0].V.(type) {
+			case goipp.Binary:
+				pw = v
+			case goipp.String:
+				pw = []byte(v)
+			}
+		}
+		if len(at.Values) != 1 || (at.Values[0].T != goipp.TagString && at.Values[0].T != goipp.TagText) ||
+			len(pw) == 0 || len(pw) > document.MaxPasswordLen {
+			rs.addUnsupported(goipp.MakeAttribute(at.Name, goipp.TagUnsupportedValue, goipp.Void{}))
+			rs.setStatus(goipp.StatusErrorAttributesOrValues,
+				fmt.Sprintf("Bad document-password: one octetString of 1 to %d octets.", document.MaxPasswordLen))
+		} else {
+			rq.docPassword = string(pw)
+		}
 	}
 	if at, ok := rq.oper.Get("compression"); ok {
 		v, _ := rq.oper.String("compression")

@@ -223,9 +223,9 @@ func (s *Server) printerAttributes(rq *request, req requested) goipp.Attributes 
 	}
 	b.ints(d, "operations-supported", goipp.TagEnum, opVals...)
 	b.strings(t, "overrides-supported", goipp.TagKeyword, offeredOverrides(c)...)
-	// PDF is offered, so the attribute is required (PWG 5100.13); 0: encrypted PDFs are not
-	// decrypted here, and document-password is not accepted.
-	b.ints(d, "document-password-supported", goipp.TagInteger, 0)
+	// PDF is offered, so the attribute is required (PWG 5100.13): the longest password taken;
+	// encrypted PDFs are decrypted at the door with it (document/decrypt.go).
+	b.ints(d, "document-password-supported", goipp.TagInteger, document.MaxPasswordLen)
 	b.ints(d, "pages-per-minute", goipp.TagInteger, c.PPM)
 	if color {
 		b.ints(d, "pages-per-minute-color", goipp.TagInteger, c.PPMColor)

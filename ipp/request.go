@@ -60,6 +60,9 @@ type request struct {
 	principal *Principal
 	// challenge: answer HTTP 401 with a Basic challenge instead of the IPP response.
 	challenge bool
+	// docPassword is the document-password sent with the document: the PDF is decrypted with
+	// it at the door (stage) and it is kept nowhere else.
+	docPassword string
 }
 
 func newRequest(hr *http.Request, msg *goipp.Message, body *bufio.Reader) *request {
