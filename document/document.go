@@ -76,6 +76,12 @@ func (c *Counter) CountReader(rs io.ReadSeeker, size int64, format string) (page
 				return n, false
 			}
 		}
+	case URF:
+		if _, err := rs.Seek(0, io.SeekStart); err == nil {
+			if n, err := countURF(rs); err == nil && n > 0 {
+				return n, false
+			}
+		}
 	case JPEG, PNG:
 		return 1, false
 	}
@@ -175,6 +181,38 @@ func countPWG(src io.Reader) (int, error) {
 			return pages, fmt.Errorf("document: bad PWG page header on page %d", pages)
 		}
 		if err := skipPWGPage(r, height, bytesPerLine, (bpp+7)/8); err != nil {
+			return pages, err
+		}
+	}
+}
+
+// countURF walks the pages of Apple raster (URF, the format AirPrint clients send): "UNIRAST\0",
+// a 4-byte page count, then per page a 32-byte header (bits per pixel at 0, width at 12, height
+// at 16, big-endian) and lines compressed as in PWG raster (CUPS' reader decodes both alike).
+// The pages are walked rather than the count believed: a streaming writer may leave it 0.
+func countURF(src io.Reader) (int, error) {
+	r := bufio.NewReaderSize(src, 64<<10)
+	head := make([]byte, 12)
+	if _, err := io.ReadFull(r, head); err != nil || string(head[:8]) != "UNIRAST\x00" {
+		return 0, fmt.Errorf("document: not URF")
+	}
+	pages := 0
+	hdr := make([]byte, 32)
+	for {
+		if _, err := io.ReadFull(r, hdr); err != nil {
+			if err == io.EOF {
+				return pages, nil
+			}
+			return pages, err
+		}
+		pages++
+		bpp := int(hdr[0])
+		width := int(binary.BigEndian.Uint32(hdr[12:16]))
+		height := int(binary.BigEndian.Uint32(hdr[16:20]))
+		if bpp == 0 || bpp%8 != 0 || width <= 0 || height <= 0 || width > 1<<20 {
+			return pages, fmt.Errorf("document: bad URF page header on page %d", pages)
+		}
+		if err := skipPWGPage(r, height, width*bpp/8, bpp/8); err != nil {
 			return pages, err
 		}
 	}

@@ -13,10 +13,7 @@ import (
 // Ghostscript (the pwgraster device) in the given cupsColorSpace at 8 bits a colour.
 func ghostscriptPWG(t *testing.T, pages, colorSpace int) string {
 	t.Helper()
-	gs, err := exec.LookPath("gs")
-	if err != nil {
-		t.Fatalf("Ghostscript (the ghostscript package, command gs) is needed to make PWG rasters: %v", err)
-	}
+	gs := lookGS(t)
 	dir := t.TempDir()
 	ps := filepath.Join(dir, "in.ps")
 	// Text, a colour rectangle and a grey gradient on each page, so the run-length data has

@@ -130,14 +130,15 @@ func TestIPPToolConformance(t *testing.T) {
 // TestIPPToolPrintgateAnswers runs the project's own ipptool file (testdata/ipptool): what a
 // conforming IPP Everywhere printer answers beyond the Debian suites — job-state-message in
 // every job answer, overrides-supported with the job template attributes, the finishings-col
-// set and document-password-supported.
+// set, document-password-supported, and a document-password ignored with the unsupported group
+// saying so.
 func TestIPPToolPrintgateAnswers(t *testing.T) {
 	t.Parallel()
 	g := startGateway(t, gatewayOptions{Config: ippFileConfig(0)})
 	file := repoFile(t, "testdata/ipptool/printgate-answers.test")
 	out, err := peer.RunIPPTool(t, t.TempDir(), ippURI(g, "letters"), file, "-f", repoFile(t, "testdata/letter-2p.pdf"))
 	passed := resultLine("PASS").FindAllStringSubmatch(out, -1)
-	if fails := peer.IPPToolFailures(out); len(fails) > 0 || err != nil || len(passed) != 7 {
-		t.Fatalf("ipptool %s: %d FAIL %q, %d of 7 PASS, exit %v\n%s", file, len(fails), fails, len(passed), err, out)
+	if fails := peer.IPPToolFailures(out); len(fails) > 0 || err != nil || len(passed) != 8 {
+		t.Fatalf("ipptool %s: %d FAIL %q, %d of 8 PASS, exit %v\n%s", file, len(fails), fails, len(passed), err, out)
 	}
 }

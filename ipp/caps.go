@@ -74,6 +74,7 @@ func normalizeCaps(c Capabilities) Capabilities {
 	if n.MaxCopies <= 0 {
 		n.MaxCopies = 999
 	}
+	normalizeFinishing(&n, c)
 	n.URF = keywords(c.URF, "")
 	if len(n.URF) == 0 {
 		n.URF = deriveURF(n)

@@ -258,6 +258,37 @@ func (p *PrinterStatus) supportedAttr(at goipp.Attribute) (goipp.Attribute, bool
 			return at, false
 		}
 		return goipp.MakeAttribute(at.Name, goipp.TagBeginCollection, out), true
+	case "finishings-col":
+		members := a.Strings("finishings-col-supported")
+		for _, col := range (Attrs{at}).Collections(at.Name) {
+			for _, m := range col {
+				if !slices.Contains(members, m.Name) {
+					return at, false
+				}
+			}
+			if f, ok := col.String("finishing-template"); ok && !slices.Contains(a.Strings("finishing-template-supported"), f) {
+				return at, false
+			}
+		}
+		return at, len(members) > 0
+	case "overrides":
+		// Every member of every override must be one the printer does, with values it takes:
+		// an override it would drop in part prints those pages wrongly.
+		members := a.Strings("overrides-supported")
+		for _, col := range (Attrs{at}).Collections(at.Name) {
+			for _, m := range col {
+				if !slices.Contains(members, m.Name) {
+					return at, false
+				}
+				if m.Name == "pages" || m.Name == "document-numbers" {
+					continue
+				}
+				if kept, ok := p.supportedAttr(m); !ok || kept.Values.String() != m.Values.String() {
+					return at, false
+				}
+			}
+		}
+		return at, len(members) > 0
 	case "page-ranges":
 		ok, _ := a.Bool("page-ranges-supported")
 		return at, ok

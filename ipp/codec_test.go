@@ -149,7 +149,7 @@ func TestEveryBuiltResponseRoundTrips(t *testing.T) {
 		Attributes: job.Attributes{Copies: 1, Sides: "one-sided", Media: "iso_a4_210x297mm", MediaSource: "auto",
 			MediaType: "stationery", ColorMode: "auto", PrintQuality: 4, Orientation: 3, PageRanges: [][2]int{{1, 1}},
 			Finishings: []int{3}, OutputBin: "face-down", PrintScaling: "auto", JobPriority: 50, HoldUntil: "no-hold",
-			DocumentFormat: document.PDF, Extra: map[string]string{"printer-resolution": "300x300dpi", "number-up": "1",
+			DocumentFormat: document.PDF, NumberUp: 1, Extra: map[string]string{"printer-resolution": "300x300dpi",
 				"print-content-optimize": "auto"}}}
 	s, _ := newTestServer(t, svc, Options{})
 	rq := &request{printer: svc.printers["letters"], family: PathPrint, base: "/ipp/print/letters", user: "alice",
@@ -175,8 +175,14 @@ func TestTemplateRoundTrip(t *testing.T) {
 		{MediaSource: "manual"},
 		{PrintQuality: 5, Orientation: 4, PageRanges: [][2]int{{1, 3}, {7, 7}}, Finishings: []int{3},
 			OutputBin: "face-down", PrintScaling: "fit", JobPriority: 90, HoldUntil: "indefinite",
-			Extra: map[string]string{"printer-resolution": "600x600dpi", "number-up": "2", "job-sheets": "none",
+			NumberUp: 2, Extra: map[string]string{"printer-resolution": "600x600dpi", "job-sheets": "none",
 				"multiple-document-handling": "separate-documents-collated-copies"}},
+		{Finishings: []int{4, 20}, FinishingTemplates: []string{"staple-top-left", "punch-dual-left"}},
+		{Copies: 1, Overrides: []job.Override{
+			{Pages: [][2]int{{1, 1}}, Attributes: job.Attributes{Orientation: 4, Media: "iso_a4_210x297mm"}},
+			{Pages: [][2]int{{2, 5}, {9, 9}}, DocumentNumbers: [][2]int{{2, 2}},
+				Attributes: job.Attributes{MediaSource: "tray-2", MediaType: "stationery-letterhead"}},
+		}},
 	}
 	for i, a := range cases {
 		enc := EncodeTemplate(a)

@@ -143,7 +143,8 @@ func isTemplateName(name string) bool {
 	case "copies", "sides", "media", "media-col", "print-color-mode", "print-quality",
 		"orientation-requested", "page-ranges", "finishings", "output-bin", "print-scaling",
 		"job-priority", "job-hold-until", "job-sheets", "multiple-document-handling", "number-up",
-		"print-content-optimize", "print-rendering-intent", "printer-resolution":
+		"print-content-optimize", "print-rendering-intent", "printer-resolution", "finishings-col",
+		"overrides":
 		return true
 	}
 	return false
@@ -153,6 +154,16 @@ func isTemplateName(name string) bool {
 // Validate-Job) and returns them with their defaults. Errors go into rs.
 func (s *Server) checkDocumentAttributes(rq *request, rs *response, c Capabilities) (format, compression string) {
 	format, compression = document.Octet, "none"
+	if at, ok := rq.oper.Get("document-password"); ok {
+		// document-password-supported is 0: the gateway neither decrypts PDFs nor keeps a
+		// password to hand on (it would sit in the spool beside the document). Like any
+		// unsupported operation attribute (RFC 8011 section 4.1.7; ipp-attribute-fidelity is
+		// for job template attributes) it is ignored, and the client is told so; the unsupported
+		// group names it with the "unsupported" out-of-band value, never echoing the password.
+		rs.addUnsupported(goipp.MakeAttribute(at.Name, goipp.TagUnsupportedValue, goipp.Void{}))
+		rs.setStatus(goipp.StatusOkIgnoredOrSubstituted,
+			"Ignoring document-password: this printer does not print encrypted PDFs (document-password-supported is 0).")
+	}
 	if at, ok := rq.oper.Get("compression"); ok {
 		v, _ := rq.oper.String("compression")
 		if rq.oper.Tag("compression") != goipp.TagKeyword || len(at.Values) != 1 ||
@@ -277,17 +288,11 @@ func (s *Server) checkTemplateAttr(k *jobChecker, c Capabilities, at goipp.Attri
 		}
 		k.accept(at)
 	case "finishings":
-		if n == 0 || tag != goipp.TagEnum {
-			k.bad(at, "Bad finishings value.")
-			return
-		}
-		for _, f := range one.Ints(at.Name) {
-			if f != 3 {
-				k.unsupported(at, "unsupported finishings.")
-				return
-			}
-		}
-		k.accept(at)
+		s.checkFinishings(k, c, at)
+	case "finishings-col":
+		s.checkFinishingsCol(k, c, at)
+	case "overrides":
+		s.checkOverrides(k, c, at)
 	case "output-bin":
 		if v, ok := keywordOrName(); !ok {
 			k.bad(at, "Bad output-bin value.")
@@ -339,11 +344,7 @@ func (s *Server) checkTemplateAttr(k *jobChecker, c Capabilities, at goipp.Attri
 			k.accept(at)
 		}
 	case "number-up":
-		if v, ok := integer(goipp.TagInteger, 1, 1<<20); !ok {
-			k.bad(at, "Bad number-up value.")
-		} else if v != 1 {
-			k.unsupported(at, "unsupported number-up %d.", v)
-		}
+		s.checkNumberUp(k, c, at)
 	case "print-content-optimize", "print-rendering-intent":
 		if v, ok := keyword(); !ok {
 			k.bad(at, "Bad %s value.", at.Name)

@@ -71,9 +71,9 @@ func text127(s string) string { return truncateUTF8(s, 127) }
 // jobCreationAttributes are the job-template attributes Print-Job, Create-Job and Validate-Job
 // accept (job-creation-attributes-supported).
 func jobCreationAttributes() []string {
-	return []string{"copies", "finishings", "ipp-attribute-fidelity", "job-hold-until", "job-name",
+	return []string{"copies", "finishings", "finishings-col", "ipp-attribute-fidelity", "job-hold-until", "job-name",
 		"job-priority", "job-sheets", "media", "media-col", "multiple-document-handling", "number-up",
-		"orientation-requested", "output-bin", "page-ranges", "print-color-mode",
+		"orientation-requested", "output-bin", "overrides", "page-ranges", "print-color-mode",
 		"print-content-optimize", "print-quality", "print-rendering-intent", "print-scaling",
 		"printer-resolution", "sides"}
 }
@@ -113,16 +113,7 @@ func (s *Server) printerAttributes(rq *request, req requested) goipp.Attributes 
 	// Job template attributes: xxx-default, xxx-supported, xxx-ready.
 	b.ints(t, "copies-default", goipp.TagInteger, 1)
 	b.add(t, "copies-supported", goipp.TagRange, goipp.Range{Lower: 1, Upper: c.MaxCopies})
-	b.ints(t, "finishings-default", goipp.TagEnum, 3)
-	b.ints(t, "finishings-supported", goipp.TagEnum, 3)
-	// The same "none" as a collection (PWG 5100.1): no finishing is passed through yet, so
-	// none is offered.
-	none := goipp.Collection{goipp.MakeAttribute("finishing-template", goipp.TagKeyword, goipp.String("none"))}
-	b.add(d, "finishings-col-database", goipp.TagBeginCollection, none)
-	b.add(t, "finishings-col-default", goipp.TagBeginCollection, none)
-	b.add(t, "finishings-col-ready", goipp.TagBeginCollection, none)
-	b.strings(t, "finishings-col-supported", goipp.TagKeyword, "finishing-template")
-	b.strings(t, "finishing-template-supported", goipp.TagKeyword, "none")
+	addFinishingAttrs(b, c)
 	b.strings(t, "job-hold-until-default", goipp.TagKeyword, "no-hold")
 	b.strings(t, "job-hold-until-supported", goipp.TagKeyword, "no-hold", "indefinite")
 	b.ints(t, "job-priority-default", goipp.TagInteger, 50)
@@ -172,8 +163,6 @@ func (s *Server) printerAttributes(rq *request, req requested) goipp.Attributes 
 	b.strings(t, "multiple-document-handling-default", goipp.TagKeyword, "separate-documents-collated-copies")
 	b.strings(t, "multiple-document-handling-supported", goipp.TagKeyword,
 		"separate-documents-uncollated-copies", "separate-documents-collated-copies")
-	b.ints(t, "number-up-default", goipp.TagInteger, 1)
-	b.ints(t, "number-up-supported", goipp.TagInteger, 1)
 	b.ints(t, "orientation-requested-default", goipp.TagEnum, 3)
 	b.ints(t, "orientation-requested-supported", goipp.TagEnum, 3, 4, 5, 6)
 	b.strings(t, "output-bin-default", goipp.TagKeyword, c.OutputBins[0])
@@ -233,9 +222,7 @@ func (s *Server) printerAttributes(rq *request, req requested) goipp.Attributes 
 		opVals[i] = int(op)
 	}
 	b.ints(d, "operations-supported", goipp.TagEnum, opVals...)
-	// "document-number" is what ipp-everywhere.test (CUPS 2.4) looks for; PWG 5100.6 spells
-	// the member "document-numbers". Both are listed so either reader finds it.
-	b.strings(t, "overrides-supported", goipp.TagKeyword, "document-number", "document-numbers", "pages")
+	b.strings(t, "overrides-supported", goipp.TagKeyword, offeredOverrides(c)...)
 	// PDF is offered, so the attribute is required (PWG 5100.13); 0: encrypted PDFs are not
 	// decrypted here, and document-password is not accepted.
 	b.ints(d, "document-password-supported", goipp.TagInteger, 0)

@@ -134,6 +134,13 @@ type Capabilities struct {
 	PPM, PPMColor int
 	// MaxCopies bounds copies; default 999.
 	MaxCopies int
+	// Finishings, FinishingTemplates, NumberUp and Overrides are the pool's finishings enums,
+	// finishing-template keywords, number-up values and overrides members; "none" (3), 1 and
+	// the members ipp-everywhere.test requires are always offered (finishings.go).
+	Finishings         []int
+	FinishingTemplates []string
+	NumberUp           []int
+	Overrides          []string
 }
 
 // Authorizer reports whether the client making r, claiming to be user, is an operator: allowed

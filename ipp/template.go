@@ -20,8 +20,6 @@ func extraTag(name string) (goipp.Tag, bool) {
 	switch name {
 	case "print-content-optimize", "print-rendering-intent", "multiple-document-handling", "job-sheets":
 		return goipp.TagKeyword, true
-	case "number-up":
-		return goipp.TagInteger, true
 	case "printer-resolution":
 		return goipp.TagResolution, true
 	}
@@ -49,6 +47,13 @@ func EncodeTemplate(a job.Attributes) goipp.Attributes {
 		}
 		add("finishings", goipp.TagEnum, vals...)
 	}
+	if len(a.FinishingTemplates) > 0 {
+		vals := make([]goipp.Value, len(a.FinishingTemplates))
+		for i, f := range a.FinishingTemplates {
+			vals[i] = goipp.Collection{goipp.MakeAttribute("finishing-template", goipp.TagKeyword, goipp.String(f))}
+		}
+		add("finishings-col", goipp.TagBeginCollection, vals...)
+	}
 	if a.HoldUntil != "" {
 		add("job-hold-until", goipp.TagKeyword, goipp.String(a.HoldUntil))
 	}
@@ -72,18 +77,24 @@ func EncodeTemplate(a job.Attributes) goipp.Attributes {
 	case a.Media != "":
 		add("media", goipp.TagKeyword, goipp.String(a.Media))
 	}
+	if a.NumberUp > 0 {
+		add("number-up", goipp.TagInteger, goipp.Integer(a.NumberUp))
+	}
 	if a.Orientation > 0 {
 		add("orientation-requested", goipp.TagEnum, goipp.Integer(a.Orientation))
+	}
+	if len(a.Overrides) > 0 {
+		vals := make([]goipp.Value, 0, len(a.Overrides))
+		for _, o := range a.Overrides {
+			vals = append(vals, encodeOverride(o))
+		}
+		add("overrides", goipp.TagBeginCollection, vals...)
 	}
 	if a.OutputBin != "" {
 		add("output-bin", goipp.TagKeyword, goipp.String(a.OutputBin))
 	}
 	if len(a.PageRanges) > 0 {
-		vals := make([]goipp.Value, len(a.PageRanges))
-		for i, r := range a.PageRanges {
-			vals[i] = goipp.Range{Lower: r[0], Upper: r[1]}
-		}
-		add("page-ranges", goipp.TagRange, vals...)
+		add("page-ranges", goipp.TagRange, rangeValues(a.PageRanges)...)
 	}
 	if a.ColorMode != "" {
 		add("print-color-mode", goipp.TagKeyword, goipp.String(a.ColorMode))
@@ -105,6 +116,42 @@ func EncodeTemplate(a job.Attributes) goipp.Attributes {
 	for _, k := range keys {
 		if v, ok := encodeExtra(k, a.Extra[k]); ok {
 			out.Add(v)
+		}
+	}
+	return out
+}
+
+// encodeOverride is one overrides collection: pages, document-numbers, then the attributes
+// (PWG 5100.6 section 5.1.1).
+func encodeOverride(o job.Override) goipp.Collection {
+	var col goipp.Collection
+	if len(o.Pages) > 0 {
+		p := rangeValues(o.Pages)
+		col.Add(goipp.MakeAttr("pages", goipp.TagRange, p[0], p[1:]...))
+	}
+	if len(o.DocumentNumbers) > 0 {
+		dn := rangeValues(o.DocumentNumbers)
+		col.Add(goipp.MakeAttr("document-numbers", goipp.TagRange, dn[0], dn[1:]...))
+	}
+	inner := o.Attributes
+	inner.Overrides, inner.HoldUntil = nil, ""
+	return append(col, EncodeTemplate(inner)...)
+}
+
+func rangeValues(rs [][2]int) []goipp.Value {
+	vals := make([]goipp.Value, len(rs))
+	for i, r := range rs {
+		vals[i] = goipp.Range{Lower: r[0], Upper: r[1]}
+	}
+	return vals
+}
+
+// ranges reads a rangeOfInteger attribute's values, skipping others.
+func ranges(at goipp.Attribute) [][2]int {
+	var out [][2]int
+	for _, v := range at.Values {
+		if r, ok := v.V.(goipp.Range); ok {
+			out = append(out, [2]int{r.Lower, r.Upper})
 		}
 	}
 	return out
@@ -145,6 +192,28 @@ func DecodeTemplate(attrs Attrs) job.Attributes {
 			a.Copies, _ = one.Int(at.Name)
 		case "finishings":
 			a.Finishings = one.Ints(at.Name)
+		case "finishings-col":
+			a.FinishingTemplates = nil
+			for _, col := range one.Collections(at.Name) {
+				if t, ok := col.String("finishing-template"); ok {
+					a.FinishingTemplates = append(a.FinishingTemplates, t)
+				}
+			}
+		case "number-up":
+			a.NumberUp, _ = one.Int(at.Name)
+		case "overrides":
+			a.Overrides = nil
+			for _, col := range one.Collections(at.Name) {
+				o := job.Override{Attributes: DecodeTemplate(col)}
+				o.Attributes.Overrides = nil
+				if p, ok := col.Get("pages"); ok {
+					o.Pages = ranges(p)
+				}
+				if d, ok := col.Get("document-numbers"); ok {
+					o.DocumentNumbers = ranges(d)
+				}
+				a.Overrides = append(a.Overrides, o)
+			}
 		case "job-hold-until":
 			a.HoldUntil, _ = one.String(at.Name)
 		case "job-priority":
@@ -176,12 +245,7 @@ func DecodeTemplate(attrs Attrs) job.Attributes {
 		case "output-bin":
 			a.OutputBin, _ = one.String(at.Name)
 		case "page-ranges":
-			a.PageRanges = nil
-			for _, v := range at.Values {
-				if r, ok := v.V.(goipp.Range); ok {
-					a.PageRanges = append(a.PageRanges, [2]int{r.Lower, r.Upper})
-				}
-			}
+			a.PageRanges = ranges(at)
 		case "print-color-mode":
 			a.ColorMode, _ = one.String(at.Name)
 		case "print-quality":

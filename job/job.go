@@ -45,23 +45,94 @@ func (e *TransitionError) Unwrap() error { return ErrIllegalTransition }
 // Attributes are the job-template attributes a client asked for, kept as given and forwarded to
 // the printer where it supports them. Keys are IPP attribute names.
 type Attributes struct {
-	Copies         int      `json:"copies,omitempty"`
-	Sides          string   `json:"sides,omitempty"`
-	Media          string   `json:"media,omitempty"`
-	MediaSource    string   `json:"media-source,omitempty"`
-	MediaType      string   `json:"media-type,omitempty"`
-	ColorMode      string   `json:"print-color-mode,omitempty"`
-	PrintQuality   int      `json:"print-quality,omitempty"`
-	Orientation    int      `json:"orientation-requested,omitempty"`
-	PageRanges     [][2]int `json:"page-ranges,omitempty"`
-	Finishings     []int    `json:"finishings,omitempty"`
-	OutputBin      string   `json:"output-bin,omitempty"`
-	PrintScaling   string   `json:"print-scaling,omitempty"`
-	JobPriority    int      `json:"job-priority,omitempty"`
-	HoldUntil      string   `json:"job-hold-until,omitempty"`
-	DocumentFormat string   `json:"document-format,omitempty"`
+	Copies       int      `json:"copies,omitempty"`
+	Sides        string   `json:"sides,omitempty"`
+	Media        string   `json:"media,omitempty"`
+	MediaSource  string   `json:"media-source,omitempty"`
+	MediaType    string   `json:"media-type,omitempty"`
+	ColorMode    string   `json:"print-color-mode,omitempty"`
+	PrintQuality int      `json:"print-quality,omitempty"`
+	Orientation  int      `json:"orientation-requested,omitempty"`
+	PageRanges   [][2]int `json:"page-ranges,omitempty"`
+	Finishings   []int    `json:"finishings,omitempty"`
+	// FinishingTemplates are the finishing-template members of finishings-col (PWG 5100.1),
+	// one per collection, as "staple-top-left".
+	FinishingTemplates []string `json:"finishing-templates,omitempty"`
+	// NumberUp is number-up: pages per side, imposed by the printer.
+	NumberUp       int    `json:"number-up,omitempty"`
+	OutputBin      string `json:"output-bin,omitempty"`
+	PrintScaling   string `json:"print-scaling,omitempty"`
+	JobPriority    int    `json:"job-priority,omitempty"`
+	HoldUntil      string `json:"job-hold-until,omitempty"`
+	DocumentFormat string `json:"document-format,omitempty"`
+	// Overrides are the overrides collections (PWG 5100.6): other attributes for some pages or
+	// documents of the job, passed on to a printer that does them itself.
+	Overrides []Override `json:"overrides,omitempty"`
 	// Extra holds other attributes as text, for forwarding and display.
 	Extra map[string]string `json:"extra,omitempty"`
+}
+
+// Override is one value of overrides (PWG 5100.6): the attributes that apply to the pages (of
+// every document, or of the documents numbered) named, instead of the job's own.
+type Override struct {
+	// Pages and DocumentNumbers are the ranges the override applies to (1-based, inclusive);
+	// no DocumentNumbers means every document.
+	Pages           [][2]int `json:"pages,omitempty"`
+	DocumentNumbers [][2]int `json:"document-numbers,omitempty"`
+	// Attributes are the job-template attributes that apply there (not Overrides again).
+	Attributes Attributes `json:"attributes"`
+}
+
+// OverrideNames are the overrides members (overrides-supported keywords) the job's overrides
+// use: pages, document-numbers and the name of each attribute set.
+func (a Attributes) OverrideNames() []string {
+	var names []string
+	add := func(n string) {
+		for _, x := range names {
+			if x == n {
+				return
+			}
+		}
+		names = append(names, n)
+	}
+	for _, o := range a.Overrides {
+		if len(o.Pages) > 0 {
+			add("pages")
+		}
+		if len(o.DocumentNumbers) > 0 {
+			add("document-numbers")
+		}
+		for _, n := range o.Attributes.SetNames() {
+			add(n)
+		}
+	}
+	return names
+}
+
+// SetNames are the IPP names of the job-template attributes a sets (media-col for a media
+// source or type, media otherwise), in a fixed order.
+func (a Attributes) SetNames() []string {
+	var n []string
+	add := func(set bool, name string) {
+		if set {
+			n = append(n, name)
+		}
+	}
+	add(a.Copies > 0, "copies")
+	add(len(a.Finishings) > 0, "finishings")
+	add(len(a.FinishingTemplates) > 0, "finishings-col")
+	add(a.JobPriority > 0, "job-priority")
+	add(a.MediaSource != "" || a.MediaType != "", "media-col")
+	add(a.Media != "" && a.MediaSource == "" && a.MediaType == "", "media")
+	add(a.NumberUp > 0, "number-up")
+	add(a.Orientation > 0, "orientation-requested")
+	add(a.OutputBin != "", "output-bin")
+	add(len(a.PageRanges) > 0, "page-ranges")
+	add(a.ColorMode != "", "print-color-mode")
+	add(a.PrintQuality > 0, "print-quality")
+	add(a.PrintScaling != "", "print-scaling")
+	add(a.Sides != "", "sides")
+	return n
 }
 
 // Document is one stored document of a job.

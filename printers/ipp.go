@@ -51,6 +51,7 @@ var probeAttrs = []string{
 	"orientation-requested-supported", "print-scaling-supported", "page-ranges-supported",
 	"job-priority-supported", "finishings-supported", "number-up-supported", "printer-resolution-supported",
 	"print-content-optimize-supported", "print-rendering-intent-supported", "multiple-document-handling-supported",
+	"finishings-col-supported", "finishing-template-supported", "overrides-supported",
 }
 
 // NewIPP returns the backend for an ipp://, ipps://, http:// or https:// printer URI. Over TLS
@@ -323,7 +324,9 @@ func (p *IPP) Probe(ctx context.Context) (Status, error) {
 		Message: st.Message, Capabilities: &Capabilities{Formats: st.Formats, Media: st.Media, Sides: st.Sides,
 			ColorModes: st.ColorModes, MediaSources: st.Attrs.Strings("media-source-supported"),
 			MediaTypes: st.Attrs.Strings("media-type-supported"), OutputBins: st.Attrs.Strings("output-bin-supported"),
-			Resolutions: squareDPI(st.Attrs), MakeModel: st.MakeModel}}, nil
+			Resolutions: squareDPI(st.Attrs), MakeModel: st.MakeModel,
+			Finishings: finishings(st.Attrs), FinishingTemplates: finishingTemplates(st.Attrs),
+			NumberUp: numberUp(st.Attrs), Overrides: st.Attrs.Strings("overrides-supported")}}, nil
 }
 
 // stoppingReasons are printer-state-reasons (without severity suffix) that keep a printer from
@@ -398,6 +401,54 @@ func squareDPI(a ipp.Attrs) []int {
 		for _, v := range at.Values {
 			if r, ok := v.V.(goipp.Resolution); ok && r.Units == goipp.UnitsDpi && r.Xres == r.Yres && r.Xres > 0 {
 				out = append(out, r.Xres)
+			}
+		}
+	}
+	return out
+}
+
+// An IPP printer that does not list finishings-supported, finishing-template-supported or
+// number-up-supported does none of them (and the backend would leave them out of the job):
+// it is reported as doing none, 1-up, not as unable to say, so that routing never sends it a
+// stapled or 2-up job (an LPD or socket printer, which cannot say, is trusted instead).
+
+// finishings are finishings-supported; "none" (3) when the printer lists none.
+func finishings(a ipp.Attrs) []int {
+	if f := a.Ints("finishings-supported"); len(f) > 0 {
+		return f
+	}
+	return []int{3}
+}
+
+// finishingTemplates are the finishing-template keywords a printer takes in finishings-col:
+// "none" only unless it lists finishing-template among finishings-col-supported.
+func finishingTemplates(a ipp.Attrs) []string {
+	if !slices.Contains(a.Strings("finishings-col-supported"), "finishing-template") {
+		return []string{"none"}
+	}
+	if t := a.Strings("finishing-template-supported"); len(t) > 0 {
+		return t
+	}
+	return []string{"none"}
+}
+
+// maxNumberUp bounds the values read from a number-up-supported range (1-16 is usual).
+const maxNumberUp = 100
+
+// numberUp lists number-up-supported, whether the printer gives values or a range; 1 when the
+// printer lists none.
+func numberUp(a ipp.Attrs) []int {
+	at, _ := a.Get("number-up-supported")
+	out := []int{1}
+	for _, v := range at.Values {
+		switch v := v.V.(type) {
+		case goipp.Integer:
+			if v > 1 {
+				out = append(out, int(v))
+			}
+		case goipp.Range:
+			for i := max(v.Lower, 2); i <= min(v.Upper, maxNumberUp); i++ {
+				out = append(out, i)
 			}
 		}
 	}

@@ -145,7 +145,16 @@ type Capabilities struct {
 	// printer-resolution-supported.
 	OutputBins  []string `json:"output_bins,omitempty"`
 	Resolutions []int    `json:"resolutions,omitempty"`
-	MakeModel   string   `json:"make_model,omitempty"`
+	// Finishings are finishings-supported (enums), FinishingTemplates finishing-template-supported,
+	// NumberUp the number-up values the printer imposes, Overrides the overrides-supported
+	// members. Empty finishings and number-up lists mean "cannot say" (LPD, socket, file; an
+	// IPP printer always says, "none" and 1 when it lists nothing); an empty Overrides means the
+	// printer does no overrides (a job with overrides needs a printer that says it does).
+	Finishings         []int    `json:"finishings,omitempty"`
+	FinishingTemplates []string `json:"finishing_templates,omitempty"`
+	NumberUp           []int    `json:"number_up,omitempty"`
+	Overrides          []string `json:"overrides,omitempty"`
+	MakeModel          string   `json:"make_model,omitempty"`
 }
 
 // ErrBusy means the printer asked to try again shortly (IPP server-error-busy). Not a fault,

@@ -302,11 +302,15 @@ func (s *Scheduler) armHandoverTimer(now time.Time) {
 	s.timers.set("handover", d, s.kick)
 }
 
+// finishingsNone is the finishings enum "none" (PWG 5100.1), which every printer does.
+const finishingsNone = 3
+
 // supports reports whether a printer with capabilities c can print j as asked. Unknown
 // capabilities (nil, or an empty list) are taken as "can": a printer that cannot say is trusted.
 func supports(c *printers.Capabilities, j *job.Job) bool {
 	if c == nil {
-		return true
+		// Not probed yet: trusted, except with overrides, which need a printer that says so.
+		return len(j.Attributes.Overrides) == 0
 	}
 	a := j.Attributes
 	has := func(list []string, v string) bool { return len(list) == 0 || v == "" || slices.Contains(list, v) }
@@ -321,6 +325,28 @@ func supports(c *printers.Capabilities, j *job.Job) bool {
 	}
 	if a.ColorMode == "color" && len(c.ColorModes) > 0 && !slices.Contains(c.ColorModes, "color") {
 		return false
+	}
+	// Staples, punches and imposition are the printer's to do: only members that offer them
+	// (or cannot say).
+	for _, f := range a.Finishings {
+		if f != finishingsNone && len(c.Finishings) > 0 && !slices.Contains(c.Finishings, f) {
+			return false
+		}
+	}
+	for _, f := range a.FinishingTemplates {
+		if f != "none" && !has(c.FinishingTemplates, f) {
+			return false
+		}
+	}
+	if a.NumberUp > 1 && len(c.NumberUp) > 0 && !slices.Contains(c.NumberUp, a.NumberUp) {
+		return false
+	}
+	// Overrides only to a member that says it does each one: the gateway cannot apply them,
+	// and a printer that cannot say (LPD, socket, file) would print every page alike.
+	for _, n := range a.OverrideNames() {
+		if !slices.Contains(c.Overrides, n) {
+			return false
+		}
 	}
 	if f := a.DocumentFormat; f != "" && f != "application/octet-stream" && len(c.Formats) > 0 {
 		if !slices.Contains(c.Formats, f) && !slices.Contains(c.Formats, "application/octet-stream") {

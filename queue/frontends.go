@@ -84,6 +84,8 @@ func (a IPPService) VirtualPrinter(ctx context.Context, name string) (*ipp.Print
 		Caps: ipp.Capabilities{Formats: vi.Caps.Formats, Media: vi.Caps.Media, Sides: vi.Caps.Sides,
 			ColorModes: vi.Caps.ColorModes, MediaSources: vi.Caps.MediaSources, MediaTypes: vi.Caps.MediaTypes,
 			OutputBins: vi.Caps.OutputBins, Resolutions: vi.Caps.Resolutions,
+			Finishings: vi.Caps.Finishings, FinishingTemplates: vi.Caps.FinishingTemplates,
+			NumberUp: vi.Caps.NumberUp, Overrides: vi.Caps.Overrides,
 			PPM: max(vi.MaxPPM, 1)},
 	}, nil
 }

@@ -433,6 +433,10 @@ func (s *Scheduler) VirtualState(name string) (VirtualInfo, error) {
 			vi.Caps.MediaTypes = union(vi.Caps.MediaTypes, c.MediaTypes)
 			vi.Caps.OutputBins = union(vi.Caps.OutputBins, c.OutputBins)
 			vi.Caps.Resolutions = union(vi.Caps.Resolutions, c.Resolutions)
+			vi.Caps.Finishings = union(vi.Caps.Finishings, c.Finishings)
+			vi.Caps.FinishingTemplates = union(vi.Caps.FinishingTemplates, c.FinishingTemplates)
+			vi.Caps.NumberUp = union(vi.Caps.NumberUp, c.NumberUp)
+			vi.Caps.Overrides = union(vi.Caps.Overrides, c.Overrides)
 		}
 	}
 	switch {

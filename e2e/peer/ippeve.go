@@ -34,6 +34,10 @@ type IPPEveOptions struct {
 	TimeScale float64
 	// KeepDocuments keeps a copy of every printed document (PrintedJob.DocPath) besides its sha256.
 	KeepDocuments bool
+	// Attributes are more printer attributes, as lines of an ippeveprinter attributes file
+	// ("ATTR enum finishings-supported 3,4,20"); each replaces the attribute of its name that the
+	// options above give. ippeveprinter then runs with -a (ippeve_attrs.go).
+	Attributes []string
 }
 
 // IPPEve is a running ippeveprinter.
@@ -137,6 +141,19 @@ func StartIPPEvePrinter(t testing.TB, opts IPPEveOptions) *IPPEve {
 	}
 	p.args = append(p.args, opts.Name)
 	p.start(t)
+	if len(opts.Attributes) > 0 {
+		file := filepath.Join(p.Dir, "attributes.conf")
+		if err := p.attributesFile(file, opts.Attributes); err != nil {
+			t.Fatalf("%v", err)
+		}
+		if err := p.proc.stop(); err != nil {
+			t.Fatalf("peer: stop ippeveprinter %q to restart it with its attributes: %v", p.Name, err)
+		}
+		// -f, -s and -2 are the options -a excludes; the file has what they said.
+		p.args = []string{"-n", "localhost", "-r", "off", "-p", strconv.Itoa(p.Port), "-c", script,
+			"-d", filepath.Join(p.Dir, "spool"), "-D", "file:///dev/null", "-a", file, opts.Name}
+		p.start(t)
+	}
 	return p
 }
 
