@@ -85,6 +85,7 @@ func (s *Scheduler) land(m *member, f *flight) {
 	}
 	s.mu.Unlock()
 	close(f.landed)
+	s.maybeYield(m)
 	s.changed()
 }
 
@@ -150,6 +151,10 @@ func (s *Scheduler) send(ctx context.Context, log flightLog, m *member, f *fligh
 	}
 	defer f.sendDone()
 	s.mu.Lock()
+	if ctx.Err() == nil && !s.coord.Lease(m.spec.Name).Held {
+		// The lease lapsed while this job waited for its turn: not one byte from here.
+		f.cancel(errLeaseLost)
+	}
 	if ctx.Err() != nil {
 		s.mu.Unlock()
 		s.stopped(f, context.Cause(ctx), job.StateAssigned, true)
@@ -367,7 +372,11 @@ func (s *Scheduler) stopped(f *flight, cause error, at job.State, certain bool) 
 		s.mu.Lock()
 		f.cancelErr = err // the operator's CancelJob reports it
 		s.mu.Unlock()
-	case errors.Is(cause, errMoved), errors.Is(cause, errFailover), errors.Is(cause, errGraceEnded):
+	case errors.Is(cause, errLeaseLost) && at == job.StatePrinting:
+		// The printer has the job: the gateway that holds the lease now watches it (it resumes
+		// every printing job it finds at its printer), so leave the row as it is.
+	case errors.Is(cause, errMoved), errors.Is(cause, errFailover), errors.Is(cause, errGraceEnded),
+		errors.Is(cause, errLeaseLost):
 		mv := job.TakenBack(f.m.spec.Name, at, cause, certain, errors.Is(cause, errMoved), actor, moveTo)
 		s.transitionLogged(log, f.jobID, mv.To, mv.Change)
 		if at == job.StatePrinting {
@@ -486,21 +495,30 @@ func (s *Scheduler) resumePrinting(ctx context.Context) error {
 			}
 			continue
 		}
-		fctx, cancel := context.WithCancelCause(ctx)
-		f := &flight{m: m, jobID: j.ID, pages: max(j.Pages, 1), state: job.StatePrinting, cancel: cancel,
-			landed: make(chan struct{})}
-		s.mu.Lock()
-		m.flights[j.ID] = f
-		m.backlog += f.pages
-		m.accepted(s.now(), f.pages, printers.Receipt{})
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer cancel(nil)
-			s.fly(fctx, m, f, j)
-			s.land(m, f)
-		}()
+		if !s.coord.Lease(m.spec.Name).Held {
+			// Another gateway drives that printer: it watches the job.
+			continue
+		}
+		s.resumeFlight(ctx, m, j)
 	}
 	return nil
+}
+
+// resumeFlight follows job j, found printing at m, from here.
+func (s *Scheduler) resumeFlight(ctx context.Context, m *member, j *job.Job) {
+	fctx, cancel := context.WithCancelCause(ctx)
+	f := &flight{m: m, jobID: j.ID, pages: max(j.Pages, 1), state: job.StatePrinting, cancel: cancel,
+		landed: make(chan struct{})}
+	s.mu.Lock()
+	m.flights[j.ID] = f
+	m.backlog += f.pages
+	m.accepted(s.now(), f.pages, printers.Receipt{})
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer cancel(nil)
+		s.fly(fctx, m, f, j)
+		s.land(m, f)
+	}()
 }

@@ -38,6 +38,8 @@ func (s *Scheduler) Submit(ctx context.Context, nj job.NewJob, docs []*job.Stage
 	if err != nil {
 		return nil, err
 	}
+	// The lease holder of the printer that will print it may be another gateway: wake it now.
+	s.coord.Publish(NoticeJobAccepted, j.VirtualPrinter)
 	s.changed()
 	return j, nil
 }
@@ -61,6 +63,9 @@ func (s *Scheduler) AddDocument(ctx context.Context, jobID int64, doc *job.Stage
 	if err != nil {
 		doc.Discard()
 		return nil, err
+	}
+	if last {
+		s.coord.Publish(NoticeJobAccepted, j.VirtualPrinter)
 	}
 	s.changed()
 	return j, nil
@@ -312,6 +317,9 @@ type PrinterInfo struct {
 	Caps        *printers.Capabilities `json:"capabilities,omitempty"`
 	// Pools lists the virtual printers this printer serves.
 	Pools []string `json:"pools"`
+	// Gateway is the gateway that drives this printer (holds its lease) when several share one
+	// spool; empty for a gateway alone.
+	Gateway string `json:"gateway,omitempty"`
 }
 
 // Printers lists every physical printer's live state in config order.
@@ -362,7 +370,7 @@ func (s *Scheduler) infoLocked(m *member, now time.Time) PrinterInfo {
 		Name: m.spec.Name, URI: m.spec.URI, State: state, Reasons: m.status.Reasons, Drained: m.drained, PPM: m.ppm(),
 		MaxInflight: m.spec.MaxInflight, Inflight: len(m.flights), Backlog: m.backlog, PagesHour: pages,
 		LastProbe: m.lastProbe, ProbeError: m.probeErr, Message: m.status.Message, Location: m.spec.Location,
-		Info: m.spec.Info, Caps: m.status.Capabilities, Pools: pools,
+		Info: m.spec.Info, Caps: m.status.Capabilities, Pools: pools, Gateway: s.coord.Lease(m.spec.Name).Gateway,
 	}
 }
 
