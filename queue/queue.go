@@ -59,7 +59,7 @@ type Options struct {
 	// gateways on one spool); nil is Single, one gateway alone.
 	Coordinator Coordinator
 	Now         func() time.Time
-	Logger    *slog.Logger
+	Logger      *slog.Logger
 }
 
 // DefaultPPM is assumed for a printer whose speed nobody knows yet.
