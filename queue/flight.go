@@ -109,6 +109,10 @@ func (s *Scheduler) fly(ctx context.Context, m *member, f *flight, resume *job.J
 		s.mu.Lock()
 		f.state = to
 		s.mu.Unlock()
+		if to == job.StatePrinting {
+			// At the printer now: a yielding printer may be handed over.
+			s.maybeYield(m)
+		}
 		s.changed()
 		return true
 	}
