@@ -67,6 +67,8 @@ type Config struct {
 	Auth Auth `yaml:"auth"`
 	// Limits bound what clients can hold open and send (docs/OPERATIONS.md, "Limits and abuse").
 	Limits Limits `yaml:"limits"`
+	// Cluster: this gateway among several on one PostgreSQL spool (cluster.go).
+	Cluster Cluster `yaml:"cluster"`
 
 	Printers        []Printer        `yaml:"printers"`
 	VirtualPrinters []VirtualPrinter `yaml:"virtual_printers"`
@@ -173,6 +175,7 @@ func (c *Config) Defaults() {
 	if c.Listen == "" {
 		c.Listen = ":8631"
 	}
+	c.Cluster.defaults()
 	if c.Spool == "" {
 		c.Spool = "./data"
 	}
@@ -469,6 +472,7 @@ func (c *Config) Validate() error {
 	if err := c.checkSpool(); err != nil {
 		bad(0, "%v", err)
 	}
+	c.checkCluster(bad)
 	if c.InlineDocumentMax > MaxInlineDocument {
 		bad(0, "inline_document_max %d bytes is over the largest allowed, 16MiB: larger documents belong in files", c.InlineDocumentMax)
 	}

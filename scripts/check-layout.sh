@@ -17,5 +17,11 @@ for pkg in ./job ./queue ./ipp ./lpd ./raw ./printers ./config ./document; do
 		status=1
 	fi
 done
+# The cluster (leases, leader, LISTEN/NOTIFY) implements queue.Coordinator; queue declares the
+# seam and must not depend on it or on pgx.
+if go list -deps ./queue | grep -qE '^(github.com/printgate/printgate/cluster|github.com/jackc/pgx/v5)$'; then
+	echo "check-layout: queue depends on package cluster or pgx; it declares queue.Coordinator and cmd/printgate passes one in" >&2
+	status=1
+fi
 [ "$status" -eq 0 ] && echo "check-layout: job, front-ends, printers, config and document are cgo-free; queue does not link SQLite"
 exit "$status"
