@@ -49,6 +49,8 @@ type gwOptions struct {
 	sampleEvery    time.Duration
 	streamThrottle time.Duration
 	heartbeat      time.Duration
+	// coordinator of the scheduler; nil is queue.Single.
+	coordinator queue.Coordinator
 }
 
 type testGateway struct {
@@ -87,6 +89,7 @@ func newTestGateway(t *testing.T, o gwOptions) *testGateway {
 		specs = append(specs, queue.PrinterSpec{Name: name, URI: "file://" + filepath.Join(dir, "out", name), Printer: b, PPM: ppm})
 	}
 	sched, err := queue.New(queue.Options{Store: store, Printers: specs, ProbeInterval: time.Second, Logger: quietLog,
+		Coordinator: o.coordinator,
 		Virtual: []queue.VirtualSpec{{Name: "letters", Pool: []string{"demo-a", "demo-b"}, Default: true}}})
 	if err != nil {
 		t.Fatal(err)
