@@ -90,7 +90,7 @@ func newTestGateway(t *testing.T, o gwOptions) *testGateway {
 	}
 	sched, err := queue.New(queue.Options{Store: store, Printers: specs, ProbeInterval: time.Second, Logger: quietLog,
 		Coordinator: o.coordinator,
-		Virtual: []queue.VirtualSpec{{Name: "letters", Pool: []string{"demo-a", "demo-b"}, Default: true}}})
+		Virtual:     []queue.VirtualSpec{{Name: "letters", Pool: []string{"demo-a", "demo-b"}, Default: true}}})
 	if err != nil {
 		t.Fatal(err)
 	}
