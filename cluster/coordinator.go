@@ -20,6 +20,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -77,6 +78,11 @@ type Coordinator struct {
 	subs   *hub
 	notify *Notifier
 	poke   chan struct{}
+	// rearm tells the lapse watcher that a deadline changed.
+	rearm chan struct{}
+	// paused stops the rounds (tests: a gateway cut off from the database, whose leases must
+	// lapse on its own clock while the rest of it runs).
+	paused atomic.Bool
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	closed bool
@@ -121,7 +127,7 @@ func Start(ctx context.Context, o Options) (*Coordinator, error) {
 	}
 	c := &Coordinator{opts: o, pool: o.Pool, log: o.Logger.With("gateway", o.Gateway), ttl: o.LeasePeriod,
 		margin: o.LeasePeriod / 5, held: map[string]*held{}, view: map[string]string{}, yielded: map[string]bool{},
-		subs: newHub(), poke: make(chan struct{}, 1)}
+		subs: newHub(), poke: make(chan struct{}, 1), rearm: make(chan struct{}, 1)}
 	n, err := newNotifier(o.Pool, o.Gateway, c.log, c.remote)
 	if err != nil {
 		return nil, err
@@ -133,10 +139,14 @@ func Start(ctx context.Context, o Options) (*Coordinator, error) {
 	}
 	lctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
-	c.wg.Add(1)
+	c.wg.Add(2)
 	go func() {
 		defer c.wg.Done()
 		c.loop(lctx)
+	}()
+	go func() {
+		defer c.wg.Done()
+		c.watchLapse(lctx)
 	}()
 	return c, nil
 }
@@ -260,30 +270,29 @@ func (c *Coordinator) wake() {
 	}
 }
 
-// loop renews every third of the lease period, at once when poked, and signals subscribers
-// when a lease lapses on the local clock between rounds.
+// loop renews every third of the lease period, and at once when poked.
 func (c *Coordinator) loop(ctx context.Context) {
 	every := c.ttl / 3
 	t := time.NewTimer(every)
 	defer t.Stop()
-	lapse := time.NewTimer(time.Hour)
-	defer lapse.Stop()
 	for {
-		c.armLapse(lapse)
 		select {
 		case <-ctx.Done():
 			return
-		case <-lapse.C:
-			c.signalIfChanged()
-			continue
 		case <-c.poke:
 		case <-t.C:
 		}
-		rctx, cancel := context.WithTimeout(ctx, every)
-		if err := c.round(rctx); err != nil && ctx.Err() == nil {
-			c.log.Warn("cluster lease round failed; leases lapse on their own if the database stays away", "err", err)
+		if !c.paused.Load() {
+			rctx, cancel := context.WithTimeout(ctx, every)
+			if err := c.round(rctx); err != nil && ctx.Err() == nil {
+				c.log.Warn("cluster lease round failed; leases lapse on their own if the database stays away", "err", err)
+			}
+			cancel()
 		}
-		cancel()
+		select {
+		case c.rearm <- struct{}{}:
+		default:
+		}
 		if !t.Stop() {
 			select {
 			case <-t.C:
@@ -291,6 +300,24 @@ func (c *Coordinator) loop(ctx context.Context) {
 			}
 		}
 		t.Reset(every)
+	}
+}
+
+// watchLapse signals subscribers the moment a lease or the leadership lapses on the local
+// clock. It runs apart from the rounds, so a round stuck on an unanswering database cannot
+// delay the scheduler's stop past the database's expiry.
+func (c *Coordinator) watchLapse(ctx context.Context) {
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		c.armLapse(t)
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.rearm:
+		case <-t.C:
+			c.signalIfChanged()
+		}
 	}
 }
 

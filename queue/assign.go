@@ -46,6 +46,11 @@ func (s *Scheduler) schedule(ctx context.Context) error {
 		}
 	}
 	allPaused := len(paused) == len(s.virtual)
+	if !free {
+		// Every slot is taken, some by handed-over jobs (LPD, socket) that free theirs only
+		// with time: ask for a pass then, or nothing would plan again until another event.
+		s.armHandoverTimer(s.now())
+	}
 	s.mu.Unlock()
 	if !free || allPaused {
 		return nil
