@@ -103,6 +103,8 @@ func TestHAProxyFrontDoor(t *testing.T) {
 	a := startFrontGateway(t, "gwa")
 	b := startFrontGateway(t, "gwb")
 	fIPP, fLPD, fRaw := peer.FreePort(t), peer.FreePort(t), peer.FreePort(t)
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "admin.sock")
 	// The document's addresses mapped onto loopback: the front door at 127.0.0.1 on free
 	// ports, the two gateways at their own ports.
 	cfg := strings.NewReplacer(
@@ -115,11 +117,11 @@ func TestHAProxyFrontDoor(t *testing.T) {
 		"10.0.0.12:515 check port 8631", fmt.Sprintf("127.0.0.1:%d check port %s", b.lpd, b.port()),
 		"10.0.0.11:9100 check port 8631", fmt.Sprintf("127.0.0.1:%d check port %s", a.raw, a.port()),
 		"10.0.0.12:9100 check port 8631", fmt.Sprintf("127.0.0.1:%d check port %s", b.raw, b.port()),
+		"/run/haproxy/admin.sock", sock,
 	).Replace(haproxyDocConfig(t))
 	if strings.Contains(cfg, "10.0.0.") {
 		t.Fatalf("the configuration still has an address the test did not map:\n%s", cfg)
 	}
-	dir := t.TempDir()
 	path := filepath.Join(dir, "haproxy.cfg")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -186,6 +188,47 @@ func TestHAProxyFrontDoor(t *testing.T) {
 			}
 		}
 	}
+	// inService is HAProxy's own word on whether server gw in backend is up (its health
+	// checks' verdict): srv_op_state 2 in "show servers state".
+	inService := func(backend, gw string) (bool, bool) {
+		c, err := net.DialTimeout("unix", sock, 2*time.Second)
+		if err != nil {
+			return false, false
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(2 * time.Second))
+		fmt.Fprintf(c, "show servers state %s\n", backend)
+		out, _ := io.ReadAll(c)
+		for _, line := range strings.Split(string(out), "\n") {
+			f := strings.Fields(line)
+			// be_id be_name srv_id srv_name srv_addr srv_op_state ...
+			if len(f) > 5 && f[1] == backend && f[3] == gw {
+				return f[5] == "2", true
+			}
+		}
+		return false, false
+	}
+	waitState := func(what, gw string, up bool) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			all := true
+			for _, be := range []string{"gateways_http", "gateways_lpd", "gateways_raw"} {
+				if st, ok := inService(be, gw); !ok || st != up {
+					all = false
+				}
+			}
+			if all {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("HAProxy: %s not within 60s", what)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitState("both gateways in service", "gw-a", true)
+	waitState("both gateways in service", "gw-b", true)
 	until("every request answered", 10, func(w string) bool { return w != "" })
 	seen := map[string]bool{}
 	until("both gateways answering", 1, func(w string) bool { seen[w] = true; return seen["gwa"] && seen["gwb"] })
@@ -233,14 +276,17 @@ func TestHAProxyFrontDoor(t *testing.T) {
 			a.cmd.Process.Signal(syscall.SIGCONT)
 		}
 	}()
+	waitState("a out of service while it does not answer its check", "gw-a", false)
 	until("b alone while a does not answer its check", 20, func(w string) bool { return w == "gwb" })
 	// a answers again: two good checks bring it back.
 	a.cmd.Process.Signal(syscall.SIGCONT)
 	stopped = false
-	until("a back in service", 1, func(w string) bool { return w == "gwa" })
+	waitState("a back in service", "gw-a", true)
+	until("a answering again", 1, func(w string) bool { return w == "gwa" })
 
 	// a is killed: every client goes to b, and a raw job through the front door prints there.
 	a.Kill()
+	waitState("a out of service once killed", "gw-a", false)
 	until("b alone after a was killed", 20, func(w string) bool { return w == "gwb" })
 	before, _ := filepath.Glob(filepath.Join(b.out, "*"))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
