@@ -69,6 +69,8 @@ type Config struct {
 	Limits Limits `yaml:"limits"`
 	// Conversion configures the format bridge (convert.go).
 	Conversion Conversion `yaml:"conversion"`
+	// Cluster: this gateway among several on one PostgreSQL spool (cluster.go).
+	Cluster Cluster `yaml:"cluster"`
 
 	Printers        []Printer        `yaml:"printers"`
 	VirtualPrinters []VirtualPrinter `yaml:"virtual_printers"`
@@ -192,6 +194,7 @@ func (c *Config) Defaults() {
 		c.Listen = ":8631"
 	}
 	c.conversionDefaults()
+	c.Cluster.defaults()
 	if c.Spool == "" {
 		c.Spool = "./data"
 	}
@@ -489,6 +492,7 @@ func (c *Config) Validate() error {
 		bad(0, "%v", err)
 	}
 	c.checkConversion(bad)
+	c.checkCluster(bad)
 	if c.InlineDocumentMax > MaxInlineDocument {
 		bad(0, "inline_document_max %d bytes is over the largest allowed, 16MiB: larger documents belong in files", c.InlineDocumentMax)
 	}

@@ -255,4 +255,6 @@ const (
 	EventRecovery     = "recovery"
 	EventRetention    = "retention"
 	EventRun          = "run"
+	// EventLease: a printer's lease moved to another gateway (several gateways on one spool).
+	EventLease = "lease"
 )

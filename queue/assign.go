@@ -114,7 +114,7 @@ type plan struct {
 func (s *Scheduler) newPlan(now time.Time) *plan {
 	p := &plan{avail: map[*member]float64{}, slots: map[*member]int{}}
 	for _, m := range s.members {
-		if !m.usable(now) {
+		if !m.usable(now) || !s.drives(m) {
 			continue
 		}
 		p.avail[m] = m.remainingMinutes(now) + float64(m.sendErrors)*errorPenalty.Minutes()
@@ -282,7 +282,7 @@ func pageTime(ppm, pages int) time.Duration {
 // anyFreeSlot: is there a usable printer that can take another job? Called with s.mu held.
 func (s *Scheduler) anyFreeSlot(now time.Time) bool {
 	for _, m := range s.members {
-		if m.usable(now) && m.slotsUsed(now) < m.spec.MaxInflight {
+		if m.usable(now) && s.drives(m) && m.slotsUsed(now) < m.spec.MaxInflight {
 			return true
 		}
 	}

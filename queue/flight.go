@@ -88,6 +88,7 @@ func (s *Scheduler) land(m *member, f *flight) {
 	}
 	s.mu.Unlock()
 	close(f.landed)
+	s.maybeYield(m)
 	s.changed()
 }
 
@@ -111,6 +112,10 @@ func (s *Scheduler) fly(ctx context.Context, m *member, f *flight, resume *job.J
 		s.mu.Lock()
 		f.state = to
 		s.mu.Unlock()
+		if to == job.StatePrinting {
+			// At the printer now: a yielding printer may be handed over.
+			s.maybeYield(m)
+		}
 		s.changed()
 		return true
 	}
@@ -160,6 +165,10 @@ func (s *Scheduler) send(ctx context.Context, log flightLog, m *member, f *fligh
 	}
 	defer f.sendDone()
 	s.mu.Lock()
+	if ctx.Err() == nil && !s.coord.Lease(m.spec.Name).Held {
+		// The lease lapsed while this job waited for its turn: not one byte from here.
+		f.cancel(errLeaseLost)
+	}
 	if ctx.Err() != nil {
 		s.mu.Unlock()
 		s.stopped(f, context.Cause(ctx), job.StateAssigned, true)
@@ -429,7 +438,11 @@ func (s *Scheduler) stopped(f *flight, cause error, at job.State, certain bool) 
 		s.mu.Lock()
 		f.cancelErr = err // the operator's CancelJob reports it
 		s.mu.Unlock()
-	case errors.Is(cause, errMoved), errors.Is(cause, errFailover), errors.Is(cause, errGraceEnded):
+	case errors.Is(cause, errLeaseLost) && at == job.StatePrinting:
+		// The printer has the job: the gateway that holds the lease now watches it (it resumes
+		// every printing job it finds at its printer), so leave the row as it is.
+	case errors.Is(cause, errMoved), errors.Is(cause, errFailover), errors.Is(cause, errGraceEnded),
+		errors.Is(cause, errLeaseLost):
 		if at == job.StatePrinting {
 			if ev, ok := takeEvidence(f.m, r); ok {
 				// The printer's page counter followed the job: it is known to the page.
@@ -596,26 +609,36 @@ func (s *Scheduler) resumePrinting(ctx context.Context) error {
 			}
 			continue
 		}
-		s.mu.Lock()
-		if m.flights[j.ID] != nil {
-			// Resumed by an earlier try of a start that then failed (startup retries).
-			s.mu.Unlock()
+		if !s.coord.Lease(m.spec.Name).Held {
+			// Another gateway drives that printer: it watches the job.
 			continue
 		}
-		fctx, cancel := context.WithCancelCause(ctx)
-		f := &flight{m: m, jobID: j.ID, pages: max(j.Pages, 1), ppm: s.sendPPM(m, j), state: job.StatePrinting, cancel: cancel,
-			landed: make(chan struct{})}
-		m.flights[j.ID] = f
-		m.backlog += f.pages
-		m.accepted(s.now(), f.pages, f.ppm, printers.Receipt{})
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer cancel(nil)
-			s.fly(fctx, m, f, j)
-			s.land(m, f)
-		}()
+		s.resumeFlight(ctx, m, j)
 	}
 	return nil
+}
+
+// resumeFlight follows job j, found printing at m, from here.
+func (s *Scheduler) resumeFlight(ctx context.Context, m *member, j *job.Job) {
+	s.mu.Lock()
+	if m.flights[j.ID] != nil {
+		// Resumed already: by an earlier try of a start that then failed (startup retries),
+		// or by a lease taken again.
+		s.mu.Unlock()
+		return
+	}
+	fctx, cancel := context.WithCancelCause(ctx)
+	f := &flight{m: m, jobID: j.ID, pages: max(j.Pages, 1), ppm: s.sendPPM(m, j), state: job.StatePrinting, cancel: cancel,
+		landed: make(chan struct{})}
+	m.flights[j.ID] = f
+	m.backlog += f.pages
+	m.accepted(s.now(), f.pages, f.ppm, printers.Receipt{})
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer cancel(nil)
+		s.fly(fctx, m, f, j)
+		s.land(m, f)
+	}()
 }

@@ -70,3 +70,32 @@ func TestHandedOverSlotsWakeTheNextPass(t *testing.T) {
 		return r.job(t, second.ID).State == job.StateCompleted && r.job(t, third.ID).State == job.StateCompleted
 	})
 }
+
+// handoffPrinter takes every job at once and says the transfer was its completion, with no
+// finish time: the scheduler's ppm estimate says when the slot is free, as for LPD and socket.
+type handoffPrinter struct{ *holdPrinter }
+
+func (p handoffPrinter) Send(ctx context.Context, j *printers.Job) (printers.Receipt, error) {
+	p.holdPrinter.sends <- j.ID
+	return printers.Receipt{Done: true}, nil
+}
+
+func (p handoffPrinter) Watch(context.Context, printers.Receipt, func(int)) (printers.Outcome, error) {
+	return printers.OutcomeCompleted, nil
+}
+
+// TestHandedOverJobsKeepTheQueueMoving: with every slot held by a handed-over job, the pass
+// that finds no free slot still asks for the pass that comes when the slot frees; the queue
+// stalled after the first job until some other event (a submission, a probe's change).
+func TestHandedOverJobsKeepTheQueueMoving(t *testing.T) {
+	t.Parallel()
+	p := handoffPrinter{newHoldPrinter("lpd", 6000)}
+	r := newSchedRig(t, 1, PrinterSpec{Name: "lpd", Printer: p, PPM: 6000, MaxInflight: 1})
+	var ids []int64
+	for range 5 {
+		ids = append(ids, r.submit(t, 1, job.LaneInteractive).ID)
+	}
+	for range ids {
+		p.waitSend(t)
+	}
+}

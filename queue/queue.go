@@ -65,8 +65,11 @@ type Options struct {
 	BusyRetry time.Duration
 	// Converter is the format bridge (bridge.go); nil: none.
 	Converter Converter
-	Now       func() time.Time
-	Logger    *slog.Logger
+	// Coordinator says which printers this gateway drives and whether it leads (several
+	// gateways on one spool); nil is Single, one gateway alone.
+	Coordinator Coordinator
+	Now         func() time.Time
+	Logger      *slog.Logger
 }
 
 // DefaultPPM is assumed for a printer whose speed nobody knows yet.
@@ -76,6 +79,7 @@ const DefaultPPM = 20
 type Scheduler struct {
 	opts  Options
 	store Store
+	coord Coordinator
 	log   *slog.Logger
 	// refusals bounds the audit events of refused attempts per client (refusal_limit.go).
 	refusals refusalLimiter
@@ -139,6 +143,10 @@ type member struct {
 	// lastSent is closed once the job last started here has been handed over (or given up):
 	// the next one waits for it, so the printer receives jobs in the order they were given.
 	lastSent <-chan struct{}
+	// lease is the lease as the last lease check saw it (lease.go); adopted is the epoch whose
+	// jobs this gateway has taken over.
+	lease   Lease
+	adopted int64
 }
 
 type doneMark struct {
@@ -209,8 +217,11 @@ func New(opts Options) (*Scheduler, error) {
 	if opts.BusyRetry <= 0 {
 		opts.BusyRetry = 500 * time.Millisecond
 	}
+	if opts.Coordinator == nil {
+		opts.Coordinator = Single{}
+	}
 	s := &Scheduler{
-		opts: opts, store: opts.Store, log: opts.Logger, now: opts.Now,
+		opts: opts, store: opts.Store, coord: opts.Coordinator, log: opts.Logger, now: opts.Now,
 		members: map[string]*member{}, virtual: map[string]*VirtualSpec{}, paused: map[string]bool{}, noConvert: map[int64]bool{},
 		wake: make(chan struct{}, 1), notify: newBroadcaster(), running: make(chan struct{}),
 	}
@@ -249,9 +260,14 @@ func New(opts Options) (*Scheduler, error) {
 func (s *Scheduler) Run(ctx context.Context) error {
 	s.started = s.now()
 	s.runCtx = ctx
+	leases, stopLeases := s.coord.Subscribe(TopicLeases)
+	defer stopLeases()
+	remote, stopRemote := s.coord.Subscribe(TopicJobs)
+	defer stopRemote()
 	if !s.startup(ctx) {
 		return nil
 	}
+	s.checkLeases(ctx)
 	for _, name := range s.order {
 		m := s.members[name]
 		s.wg.Add(1)
@@ -279,6 +295,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			s.flushRefusals(fctx)
 			cancel()
 			return nil
+		case <-leases:
+			s.checkLeases(ctx)
+		case <-remote:
+			// Another gateway accepted or moved jobs: refresh the live views, and plan.
+			s.notify.signal()
+			s.kick()
 		case <-s.wake:
 			if err := s.schedule(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("scheduling pass failed", "err", err)
@@ -305,6 +327,11 @@ func (s *Scheduler) startup(ctx context.Context) bool {
 		if err == nil {
 			if !probed { // once: the probe loops keep the printers' states after that
 				s.probeAll(ctx)
+				s.mu.Lock()
+				for _, m := range s.members {
+					m.lease = s.coord.Lease(m.spec.Name)
+				}
+				s.mu.Unlock()
 				probed = true
 			}
 			err = s.resumePrinting(ctx)
@@ -346,6 +373,7 @@ func (s *Scheduler) kick() {
 
 // changed tells subscribers (dashboard, SSE) that something moved, and asks for a pass.
 func (s *Scheduler) changed() {
+	s.coord.Publish(NoticeJobChanged, "")
 	s.notify.signal()
 	s.kick()
 }
@@ -378,7 +406,9 @@ func (s *Scheduler) retentionLoop(ctx context.Context) {
 	t := time.NewTicker(s.opts.RetentionEvery)
 	defer t.Stop()
 	for {
-		if n, err := s.store.Retention(ctx); err != nil && ctx.Err() == nil {
+		if !s.coord.Leader() {
+			// Another gateway's turn: retention runs once for the cluster.
+		} else if n, err := s.store.Retention(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("retention failed", "err", err)
 		} else if n > 0 {
 			s.log.Info("retention removed documents", "count", n)

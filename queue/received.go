@@ -37,6 +37,9 @@ func (s *Scheduler) startReceivedSweep(ctx context.Context) {
 				return
 			case <-t.C:
 			}
+			if !s.coord.Leader() {
+				continue // the leader sweeps for the whole cluster
+			}
 			if _, err := s.abortStaleReceived(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("received-job sweep failed", "err", err)
 			}

@@ -113,8 +113,17 @@ func scheduleBase(sc *job.Schedule) time.Time {
 
 // scheduleLoop fires due schedules until ctx ends. The first pass, at start, fires each
 // schedule whose firing passed while the gateway was down, once, and says it was late.
+//
+// Only the cluster's leader fires: another gateway waits for a lease change, and a gateway that
+// becomes leader fires at once what came due while no one was leading, as a start does.
 func (b *Bulk) scheduleLoop(ctx context.Context) {
-	next := b.fireDue(ctx, b.now(), true)
+	leases, stop := b.s.coord.Subscribe(TopicLeases)
+	defer stop()
+	leading := b.s.coord.Leader()
+	var next time.Time
+	if leading {
+		next = b.fireDue(ctx, b.now(), true)
+	}
 	for {
 		var timer *time.Timer
 		var due <-chan time.Time
@@ -133,10 +142,23 @@ func (b *Bulk) scheduleLoop(ctx context.Context) {
 			if timer != nil {
 				timer.Stop()
 			}
+		case <-leases:
+			if timer != nil {
+				timer.Stop()
+			}
 		}
-		next = b.fireDue(ctx, b.now(), false)
+		was := leading
+		if leading = b.s.coord.Leader(); !leading {
+			next = time.Time{}
+			continue
+		}
+		next = b.fireDue(ctx, b.now(), !was)
 	}
 }
+
+// claimRecheck is how soon a schedule another gateway claimed is looked at again: by then its
+// firing has normally committed and moved the schedule's last firing on.
+const claimRecheck = 5 * time.Second
 
 // fireDue fires every schedule due at now and returns the earliest next firing (zero when there
 // is none). atStart marks the pass at start: anything due then was missed while down.
@@ -160,6 +182,18 @@ func (b *Bulk) fireDue(ctx context.Context, now time.Time, atStart bool) time.Ti
 		if due.After(now) {
 			if next.IsZero() || due.Before(next) {
 				next = due
+			}
+			continue
+		}
+		// Once across the cluster, even were two gateways to think they lead: the claim is
+		// one row per (schedule, due) under a unique key.
+		mine, err := b.s.coord.FireOnce(ctx, sc.ID, due)
+		if err != nil || !mine {
+			if err != nil && ctx.Err() == nil {
+				b.log.Error("claim a schedule firing", "schedule", sc.ID, "err", err)
+			}
+			if r := now.Add(claimRecheck); next.IsZero() || r.Before(next) {
+				next = r
 			}
 			continue
 		}

@@ -39,6 +39,8 @@ func (s *Scheduler) Submit(ctx context.Context, nj job.NewJob, docs []*job.Stage
 	if err != nil {
 		return nil, err
 	}
+	// The lease holder of the printer that will print it may be another gateway: wake it now.
+	s.coord.Publish(NoticeJobAccepted, j.VirtualPrinter)
 	s.changed()
 	return j, nil
 }
@@ -62,6 +64,9 @@ func (s *Scheduler) AddDocument(ctx context.Context, jobID int64, doc *job.Stage
 	if err != nil {
 		doc.Discard()
 		return nil, err
+	}
+	if last {
+		s.coord.Publish(NoticeJobAccepted, j.VirtualPrinter)
 	}
 	s.changed()
 	return j, nil
@@ -318,6 +323,9 @@ type PrinterInfo struct {
 	Supplies  []snmp.Supply `json:"supplies,omitempty"`
 	Alerts    []snmp.Alert  `json:"alerts,omitempty"`
 	PageCount *int64        `json:"page_count,omitempty"`
+	// Gateway is the gateway that drives this printer (holds its lease) when several share one
+	// spool; empty for a gateway alone.
+	Gateway string `json:"gateway,omitempty"`
 }
 
 // Printers lists every physical printer's live state in config order.
@@ -368,7 +376,7 @@ func (s *Scheduler) infoLocked(m *member, now time.Time) PrinterInfo {
 		Name: m.spec.Name, URI: m.spec.URI, State: state, Reasons: m.status.Reasons, Drained: m.drained, PPM: m.ppm(),
 		MaxInflight: m.spec.MaxInflight, Inflight: len(m.flights), Backlog: m.backlog, PagesHour: pages,
 		LastProbe: m.lastProbe, ProbeError: m.probeErr, Message: m.status.Message, Location: m.spec.Location,
-		Info: m.spec.Info, Caps: m.status.Capabilities, Pools: pools,
+		Info: m.spec.Info, Caps: m.status.Capabilities, Pools: pools, Gateway: s.coord.Lease(m.spec.Name).Gateway,
 		Supplies: m.status.Supplies, Alerts: m.status.Alerts, PageCount: m.status.PageCount,
 	}
 }

@@ -17,11 +17,12 @@ for pkg in ./job ./queue ./ipp ./lpd ./raw ./printers ./config ./document; do
 		status=1
 	fi
 done
-# The PostgreSQL driver is pgspool's alone: nothing below cmd/printgate but pgspool (and the
-# test harness internal/pgtest) links pgx, and pgspool does not link SQLite.
+# PostgreSQL is pgspool's (the driver) and cluster's (leases, leader, LISTEN/NOTIFY) alone:
+# nothing below cmd/printgate but those two (and the test harness internal/pgtest) links pgx,
+# and pgspool does not link SQLite.
 for pkg in ./job ./queue ./ipp ./lpd ./raw ./printers ./config ./document ./spool ./ui; do
 	if go list -deps "$pkg" | grep -q '^github.com/jackc/pgx/v5'; then
-		echo "check-layout: $pkg depends on github.com/jackc/pgx/v5; only pgspool, internal/pgtest and cmd/printgate may" >&2
+		echo "check-layout: $pkg depends on github.com/jackc/pgx/v5; only pgspool, cluster, internal/pgtest and cmd/printgate may" >&2
 		status=1
 	fi
 done
@@ -33,5 +34,11 @@ if ! CGO_ENABLED=0 go build ./pgspool; then
 	echo "check-layout: pgspool must build with CGO_ENABLED=0 (pure-Go pgx, no SQLite)" >&2
 	status=1
 fi
-[ "$status" -eq 0 ] && echo "check-layout: job, front-ends, printers, config and document are cgo-free; queue links no database; pgx only in pgspool"
+# The cluster (leases, leader, LISTEN/NOTIFY) implements queue.Coordinator; queue declares the
+# seam and must not depend on it or on pgx.
+if go list -deps ./queue | grep -qE '^(github.com/printgate/printgate/cluster|github.com/jackc/pgx/v5)$'; then
+	echo "check-layout: queue depends on package cluster or pgx; it declares queue.Coordinator and cmd/printgate passes one in" >&2
+	status=1
+fi
+[ "$status" -eq 0 ] && echo "check-layout: job, front-ends, printers, config and document are cgo-free; queue links no database and not cluster; pgx only in pgspool and cluster"
 exit "$status"

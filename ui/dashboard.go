@@ -509,7 +509,7 @@ type kindChoice struct{ Value, Label string }
 var eventKinds = []kindChoice{{"", "All events"}, {job.EventOperator, "Operator actions"},
 	{job.EventFailover, "Failovers"}, {job.EventPrinterState, "Printer state changes"},
 	{job.EventJobState, "Job state changes"}, {job.EventRun, "Bulk runs"}, {job.EventRecovery, "Recovery after restart"},
-	{job.EventRetention, "Document retention"}}
+	{job.EventRetention, "Document retention"}, {job.EventLease, "Lease moves between gateways"}}
 
 func (d *Dashboard) events(w http.ResponseWriter, r *http.Request, b base) error {
 	q := r.URL.Query()

@@ -53,6 +53,8 @@ type gwOptions struct {
 	heartbeat      time.Duration
 	// refused receives the audit of refused attempts.
 	refused func(context.Context, Refused)
+	// coordinator of the scheduler; nil is queue.Single.
+	coordinator queue.Coordinator
 }
 
 type testGateway struct {
@@ -91,7 +93,8 @@ func newTestGateway(t *testing.T, o gwOptions) *testGateway {
 		specs = append(specs, queue.PrinterSpec{Name: name, URI: "file://" + filepath.Join(dir, "out", name), Printer: b, PPM: ppm})
 	}
 	sched, err := queue.New(queue.Options{Store: store, Printers: specs, ProbeInterval: time.Second, Logger: quietLog,
-		Virtual: []queue.VirtualSpec{{Name: "letters", Pool: []string{"demo-a", "demo-b"}, Default: true}}})
+		Coordinator: o.coordinator,
+		Virtual:     []queue.VirtualSpec{{Name: "letters", Pool: []string{"demo-a", "demo-b"}, Default: true}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -91,6 +91,11 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, out i
 	}
 	store := opened.store
 	defer store.Close()
+	coord, stopCoord, err := startCoordinator(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopCoord()
 
 	var specs []queue.PrinterSpec
 	for _, p := range cfg.Printers {
@@ -115,7 +120,7 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, out i
 	sched, err := queue.New(queue.Options{
 		Store: store, Printers: specs, Virtual: virt, MaxInflight: cfg.MaxInflight,
 		ProbeInterval: cfg.ProbeInterval.D(), FailAfter: cfg.FailAfter, RecoverAfter: cfg.RecoverAfter,
-		GracePeriod: cfg.GracePeriod.D(), MaxAttempts: cfg.MaxAttempts, Converter: conv, Logger: log,
+		GracePeriod: cfg.GracePeriod.D(), MaxAttempts: cfg.MaxAttempts, Converter: conv, Coordinator: coord, Logger: log,
 	})
 	if err != nil {
 		return err

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 
@@ -38,7 +37,7 @@ func openStore(ctx context.Context, cfg *config.Config, counter *document.Counte
 			return nil, err
 		}
 		s, err := pgspool.Open(ctx, pgspool.Options{
-			URL: cfg.Spool, Gateway: gatewayName(host, cfg.Listen), MaxDocumentBytes: int64(cfg.MaxDocumentSize),
+			URL: cfg.Spool, Gateway: cfg.GatewayID(), MaxDocumentBytes: int64(cfg.MaxDocumentSize),
 			Retention: cfg.Retention.D(), PageCounter: counter.CountReader, Logger: log,
 		})
 		if err != nil {
@@ -57,14 +56,4 @@ func openStore(ctx context.Context, cfg *config.Config, counter *document.Counte
 	}
 	abs, _ := filepath.Abs(cfg.Spool)
 	return &openedStore{store: s, uuid: func(v string) string { return queue.VirtualUUID(host, abs, v) }}, nil
-}
-
-// gatewayName names this gateway among those sharing a database, the same across its
-// restarts: its host and the port it listens on (two gateways on one host listen on two ports).
-func gatewayName(host, listen string) string {
-	_, port, err := net.SplitHostPort(listen)
-	if err != nil {
-		port = listen
-	}
-	return host + ":" + port
 }
