@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +20,15 @@ type RawSink struct {
 	mu   sync.Mutex
 	jobs [][]byte
 	errs []error
+	// conns are the connections' open and close times, in order of closing.
+	conns []Interval
+}
+
+// Interval is when one connection to a sink was open, and how many bytes it brought (0: a
+// probe's connect, not a job).
+type Interval struct {
+	Open, Close time.Time
+	Bytes       int
 }
 
 // RawListener starts a RawSink on a free loopback port; it is closed in t.Cleanup.
@@ -61,7 +71,13 @@ func (s *RawSink) serve() {
 func (s *RawSink) read(c net.Conn) {
 	defer s.wg.Done()
 	defer c.Close()
+	opened := time.Now()
 	var buf []byte
+	defer func() {
+		s.mu.Lock()
+		s.conns = append(s.conns, Interval{Open: opened, Close: time.Now(), Bytes: len(buf)})
+		s.mu.Unlock()
+	}()
 	chunk := make([]byte, 64*1024)
 	for {
 		_ = c.SetReadDeadline(time.Now().Add(time.Minute))
@@ -120,4 +136,34 @@ func (s *RawSink) WaitJobs(t testing.TB, n int, timeout time.Duration) [][]byte 
 		t.Fatalf("peer: raw sink got %d jobs, want %d: %s (errors: %v)", len(got), n, why, s.Errors())
 	}
 	return got
+}
+
+// Overlaps returns the pairs of connections that brought bytes and were open at the same time:
+// a printer that cannot tell two senders apart would interleave their jobs (one gateway sends
+// to a printer one job at a time, so an overlap means two senders). A probe's connect, which
+// brings nothing, is left out.
+func (s *RawSink) Overlaps() [][2]Interval {
+	s.mu.Lock()
+	var cs []Interval
+	for _, c := range s.conns {
+		if c.Bytes > 0 {
+			cs = append(cs, c)
+		}
+	}
+	s.mu.Unlock()
+	sort.Slice(cs, func(i, j int) bool { return cs[i].Open.Before(cs[j].Open) })
+	var out [][2]Interval
+	for i := range cs {
+		for j := i + 1; j < len(cs) && cs[j].Open.Before(cs[i].Close); j++ {
+			out = append(out, [2]Interval{cs[i], cs[j]})
+		}
+	}
+	return out
+}
+
+// Connections is how many connections the sink has seen close.
+func (s *RawSink) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
 }
