@@ -275,26 +275,28 @@ func TestFailoverKilledPrinter(t *testing.T) {
 	for _, e := range fleet {
 		foWaitPrinter(t, g, e.Name, 10*time.Second, "probed", func(p queue.PrinterInfo) bool { return p.State.Usable() })
 	}
-	t.Logf("TIMING submit at %s", time.Now().Format("15:04:05.000"))
 	ids, names := foSubmit(t, g, "letters", "kill", foPages(120, 2))
-	t.Logf("TIMING submitted at %s", time.Now().Format("15:04:05.000"))
 
-	// Mid-run: once the victim has printed a few letters and is printing another.
+	// Mid-run: once the victim has printed a few letters and is printing another. It is frozen
+	// for the check, so that the letter it prints cannot finish between the check and the kill.
 	deadline := time.Now().Add(time.Minute)
 	for {
 		printing := false
-		for _, j := range victim.Jobs() {
-			printing = printing || !j.Completed
-		}
-		if len(victim.Printed()) >= 5 && printing {
-			break
+		if len(victim.Printed()) >= 5 {
+			victim.Freeze()
+			for _, j := range victim.Jobs() {
+				printing = printing || !j.Completed
+			}
+			if printing {
+				break
+			}
+			victim.Thaw()
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s never got going: printed %d", victim.Name, len(victim.Printed()))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Logf("TIMING kill at %s", time.Now().Format("15:04:05.000"))
 	victim.Kill()
 	killed := time.Now()
 	var cut []string // letters the victim was printing when it died

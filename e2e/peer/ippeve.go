@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -203,6 +204,25 @@ func (p *IPPEve) Kill() {
 	if err := pr.kill(); err != nil {
 		p.t.Fatalf("peer: kill ippeveprinter %q: %v", p.Name, err)
 	}
+}
+
+// Freeze stops ippeveprinter and its print command (SIGSTOP to the group) so that what it is
+// printing cannot change while a test reads it; Thaw lets it go on, Kill ends it frozen. A test
+// that kills a printer "while it prints a letter" freezes it, checks, then kills: between an
+// unfrozen check and the kill the letter could finish (seen on a loaded machine).
+func (p *IPPEve) Freeze() {
+	p.mu.Lock()
+	pr := p.proc
+	p.mu.Unlock()
+	pr.signalGroup(syscall.SIGSTOP)
+}
+
+// Thaw undoes Freeze (SIGCONT to the group).
+func (p *IPPEve) Thaw() {
+	p.mu.Lock()
+	pr := p.proc
+	p.mu.Unlock()
+	pr.signalGroup(syscall.SIGCONT)
 }
 
 // Restart starts ippeveprinter again on the same port with the same name and options (after
