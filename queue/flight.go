@@ -40,6 +40,11 @@ type flight struct {
 	// store, but nothing is at the printer, so failover and drain move it at once.
 	undelivered bool
 	cancel      context.CancelCauseFunc
+	// epoch is the printer's lease epoch this flight runs under (0: no lease machinery): every
+	// write it makes for its job is fenced with it, so that once the lease has moved on (a new
+	// epoch, another gateway) the database refuses what this flight still tries to record. It
+	// is the epoch at the flight's start, not the current one: a lapsed lease reads epoch 0.
+	epoch int64
 	receipt     printers.Receipt
 	actor       string // who canceled or moved it
 	moveTo      string // the printer an operator moved it to ("" = let the scheduler choose)
@@ -54,6 +59,14 @@ type flight struct {
 	sentOnce sync.Once
 }
 
+// fence is the lease fence of f's writes (nil without lease machinery).
+func (f *flight) fence() *job.Fence {
+	if f.epoch == 0 {
+		return nil
+	}
+	return &job.Fence{Printer: f.m.spec.Name, Epoch: f.epoch}
+}
+
 // sendDone lets the next flight to the same printer send (a resumed flight has no turn).
 func (f *flight) sendDone() {
 	if f.sent != nil {
@@ -65,7 +78,7 @@ func (f *flight) sendDone() {
 func (s *Scheduler) startFlight(ctx context.Context, j *job.Job, m *member) {
 	fctx, cancel := context.WithCancelCause(ctx)
 	f := &flight{m: m, jobID: j.ID, pages: max(j.Pages, 1), ppm: s.sendPPM(m, j), state: job.StatePending, cancel: cancel,
-		landed: make(chan struct{}), prevSent: m.lastSent, sent: make(chan struct{})}
+		epoch: s.coord.Lease(m.spec.Name).Epoch, landed: make(chan struct{}), prevSent: m.lastSent, sent: make(chan struct{})}
 	m.lastSent = f.sent
 	m.flights[j.ID] = f
 	m.backlog += f.pages
@@ -105,8 +118,9 @@ func (s *Scheduler) fly(ctx context.Context, m *member, f *flight, resume *job.J
 	// Store writes use a context that outlives a canceled flight: the outcome must be recorded.
 	bg := context.WithoutCancel(ctx)
 	set := func(to job.State, c job.Change) bool {
+		c.Fence = f.fence()
 		if err := s.record(f.jobID, to, c); err != nil {
-			log.Warn("job transition refused", "to", to, "err", err)
+			logRefused(log, to, err)
 			return false
 		}
 		s.mu.Lock()
@@ -335,7 +349,7 @@ func (s *Scheduler) sendFailed(log flightLog, m *member, f *flight, j *job.Job, 
 		if mv.To == job.StatePending && mv.Change.Attempt {
 			s.requeueOrAbort(log, f, j, mv.Change)
 		} else {
-			s.transitionLogged(log, f.jobID, mv.To, mv.Change)
+			s.transitionLogged(log, f, mv.To, mv.Change)
 		}
 		return
 	}
@@ -368,8 +382,11 @@ func (s *Scheduler) watch(ctx context.Context, log flightLog, m *member, f *flig
 			return
 		}
 		last = n
-		if err := s.store.SetProgress(context.WithoutCancel(ctx), f.jobID, n); err == nil {
+		err := s.store.SetProgress(context.WithoutCancel(ctx), f.jobID, n, f.fence())
+		if err == nil {
 			s.notify.signal()
+		} else if errors.Is(err, job.ErrFenced) {
+			log.Warn("progress write fenced: another gateway holds the printer's lease now", "err", err)
 		}
 	}
 	out, err := m.spec.Printer.Watch(ctx, r, progress)
@@ -382,7 +399,7 @@ func (s *Scheduler) watch(ctx context.Context, log flightLog, m *member, f *flig
 		if errors.As(err, &ue) {
 			log.Warn("page counter did not confirm the job, requeueing as possible duplicate", "err", err)
 			mv := job.UnconfirmedTimeout(ue.Evidence, ue.Wait, j.Attempts, s.opts.MaxAttempts)
-			s.transitionLogged(log, f.jobID, mv.To, mv.Change)
+			s.transitionLogged(log, f, mv.To, mv.Change)
 			return
 		}
 		// The backend gave up on the job (backends keep retrying while the printer is merely
@@ -434,7 +451,7 @@ func (s *Scheduler) stopped(f *flight, cause error, at job.State, certain bool) 
 			takeEvidence(f.m, r) // no longer followed
 		}
 		mv := job.CanceledInFlight(actor)
-		err := s.transitionLogged(log, f.jobID, mv.To, mv.Change)
+		err := s.transitionLogged(log, f, mv.To, mv.Change)
 		s.mu.Lock()
 		f.cancelErr = err // the operator's CancelJob reports it
 		s.mu.Unlock()
@@ -447,12 +464,12 @@ func (s *Scheduler) stopped(f *flight, cause error, at job.State, certain bool) 
 			if ev, ok := takeEvidence(f.m, r); ok {
 				// The printer's page counter followed the job: it is known to the page.
 				mv := job.CountedTakenBack(ev, cause, errors.Is(cause, errMoved), s.holdsBytes(f.m), actor, moveTo)
-				s.transitionLogged(log, f.jobID, mv.To, mv.Change)
+				s.transitionLogged(log, f, mv.To, mv.Change)
 				return
 			}
 		}
 		mv := job.TakenBack(f.m.spec.Name, at, cause, certain, errors.Is(cause, errMoved), actor, moveTo)
-		s.transitionLogged(log, f.jobID, mv.To, mv.Change)
+		s.transitionLogged(log, f, mv.To, mv.Change)
 		if at == job.StatePrinting {
 			// Best effort, after the requeue: a stopped (not dead) printer that still holds the
 			// job must not print it after it went elsewhere, but a dead one must not delay it.
@@ -479,7 +496,7 @@ func (s *Scheduler) stoppedCounted(f *flight, cause error, ev job.Evidence) {
 	actor, moveTo := f.actor, f.moveTo
 	s.mu.Unlock()
 	mv := job.CountedTakenBack(ev, cause, errors.Is(cause, errMoved), s.holdsBytes(f.m), actor, moveTo)
-	s.transitionLogged(log, f.jobID, mv.To, mv.Change)
+	s.transitionLogged(log, f, mv.To, mv.Change)
 }
 
 // holdsBytes reports whether m may still hold the jobs sent to it: it is not known dead (a
@@ -513,23 +530,36 @@ func (s *Scheduler) cancelUpstream(f *flight, r printers.Receipt) {
 // requeue puts the job back to pending, its printer set to pin ("" = any pool member).
 func (s *Scheduler) requeue(log flightLog, f *flight, c job.Change, pin string) {
 	c.Printer = &pin
-	s.transitionLogged(log, f.jobID, job.StatePending, c)
+	s.transitionLogged(log, f, job.StatePending, c)
 }
 
 // requeueOrAbort requeues the job, or aborts it when this attempt (c.Attempt) uses up its
 // attempts.
 func (s *Scheduler) requeueOrAbort(log flightLog, f *flight, j *job.Job, c job.Change) {
 	mv := job.RetryOrAbort(c, j.Attempts, s.opts.MaxAttempts)
-	s.transitionLogged(log, f.jobID, mv.To, mv.Change)
+	s.transitionLogged(log, f, mv.To, mv.Change)
 }
 
-func (s *Scheduler) transitionLogged(log flightLog, id int64, to job.State, c job.Change) error {
-	err := s.record(id, to, c)
+// transitionLogged records a move of f's job under f's lease fence.
+func (s *Scheduler) transitionLogged(log flightLog, f *flight, to job.State, c job.Change) error {
+	c.Fence = f.fence()
+	err := s.record(f.jobID, to, c)
 	if err != nil {
-		log.Warn("job transition refused", "to", to, "err", err)
+		logRefused(log, to, err)
 	}
 	s.changed()
 	return err
+}
+
+// logRefused logs a flight's write the store refused. A fenced one is dropped, not retried
+// (record returns it at once): the gateway that holds the printer's lease now owns the job,
+// and its state is the one that stands.
+func logRefused(log flightLog, to job.State, err error) {
+	if errors.Is(err, job.ErrFenced) {
+		log.Warn("job write fenced: another gateway holds the printer's lease now; dropped", "to", to, "err", err)
+		return
+	}
+	log.Warn("job transition refused", "to", to, "err", err)
 }
 
 // record writes a job's move, retrying a write the store could not make (a full disk, a busy
@@ -629,7 +659,7 @@ func (s *Scheduler) resumeFlight(ctx context.Context, m *member, j *job.Job) {
 	}
 	fctx, cancel := context.WithCancelCause(ctx)
 	f := &flight{m: m, jobID: j.ID, pages: max(j.Pages, 1), ppm: s.sendPPM(m, j), state: job.StatePrinting, cancel: cancel,
-		landed: make(chan struct{})}
+		epoch: s.coord.Lease(m.spec.Name).Epoch, landed: make(chan struct{})}
 	m.flights[j.ID] = f
 	m.backlog += f.pages
 	m.accepted(s.now(), f.pages, f.ppm, printers.Receipt{})
