@@ -40,11 +40,6 @@ type flight struct {
 	// store, but nothing is at the printer, so failover and drain move it at once.
 	undelivered bool
 	cancel      context.CancelCauseFunc
-	// epoch is the printer's lease epoch this flight runs under (0: no lease machinery): every
-	// write it makes for its job is fenced with it, so that once the lease has moved on (a new
-	// epoch, another gateway) the database refuses what this flight still tries to record. It
-	// is the epoch at the flight's start, not the current one: a lapsed lease reads epoch 0.
-	epoch int64
 	receipt     printers.Receipt
 	actor       string // who canceled or moved it
 	moveTo      string // the printer an operator moved it to ("" = let the scheduler choose)
@@ -57,6 +52,11 @@ type flight struct {
 	prevSent <-chan struct{}
 	sent     chan struct{}
 	sentOnce sync.Once
+	// epoch is the printer's lease epoch this flight runs under (0: no lease machinery): every
+	// write it makes for its job is fenced with it, so that once the lease has moved on (a new
+	// epoch, another gateway) the database refuses what this flight still tries to record. It
+	// is the epoch at the flight's start, not the current one: a lapsed lease reads epoch 0.
+	epoch int64
 }
 
 // fence is the lease fence of f's writes (nil without lease machinery).
