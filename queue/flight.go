@@ -20,6 +20,9 @@ var (
 	errMoved      = errors.New("moved by operator")
 	errCanceled   = errors.New("canceled by an operator")
 	errGraceEnded = errors.New("printer down past the grace period")
+	// errCanceledElsewhere: an operator canceled the job on a gateway that does not drive the
+	// printer; that gateway marked the row canceled, and this one cancels it at the printer.
+	errCanceledElsewhere = errors.New("canceled on another gateway")
 )
 
 // breakerThreshold is how many send failures in a row open a printer's circuit breaker: it
@@ -455,6 +458,13 @@ func (s *Scheduler) stopped(f *flight, cause error, at job.State, certain bool) 
 		s.mu.Lock()
 		f.cancelErr = err // the operator's CancelJob reports it
 		s.mu.Unlock()
+	case errors.Is(cause, errCanceledElsewhere):
+		// The row says canceled already (the other gateway's write): only the printer is left.
+		if at == job.StatePrinting {
+			s.cancelUpstream(f, r)
+			takeEvidence(f.m, r) // no longer followed
+		}
+		log.Info("job canceled on another gateway: canceled at the printer", "state", at)
 	case errors.Is(cause, errLeaseLost) && at == job.StatePrinting:
 		// The printer has the job: the gateway that holds the lease now watches it (it resumes
 		// every printing job it finds at its printer), so leave the row as it is.
@@ -621,6 +631,37 @@ func (s *Scheduler) printJob(ctx context.Context, j *job.Job) (*printers.Job, er
 		pj.Documents = append(pj.Documents, pd)
 	}
 	return pj, nil
+}
+
+// cancelCanceledElsewhere stops the flights whose jobs another gateway canceled (CancelJob on a
+// gateway that does not drive the printer marks the row and publishes a notice): this gateway
+// holds the printer, so it cancels them there.
+func (s *Scheduler) cancelCanceledElsewhere(ctx context.Context) {
+	s.mu.Lock()
+	var ids []int64
+	for _, m := range s.members {
+		for id := range m.flights {
+			ids = append(ids, id)
+		}
+	}
+	s.mu.Unlock()
+	if len(ids) == 0 {
+		return
+	}
+	jobs, err := s.store.Jobs(ctx, job.JobFilter{IDs: ids, States: []job.State{job.StateCanceled}, WithoutDocuments: true})
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("look for jobs canceled on another gateway", "err", err)
+		}
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, j := range jobs {
+		if f := s.flightOf(j.ID); f != nil {
+			f.cancel(errCanceledElsewhere)
+		}
+	}
 }
 
 // resumePrinting re-attaches jobs found printing at start to their printers' flights.
