@@ -1,5 +1,7 @@
 //go:build peers
 
+// Gateways on one PostgreSQL spool (pgspool) with real Coordinators and schedulers: the lease
+// fence in the driver's UPDATE, and a cancel on the gateway that does not drive the printer.
 package cluster
 
 import (
@@ -22,6 +24,8 @@ import (
 type holdWire struct {
 	sent     chan string // gateway that sent a job
 	canceled chan string // "gateway job" of each cancel
+	// release, closed, lets the printing jobs complete (nil: they print until canceled).
+	release chan struct{}
 }
 
 type holdPort struct {
@@ -35,8 +39,12 @@ func (p holdPort) Send(_ context.Context, j *printers.Job) (printers.Receipt, er
 	return printers.Receipt{UpstreamID: strconv.FormatInt(j.ID, 10)}, nil
 }
 func (p holdPort) Watch(ctx context.Context, _ printers.Receipt, _ func(int)) (printers.Outcome, error) {
-	<-ctx.Done()
-	return "", ctx.Err()
+	select {
+	case <-ctx.Done():
+		return "", ctx.Err()
+	case <-p.w.release:
+		return printers.OutcomeCompleted, nil
+	}
 }
 func (p holdPort) Cancel(_ context.Context, r printers.Receipt) error {
 	p.w.canceled <- p.gw + " " + r.UpstreamID
@@ -54,10 +62,14 @@ type pgMember struct {
 	sched *queue.Scheduler
 }
 
-func startPGMember(t *testing.T, url, id string, w *holdWire) *pgMember {
+func startPGMember(t *testing.T, url, id string, w *holdWire, lease time.Duration) *pgMember {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	c := start(t, openPool(t, url), id, []string{"a"})
+	c, err := Start(t.Context(), Options{Pool: openPool(t, url), Gateway: id, Printers: []string{"a"}, LeasePeriod: lease})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.stop() })
 	store, err := pgspool.Open(context.Background(), pgspool.Options{URL: url, Gateway: id, TempDir: t.TempDir(),
 		MaxConns: 4, Logger: log, PageCounter: func(io.ReadSeeker, int64, string) (int, bool) { return 1, false }})
 	if err != nil {
@@ -89,8 +101,8 @@ func TestCancelOnNonHolderReachesThePrinter(t *testing.T) {
 	t.Parallel()
 	url := pg.NewDatabase(t)
 	w := &holdWire{sent: make(chan string, 10), canceled: make(chan string, 10)}
-	a := startPGMember(t, url, "gw-a", w)
-	b := startPGMember(t, url, "gw-b", w)
+	a := startPGMember(t, url, "gw-a", w, period)
+	b := startPGMember(t, url, "gw-b", w, period)
 	waitFor(t, "one gateway holding the printer", func() bool {
 		return a.coord.Lease("a").Held != b.coord.Lease("a").Held
 	})
@@ -135,5 +147,62 @@ func TestCancelOnNonHolderReachesThePrinter(t *testing.T) {
 	}
 	if got.State != job.StateCanceled {
 		t.Fatalf("job after the cancel: %s, want canceled", got.State)
+	}
+}
+
+// TestTakenOverGatewayCannotRecordCompletion: gateway X drives printer a; cut off from the
+// database (its rounds paused, its own clock still saying held), it loses the lease there to
+// gateway Y at a new epoch. The completion X's flight then sees is refused by the fence in the
+// same UPDATE: the row stays as Y found it (printing, Y watches it), with no completed event.
+func TestTakenOverGatewayCannotRecordCompletion(t *testing.T) {
+	t.Parallel()
+	url := pg.NewDatabase(t)
+	w := &holdWire{sent: make(chan string, 10), canceled: make(chan string, 10), release: make(chan struct{})}
+	// A long lease: X's own clock must not see the lapse during the test, as a gateway
+	// that is merely cut off would not yet.
+	x := startPGMember(t, url, "gw-x", w, 30*time.Second)
+	waitFor(t, "gw-x holding the printer", func() bool { return x.coord.Lease("a").Held })
+	st, err := x.sched.Stage(context.Background(), bytes.NewReader([]byte("%PDF-1.4 letter")), "l", "application/pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := x.sched.Submit(context.Background(), job.NewJob{Name: "letter", Origin: "test"}, []*job.Staged{st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-w.sent
+	waitFor(t, "the job printing", func() bool {
+		got, err := x.store.Job(context.Background(), j.ID)
+		return err == nil && got.State == job.StatePrinting
+	})
+	x.coord.paused.Store(true)
+	pool := openPool(t, url)
+	if _, err := pool.Exec(context.Background(), `UPDATE cluster_printer_leases SET holder = 'gw-y', epoch = epoch + 1,
+		acquired = now(), expires_at = now() + interval '1 hour' WHERE printer = 'a'`); err != nil {
+		t.Fatal(err)
+	}
+	if !x.coord.Lease("a").Held {
+		t.Fatal("gw-x saw the lapse already: the test cannot show the fence")
+	}
+	close(w.release) // the printer reports the job completed to gw-x's flight
+	waitFor(t, "gw-x's flight to land", func() bool {
+		evs, err := x.store.Events(context.Background(), job.EventFilter{JobID: j.ID, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			if e.To == string(job.StateCompleted) {
+				t.Fatalf("gw-x recorded the completion after losing the lease: %+v", e)
+			}
+		}
+		p, err := x.sched.Printer("a")
+		return err == nil && p.Inflight == 0
+	})
+	got, err := x.store.Job(context.Background(), j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != job.StatePrinting {
+		t.Fatalf("job after the fenced completion: %s, want printing (the new holder's)", got.State)
 	}
 }
