@@ -25,7 +25,22 @@ type Change struct {
 	Kind    string
 	Actor   string
 	Message string
+	// Fence, when not nil with an epoch above 0, makes the write conditional on this gateway
+	// still holding the lease of Fence.Printer at Fence.Epoch, checked by the store in the same
+	// statement (a driver shared by several gateways); refused: ErrFenced.
+	Fence *Fence
 }
+
+// Fence is the printer lease a state write for a job at a printer is made under: the printer
+// and the lease epoch the writing gateway holds it at. Epoch 0 means no lease machinery (one
+// gateway alone on its spool): nothing to check.
+type Fence struct {
+	Printer string
+	Epoch   int64
+}
+
+// Active reports whether f asks the store to check a lease.
+func (f *Fence) Active() bool { return f != nil && f.Epoch > 0 }
 
 // JobFilter selects jobs. Zero fields do not filter.
 type JobFilter struct {

@@ -27,7 +27,21 @@ var (
 	ErrClosed            = errors.New("spool: store closed")
 	ErrStateChanged      = errors.New("spool: job is no longer in the expected state")
 	ErrIllegalTransition = errors.New("spool: illegal state transition")
+	// ErrFenced: a write under a Fence was refused because the writing gateway no longer holds
+	// the printer's lease at that epoch (another gateway drives the printer now, or the lease
+	// lapsed). It matches ErrStateChanged too: the job is someone else's to move, and the
+	// write must be dropped, never retried.
+	ErrFenced error = fencedError{}
 )
+
+type fencedError struct{}
+
+func (fencedError) Error() string {
+	return "spool: fenced: this gateway no longer holds the printer's lease at that epoch"
+}
+
+// Is lets errors.Is(err, ErrStateChanged) match a fenced write.
+func (fencedError) Is(target error) bool { return target == ErrStateChanged }
 
 // TransitionError says which move was refused.
 type TransitionError struct {

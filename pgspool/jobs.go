@@ -281,8 +281,15 @@ func (s *Store) transitionTx(tx *dbtx, now time.Time, id int64, to job.State, c 
 		args = append(args, now.UnixNano())
 	}
 	args = append(args, id)
-	if _, err := tx.Exec(`UPDATE jobs SET `+strings.Join(set, ", ")+` WHERE id = ?`, args...); err != nil {
+	where, fargs := s.fenceWhere(c.Fence)
+	res, err := tx.Exec(`UPDATE jobs SET `+strings.Join(set, ", ")+` WHERE id = ?`+where, append(args, fargs...)...)
+	if err != nil {
 		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 && c.Fence.Active() {
+		// The row is locked above, so only the fence can have refused it: the printer's lease
+		// is another gateway's now (or lapsed), and so is the job.
+		return fmt.Errorf("%w (printer %s, epoch %d, gateway %s)", job.ErrFenced, c.Fence.Printer, c.Fence.Epoch, s.opts.Gateway)
 	}
 	kind := c.Kind
 	if kind == "" {
@@ -304,11 +311,31 @@ func (s *Store) transitionTx(tx *dbtx, now time.Time, id int64, to job.State, c 
 		To: string(to), Actor: c.Actor, Message: msg})
 }
 
-// SetProgress records what the printer reported as printed so far (no state change, no event).
-func (s *Store) SetProgress(ctx context.Context, id int64, impressions int) error {
+// fenceWhere is the condition a write under an active fence adds to its UPDATE: this gateway
+// holds the printer's lease at that epoch, checked by the cluster's cluster_lease_valid in the
+// same statement (see cluster/fence.go; the function is the cluster's migration's, and a gateway
+// on PostgreSQL always runs the cluster, while epoch 0 — no lease machinery — never fences).
+func (s *Store) fenceWhere(f *job.Fence) (string, []any) {
+	if !f.Active() {
+		return "", nil
+	}
+	return ` AND cluster_lease_valid(?, ?, ?)`, []any{f.Printer, s.opts.Gateway, f.Epoch}
+}
+
+// SetProgress records what the printer reported as printed so far (no state change, no event),
+// under fence when it is active (job.ErrFenced when the lease is no longer this gateway's).
+func (s *Store) SetProgress(ctx context.Context, id int64, impressions int, fence *job.Fence) error {
 	err := s.write(ctx, func(tx *dbtx) error {
-		_, err := tx.Exec(`UPDATE jobs SET impressions_done = ?, updated = ? WHERE id = ?`, impressions, s.now().UnixNano(), id)
-		return err
+		where, fargs := s.fenceWhere(fence)
+		res, err := tx.Exec(`UPDATE jobs SET impressions_done = ?, updated = ? WHERE id = ?`+where,
+			append([]any{impressions, s.now().UnixNano(), id}, fargs...)...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 && fence.Active() {
+			return fmt.Errorf("%w (printer %s, epoch %d, gateway %s)", job.ErrFenced, fence.Printer, fence.Epoch, s.opts.Gateway)
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("pgspool: job %d progress: %w", id, err)

@@ -9,10 +9,11 @@
 // claiming a pending job skips a row another gateway is claiming (FOR UPDATE SKIP LOCKED), so
 // two schedulers never wait on each other for the same job and only one of them gets it.
 //
-// What this driver does not decide yet: which gateway drives which printer. Recovery at open
-// moves only the jobs this gateway (Options.Gateway) moved last; per-printer leases with
-// fencing, a leader and LISTEN/NOTIFY are to come on the seams this leaves (the jobs.gateway
-// and runs.gateway columns, and schema migrations that add tables while old gateways run).
+// What this driver does not decide: which gateway drives which printer (package cluster does,
+// in tables of its own in the same database). Recovery at open moves only the jobs this gateway
+// (Options.Gateway) moved last. A write under an active job.Fence checks the printer's lease in
+// its UPDATE with the cluster's cluster_lease_valid (jobs.go fenceWhere, cluster/fence.go), as
+// Options.Gateway, which must be the gateway's cluster id.
 package pgspool
 
 import (

@@ -221,7 +221,7 @@ func (s *Scheduler) conversionFailed(log flightLog, m *member, f *flight, j *job
 		delete(s.noConvert, j.ID)
 		s.mu.Unlock()
 	}
-	s.transitionLogged(log, f.jobID, mv.To, mv.Change)
+	s.transitionLogged(log, f, mv.To, mv.Change)
 }
 
 // converted forgets that j's document failed to convert once j is done. Called with s.mu held.

@@ -20,6 +20,9 @@ var (
 	errMoved      = errors.New("moved by operator")
 	errCanceled   = errors.New("canceled by an operator")
 	errGraceEnded = errors.New("printer down past the grace period")
+	// errCanceledElsewhere: an operator canceled the job on a gateway that does not drive the
+	// printer; that gateway marked the row canceled, and this one cancels it at the printer.
+	errCanceledElsewhere = errors.New("canceled on another gateway")
 )
 
 // breakerThreshold is how many send failures in a row open a printer's circuit breaker: it
@@ -52,6 +55,19 @@ type flight struct {
 	prevSent <-chan struct{}
 	sent     chan struct{}
 	sentOnce sync.Once
+	// epoch is the printer's lease epoch this flight runs under (0: no lease machinery): every
+	// write it makes for its job is fenced with it, so that once the lease has moved on (a new
+	// epoch, another gateway) the database refuses what this flight still tries to record. It
+	// is the epoch at the flight's start, not the current one: a lapsed lease reads epoch 0.
+	epoch int64
+}
+
+// fence is the lease fence of f's writes (nil without lease machinery).
+func (f *flight) fence() *job.Fence {
+	if f.epoch == 0 {
+		return nil
+	}
+	return &job.Fence{Printer: f.m.spec.Name, Epoch: f.epoch}
 }
 
 // sendDone lets the next flight to the same printer send (a resumed flight has no turn).
@@ -65,7 +81,7 @@ func (f *flight) sendDone() {
 func (s *Scheduler) startFlight(ctx context.Context, j *job.Job, m *member) {
 	fctx, cancel := context.WithCancelCause(ctx)
 	f := &flight{m: m, jobID: j.ID, pages: max(j.Pages, 1), ppm: s.sendPPM(m, j), state: job.StatePending, cancel: cancel,
-		landed: make(chan struct{}), prevSent: m.lastSent, sent: make(chan struct{})}
+		epoch: s.coord.Lease(m.spec.Name).Epoch, landed: make(chan struct{}), prevSent: m.lastSent, sent: make(chan struct{})}
 	m.lastSent = f.sent
 	m.flights[j.ID] = f
 	m.backlog += f.pages
@@ -105,8 +121,9 @@ func (s *Scheduler) fly(ctx context.Context, m *member, f *flight, resume *job.J
 	// Store writes use a context that outlives a canceled flight: the outcome must be recorded.
 	bg := context.WithoutCancel(ctx)
 	set := func(to job.State, c job.Change) bool {
+		c.Fence = f.fence()
 		if err := s.record(f.jobID, to, c); err != nil {
-			log.Warn("job transition refused", "to", to, "err", err)
+			logRefused(log, to, err)
 			return false
 		}
 		s.mu.Lock()
@@ -335,7 +352,7 @@ func (s *Scheduler) sendFailed(log flightLog, m *member, f *flight, j *job.Job, 
 		if mv.To == job.StatePending && mv.Change.Attempt {
 			s.requeueOrAbort(log, f, j, mv.Change)
 		} else {
-			s.transitionLogged(log, f.jobID, mv.To, mv.Change)
+			s.transitionLogged(log, f, mv.To, mv.Change)
 		}
 		return
 	}
@@ -368,8 +385,11 @@ func (s *Scheduler) watch(ctx context.Context, log flightLog, m *member, f *flig
 			return
 		}
 		last = n
-		if err := s.store.SetProgress(context.WithoutCancel(ctx), f.jobID, n); err == nil {
+		err := s.store.SetProgress(context.WithoutCancel(ctx), f.jobID, n, f.fence())
+		if err == nil {
 			s.notify.signal()
+		} else if errors.Is(err, job.ErrFenced) {
+			log.Warn("progress write fenced: another gateway holds the printer's lease now", "err", err)
 		}
 	}
 	out, err := m.spec.Printer.Watch(ctx, r, progress)
@@ -382,7 +402,7 @@ func (s *Scheduler) watch(ctx context.Context, log flightLog, m *member, f *flig
 		if errors.As(err, &ue) {
 			log.Warn("page counter did not confirm the job, requeueing as possible duplicate", "err", err)
 			mv := job.UnconfirmedTimeout(ue.Evidence, ue.Wait, j.Attempts, s.opts.MaxAttempts)
-			s.transitionLogged(log, f.jobID, mv.To, mv.Change)
+			s.transitionLogged(log, f, mv.To, mv.Change)
 			return
 		}
 		// The backend gave up on the job (backends keep retrying while the printer is merely
@@ -434,10 +454,17 @@ func (s *Scheduler) stopped(f *flight, cause error, at job.State, certain bool) 
 			takeEvidence(f.m, r) // no longer followed
 		}
 		mv := job.CanceledInFlight(actor)
-		err := s.transitionLogged(log, f.jobID, mv.To, mv.Change)
+		err := s.transitionLogged(log, f, mv.To, mv.Change)
 		s.mu.Lock()
 		f.cancelErr = err // the operator's CancelJob reports it
 		s.mu.Unlock()
+	case errors.Is(cause, errCanceledElsewhere):
+		// The row says canceled already (the other gateway's write): only the printer is left.
+		if at == job.StatePrinting {
+			s.cancelUpstream(f, r)
+			takeEvidence(f.m, r) // no longer followed
+		}
+		log.Info("job canceled on another gateway: canceled at the printer", "state", at)
 	case errors.Is(cause, errLeaseLost) && at == job.StatePrinting:
 		// The printer has the job: the gateway that holds the lease now watches it (it resumes
 		// every printing job it finds at its printer), so leave the row as it is.
@@ -447,12 +474,12 @@ func (s *Scheduler) stopped(f *flight, cause error, at job.State, certain bool) 
 			if ev, ok := takeEvidence(f.m, r); ok {
 				// The printer's page counter followed the job: it is known to the page.
 				mv := job.CountedTakenBack(ev, cause, errors.Is(cause, errMoved), s.holdsBytes(f.m), actor, moveTo)
-				s.transitionLogged(log, f.jobID, mv.To, mv.Change)
+				s.transitionLogged(log, f, mv.To, mv.Change)
 				return
 			}
 		}
 		mv := job.TakenBack(f.m.spec.Name, at, cause, certain, errors.Is(cause, errMoved), actor, moveTo)
-		s.transitionLogged(log, f.jobID, mv.To, mv.Change)
+		s.transitionLogged(log, f, mv.To, mv.Change)
 		if at == job.StatePrinting {
 			// Best effort, after the requeue: a stopped (not dead) printer that still holds the
 			// job must not print it after it went elsewhere, but a dead one must not delay it.
@@ -479,7 +506,7 @@ func (s *Scheduler) stoppedCounted(f *flight, cause error, ev job.Evidence) {
 	actor, moveTo := f.actor, f.moveTo
 	s.mu.Unlock()
 	mv := job.CountedTakenBack(ev, cause, errors.Is(cause, errMoved), s.holdsBytes(f.m), actor, moveTo)
-	s.transitionLogged(log, f.jobID, mv.To, mv.Change)
+	s.transitionLogged(log, f, mv.To, mv.Change)
 }
 
 // holdsBytes reports whether m may still hold the jobs sent to it: it is not known dead (a
@@ -513,23 +540,36 @@ func (s *Scheduler) cancelUpstream(f *flight, r printers.Receipt) {
 // requeue puts the job back to pending, its printer set to pin ("" = any pool member).
 func (s *Scheduler) requeue(log flightLog, f *flight, c job.Change, pin string) {
 	c.Printer = &pin
-	s.transitionLogged(log, f.jobID, job.StatePending, c)
+	s.transitionLogged(log, f, job.StatePending, c)
 }
 
 // requeueOrAbort requeues the job, or aborts it when this attempt (c.Attempt) uses up its
 // attempts.
 func (s *Scheduler) requeueOrAbort(log flightLog, f *flight, j *job.Job, c job.Change) {
 	mv := job.RetryOrAbort(c, j.Attempts, s.opts.MaxAttempts)
-	s.transitionLogged(log, f.jobID, mv.To, mv.Change)
+	s.transitionLogged(log, f, mv.To, mv.Change)
 }
 
-func (s *Scheduler) transitionLogged(log flightLog, id int64, to job.State, c job.Change) error {
-	err := s.record(id, to, c)
+// transitionLogged records a move of f's job under f's lease fence.
+func (s *Scheduler) transitionLogged(log flightLog, f *flight, to job.State, c job.Change) error {
+	c.Fence = f.fence()
+	err := s.record(f.jobID, to, c)
 	if err != nil {
-		log.Warn("job transition refused", "to", to, "err", err)
+		logRefused(log, to, err)
 	}
 	s.changed()
 	return err
+}
+
+// logRefused logs a flight's write the store refused. A fenced one is dropped, not retried
+// (record returns it at once): the gateway that holds the printer's lease now owns the job,
+// and its state is the one that stands.
+func logRefused(log flightLog, to job.State, err error) {
+	if errors.Is(err, job.ErrFenced) {
+		log.Warn("job write fenced: another gateway holds the printer's lease now; dropped", "to", to, "err", err)
+		return
+	}
+	log.Warn("job transition refused", "to", to, "err", err)
 }
 
 // record writes a job's move, retrying a write the store could not make (a full disk, a busy
@@ -593,6 +633,37 @@ func (s *Scheduler) printJob(ctx context.Context, j *job.Job) (*printers.Job, er
 	return pj, nil
 }
 
+// cancelCanceledElsewhere stops the flights whose jobs another gateway canceled (CancelJob on a
+// gateway that does not drive the printer marks the row and publishes a notice): this gateway
+// holds the printer, so it cancels them there.
+func (s *Scheduler) cancelCanceledElsewhere(ctx context.Context) {
+	s.mu.Lock()
+	var ids []int64
+	for _, m := range s.members {
+		for id := range m.flights {
+			ids = append(ids, id)
+		}
+	}
+	s.mu.Unlock()
+	if len(ids) == 0 {
+		return
+	}
+	jobs, err := s.store.Jobs(ctx, job.JobFilter{IDs: ids, States: []job.State{job.StateCanceled}, WithoutDocuments: true})
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("look for jobs canceled on another gateway", "err", err)
+		}
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, j := range jobs {
+		if f := s.flightOf(j.ID); f != nil {
+			f.cancel(errCanceledElsewhere)
+		}
+	}
+}
+
 // resumePrinting re-attaches jobs found printing at start to their printers' flights.
 func (s *Scheduler) resumePrinting(ctx context.Context) error {
 	jobs, err := s.store.Jobs(ctx, job.JobFilter{States: []job.State{job.StatePrinting}, Order: "oldest"})
@@ -629,7 +700,7 @@ func (s *Scheduler) resumeFlight(ctx context.Context, m *member, j *job.Job) {
 	}
 	fctx, cancel := context.WithCancelCause(ctx)
 	f := &flight{m: m, jobID: j.ID, pages: max(j.Pages, 1), ppm: s.sendPPM(m, j), state: job.StatePrinting, cancel: cancel,
-		landed: make(chan struct{})}
+		epoch: s.coord.Lease(m.spec.Name).Epoch, landed: make(chan struct{})}
 	m.flights[j.ID] = f
 	m.backlog += f.pages
 	m.accepted(s.now(), f.pages, f.ppm, printers.Receipt{})

@@ -115,6 +115,8 @@ func (s *Scheduler) leaseGained(ctx context.Context, m *member, l Lease) {
 		}
 		mv := job.TakenBack(name, j.State, errLeaseTakenOver, false, false, "", "")
 		mv.Change.From = []job.State{j.State}
+		// Under the new lease: should it move on again before this lands, the write is refused.
+		mv.Change.Fence = &job.Fence{Printer: name, Epoch: l.Epoch}
 		if err := s.store.Transition(context.WithoutCancel(ctx), j.ID, mv.To, mv.Change); err != nil &&
 			!errors.Is(err, job.ErrStateChanged) {
 			s.log.Warn("take over a job left at the printer", "job", j.ID, "printer", name, "err", err)

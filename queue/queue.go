@@ -282,6 +282,21 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		s.retentionLoop(ctx)
 	}()
 	s.startReceivedSweep(ctx)
+	// Another gateway's notice may be a cancel of a job this one is printing: looked for off
+	// the loop, so that a slow database never delays a lease check.
+	recheck := make(chan struct{}, 1)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-recheck:
+				s.cancelCanceledElsewhere(ctx)
+			}
+		}
+	}()
 	close(s.running)
 	s.kick()
 	for {
@@ -301,6 +316,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			// Another gateway accepted or moved jobs: refresh the live views, and plan.
 			s.notify.signal()
 			s.kick()
+			select {
+			case recheck <- struct{}{}:
+			default:
+			}
 		case <-s.wake:
 			if err := s.schedule(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("scheduling pass failed", "err", err)

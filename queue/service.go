@@ -171,6 +171,20 @@ func (s *Scheduler) CancelJob(ctx context.Context, id int64, actor string) error
 	if j.State.Final() {
 		return fmt.Errorf("%w: job %d is %s", ErrNotPossible, id, j.State)
 	}
+	if j.State.Active() && j.Printer != "" && !s.coord.Lease(j.Printer).Held {
+		// At a printer another gateway drives: only that gateway can cancel it there. The row
+		// says canceled now (an operator's move, not fenced), and the notice changed publishes
+		// makes the holder find its flight's job canceled and cancel it at the printer
+		// (cancelCanceledElsewhere).
+		mv := job.CanceledInFlight(actor)
+		mv.Change.From = []job.State{j.State}
+		mv.Change.Message += " on gateway " + s.coord.Gateway() + "; canceled at " + j.Printer + " by the gateway that drives it"
+		if err := s.store.Transition(ctx, id, mv.To, mv.Change); err != nil {
+			return err
+		}
+		s.changed()
+		return nil
+	}
 	mv := job.Cancel(actor)
 	err = s.store.Transition(ctx, id, mv.To, mv.Change)
 	if errors.Is(err, job.ErrStateChanged) {

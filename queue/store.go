@@ -47,10 +47,14 @@ type JobStore interface {
 	Create(ctx context.Context, nj job.NewJob) (*job.Job, error)
 	// AddDocument attaches a document to a received job; last closes it.
 	AddDocument(ctx context.Context, jobID int64, doc *job.Staged, last bool) (*job.Job, error)
-	// Transition moves a job, refusing an illegal move with a *job.TransitionError and a job
-	// no longer in c.From with job.ErrStateChanged.
+	// Transition moves a job, refusing an illegal move with a *job.TransitionError, a job
+	// no longer in c.From with job.ErrStateChanged, and a write under an active c.Fence whose
+	// lease this gateway no longer holds with job.ErrFenced (drivers shared by several
+	// gateways; one a single gateway owns may ignore fences).
 	Transition(ctx context.Context, id int64, to job.State, c job.Change) error
-	SetProgress(ctx context.Context, id int64, impressions int) error
+	// SetProgress records the printer's progress on a printing job; fence, when active, makes
+	// it conditional on this gateway's lease of the job's printer (job.ErrFenced otherwise).
+	SetProgress(ctx context.Context, id int64, impressions int, fence *job.Fence) error
 	Job(ctx context.Context, id int64) (*job.Job, error)
 	Jobs(ctx context.Context, f job.JobFilter) ([]*job.Job, error)
 	CountJobs(ctx context.Context, f job.JobFilter) (int, error)

@@ -235,6 +235,8 @@ func (s *Store) AddDocument(ctx context.Context, jobID int64, doc *job.Staged, l
 
 // Transition moves job id to state to, validating the move, and records the event in the same
 // transaction. An illegal move is a *TransitionError (errors.Is ErrIllegalTransition).
+// c.Fence is ignored: a SQLite spool belongs to one gateway (the spool directory's flock
+// refuses a second), so no other gateway can hold the printer's lease.
 func (s *Store) Transition(ctx context.Context, id int64, to job.State, c job.Change) error {
 	now := s.now()
 	err := s.write(ctx, func(tx *sql.Tx) error { return transitionTx(tx, now, id, to, c) })
@@ -332,7 +334,9 @@ func transitionTx(tx *sql.Tx, now time.Time, id int64, to job.State, c job.Chang
 }
 
 // SetProgress records what the printer reported as printed so far (no state change, no event).
-func (s *Store) SetProgress(ctx context.Context, id int64, impressions int) error {
+// The fence is ignored, as Transition ignores Change.Fence: a SQLite spool belongs to one
+// gateway (its flock refuses a second), so there is no other lease holder to fence out.
+func (s *Store) SetProgress(ctx context.Context, id int64, impressions int, _ *job.Fence) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.Exec(`UPDATE jobs SET impressions_done = ?, updated = ? WHERE id = ?`, impressions, s.now().UnixNano(), id)
 		return err

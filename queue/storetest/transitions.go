@@ -390,7 +390,7 @@ func testSetProgress(t *testing.T, d Driver) {
 	f := open(t, d, Options{})
 	j := f.jobIn(job.StatePrinting, letter(3))
 	before := len(f.jobEvents(j.ID))
-	if err := f.s.SetProgress(f.ctx, j.ID, 2); err != nil {
+	if err := f.s.SetProgress(f.ctx, j.ID, 2, nil); err != nil {
 		t.Fatal(err)
 	}
 	got := f.job(j.ID)
