@@ -129,7 +129,7 @@ func TestAuthzCupsPrintsAsSignedInUser(t *testing.T) {
 	deadline := time.Now().Add(90 * time.Second)
 	for done == nil {
 		if time.Now().After(deadline) {
-			t.Fatalf("no finished gateway job 90 s after lp\ncupsd error_log:\n%s", tail(cups.ErrorLog(), 4000))
+			t.Fatalf("no finished gateway job 90 s after lp\nPPD filters:\n%s\ncupsd error_log:\n%s", cups.PPDFilters("gw"), tail(cups.ErrorLog(), 4000))
 		}
 		time.Sleep(200 * time.Millisecond)
 		jobs, err := g.allJobs()

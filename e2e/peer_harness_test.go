@@ -127,6 +127,20 @@ func TestHarnessIPPEveSpeedIsProportionalToPages(t *testing.T) {
 	if d := j.Duration(); d < 500*time.Millisecond || d > 10*time.Second {
 		t.Errorf("one page at 120 ppm took %v by its own log, want about 0.5 s", d)
 	}
+	// ippeveprinter calls the job completed only once the print command has exited, a few
+	// milliseconds after its record says done: wait until it is idle again, or the next
+	// Print-Job is answered busy (seen on a loaded machine).
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, err := p.Status(ctx)
+		if err == nil && st.State == 3 && st.QueuedJobCount == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ippeveprinter not idle 30 s after its first job printed (last: %+v, %v)", st, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	// While a job prints, ippeveprinter refuses the next one: the fact the gateway must cope with.
 	if _, err := peer.PrintJob(ctx, p.URI(), "first", "application/pdf", one); err != nil {
 		t.Fatal(err)

@@ -179,6 +179,23 @@ func (c *Cupsd) ErrorLog() string {
 	return string(b)
 }
 
+// PPDFilters returns the *cupsFilter and *cupsFilter2 lines of the PPD cupsd made for queue
+// (from "-m everywhere", say): when CUPS answers "Unable to convert file", they say which
+// formats it chose from the printer's answer.
+func (c *Cupsd) PPDFilters(queue string) string {
+	b, err := os.ReadFile(filepath.Join(c.Dir, "etc", "ppd", queue+".ppd"))
+	if err != nil {
+		return fmt.Sprintf("(no PPD: %v)", err)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "*cupsFilter") {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
 // Run runs a CUPS command-line client (lpadmin, lp, lpstat, cancel, cupsenable, ...; a bare
 // name is looked up on PATH, then in /usr/sbin and /usr/bin) against this cupsd, with a
 // one-minute limit, and returns its combined output.
