@@ -51,7 +51,7 @@ type Metrics struct {
 	requests     *prometheus.HistogramVec
 
 	queueJobs, queuePages, printerState, printerUp, backlog, inflight, ppm, pagesHour,
-	poolPending, usable, paused, diskFree *prometheus.Desc
+	poolPending, usable, paused, diskFree, printerGateway *prometheus.Desc
 	// From a printer's SNMP agent (LPD and socket printers with snmp_community or snmp_user).
 	supplyLevel, alerts, pageCount *prometheus.Desc
 
@@ -98,6 +98,9 @@ func NewMetrics(reg *prometheus.Registry, src MetricsSource, freeDisk func() (ui
 	m.ppm = d("printgate_printer_ppm", "Pages per minute used by the scheduler's cost model.", "printer")
 	m.pagesHour = d("printgate_printer_pages_last_hour", "Pages the printer completed in the last hour.", "printer")
 	m.poolPending = d("printgate_printer_pool_pending_jobs", "Pending jobs of the virtual printers whose pool holds this printer: work it could take.", "printer")
+	// Several gateways on one spool: which one drives each printer now. A lease move shows as
+	// the series of one gateway ending and another's starting.
+	m.printerGateway = d("printgate_printer_gateway", "1 for the gateway that drives the printer now (holds its lease), when several share one spool.", "printer", "gateway")
 	m.usable = d("printgate_virtual_printer_usable_printers", "Pool members of the virtual printer that can take work now.", "virtual_printer")
 	m.paused = d("printgate_virtual_printer_paused", "1 when an operator paused the virtual printer.", "virtual_printer")
 	m.diskFree = d("printgate_spool_free_bytes", "Free bytes on the spool's file system.")
@@ -265,7 +268,7 @@ type liveCollector Metrics
 // Describe implements prometheus.Collector.
 func (c *liveCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.queueJobs, c.queuePages, c.printerState, c.printerUp, c.backlog, c.inflight,
-		c.ppm, c.pagesHour, c.poolPending, c.usable, c.paused, c.diskFree, c.supplyLevel, c.alerts, c.pageCount} {
+		c.ppm, c.pagesHour, c.poolPending, c.usable, c.paused, c.diskFree, c.supplyLevel, c.alerts, c.pageCount, c.printerGateway} {
 		ch <- d
 	}
 }
@@ -311,6 +314,9 @@ func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.ppm, float64(p.PPM), p.Name)
 		gauge(c.pagesHour, float64(p.PagesHour), p.Name)
 		gauge(c.poolPending, float64(poolPending[p.Name]), p.Name)
+		if p.Gateway != "" {
+			gauge(c.printerGateway, 1, p.Name, p.Gateway)
+		}
 		for _, sp := range p.Supplies {
 			gauge(c.supplyLevel, float64(sp.Percent()), p.Name, sp.Description, strconv.Itoa(sp.Index))
 		}

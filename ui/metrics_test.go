@@ -4,6 +4,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -261,5 +262,58 @@ func TestMetricsCountingRules(t *testing.T) {
 	}
 	if got := sum(t, byName, "printgate_jobs_printed_total", nil); got != 2 {
 		t.Errorf("after a second Observe: %g jobs printed, want 2", got)
+	}
+}
+
+// clusterPrinters is a metrics source whose printers are driven by gateways of a cluster.
+type clusterPrinters struct {
+	fakeEvents
+	printers []queue.PrinterInfo
+}
+
+func (c *clusterPrinters) Printers() []queue.PrinterInfo { return c.printers }
+
+// Several gateways on one spool: /metrics says which gateway drives each printer, and says
+// nothing of the kind for a gateway alone.
+func TestMetricsPrinterGateway(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		printers []queue.PrinterInfo
+		want     map[string]string // printer -> gateway with a series of value 1
+	}{
+		{"cluster", []queue.PrinterInfo{{Name: "a", Gateway: "gw-1"}, {Name: "b", Gateway: "gw-2"}}, map[string]string{"a": "gw-1", "b": "gw-2"}},
+		{"alone", []queue.PrinterInfo{{Name: "a"}}, map[string]string{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			src := &clusterPrinters{printers: tc.printers}
+			if _, err := NewMetrics(reg, src, nil, quietLog); err != nil {
+				t.Fatal(err)
+			}
+			fams, err := reg.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, f := range fams {
+				if f.GetName() != "printgate_printer_gateway" {
+					continue
+				}
+				for _, m := range f.GetMetric() {
+					labels := map[string]string{}
+					for _, l := range m.GetLabel() {
+						labels[l.GetName()] = l.GetValue()
+					}
+					if m.GetGauge().GetValue() != 1 {
+						t.Errorf("printer %s gateway %s: value %v, want 1", labels["printer"], labels["gateway"], m.GetGauge().GetValue())
+					}
+					got[labels["printer"]] = labels["gateway"]
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("printgate_printer_gateway: %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
