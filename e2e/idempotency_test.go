@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,6 +31,27 @@ type answerDropper struct {
 	target  string
 	dropped atomic.Bool
 	wg      sync.WaitGroup
+	// match, when set, picks the request whose answer is cut instead of the first
+	// connection's: the first request containing these bytes, on whatever connection.
+	match []byte
+}
+
+// startAnswerDropperOn is startAnswerDropper cutting the answer to the first request that
+// contains match (a path such as "/commit"); every other answer passes.
+func startAnswerDropperOn(t *testing.T, target, match string) *answerDropper {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &answerDropper{ln: ln, target: target, match: []byte(match)}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(func() {
+		ln.Close()
+		p.wg.Wait()
+	})
+	return p
 }
 
 func startAnswerDropper(t *testing.T, target string) *answerDropper {
@@ -58,6 +80,10 @@ func (p *answerDropper) accept() {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
+			if p.match != nil {
+				p.serveMatch(c)
+				return
+			}
 			p.serve(c, !p.dropped.Swap(true))
 		}()
 	}
@@ -84,6 +110,113 @@ func (p *answerDropper) serve(client net.Conn, drop bool) {
 		return
 	}
 	io.Copy(client, up)
+}
+
+// serveMatch passes requests and answers on until a request contains p.match (the first such
+// in the proxy's life): the answer to it is cut at its first byte. HTTP/1.1 answers in order,
+// so whatever the gateway sends after that request is its answer.
+func (p *answerDropper) serveMatch(client net.Conn) {
+	defer client.Close()
+	up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+	if err != nil {
+		return
+	}
+	defer up.Close()
+	deadline := time.Now().Add(time.Minute)
+	client.SetDeadline(deadline)
+	up.SetDeadline(deadline)
+	var cut atomic.Bool
+	go func() {
+		defer up.(*net.TCPConn).CloseWrite()
+		var window []byte
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := client.Read(buf)
+			if n > 0 {
+				window = append(window, buf[:n]...)
+				if bytes.Contains(window, p.match) && p.dropped.CompareAndSwap(false, true) {
+					cut.Store(true)
+				}
+				if k := len(p.match) - 1; len(window) > k {
+					window = append(window[:0], window[len(window)-k:]...)
+				}
+				if _, werr := up.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := up.Read(buf)
+		if n > 0 {
+			if cut.Load() {
+				return
+			}
+			if _, werr := client.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// A bulk run whose commit answer was lost: the CLI sends the commit again and reports the run
+// registered; the gateway holds one run with each letter once, and every letter prints.
+func TestCLIBulkCommitRetryAfterLostAnswer(t *testing.T) {
+	t.Parallel()
+	g := startGateway(t, gatewayOptions{})
+	proxy := startAnswerDropperOn(t, strings.TrimPrefix(g.Base, "http://"), "/commit")
+	dir := t.TempDir()
+	letter, err := os.ReadFile(repoFile(t, "testdata/letter-1p.pdf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		doc := append(bytes.Clone(letter), []byte("\n% letter "+strconv.Itoa(i)+"\n")...)
+		if err := os.WriteFile(filepath.Join(dir, "letter-"+strconv.Itoa(i)+".pdf"), doc, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, g.bin, "bulk", "submit", "--name", "lost commit answer", "--dir", dir)
+	cmd.Env = append(os.Environ(), "PRINTGATE_SERVER=http://"+proxy.ln.Addr().String())
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("printgate bulk submit through the proxy: %v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
+	}
+	if !proxy.dropped.Load() || !strings.Contains(stderr.String(), "commit run") {
+		t.Fatalf("the commit's answer was not dropped, or the CLI did not retry it; stderr:\n%s", stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "3 letters") {
+		t.Fatalf("bulk submit printed %q, want the run of 3 letters", stdout.String())
+	}
+	runs, err := g.API.Runs(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 {
+		t.Fatalf("the gateway holds %d runs after one bulk submit, want 1", len(runs))
+	}
+	jobs, err := g.allJobs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 3 {
+		t.Fatalf("the gateway holds %d jobs after one run of 3 letters, want 3", len(jobs))
+	}
+	ids := []int64{}
+	for _, j := range jobs {
+		ids = append(ids, j.ID)
+	}
+	g.waitJobs(ids, time.Minute, "completed", func(j *job.Job) bool { return j.State == job.StateCompleted })
 }
 
 func TestCLIRetryAfterLostAnswerMakesNoSecondJob(t *testing.T) {

@@ -453,8 +453,19 @@ func (b *Bulk) stageLetters(ctx context.Context, src LetterSource, limit int, st
 }
 
 // CommitRun makes an uploaded run schedulable (or scheduled, when it has a start time).
+//
+// Committing a run that is committed already answers the run as it is and does nothing more: a
+// client whose answer was lost (its gateway died between the commit and the reply) sends the
+// commit again, through the front door to another gateway, and must hear "done", not a
+// conflict that would have an operator submit the whole run a second time. A canceled or
+// discarded run stays refused.
 func (b *Bulk) CommitRun(ctx context.Context, id int64, actor string) (*job.Run, error) {
 	r, err := b.store.CommitRun(ctx, id, job.CommitOptions{Actor: actor})
+	if se := (*job.RunStateError)(nil); errors.As(err, &se) {
+		if cur, gerr := b.store.Run(ctx, id); gerr == nil && runCommitted(cur.State) {
+			return cur, nil
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -463,6 +474,15 @@ func (b *Bulk) CommitRun(ctx context.Context, id int64, actor string) (*job.Run,
 	poke(b.wake)
 	b.s.changed()
 	return r, nil
+}
+
+// runCommitted: the run was committed (and not given up since).
+func runCommitted(s job.RunState) bool {
+	switch s {
+	case job.RunScheduled, job.RunActive, job.RunPaused, job.RunCompleted:
+		return true
+	}
+	return false
 }
 
 // DiscardRun drops an upload that will not be committed (the client gave up).

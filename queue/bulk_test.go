@@ -449,3 +449,30 @@ func TestCreateRunWithoutNameIsABadRequest(t *testing.T) {
 		t.Errorf("runs after the refusals: %v, %v", runs, err)
 	}
 }
+
+// A commit sent again (its answer was lost) answers the committed run and registers nothing
+// twice; a commit of a canceled run stays refused.
+func TestCommitRunAgainIsTheSameRun(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := newBulkRig(t, t.TempDir(), nil)
+	run := r.register(t, "again", 5, time.Time{})
+	again, err := r.bulk.CommitRun(ctx, run.ID, "mailroom")
+	if err != nil {
+		t.Fatalf("second commit: %v, want the committed run", err)
+	}
+	if again.ID != run.ID || again.State != run.State || again.Letters != 5 {
+		t.Fatalf("second commit answered run %d %s with %d letters, want run %d %s with 5", again.ID, again.State, again.Letters, run.ID, run.State)
+	}
+	n := 0
+	if err := r.bulk.Manifest(ctx, run.ID, func(job.Letter) error { n++; return nil }); err != nil || n != 5 {
+		t.Fatalf("manifest after two commits: %d letters (%v), want 5", n, err)
+	}
+	if _, err := r.bulk.CancelRun(ctx, run.ID, "mailroom"); err != nil {
+		t.Fatal(err)
+	}
+	var se *job.RunStateError
+	if _, err := r.bulk.CommitRun(ctx, run.ID, "mailroom"); !errors.As(err, &se) {
+		t.Fatalf("commit of a canceled run: %v, want a RunStateError", err)
+	}
+}

@@ -298,7 +298,7 @@ func bulkSubmit(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	bar.finish()
 	id := run.ID
-	if run, err = c.CommitRun(ctx, id); err != nil {
+	if run, err = commitWithRetry(ctx, c, id, stderr); err != nil {
 		return fmt.Errorf("commit run %d: %w", id, err)
 	}
 	if cf.json {

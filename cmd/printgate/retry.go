@@ -87,3 +87,23 @@ func createRunWithRetry(ctx context.Context, c *ui.Client, rq ui.CreateRunReques
 		wait *= 2
 	}
 }
+
+// commitWithRetry commits an uploaded run, retrying a lost answer: the gateway answers a
+// commit of a run it had committed already with that run, so a retry never registers the
+// letters twice and the operator is not told to submit again what will print.
+func commitWithRetry(ctx context.Context, c *ui.Client, id int64, stderr io.Writer) (*job.Run, error) {
+	wait := retryWait
+	for attempt := 0; ; attempt++ {
+		r, err := c.CommitRun(ctx, id)
+		if err == nil || attempt >= 3 || !retryable(err) {
+			return r, err
+		}
+		fmt.Fprintf(stderr, "printgate: commit run %d: %v; retrying in %v\n", id, err, wait)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		wait *= 2
+	}
+}
