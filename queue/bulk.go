@@ -212,8 +212,12 @@ func (b *Bulk) sweep(ctx context.Context) time.Time {
 			msg = fmt.Sprintf("run %d started late: it was due at %s, %s ago (gateway down or busy)", r.ID,
 				r.StartAt.Format(time.RFC3339), late.Round(time.Second))
 		}
-		if _, err := b.store.ActivateRun(ctx, r.ID, msg); err != nil && !errors.Is(err, job.ErrRunState) {
-			b.log.Error("start scheduled run", "run", r.ID, "err", err)
+		// Every gateway of a cluster sweeps; the run's state, checked in the store's
+		// transaction, lets exactly one of them start it. The others hear ErrRunState.
+		if _, err := b.store.ActivateRun(ctx, r.ID, msg); err != nil {
+			if !errors.Is(err, job.ErrRunState) {
+				b.log.Error("start scheduled run", "run", r.ID, "err", err)
+			}
 			continue
 		}
 		b.log.Info(msg, "run", r.ID)
