@@ -28,7 +28,7 @@ import (
 const haproxyBin = "/usr/sbin/haproxy"
 
 // haproxyDocConfig is the haproxy block of docs/OPERATIONS.md.
-func haproxyDocConfig(t *testing.T) string {
+func haproxyDocConfig(t testing.TB) string {
 	t.Helper()
 	b, err := os.ReadFile(repoFile(t, "docs/OPERATIONS.md"))
 	if err != nil {
