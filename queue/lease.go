@@ -55,10 +55,37 @@ func (s *Scheduler) checkLeases(ctx context.Context) {
 	for i, m := range gained {
 		s.leaseGained(ctx, m, gainedLease[i])
 	}
+	s.checkLeadership(ctx)
 	for _, m := range s.sortedMembers() {
 		s.maybeYield(m)
 	}
 	s.changed()
+}
+
+// leaderEpocher is a Coordinator whose leadership has epochs (several gateways on one spool).
+type leaderEpocher interface {
+	LeaderEpoch() int64
+}
+
+// checkLeadership records, once per leader epoch, that this gateway became the cluster's
+// leader: operators see in the event log (and on every gateway's dashboard) where cron
+// schedules, retention and the sweep run now. A gateway alone records nothing.
+func (s *Scheduler) checkLeadership(ctx context.Context) {
+	le, ok := s.coord.(leaderEpocher)
+	if !ok || !s.coord.Leader() {
+		return
+	}
+	epoch := le.LeaderEpoch()
+	if epoch == 0 || epoch == s.ledEpoch {
+		return
+	}
+	s.ledEpoch = epoch
+	msg := fmt.Sprintf("gateway %s leads the cluster (leader epoch %d): cron schedules, retention and the sweep of Create-Job jobs whose documents never came run here",
+		s.coord.Gateway(), epoch)
+	if err := s.store.RecordEvent(context.WithoutCancel(ctx), job.Event{Kind: job.EventLease, To: s.coord.Gateway(),
+		Message: msg}); err != nil {
+		s.log.Error("record leadership event", "err", err)
+	}
 }
 
 // maybeYield tells the coordinator a yielding printer is free of this gateway's work on its

@@ -521,3 +521,79 @@ func TestScheduleLoopFiresOnlyAsLeader(t *testing.T) {
 		}
 	}
 }
+
+// epochCoord is a fakeCoord whose leadership has epochs, as the cluster's has.
+type epochCoord struct {
+	*fakeCoord
+	epoch int64
+}
+
+func (e *epochCoord) LeaderEpoch() int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.leader {
+		return 0
+	}
+	return e.epoch
+}
+
+// lead makes the gateway the leader at epoch (or not, at 0) and tells the subscribers.
+func (e *epochCoord) lead(epoch int64) {
+	e.mu.Lock()
+	e.leader, e.epoch = epoch > 0, epoch
+	e.mu.Unlock()
+	e.topics[TopicLeases].signal()
+}
+
+// TestLeadershipIsAnEvent: a gateway that becomes the cluster's leader says so once per leader
+// epoch in the event log, where every gateway's dashboard shows it; losing the leadership says
+// nothing (the next leader speaks), and a gateway alone never does.
+func TestLeadershipIsAnEvent(t *testing.T) {
+	t.Parallel()
+	leads := func(t *testing.T, r *coordRig) []job.Event {
+		t.Helper()
+		evs, err := r.store.Events(context.Background(), job.EventFilter{Kinds: []string{job.EventLease}, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []job.Event
+		for _, e := range evs {
+			if e.Printer == "" && strings.Contains(e.Message, "leads the cluster") {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	waitLeads := func(t *testing.T, r *coordRig, n int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for len(leads(t, r)) < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d leadership events, want %d", len(leads(t, r)), n)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	coord := &epochCoord{fakeCoord: newFakeCoord()}
+	coord.set("a", held)
+	r := newCoordRig(t, coord, nil, nil, PrinterSpec{Name: "a", Printer: newWirePrinter("a")})
+	coord.lead(3)
+	waitLeads(t, r, 1)
+	if e := leads(t, r)[0]; e.To != "gw-test" || !strings.Contains(e.Message, "epoch 3") {
+		t.Fatalf("leadership event %+v, want gw-test at epoch 3", e)
+	}
+	coord.lead(3) // the same epoch again (a lease round): nothing new
+	coord.lead(0) // lost: nothing
+	coord.lead(5) // led again at a new epoch
+	waitLeads(t, r, 2)
+	time.Sleep(100 * time.Millisecond)
+	if n := len(leads(t, r)); n != 2 {
+		t.Fatalf("%d leadership events after epochs 3, 3, none, 5; want 2", n)
+	}
+
+	alone := newCoordRig(t, Single{Name: "solo"}, nil, nil, PrinterSpec{Name: "a", Printer: newWirePrinter("a")})
+	time.Sleep(100 * time.Millisecond)
+	if n := len(leads(t, alone)); n != 0 {
+		t.Fatalf("a gateway alone recorded %d leadership events, want none", n)
+	}
+}

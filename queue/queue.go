@@ -81,6 +81,8 @@ type Scheduler struct {
 	store Store
 	coord Coordinator
 	log   *slog.Logger
+	// ledEpoch is the leader epoch this gateway last recorded it leads at (checkLeases).
+	ledEpoch int64
 	// refusals bounds the audit events of refused attempts per client (refusal_limit.go).
 	refusals refusalLimiter
 	now      func() time.Time
