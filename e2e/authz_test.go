@@ -227,7 +227,6 @@ func TestAuthzOperatorOperationsNeedAnOperator(t *testing.T) {
 		t.Errorf("refused Hold-Jobs in the audit log: %d, want the plain one, with the address", len(got))
 	}
 
-
 	// The operator's credentials in the URI (ipptool answers the challenge with them).
 	opURI := "ipps://" + azOperator + ":" + azOperatorPass + "@" + hostPort + "/ipp/print/letters"
 	file = writeTestFile(t, dir, "allowed.test", azOperatorTests("successful-ok"))
