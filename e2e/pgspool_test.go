@@ -22,7 +22,7 @@ import (
 )
 
 // startPostgres runs a private PostgreSQL server for the test and returns a new database on it.
-func startPostgres(t *testing.T) (*pgtest.Cluster, string) {
+func startPostgres(t testing.TB) (*pgtest.Cluster, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
