@@ -41,7 +41,7 @@ const chaosLease = 2 * time.Second
 // sinks as PDF printers (declared, so that nothing is converted and each letter's marker
 // arrives as sent) and the ippeveprinters as IPP Everywhere printers (their speed and formats
 // as they report them).
-func chaosConfig(name, dbURL string, sinks []*peer.RawSink, eves []*peer.IPPEve) func(listen, spool string) string {
+func chaosConfig(name, dbURL string, sinks []*peer.RawSink, eves []namedURI) func(listen, spool string) string {
 	return func(listen, _ string) string {
 		var b strings.Builder
 		// The front door brings every client from one address (docs/OPERATIONS.md).
@@ -56,13 +56,16 @@ func chaosConfig(name, dbURL string, sinks []*peer.RawSink, eves []*peer.IPPEve)
 			fmt.Fprintf(&b, "  - name: %s\n    uri: %s\n    ppm: 240\n    formats: [application/pdf]\n", n, s.URI())
 		}
 		for _, e := range eves {
-			pool = append(pool, e.Name)
-			fmt.Fprintf(&b, "  - name: %s\n    uri: %s\n", e.Name, e.URI())
+			pool = append(pool, e.name)
+			fmt.Fprintf(&b, "  - name: %s\n    uri: %s\n", e.name, e.uri)
 		}
 		fmt.Fprintf(&b, "virtual_printers:\n  - name: letters\n    default: true\n    pool: [%s]\n", strings.Join(pool, ", "))
 		return b.String()
 	}
 }
+
+// namedURI is a printer as one gateway's configuration names it.
+type namedURI struct{ name, uri string }
 
 var chaosMarker = regexp.MustCompile(`% chaos-letter (\d+)\n`)
 
@@ -103,7 +106,8 @@ type chaosClients struct {
 // another is stopped cleanly and restarted (a rolling restart). Then: every job the clients were
 // told was accepted completed; every letter of the run printed at least once; every letter
 // printed twice is flagged possible-duplicate; no raw printer ever had two connections open at
-// once (two senders); the dead gateway's printers moved within two lease periods; lp saw no
+// once (two senders) and no ippeveprinter had a job from a gateway that did not hold its lease
+// (taps at its door, one per gateway); the dead gateway's printers moved within two lease periods; lp saw no
 // error and CUPS calls every job completed.
 func TestClusterChaos(t *testing.T) {
 	t.Parallel()
@@ -116,10 +120,21 @@ func TestClusterChaos(t *testing.T) {
 		eves = append(eves, peer.StartIPPEvePrinter(t, peer.IPPEveOptions{Name: fmt.Sprintf("eve-%d", i+1),
 			PPM: 60, TimeScale: 0.1, Formats: []string{"application/pdf"}}))
 	}
+	// Each gateway reaches each ippeveprinter through a tap of its own, so that the printer's
+	// door records which gateway sent which job when.
+	taps := map[string]*peer.TapLog{}
+	for _, e := range eves {
+		taps[e.Name] = &peer.TapLog{}
+	}
 	gws := map[string]*gateway{}
 	var backends []string
 	for _, name := range []string{"gw-a", "gw-b", "gw-c"} {
-		gws[name] = startGateway(t, gatewayOptions{SpoolURL: dbURL, Config: chaosConfig(name, dbURL, sinks, eves)})
+		var mine []namedURI
+		for _, e := range eves {
+			tap := peer.StartIPPTap(t, name, fmt.Sprintf("127.0.0.1:%d", e.Port), taps[e.Name])
+			mine = append(mine, namedURI{e.Name, tap.URI()})
+		}
+		gws[name] = startGateway(t, gatewayOptions{SpoolURL: dbURL, Config: chaosConfig(name, dbURL, sinks, mine)})
 		backends = append(backends, strings.TrimPrefix(gws[name].Base, "http://"))
 	}
 	front := startFrontDoor(t, backends)
@@ -387,6 +402,26 @@ func TestClusterChaos(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// No ippeveprinter ever had two gateways sending: at its door (the taps), whenever the
+	// sender changes from one gateway to another, the printer's lease moved to the new sender
+	// after the old one's last send (its event may trail the new holder's first send by the
+	// moment between taking the lease and recording it: a second is allowed).
+	for _, e := range eves {
+		sends := taps[e.Name].Sends()
+		if len(sends) == 0 {
+			t.Errorf("%s: no gateway sent it a job", e.Name)
+			continue
+		}
+		senders := map[string]int{}
+		for _, s := range sends {
+			senders[s.Sender]++
+		}
+		for _, bad := range sendsWithoutLease(e.Name, sends, evs) {
+			t.Error(bad)
+		}
+		t.Logf("%s: jobs sent by %v", e.Name, senders)
+	}
+
 	moved := 0
 	for _, e := range evs {
 		if e.From == "gw-a" && e.Printer != "" && e.At.After(killed) {
@@ -411,3 +446,60 @@ func TestClusterChaos(t *testing.T) {
 
 // chaosRequestID matches lp's "request id is front-1 (1 file(s))".
 var chaosRequestID = regexp.MustCompile(`request id is (front-\d+)`)
+
+// sendsWithoutLease checks a printer's sends as its taps recorded them against the lease events:
+// wherever the sender changes, the printer's lease must have moved to the new sender after the
+// old one's last send (the event may trail the new holder's first send by the moment between
+// taking the lease and recording it: a second is allowed). It returns what breaks the rule.
+func sendsWithoutLease(printer string, sends []peer.TapSend, evs []job.Event) []string {
+	var bad []string
+	for i := 1; i < len(sends); i++ {
+		s, prev := sends[i], sends[i-1]
+		if s.Sender == prev.Sender {
+			continue
+		}
+		ok := false
+		for _, ev := range evs {
+			if ev.Printer == printer && ev.To == s.Sender && ev.At.After(prev.At) && ev.At.Before(s.At.Add(time.Second)) {
+				ok = true
+			}
+		}
+		if !ok {
+			bad = append(bad, fmt.Sprintf("%s: %s sent a job at %s after %s's at %s with no lease move to %s between: two gateways sending",
+				printer, s.Sender, s.At.Format("15:04:05.000"), prev.Sender, prev.At.Format("15:04:05.000"), s.Sender))
+		}
+	}
+	return bad
+}
+
+// TestSendsWithoutLease: the chaos test's ippeveprinter rule finds interleaved senders and
+// accepts senders that change with the lease.
+func TestSendsWithoutLease(t *testing.T) {
+	t0 := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	send := func(who string, ms int) peer.TapSend { return peer.TapSend{Sender: who, At: at(ms)} }
+	move := func(to string, ms int) job.Event {
+		return job.Event{Kind: job.EventLease, Printer: "eve-1", To: to, At: at(ms)}
+	}
+	for _, tc := range []struct {
+		name  string
+		sends []peer.TapSend
+		evs   []job.Event
+		bad   int
+	}{
+		{"one sender", []peer.TapSend{send("a", 0), send("a", 100)}, nil, 0},
+		{"handed over", []peer.TapSend{send("a", 0), send("b", 3000)}, []job.Event{move("b", 2500)}, 0},
+		{"event trails the first send", []peer.TapSend{send("a", 0), send("b", 3000)}, []job.Event{move("b", 3200)}, 0},
+		{"no move", []peer.TapSend{send("a", 0), send("b", 100)}, nil, 1},
+		{"interleaved", []peer.TapSend{send("a", 0), send("b", 3000), send("a", 3100), send("b", 3200)},
+			[]job.Event{move("b", 2500)}, 2},
+		{"move of another printer", []peer.TapSend{send("a", 0), send("b", 3000)},
+			[]job.Event{{Kind: job.EventLease, Printer: "eve-2", To: "b", At: at(2500)}}, 1},
+		{"move before the old sender's last send", []peer.TapSend{send("a", 0), send("a", 2600), send("b", 3000)},
+			[]job.Event{move("b", 2500)}, 1},
+	} {
+		if got := sendsWithoutLease("eve-1", tc.sends, tc.evs); len(got) != tc.bad {
+			t.Errorf("%s: %d breaches %q, want %d", tc.name, len(got), got, tc.bad)
+		}
+	}
+}
