@@ -275,8 +275,8 @@ func (b *Bulk) fire(ctx context.Context, sc *job.Schedule, due, fired time.Time,
 	}
 	// The commit records the letters as seen, the firing as handled and its event, atomically.
 	msg := fmt.Sprintf("%s: run %d with %d letters from %s%s", what, r.ID, len(files), sc.Dir, note)
-	r, err = b.store.CommitRun(ctx, r.ID, job.CommitOptions{Actor: sc.Owner, Fired: fired, FiredMessage: msg})
-	if err != nil {
+	// Not into r: abandon needs the run's id after a failed commit.
+	if _, err := b.store.CommitRun(ctx, r.ID, job.CommitOptions{Actor: sc.Owner, Fired: fired, FiredMessage: msg}); err != nil {
 		return abandon(err)
 	}
 	b.log.Info(msg, "schedule", sc.ID, "run", r.ID)

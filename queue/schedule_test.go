@@ -257,3 +257,35 @@ func TestScheduleLoopFiresOnASecondsSpec(t *testing.T) {
 		}
 	}
 }
+
+// failFiredCommit is a store whose commit of a schedule's firing fails (the database went away
+// mid-firing, the gateway is stopping).
+type failFiredCommit struct{ Store }
+
+func (f failFiredCommit) CommitRun(ctx context.Context, id int64, o job.CommitOptions) (*job.Run, error) {
+	if !o.Fired.IsZero() {
+		return nil, errors.New("connection lost")
+	}
+	return f.Store.CommitRun(ctx, id, o)
+}
+
+// A firing whose commit fails discards its run and records the firing handled; it panicked
+// (the failed commit's nil run was used for its id), killing the gateway.
+func TestScheduleFiringWhoseCommitFailsDiscardsItsRun(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	drop := t.TempDir()
+	clock := fakeclock.New(time.Date(2026, 12, 1, 1, 0, 0, 0, time.Local))
+	r := newBulkRig(t, t.TempDir(), clock)
+	r.bulk.store = failFiredCommit{r.bulk.store}
+	dropLetter(t, drop, "a.pdf", "one")
+	sc, err := r.bulk.CreateSchedule(ctx, ScheduleRequest{Name: "nightly", Owner: "mailroom", Spec: "0 2 * * *", Dir: drop})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.bulk.fireDue(ctx, time.Date(2026, 12, 1, 2, 0, 0, 0, time.Local), false)
+	runs := scheduleRuns(t, r, sc.ID)
+	if len(runs) != 1 || runs[0].State != job.RunDiscarded {
+		t.Fatalf("runs after a firing whose commit failed: %+v, want one discarded", runs)
+	}
+}
