@@ -257,6 +257,9 @@ func (c *Coordinator) Subscribe(t queue.Topic) (<-chan struct{}, func()) { retur
 // remote is the notifier's callback for another gateway's notice.
 func (c *Coordinator) remote(kind string) {
 	c.subs.signal(queue.TopicJobs)
+	if kind == queue.NoticeSchedulesChanged {
+		c.subs.signal(queue.TopicSchedules)
+	}
 	if kind == queue.NoticeLeaseMoved {
 		// A lease was let go or taken: look again now rather than at the next renewal.
 		c.wake()

@@ -163,7 +163,9 @@ func (n *Notifier) listenOnce(ctx context.Context) error {
 		return err
 	}
 	n.listened.Do(func() { close(n.listening) })
-	n.onNotice(queue.NoticeJobChanged) // whatever was missed while away
+	// Whatever was missed while away: jobs, and schedules made meanwhile.
+	n.onNotice(queue.NoticeJobChanged)
+	n.onNotice(queue.NoticeSchedulesChanged)
 	for {
 		nf, err := conn.WaitForNotification(ctx)
 		if err != nil {

@@ -29,7 +29,7 @@ var scheduleFired = regexp.MustCompile(`^schedule (\d+) "nightly" fired`)
 // time (they would be moments apart; the schedule fires every 10 s).
 func TestClusterScheduleFiresOnce(t *testing.T) {
 	t.Parallel()
-	_, dbURL := startPostgres(t)
+	pg, dbURL := startPostgres(t)
 	sinks := []*peer.RawSink{peer.RawListener(t), peer.RawListener(t)}
 	gws := map[string]*gateway{}
 	for _, name := range []string{"gw-a", "gw-b", "gw-c"} {
@@ -49,6 +49,23 @@ func TestClusterScheduleFiresOnce(t *testing.T) {
 	}
 	put("first-1.pdf")
 	put("first-2.pdf")
+	// Leases settled first (no move for two lease periods): the leader must hear of a schedule
+	// made on another gateway, not happen to wake on a lease change (it did not, before).
+	{
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		last, since := -1, time.Now()
+		for time.Since(since) < 2*chaosLease {
+			evs, err := b.API.Events(ctx, url.Values{"kind": {job.EventLease}, "limit": {"1000"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(evs) != last {
+				last, since = len(evs), time.Now()
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		cancel()
+	}
 	if _, err := b.CLI("bulk", "submit", "--name", "nightly", "--dir", drop, "--cron", "*/10 * * * * *", "--printer", "letters"); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +130,9 @@ func TestClusterScheduleFiresOnce(t *testing.T) {
 		deadline := time.Now().Add(limit)
 		for !ok() {
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: not within %v", what, limit)
+				actx, acancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer acancel()
+				t.Fatalf("%s: not within %v\nPostgreSQL sessions:\n%s", what, limit, pg.Activity(actx))
 			}
 			time.Sleep(200 * time.Millisecond)
 		}

@@ -38,6 +38,9 @@ const (
 	TopicLeases Topic = iota
 	// TopicJobs: another gateway accepted or changed jobs (its wake-up for this one).
 	TopicJobs
+	// TopicSchedules: another gateway created or deleted a cron schedule (the leader's
+	// schedule loop must count its next firing).
+	TopicSchedules
 )
 
 // Notice kinds a gateway publishes to the others.
@@ -45,6 +48,8 @@ const (
 	NoticeJobAccepted = "job-accepted"
 	NoticeJobChanged  = "job-changed"
 	NoticeLeaseMoved  = "lease-moved"
+	// NoticeSchedulesChanged: a schedule was created or deleted on this gateway.
+	NoticeSchedulesChanged = "schedules-changed"
 )
 
 // Coordinator decides which printers this gateway drives and whether it is the leader, and

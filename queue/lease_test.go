@@ -36,7 +36,7 @@ type fakeCoord struct {
 
 func newFakeCoord() *fakeCoord {
 	return &fakeCoord{leases: map[string]Lease{}, topics: map[Topic]*broadcaster{TopicLeases: newBroadcaster(),
-		TopicJobs: newBroadcaster()}}
+		TopicJobs: newBroadcaster(), TopicSchedules: newBroadcaster()}}
 }
 
 func (f *fakeCoord) Gateway() string { return "gw-test" }
@@ -595,5 +595,37 @@ func TestLeadershipIsAnEvent(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if n := len(leads(t, alone)); n != 0 {
 		t.Fatalf("a gateway alone recorded %d leadership events, want none", n)
+	}
+}
+
+// TestScheduleMadeOnAnotherGatewayFires: the leader hears of a schedule another gateway made
+// (the schedules topic) and fires it; it slept on before, until some lease change woke it.
+func TestScheduleMadeOnAnotherGatewayFires(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	drop := t.TempDir()
+	r := newBulkRig(t, t.TempDir(), nil)
+	coord := newFakeCoord()
+	coord.leader = true
+	r.sched.coord = coord
+	dropLetter(t, drop, "one.pdf", "made elsewhere")
+	r.start(t)
+	time.Sleep(200 * time.Millisecond) // the loop has looked and found no schedule
+	// Made by another gateway: straight into the shared store, no local wake-up.
+	sc, err := r.store.CreateSchedule(ctx, job.Schedule{Name: "elsewhere", VirtualPrinter: "letters", Owner: "mailroom",
+		Spec: "* * * * * *", Dir: drop})
+	if err != nil {
+		t.Fatal(err)
+	}
+	coord.topics[TopicSchedules].signal() // its notice
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if runs := scheduleRuns(t, r, sc.ID); len(runs) == 1 && runs[0].State != job.RunUploading {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the leader did not fire a schedule made on another gateway")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -64,6 +64,7 @@ func (b *Bulk) CreateSchedule(ctx context.Context, rq ScheduleRequest) (*Schedul
 		return nil, err
 	}
 	poke(b.schedWake)
+	b.s.coord.Publish(NoticeSchedulesChanged, "")
 	info := b.scheduleInfo(sc)
 	b.log.Info("schedule created", "schedule", sc.ID, "cron", sc.Spec, "dir", sc.Dir, "next", info.Next)
 	return &info, nil
@@ -88,6 +89,7 @@ func (b *Bulk) DeleteSchedule(ctx context.Context, id int64, actor string) error
 		return err
 	}
 	poke(b.schedWake)
+	b.s.coord.Publish(NoticeSchedulesChanged, "")
 	return nil
 }
 
@@ -119,6 +121,10 @@ func scheduleBase(sc *job.Schedule) time.Time {
 func (b *Bulk) scheduleLoop(ctx context.Context) {
 	leases, stop := b.s.coord.Subscribe(TopicLeases)
 	defer stop()
+	// A schedule made on another gateway: the leader must hear of it, or it would sleep on
+	// until some lease change woke it (seen: a schedule made on a non-leader did not fire).
+	schedules, stopSchedules := b.s.coord.Subscribe(TopicSchedules)
+	defer stopSchedules()
 	leading := b.s.coord.Leader()
 	var next time.Time
 	if leading {
@@ -139,6 +145,10 @@ func (b *Bulk) scheduleLoop(ctx context.Context) {
 			return
 		case <-due:
 		case <-b.schedWake:
+			if timer != nil {
+				timer.Stop()
+			}
+		case <-schedules:
 			if timer != nil {
 				timer.Stop()
 			}

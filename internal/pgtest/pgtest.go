@@ -301,3 +301,30 @@ func (c *Cluster) Kill() {
 	_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
 	<-c.done
 }
+
+// Activity describes the server's sessions now (pg_stat_activity: state, what each waits on
+// and for whom, its transaction's age and query), for a test that found the spool stuck.
+func (c *Cluster) Activity(ctx context.Context) string {
+	conn, err := pgx.Connect(ctx, c.URL("postgres"))
+	if err != nil {
+		return fmt.Sprintf("pgtest: activity: %v", err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT pid, datname, coalesce(state, ''), coalesce(wait_event_type, ''), coalesce(wait_event, ''),
+		pg_blocking_pids(pid)::text, coalesce(extract(epoch FROM now() - xact_start)::text, ''), left(query, 300)
+		FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() ORDER BY pid`)
+	if err != nil {
+		return fmt.Sprintf("pgtest: activity: %v", err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var pid int
+		var db, state, wtype, wevent, blockers, age, query string
+		if err := rows.Scan(&pid, &db, &state, &wtype, &wevent, &blockers, &age, &query); err != nil {
+			return fmt.Sprintf("pgtest: activity: %v", err)
+		}
+		fmt.Fprintf(&b, "pid %d db %s %s wait %s/%s blocked by %s xact %ss: %s\n", pid, db, state, wtype, wevent, blockers, age, query)
+	}
+	return b.String()
+}
